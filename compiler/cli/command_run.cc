@@ -1,0 +1,48 @@
+// shufflec run SPEC --input X.npy -o Y.npy: the reference interpreter on one input.
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "reference/interpreter.h"
+#include "spec/spec_parser.h"
+#include "util/error.h"
+#include "util/npy.h"
+#include "weights/weights.h"
+
+namespace shufflec {
+
+int command_run(const std::vector<std::string> &argv) {
+    Args args("run",
+              {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
+               {"--random-weights", "SEED", "use deterministic random weights instead"},
+               {"--input", "X.npy", "input tensor, float32 NCHW; its batch and resolution are used"},
+               {"-o", "Y.npy", "where to write the output tensor"}},
+              {"SPEC"});
+    if (!args.parse(argv)) {
+        std::printf("%s\nRuns SPEC with the reference interpreter (plain C++ loops, the oracle for compiled code).\n",
+                    args.usage().c_str());
+        return 0;
+    }
+    if (!args.has("--input")) fail("shufflec run: missing --input X.npy");
+    if (!args.has("-o")) fail("shufflec run: missing -o Y.npy");
+    NpyArray x = read_npy(args.get("--input"));
+    if (x.shape.size() != 4)
+        fail(args.get("--input"), ": expected a 4-D NCHW tensor, got ", x.shape.size(), " dimensions");
+    SpecOptions options;
+    options.input_shape = Shape{x.shape[0], x.shape[1], x.shape[2], x.shape[3]};
+    Graph graph = load_spec(args.positional()[0]);
+    if (graph.input().shape.c != x.shape[1])
+        fail(args.get("--input"), ": has ", x.shape[1], " channels, the spec's input has ", graph.input().shape.c);
+    try {
+        set_input_shape(graph, *options.input_shape);
+    } catch (const Error &e) {
+        fail("input shape ", to_string(*options.input_shape), " from ", args.get("--input"),
+             " does not fit the network: ", e.what());
+    }
+    Weights weights = resolve_weights(graph, args.get("--weights"), args.get("--random-weights"));
+    std::vector<float> y = run_reference(graph, weights, x.data);
+    write_npy(args.get("-o"), graph.output_node().shape.dims(), y.data());
+    return 0;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,13 @@
+// The shufflec sub-commands. Each returns the process exit code and reports
+// errors by throwing shufflec::Error (printed once by main).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace shufflec {
+
+int command_info(const std::vector<std::string> &argv);
+int command_run(const std::vector<std::string> &argv);
+
+}  // namespace shufflec

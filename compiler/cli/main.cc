@@ -1,0 +1,55 @@
+// shufflec: an ahead-of-time compiler for ShuffleNet-family networks.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+namespace {
+
+const char *kUsage =
+    "usage: shufflec COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  info SPEC             layers, shapes, MACs and parameters of a network spec\n"
+    "  run SPEC              run a spec with the reference interpreter (.npy in, .npy out)\n"
+    "  version               print the version\n"
+    "\n"
+    "'shufflec COMMAND --help' describes a command's options. Specs: docs/spec.md.\n";
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    std::string command = argv[1];
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    try {
+        if (command == "-h" || command == "--help" || command == "help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (command == "version" || command == "--version") {
+            std::printf("shufflec 0.1.0 (spec format shufflec-spec/1)\n");
+            return 0;
+        }
+        if (command == "info") return shufflec::command_info(rest);
+        if (command == "run") return shufflec::command_run(rest);
+        std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+        return 2;
+    } catch (const shufflec::Error &e) {
+        std::fprintf(stderr, "shufflec: error: %s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc &) {
+        std::fprintf(stderr, "shufflec: error: out of memory\n");
+        return 1;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "shufflec: internal error: %s\n", e.what());
+        return 3;
+    }
+}

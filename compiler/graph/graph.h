@@ -1,0 +1,130 @@
+// The graph IR: a DAG of primitive tensor operations in topological order.
+//
+// Every later stage works on this: shape inference and statistics, weight
+// binding, the reference interpreter, the optimization passes and the Halide
+// lowering. Composite spec entries (shufflenet_unit, se, the shufflenet_v1
+// family) are expanded into these primitives by the graph builder, so each
+// stage only needs to know a dozen ops.
+//
+// Tensors are 4-D NCHW in the IR (rank-2 tensors, from flatten/dense, are
+// N x C x 1 x 1 with rank 2 recorded for output files).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace shufflec {
+
+enum class Op {
+    Input,
+    Conv,            // kernel, stride, pads, groups, optional bias
+    BatchNorm,       // inference-mode: (x - mean) / sqrt(var + eps) * gamma + beta
+    Relu,
+    Sigmoid,
+    MaxPool,         // padding never wins (acts as -inf)
+    AvgPool,         // count_include_pad chooses the divisor at the borders
+    GlobalAvgPool,
+    Dense,           // fully connected over C*H*W of its input
+    Add,             // elementwise, two inputs of the same shape
+    ChannelScale,    // x[n,c,h,w] * s[n,c,0,0]  (squeeze-and-excitation)
+    Concat,          // along channels
+    ChannelShuffle,  // a channel permutation, see ShuffleConvention
+    Flatten,         // N x (C*H*W); a no-op on NCHW memory
+};
+
+const char *op_name(Op op);
+
+// The two channel shuffles found in published ShuffleNet weights. With C channels
+// in g groups of n = C / g:
+//   Paper:   reshape (g, n) -> transpose -> flatten: out[j*g + i] = in[i*n + j]
+//   Inverse: megvii's code, reshape (n, g) -> transpose: out[b*n + a] = in[a*g + b]
+enum class ShuffleConvention { Paper, Inverse };
+
+// Index of the input channel that output channel `c` reads.
+int64_t shuffle_source_channel(ShuffleConvention convention, int64_t groups, int64_t channels, int64_t c);
+
+struct Shape {
+    int64_t n = 0, c = 0, h = 0, w = 0;
+    int rank = 4;
+    int64_t elements() const { return n * c * h * w; }
+    std::vector<int64_t> dims() const;  // as written to .npy: rank 4 or rank 2
+    bool operator==(const Shape &o) const { return n == o.n && c == o.c && h == o.h && w == o.w; }
+    bool operator!=(const Shape &o) const { return !(*this == o); }
+};
+std::string to_string(const Shape &s);
+
+// A weight tensor a node needs, looked up by name in the weights file.
+struct Param {
+    std::string role;    // "weight", "bias", "running_mean", "running_var"
+    std::string tensor;  // full name in the weights file, e.g. "stage2.0.conv1.weight"
+    std::vector<int64_t> shape;
+    int64_t elements() const;
+};
+
+struct Node {
+    Op op = Op::Input;
+    std::string name;         // unique; e.g. "stage2.0.conv1"
+    std::vector<int> inputs;  // node indices, all smaller than this node's index
+    Shape shape;              // output shape (filled by shape inference)
+
+    // Conv and pooling windows.
+    int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+    int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+    int64_t groups = 1;       // Conv groups; ChannelShuffle groups
+    int64_t out_channels = 0; // Conv output channels, Dense output features
+    bool bias = false;        // Conv, Dense
+    double eps = 1e-5;        // BatchNorm
+    bool count_include_pad = true;  // AvgPool
+    ShuffleConvention shuffle = ShuffleConvention::Paper;
+
+    // Set by passes (never by the spec): the activation fused after this node,
+    // and the channel permutation folded into its input read (conv reads
+    // input channel input_permutation[c] where it would have read c).
+    bool fused_relu = false;
+    std::vector<int64_t> input_permutation;
+
+    std::vector<Param> params;
+    std::string origin;  // JSON path of the spec entry this node came from
+    std::string block;   // name of the spec entry (unit or layer) it belongs to
+
+    const Param *param(const std::string &role) const;
+};
+
+struct Preprocess {
+    bool enabled = false;
+    std::string layout = "rgb8_hwc";  // uint8 interleaved RGB
+    float mean[3] = {0, 0, 0};
+    float std[3] = {1, 1, 1};
+};
+
+struct Graph {
+    std::string name;
+    std::string weights_file;  // from the spec (resolved relative to it), may be empty
+    Preprocess preprocess;
+    std::vector<Node> nodes;   // nodes[0] is the input
+    int output = -1;
+
+    const Node &input() const { return nodes.front(); }
+    const Node &output_node() const { return nodes[output]; }
+    int find(const std::string &name) const;  // -1 if absent
+    // For each node, the indices of the nodes that read it.
+    std::vector<std::vector<int>> consumers() const;
+};
+
+// Computes node `index`'s output shape (and its parameter shapes) from its inputs.
+void infer_node_shape(Graph &graph, size_t index);
+// Recomputes every node's output shape from the input shape; errors name the node's spec origin.
+void infer_shapes(Graph &graph);
+// Re-runs shape inference for a new input shape (e.g. --input-shape, or an .npy file).
+void set_input_shape(Graph &graph, const Shape &input);
+
+// Cost and size of a graph.
+struct LayerStats {
+    int64_t macs = 0;    // multiply-accumulates for the whole batch
+    int64_t params = 0;  // learnable parameters (conv/dense weights and biases, BN gamma and beta)
+};
+LayerStats node_stats(const Graph &graph, const Node &node);
+LayerStats graph_stats(const Graph &graph);
+
+}  // namespace shufflec

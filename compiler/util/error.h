@@ -1,0 +1,32 @@
+// Error reporting shared by every stage of the compiler.
+//
+// Every user-facing failure is a shufflec::Error whose message names the place
+// (a JSON path such as `$.layers[3].kernel`, a tensor name, a file, a flag).
+// The CLI prints it once and exits non-zero; nothing else catches it.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace shufflec {
+
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Concatenates anything streamable: cat("layer ", name, " has ", n, " inputs").
+template <typename... Args>
+std::string cat(const Args &...args) {
+    std::ostringstream out;
+    (out << ... << args);
+    return out.str();
+}
+
+template <typename... Args>
+[[noreturn]] void fail(const Args &...args) {
+    throw Error(cat(args...));
+}
+
+}  // namespace shufflec
