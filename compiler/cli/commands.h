@@ -9,5 +9,6 @@ namespace shufflec {
 
 int command_info(const std::vector<std::string> &argv);
 int command_run(const std::vector<std::string> &argv);
+int command_compile(const std::vector<std::string> &argv);
 
 }  // namespace shufflec

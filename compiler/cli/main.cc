@@ -16,6 +16,7 @@ const char *kUsage =
     "commands:\n"
     "  info SPEC             layers, shapes, MACs and parameters of a network spec\n"
     "  run SPEC              run a spec with the reference interpreter (.npy in, .npy out)\n"
+    "  compile SPEC          compile a spec to a static library + C header for x86-64 or ARM64\n"
     "  version               print the version\n"
     "\n"
     "'shufflec COMMAND --help' describes a command's options. Specs: docs/spec.md.\n";
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
         }
         if (command == "info") return shufflec::command_info(rest);
         if (command == "run") return shufflec::command_run(rest);
+        if (command == "compile") return shufflec::command_compile(rest);
         std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const shufflec::Error &e) {

@@ -36,6 +36,11 @@ int64_t shuffle_source_channel(ShuffleConvention convention, int64_t groups, int
     return (c % n) * groups + c / n;
 }
 
+int64_t shuffled_channel(const std::vector<ShuffleStep> &steps, int64_t c) {
+    for (const auto &step : steps) c = shuffle_source_channel(step.convention, step.groups, step.channels, c);
+    return c;
+}
+
 std::vector<int64_t> Shape::dims() const {
     if (rank == 2) return {n, c};
     return {n, c, h, w};

@@ -44,6 +44,15 @@ enum class ShuffleConvention { Paper, Inverse };
 // Index of the input channel that output channel `c` reads.
 int64_t shuffle_source_channel(ShuffleConvention convention, int64_t groups, int64_t channels, int64_t c);
 
+// One channel shuffle folded into a conv's input read (see Node::input_shuffles).
+struct ShuffleStep {
+    ShuffleConvention convention = ShuffleConvention::Paper;
+    int64_t groups = 1;
+    int64_t channels = 1;
+};
+// The channel a conv reads for its logical input channel `c`, after every folded shuffle.
+int64_t shuffled_channel(const std::vector<ShuffleStep> &steps, int64_t c);
+
 struct Shape {
     int64_t n = 0, c = 0, h = 0, w = 0;
     int rank = 4;
@@ -79,10 +88,11 @@ struct Node {
     ShuffleConvention shuffle = ShuffleConvention::Paper;
 
     // Set by passes (never by the spec): the activation fused after this node,
-    // and the channel permutation folded into its input read (conv reads
-    // input channel input_permutation[c] where it would have read c).
+    // and the channel shuffles folded into a conv's input read: where the conv
+    // would read channel c it reads shuffled_channel(input_shuffles, c). Kept as
+    // formulas, not a table, so the lowering emits index arithmetic.
     bool fused_relu = false;
-    std::vector<int64_t> input_permutation;
+    std::vector<ShuffleStep> input_shuffles;
 
     std::vector<Param> params;
     std::string origin;  // JSON path of the spec entry this node came from

@@ -38,7 +38,7 @@ Buffer conv(const Node &node, const View &x, const Weights &w) {
                     double acc = bias ? bias[co] : 0.0;
                     for (int64_t ci = 0; ci < cin_g; ci++) {
                         int64_t c = g * cin_g + ci;
-                        if (!node.input_permutation.empty()) c = node.input_permutation[c];
+                        c = shuffled_channel(node.input_shuffles, c);
                         for (int ky = 0; ky < node.kernel_h; ky++) {
                             int64_t iy = oy * node.stride_h + ky - node.pad_top;
                             if (iy < 0 || iy >= x.s.h) continue;

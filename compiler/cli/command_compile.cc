@@ -1,0 +1,74 @@
+// shufflec compile SPEC ... -o DIR: native objects for an app to link.
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "emit/compile_model.h"
+#include "emit/targets.h"
+#include "spec/spec_parser.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+int command_compile(const std::vector<std::string> &argv) {
+    std::string targets;
+    for (const auto &t : target_names()) targets += (targets.empty() ? "" : ", ") + t;
+    Args args("compile",
+              {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
+               {"--random-weights", "SEED", "deterministic random weights instead"},
+               {"--target", "T", "one of " + targets + " (default host)"},
+               {"--name", "NAME", "C prefix of the generated API (default: the spec's name)"},
+               {"-o", "DIR", "output folder (created if missing)"},
+               {"--input-shape", "N,C,H,W", "compile for this input shape instead of the spec's"},
+               {"--schedule", "FILE", "schedule file (default: schedules/<target>/<spec name>.json if present)"},
+               {"--external-weights", "", "write NAME.weights for the app to load instead of embedding them"},
+               {"--emit", "KIND", "lib (default: NAME.a) or obj (NAME.o + shared runtime object)"},
+               {"--profile", "", "build with Halide's profiler: per-stage times printed when the app exits"},
+               {"--jobs", "N", "parallel compile workers (default: number of cores)"},
+               {"--save-temps", "", "keep the intermediate files (C glue, per-pipeline objects)"},
+               {"--quiet", "", "print nothing on success"}},
+              {"SPEC"});
+    if (!args.parse(argv)) {
+        std::printf("%s\nCompiles SPEC to a static library (or objects) and a C header. See docs/api.md.\n",
+                    args.usage().c_str());
+        return 0;
+    }
+    CompileOptions o;
+    o.spec_path = args.positional()[0];
+    o.weights_path = args.get("--weights");
+    o.random_seed = args.get("--random-weights");
+    o.target = args.get("--target", "host");
+    o.name = args.get("--name");
+    o.out_dir = args.get("-o");
+    if (o.out_dir.empty()) fail("shufflec compile: missing -o DIR");
+    if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
+    o.schedule_path = args.get("--schedule");
+    o.external_weights = args.has("--external-weights");
+    std::string emit = args.get("--emit", "lib");
+    if (emit != "lib" && emit != "obj") fail("--emit: expected \"lib\" or \"obj\", got \"", emit, "\"");
+    o.emit_objects = emit == "obj";
+    o.profile = args.has("--profile");
+    o.save_temps = args.has("--save-temps");
+    if (args.has("--jobs")) {
+        std::string j = args.get("--jobs");
+        size_t used = 0;
+        int v = 0;
+        try {
+            v = std::stoi(j, &used);
+        } catch (const std::exception &) {
+            used = 0;
+        }
+        if (used == 0 || used != j.size() || v < 1 || v > 256) fail("--jobs: expected a number from 1 to 256, got \"", j, "\"");
+        o.jobs = v;
+    }
+    CompileReport r = compile_model(o);
+    if (!args.has("--quiet")) {
+        std::printf("compiled %s for %s in %.1f s: %d pipelines, weights %.2f MB, scratch %.2f MB, schedule %s\n",
+                    o.spec_path.c_str(), o.target.c_str(), r.seconds, r.segments, r.weight_bytes / 1e6,
+                    r.scratch_bytes / 1e6, r.schedule_source.c_str());
+        for (const auto &f : r.files) std::printf("  %s\n", f.c_str());
+    }
+    return 0;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,267 @@
+#include "emit/compile_model.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "emit/embedded_files.h"
+#include "emit/model_sources.h"
+#include "emit/targets.h"
+#include "emit/toolchain.h"
+#include "lower/lower_segment.h"
+#include "lower/segment_plan.h"
+#include "passes/passes.h"
+#include "schedule/schedule.h"
+#include "spec/spec_parser.h"
+#include "util/error.h"
+#include "util/file_io.h"
+#include "weights/weights.h"
+
+namespace shufflec {
+
+namespace {
+
+// A temporary folder removed (with its files) unless released.
+class TempDir {
+public:
+    explicit TempDir(const std::string &parent) {
+        std::string pattern = join_path(parent.empty() ? "." : parent, ".shufflec-tmp-XXXXXX");
+        std::vector<char> buf(pattern.begin(), pattern.end());
+        buf.push_back('\0');
+        if (!mkdtemp(buf.data())) fail("cannot create a temporary folder in '", parent, "': ", std::strerror(errno));
+        path_ = buf.data();
+    }
+    void keep() { keep_ = true; }
+    ~TempDir() {
+        if (keep_) return;
+        if (DIR *d = opendir(path_.c_str())) {
+            while (dirent *e = readdir(d)) {
+                std::string n = e->d_name;
+                if (n != "." && n != "..") std::remove(join_path(path_, n).c_str());
+            }
+            closedir(d);
+        }
+        rmdir(path_.c_str());
+    }
+    const std::string &path() const { return path_; }
+    std::string file(const std::string &name) const { return join_path(path_, name); }
+
+private:
+    std::string path_;
+    bool keep_ = false;
+};
+
+uint64_t fnv1a(const void *data, size_t bytes, uint64_t h = 0xcbf29ce484222325ull) {
+    const unsigned char *p = static_cast<const unsigned char *>(data);
+    for (size_t i = 0; i < bytes; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+std::string weights_file_image(const std::vector<float> &blob, uint64_t fingerprint) {
+    std::string header(64, '\0');
+    std::memcpy(&header[0], "SHFCWTS1", 8);
+    uint64_t fields[3] = {blob.size() * 4, fingerprint, fnv1a(blob.data(), blob.size() * 4)};
+    for (int f = 0; f < 3; f++)
+        for (int b = 0; b < 8; b++) header[8 + 8 * f + b] = static_cast<char>((fields[f] >> (8 * b)) & 0xff);
+    return header + std::string(reinterpret_cast<const char *>(blob.data()), blob.size() * 4);
+}
+
+// Compiles segments [first, last) of the model to objects in `dir`.
+void compile_segments(const Graph &graph, const Weights &weights, const SegmentPlan &plan, const ScheduleFile &schedule,
+                      const TargetInfo &target, const ModelDescription &model, const std::string &dir,
+                      const std::vector<int> &which, const std::vector<int64_t> &blob_offsets, bool profile) {
+    Halide::Target t = target.halide.with_feature(Halide::Target::NoRuntime);
+    if (profile) t = t.with_feature(Halide::Target::Profile);
+    for (int s : which) {
+        WeightBlob blob;
+        blob.base = blob_offsets[s];
+        LoweredSegment lowered = lower_segment(graph, weights, plan, s, blob);
+        apply_schedule(lowered, graph, plan, schedule, target.halide);
+        Halide::Pipeline p(lowered.outputs);
+        std::vector<Halide::Argument> args = lowered.arguments;
+        p.compile_to_object(join_path(dir, plan.segments[s].name + ".o"), args, segment_function(model, s), t);
+    }
+}
+
+}  // namespace
+
+void check_model_name(const std::string &name) {
+    bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) && name.size() <= 64;
+    for (char ch : name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+    if (!ok) fail("--name: \"", name, "\" is not a C identifier (letters, digits, _; not starting with a digit)");
+}
+
+CompileReport compile_model(const CompileOptions &opt) {
+    auto start = std::chrono::steady_clock::now();
+    CompileReport report;
+    TargetInfo target = resolve_target(opt.target);
+    if (opt.out_dir.empty()) fail("shufflec compile: missing -o DIR");
+    struct stat st;
+    if (stat(opt.out_dir.c_str(), &st) != 0) {
+        if (mkdir(opt.out_dir.c_str(), 0755) != 0)
+            fail("-o: cannot create folder '", opt.out_dir, "': ", std::strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+        fail("-o: '", opt.out_dir, "' exists and is not a folder");
+    }
+
+    SpecOptions spec_options;
+    spec_options.input_shape = opt.input_shape;
+    Graph graph = load_spec(opt.spec_path, spec_options);
+    std::string name = opt.name.empty() ? c_identifier(graph.name) : opt.name;
+    check_model_name(name);
+    Weights weights = resolve_weights(graph, opt.weights_path, opt.random_seed);
+    LayerStats stats = graph_stats(graph);
+    optimize(graph, weights);
+    SegmentPlan plan = plan_segments(graph);
+
+    ScheduleFile schedule;
+    schedule.source = "built-in";
+    std::string schedule_path = opt.schedule_path;
+    if (schedule_path.empty()) {
+        std::string candidate = cat(SHUFFLEC_SCHEDULE_DIR, "/", target.short_name, "/", graph.name, ".json");
+        if (access(candidate.c_str(), R_OK) == 0) schedule_path = candidate;
+    }
+    if (!schedule_path.empty()) schedule = load_schedule(schedule_path);
+    report.schedule_source = schedule.source;
+
+    // The weights blob, laid out by the lowering (all segments, in order).
+    WeightBlob blob;
+    std::vector<int64_t> blob_offsets;
+    for (size_t s = 0; s < plan.segments.size(); s++) {
+        blob_offsets.push_back(blob.size());
+        lower_segment(graph, weights, plan, static_cast<int>(s), blob);
+    }
+
+    ModelDescription model;
+    model.name = name;
+    model.spec_name = graph.name;
+    model.target = target.name;
+    model.graph = &graph;
+    model.plan = &plan;
+    model.weight_floats = static_cast<int64_t>(blob.data.size());
+    model.macs = stats.macs;
+    model.params = stats.params;
+    model.external_weights = opt.external_weights;
+    std::string structure = cat(name, "|", graph.name, "|", blob.data.size(), "|", plan.arena_floats, "|", target.name);
+    model.fingerprint = fnv1a(structure.data(), structure.size());
+
+    TempDir tmp(opt.out_dir);
+    if (opt.save_temps) {
+        tmp.keep();
+        std::fprintf(stderr, "shufflec: keeping intermediate files in %s\n", tmp.path().c_str());
+    }
+    Toolchain tools = find_toolchain();
+
+    // 1. Segment objects, compiled by `jobs` forked workers (Halide compiles are
+    // single-threaded; separate processes keep them independent).
+    int jobs = opt.jobs > 0 ? opt.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    jobs = std::min<int>(jobs, static_cast<int>(plan.segments.size()));
+    std::vector<std::vector<int>> work(jobs);
+    for (size_t s = 0; s < plan.segments.size(); s++) work[s % jobs].push_back(static_cast<int>(s));
+    if (jobs == 1) {
+        compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[0], blob_offsets, opt.profile);
+    } else {
+        std::fflush(nullptr);
+        std::vector<pid_t> children;
+        for (int j = 0; j < jobs; j++) {
+            pid_t pid = fork();
+            if (pid < 0) fail("cannot start a compile worker: ", std::strerror(errno));
+            if (pid == 0) {
+                int rc = 0;
+                try {
+                    compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[j], blob_offsets, opt.profile);
+                } catch (const std::exception &e) {
+                    std::fprintf(stderr, "shufflec: error: %s\n", e.what());
+                    rc = 1;
+                }
+                std::fflush(nullptr);
+                _exit(rc);
+            }
+            children.push_back(pid);
+        }
+        bool ok = true;
+        for (pid_t pid : children) {
+            int status = 0;
+            waitpid(pid, &status, 0);
+            ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        }
+        if (!ok) fail("compiling the Halide pipelines failed (see above)");
+    }
+
+    // 2. The shared runtime: Halide's runtime plus shufflec's helpers.
+    Halide::compile_standalone_runtime(tmp.file("halide_runtime.o"), target.halide);
+    write_file_atomic(tmp.file("shufflec_runtime.h"), embedded_runtime_header());
+    write_file_atomic(tmp.file("shufflec_runtime.c"), embedded_runtime_source());
+    write_file_atomic(tmp.file("string.h"), "/* freestanding stand-in: the glue needs no libc string functions */\n");
+    std::vector<std::string> cc = {tools.clang, "--target=" + target.triple, "-O2", "-std=c99", "-ffreestanding",
+                                   "-fno-builtin", "-nostdinc", "-fPIC", "-Wall", "-Werror",
+                                   "-isystem", tools.clang_resource_dir + "/include", "-isystem", tmp.path(),
+                                   "-I", tools.halide_include, "-c"};
+    auto compile_c = [&](const std::string &source, const std::string &object, const std::string &what) {
+        std::vector<std::string> argv = cc;
+        argv.insert(argv.end(), {source, "-o", object});
+        run_tool(argv, what);
+    };
+    compile_c(tmp.file("shufflec_runtime.c"), tmp.file("shufflec_helpers.o"), "compiling the shufflec runtime");
+
+    // 3. Weights and glue.
+    if (opt.external_weights) {
+        write_file_atomic(tmp.file(name + ".weights"), weights_file_image(blob.data, model.fingerprint));
+    } else {
+        model.weights_blob_path = tmp.file("weights.bin");
+        write_file_atomic(model.weights_blob_path,
+                          std::string(reinterpret_cast<const char *>(blob.data.data()), blob.data.size() * 4));
+    }
+    write_file_atomic(tmp.file(name + "_glue.c"), generate_glue_c(model));
+    compile_c(tmp.file(name + "_glue.c"), tmp.file(name + "_glue.o"), "compiling the model glue");
+    write_file_atomic(tmp.file(name + ".h"), generate_header(model));
+
+    // 4. Package.
+    std::vector<std::string> model_objects = {tmp.file(name + "_glue.o")};
+    for (const auto &seg : plan.segments) model_objects.push_back(tmp.file(seg.name + ".o"));
+    std::vector<std::string> outputs = {name + ".h", "shufflec_runtime.h"};
+    std::string runtime_object = "shufflec_runtime_" + target.short_name + ".o";
+    if (opt.emit_objects) {
+        std::vector<std::string> ld = {tools.ld_lld, "-r", "-o", tmp.file(name + ".o")};
+        ld.insert(ld.end(), model_objects.begin(), model_objects.end());
+        run_tool(ld, "linking the model object");
+        run_tool({tools.ld_lld, "-r", "-o", tmp.file(runtime_object), tmp.file("halide_runtime.o"),
+                  tmp.file("shufflec_helpers.o")},
+                 "linking the runtime object");
+        outputs.push_back(name + ".o");
+        outputs.push_back(runtime_object);
+    } else {
+        std::vector<std::string> ar = {tools.llvm_ar, "rcs", tmp.file(name + ".a")};
+        ar.insert(ar.end(), model_objects.begin(), model_objects.end());
+        ar.push_back(tmp.file("halide_runtime.o"));
+        ar.push_back(tmp.file("shufflec_helpers.o"));
+        run_tool(ar, "packaging the library");
+        outputs.push_back(name + ".a");
+    }
+    if (opt.external_weights) outputs.push_back(name + ".weights");
+    // HalideRuntime.h for apps that use the Halide-buffer entry point.
+    write_file_atomic(tmp.file("HalideRuntime.h"), read_file(tools.halide_include + "/HalideRuntime.h"));
+    outputs.push_back("HalideRuntime.h");
+
+    for (const auto &f : outputs) {
+        std::string to = join_path(opt.out_dir, f);
+        if (std::rename(tmp.file(f).c_str(), to.c_str()) != 0) {
+            int e = errno;
+            for (const auto &moved : report.files) std::remove(moved.c_str());
+            fail("cannot move '", f, "' into '", opt.out_dir, "': ", std::strerror(e));
+        }
+        report.files.push_back(to);
+    }
+    report.segments = static_cast<int>(plan.segments.size());
+    report.weight_bytes = static_cast<int64_t>(blob.data.size()) * 4;
+    report.scratch_bytes = plan.arena_floats * 4;
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,47 @@
+// `shufflec compile`: spec + weights -> standalone objects an app links.
+//
+//   spec -> graph -> passes -> segments -> Halide lowering + schedule
+//        -> one object per segment (no runtime) + the shared runtime object
+//        -> C glue (clang) -> NAME.a / NAME.o, NAME.h
+//
+// Outputs appear atomically: everything is built in a temporary folder inside
+// the output folder and renamed into place only when all of it succeeded.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "graph/graph.h"
+
+namespace shufflec {
+
+struct CompileOptions {
+    std::string spec_path;
+    std::string weights_path;   // --weights
+    std::string random_seed;    // --random-weights
+    std::string target = "host";
+    std::string name;           // C prefix; default from the spec name
+    std::string out_dir;
+    std::optional<Shape> input_shape;
+    std::string schedule_path;  // --schedule; default schedules/<target>/<spec name>.json if present
+    bool external_weights = false;
+    bool emit_objects = false;  // --emit obj
+    bool profile = false;       // Halide's per-Func profiler in the compiled code
+    int jobs = 0;               // parallel segment compiles (0: number of cores)
+    bool save_temps = false;    // keep the temporary folder (glue source, objects) for inspection
+};
+
+struct CompileReport {
+    double seconds = 0;
+    int segments = 0;
+    int64_t weight_bytes = 0, scratch_bytes = 0;
+    std::string schedule_source;
+    std::vector<std::string> files;
+};
+
+CompileReport compile_model(const CompileOptions &options);
+
+// Checks that `name` can prefix C symbols.
+void check_model_name(const std::string &name);
+
+}  // namespace shufflec

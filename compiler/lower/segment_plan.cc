@@ -1,0 +1,200 @@
+#include "lower/segment_plan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "util/error.h"
+
+namespace shufflec {
+
+namespace {
+
+// Plain layers are grouped until a segment holds this many convolutions.
+constexpr int kHeavyOpsPerPlainSegment = 3;
+constexpr int64_t kArenaAlignFloats = 16;  // 64 bytes
+
+bool is_heavy(Op op) { return op == Op::Conv || op == Op::Dense; }
+
+void set_dense_strides(Placement &p, const Shape &s, bool planar) {
+    if (planar) {  // NCHW, as the app passes its input and receives its output
+        p.stride[0] = s.h * s.w, p.stride[1] = 1, p.stride[2] = s.w, p.stride[3] = s.c * s.h * s.w;
+    } else {       // channels innermost, as every 1x1 convolution wants
+        p.stride[0] = 1, p.stride[1] = s.c, p.stride[2] = s.c * s.w, p.stride[3] = s.c * s.w * s.h;
+    }
+}
+
+std::vector<bool> choose_concat_views(const Graph &graph) {
+    std::vector<bool> view(graph.nodes.size(), false);
+    std::set<int> claimed;
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        const Node &node = graph.nodes[i];
+        if (node.op != Op::Concat) continue;
+        std::set<int> distinct(node.inputs.begin(), node.inputs.end());
+        bool ok = distinct.size() == node.inputs.size();
+        for (int in : node.inputs)
+            ok = ok && graph.nodes[in].op != Op::Input && !view[in] && !claimed.count(in) && graph.output != in;
+        if (!ok) continue;
+        view[i] = true;
+        claimed.insert(node.inputs.begin(), node.inputs.end());
+    }
+    return view;
+}
+
+}  // namespace
+
+std::string c_identifier(const std::string &name) {
+    std::string id;
+    for (char ch : name) id += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+    if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0]))) id = "l" + id;
+    return id;
+}
+
+SegmentPlan plan_segments(const Graph &graph) {
+    const size_t count = graph.nodes.size();
+    if (graph.output == 0) fail("the network's output is its input: there is nothing to compile");
+    SegmentPlan plan;
+    plan.concat_view = choose_concat_views(graph);
+    plan.segment_of.assign(count, -1);
+    plan.placement.assign(count, {});
+
+    // 1. Segments: composite blocks alone, plain layers grouped.
+    std::map<std::string, int> heavy_per_block;
+    for (const auto &node : graph.nodes)
+        if (is_heavy(node.op)) heavy_per_block[node.block]++;
+    int heavy_in_segment = 0;
+    std::string current_block;
+    for (size_t i = 1; i < count; i++) {
+        const Node &node = graph.nodes[i];
+        if (plan.concat_view[i]) continue;
+        bool composite = heavy_per_block[node.block] > 1;
+        bool start = plan.segments.empty();
+        if (!start && node.block != current_block) {
+            bool previous_composite = heavy_per_block[current_block] > 1;
+            start = composite || previous_composite ||
+                    (is_heavy(node.op) && heavy_in_segment >= kHeavyOpsPerPlainSegment);
+        }
+        if (start) {
+            plan.segments.push_back({c_identifier(node.block), node.block, {}, {}, {}});
+            heavy_in_segment = 0;
+        }
+        current_block = node.block;
+        plan.segments.back().nodes.push_back(static_cast<int>(i));
+        plan.segment_of[i] = static_cast<int>(plan.segments.size() - 1);
+        if (is_heavy(node.op)) heavy_in_segment++;
+    }
+    // Segment names must be unique C identifiers.
+    std::map<std::string, int> seen;
+    for (auto &seg : plan.segments) {
+        int k = seen[seg.name]++;
+        if (k) seg.name += "_" + std::to_string(k);
+    }
+
+    // 2. Which tensors are materialized, and who reads them. Readers of a view
+    // concat really read the concat's inputs.
+    auto readers = graph.consumers();
+    std::vector<std::set<int>> reading_segments(count);
+    for (size_t i = 0; i < count; i++)
+        for (int r : readers[i]) {
+            if (plan.concat_view[r]) {
+                for (int rr : readers[r]) reading_segments[i].insert(plan.segment_of[rr]);
+            } else {
+                reading_segments[i].insert(plan.segment_of[r]);
+            }
+        }
+    std::vector<bool> materialized(count, false);
+    materialized[0] = true;
+    materialized[graph.output] = true;
+    for (size_t i = 1; i < count; i++) {
+        if (plan.concat_view[i]) {
+            materialized[i] = true;
+            for (int in : graph.nodes[i].inputs) materialized[in] = true;
+        }
+        for (int s : reading_segments[i])
+            if (s != plan.segment_of[i]) materialized[i] = true;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!materialized[i] || plan.concat_view[i]) continue;
+        if (plan.segment_of[i] >= 0) plan.segments[plan.segment_of[i]].outputs.push_back(static_cast<int>(i));
+        for (int s : reading_segments[i])
+            if (s >= 0 && s != plan.segment_of[i]) plan.segments[s].inputs.push_back(static_cast<int>(i));
+    }
+    for (auto &seg : plan.segments) {
+        std::sort(seg.inputs.begin(), seg.inputs.end());
+        seg.inputs.erase(std::unique(seg.inputs.begin(), seg.inputs.end()), seg.inputs.end());
+    }
+
+    // 3. Storage. The view concat's storage is shared by its inputs.
+    std::vector<int> storage_of(count, -1);  // node whose storage holds this node
+    for (size_t i = 0; i < count; i++)
+        if (materialized[i]) storage_of[i] = static_cast<int>(i);
+    for (size_t i = 0; i < count; i++)
+        if (plan.concat_view[i])
+            for (int in : graph.nodes[i].inputs) storage_of[in] = storage_of[i];
+    // Resolve chains (an input of a view concat that is itself an output...): one level suffices
+    // since view concats never nest.
+
+    // Lifetimes over segment indices: [first write, last read].
+    std::map<int, std::pair<int, int>> lifetime;
+    for (size_t i = 1; i < count; i++) {
+        if (!materialized[i]) continue;
+        int st = storage_of[i];
+        auto &life = lifetime.try_emplace(st, std::make_pair(1 << 30, -1)).first->second;
+        if (plan.segment_of[i] >= 0) {
+            life.first = std::min(life.first, plan.segment_of[i]);
+            life.second = std::max(life.second, plan.segment_of[i]);
+        }
+        for (int s : reading_segments[i]) life.second = std::max(life.second, s);
+    }
+
+    std::vector<std::pair<int64_t, int64_t>> placed;  // (offset, end) per arena storage, by index in `order`
+    std::vector<int> order;
+    for (auto &[st, life] : lifetime)
+        if (st != graph.output && st != 0) order.push_back(st);
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+        return graph.nodes[a].shape.elements() > graph.nodes[b].shape.elements();
+    });
+    for (size_t k = 0; k < order.size(); k++) {
+        int st = order[k];
+        int64_t size = (graph.nodes[st].shape.elements() + kArenaAlignFloats - 1) / kArenaAlignFloats * kArenaAlignFloats;
+        // First fit among the storages already placed whose lifetimes overlap this one.
+        std::vector<std::pair<int64_t, int64_t>> busy;
+        for (size_t j = 0; j < k; j++) {
+            auto a = lifetime[st], b = lifetime[order[j]];
+            if (a.first <= b.second && b.first <= a.second) busy.push_back(placed[j]);
+        }
+        std::sort(busy.begin(), busy.end());
+        int64_t offset = 0;
+        for (auto [b, e] : busy) {
+            if (offset + size <= b) break;
+            offset = std::max(offset, e);
+        }
+        placed.push_back({offset, offset + size});
+        plan.arena_floats = std::max(plan.arena_floats, offset + size);
+        Placement &p = plan.placement[st];
+        p.kind = Placement::Arena;
+        p.offset = offset;
+        set_dense_strides(p, graph.nodes[st].shape, false);
+    }
+    Placement &in = plan.placement[0];
+    in.kind = Placement::Input;
+    set_dense_strides(in, graph.nodes[0].shape, true);
+    Placement &out = plan.placement[graph.output];
+    out.kind = Placement::Output;
+    set_dense_strides(out, graph.nodes[graph.output].shape, true);
+
+    // Views: the inputs of a view concat take their channel range of its storage.
+    for (size_t i = 0; i < count; i++) {
+        if (!plan.concat_view[i]) continue;
+        int64_t channel = 0;
+        for (int in_node : graph.nodes[i].inputs) {
+            Placement p = plan.placement[i];
+            p.offset += channel * p.stride[0];
+            plan.placement[in_node] = p;
+            channel += graph.nodes[in_node].shape.c;
+        }
+    }
+    return plan;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,54 @@
+// How an optimized graph becomes a sequence of Halide pipelines ("segments")
+// and where every tensor that crosses a segment boundary lives.
+//
+// Granularity: one segment per ShuffleNet unit (or other composite spec entry),
+// and runs of plain layers grouped up to a few convolutions. Segments share one
+// Halide runtime and compile independently, which keeps compile time linear in
+// the number of units (one big pipeline grows superlinearly, see
+// docs/design.md), and the whole unit stays one fusable loop nest.
+//
+// Memory: materialized tensors live in one arena whose offsets are planned at
+// compile time from tensor lifetimes (no allocation per call). A concat whose
+// inputs are all materialized is never copied: each input is written straight
+// into its channel range of the concat's storage (a "view").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace shufflec {
+
+// Where a materialized tensor's elements are, as halide_buffer_t dims
+// (c, x, y, n) with c innermost unless it is the network input or output.
+struct Placement {
+    enum Kind { None, Input, Output, Arena } kind = None;
+    int64_t offset = 0;         // in floats: arena offset (Arena) or offset within input/output
+    int64_t stride[4] = {0, 0, 0, 0};  // strides of (c, x, y, n) in floats
+};
+
+struct Segment {
+    std::string name;             // C-identifier suffix, e.g. "stage2_0"
+    std::string block;            // spec entry of its first node (schedules match on it)
+    std::vector<int> nodes;       // computed here, topological order
+    std::vector<int> inputs;      // materialized tensors it reads
+    std::vector<int> outputs;     // tensors it writes
+};
+
+struct SegmentPlan {
+    std::vector<Segment> segments;
+    std::vector<Placement> placement;  // per node; kind None = never materialized
+    std::vector<bool> concat_view;     // per node: a concat realized by writing its inputs in place
+    int64_t arena_floats = 0;
+    // Which segment computes each node (-1 for the input and for view concats).
+    std::vector<int> segment_of;
+};
+
+SegmentPlan plan_segments(const Graph &graph);
+
+// A C identifier made from a node or block name ("stage2.0" -> "stage2_0").
+std::string c_identifier(const std::string &name);
+
+}  // namespace shufflec

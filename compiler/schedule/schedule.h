@@ -1,0 +1,48 @@
+// Schedules are data: a JSON file ("shufflec-schedule/1", docs/schedules.md)
+// of knobs, resolved per layer as
+//   built-in target defaults < "defaults" < "kinds"[kind] < "layers"[unit] < "layers"[layer].
+// apply_schedule turns the knobs into Halide scheduling directives for one
+// lowered segment. The algorithm (compiler/lower/) never changes.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <Halide.h>
+
+#include "graph/graph.h"
+#include "lower/lower_segment.h"
+#include "lower/segment_plan.h"
+
+namespace shufflec {
+
+struct ScheduleKnobs {
+    std::optional<int> vector;           // SIMD lanes over channels (1: scalar)
+    std::optional<int> channel_vectors;  // vectors of output channels per register tile
+    std::optional<int> tile_x;           // output pixels per register tile
+    std::optional<int> rows_per_task;    // output rows per parallel task (0: no threads)
+    void merge(const ScheduleKnobs &over);
+};
+
+struct ScheduleFile {
+    std::string source;  // file name, or "built-in"
+    ScheduleKnobs defaults;
+    std::map<std::string, ScheduleKnobs> kinds;   // pointwise, depthwise, conv, pool, global_pool, dense, elementwise
+    std::map<std::string, ScheduleKnobs> layers;  // unit (block) or layer name
+};
+
+ScheduleFile load_schedule(const std::string &path);
+ScheduleFile parse_schedule_text(const std::string &text, const std::string &source);
+// The built-in knobs for a target: vector width from its SIMD registers.
+ScheduleKnobs target_defaults(const Halide::Target &target);
+
+const char *stage_kind_name(Stage::Kind kind);
+
+// The knobs in force for one node.
+ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const Node &node, Stage::Kind kind);
+
+void apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan, const ScheduleFile &file,
+                    const Halide::Target &target);
+
+}  // namespace shufflec

@@ -1,0 +1,42 @@
+/* shufflec runtime: what every compiled model shares (error codes, threads).
+ *
+ * Apps include the model's own header (NAME.h), which includes this one. The
+ * implementation is part of the Halide runtime object that `shufflec compile`
+ * emits (NAME.a, or shufflec_runtime_<target>.o with --emit obj), so several
+ * models in one app share it. Plain C; no dependency beyond libc, libm and
+ * pthreads. */
+#ifndef SHUFFLEC_RUNTIME_H
+#define SHUFFLEC_RUNTIME_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every model function returns one of these. */
+enum shufflec_status {
+    SHUFFLEC_OK = 0,
+    SHUFFLEC_ERROR_NULL_ARGUMENT = 1,     /* a pointer argument was NULL */
+    SHUFFLEC_ERROR_BAD_ARGUMENT = 2,      /* e.g. a negative thread count */
+    SHUFFLEC_ERROR_SHAPE_MISMATCH = 3,    /* a buffer's type, rank, extents or strides differ from the model's */
+    SHUFFLEC_ERROR_WEIGHTS_NOT_LOADED = 4,/* an external-weights model ran before NAME_load_weights */
+    SHUFFLEC_ERROR_WEIGHTS_FILE = 5,      /* the weights file could not be opened or read */
+    SHUFFLEC_ERROR_WEIGHTS_CORRUPT = 6,   /* wrong magic, size, model fingerprint or checksum */
+    SHUFFLEC_ERROR_OUT_OF_MEMORY = 7,
+    SHUFFLEC_ERROR_PIPELINE = 8           /* the Halide pipeline reported an error (printed by Halide) */
+};
+
+/* A static, human-readable description of a status code. Never NULL. */
+const char *shufflec_status_string(int status);
+
+/* Threads used by every model in the process: n >= 1, or 0 for the default
+ * (the number of cores, or $HL_NUM_THREADS). Returns SHUFFLEC_OK or
+ * SHUFFLEC_ERROR_BAD_ARGUMENT. */
+int shufflec_set_num_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHUFFLEC_RUNTIME_H */
