@@ -52,8 +52,9 @@ std::string to_string(const Shape &s) {
 }
 
 int64_t Param::elements() const {
+    // Saturates instead of overflowing, so absurd shapes fail the size check.
     int64_t e = 1;
-    for (int64_t d : shape) e *= d;
+    for (int64_t d : shape) e = (d > 0 && e > std::numeric_limits<int64_t>::max() / d) ? std::numeric_limits<int64_t>::max() : e * d;
     return e;
 }
 

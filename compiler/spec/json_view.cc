@@ -36,19 +36,43 @@ size_t edit_distance(const std::string &a, const std::string &b) {
 }  // namespace
 
 json parse_json_text(const std::string &text, const std::string &source_name) {
-    // Track keys per open object to reject duplicates, which nlohmann would silently merge.
-    std::vector<std::set<std::string>> open_objects;
-    std::string duplicate;
+    // nlohmann silently keeps the last of duplicate keys; track the JSON path of
+    // every value being parsed so that a duplicate can be reported where it is.
+    struct Frame {
+        bool array;
+        long index;        // current element (arrays)
+        std::string key;   // current key (objects)
+        std::set<std::string> keys;
+    };
+    std::vector<Frame> frames;
+    std::string duplicate_path, duplicate_key;
+    auto path = [&]() {
+        std::string p = "$";
+        for (const auto &f : frames) p += f.array ? "[" + std::to_string(f.index) + "]" : "." + f.key;
+        return p;
+    };
+    auto value_starts = [&]() {
+        if (!frames.empty() && frames.back().array) frames.back().index++;
+    };
     auto callback = [&](int, json::parse_event_t event, json &parsed) {
         switch (event) {
-        case json::parse_event_t::object_start: open_objects.emplace_back(); break;
-        case json::parse_event_t::object_end: open_objects.pop_back(); break;
-        case json::parse_event_t::key:
-            if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
-                duplicate.empty())
-                duplicate = parsed.get<std::string>();
+        case json::parse_event_t::object_start:
+            value_starts();
+            frames.push_back({false, -1, "", {}});
             break;
-        default: break;
+        case json::parse_event_t::array_start:
+            value_starts();
+            frames.push_back({true, -1, "", {}});
+            break;
+        case json::parse_event_t::object_end:
+        case json::parse_event_t::array_end: frames.pop_back(); break;
+        case json::parse_event_t::key: {
+            Frame &f = frames.back();
+            f.key = parsed.get<std::string>();
+            if (!f.keys.insert(f.key).second && duplicate_key.empty()) duplicate_key = f.key, duplicate_path = path();
+            break;
+        }
+        case json::parse_event_t::value: value_starts(); break;
         }
         return true;
     };
@@ -63,8 +87,20 @@ json parse_json_text(const std::string &text, const std::string &source_name) {
         auto colon = what.find(": ", what.find("parse error"));
         std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
         fail(source_name, ":", line, ":", column, ": JSON syntax error: ", reason);
+    } catch (const json::exception &e) {
+        // A number too large for a double: nlohmann names the text but not its position.
+        std::string what = e.what();
+        auto bracket = what.find("] ");
+        std::string reason = bracket == std::string::npos ? what : what.substr(bracket + 2);
+        auto q1 = reason.find('\''), q2 = reason.rfind('\'');
+        size_t at = q1 != std::string::npos && q2 > q1 ? text.find(reason.substr(q1 + 1, q2 - q1 - 1)) : std::string::npos;
+        if (at == std::string::npos) fail(source_name, ": JSON error: ", reason);
+        size_t line, column;
+        line_and_column(text, at, line, column);
+        fail(source_name, ":", line, ":", column, ": JSON error: ", reason);
     }
-    if (!duplicate.empty()) fail(source_name, ": duplicate key \"", duplicate, "\" in a JSON object");
+    if (!duplicate_key.empty())
+        fail(duplicate_path, ": duplicate key ", in_quotes(duplicate_key), " (a JSON object may not repeat a key)");
     return result;
 }
 
@@ -75,10 +111,7 @@ std::string JsonView::describe() const {
     if (v.is_null()) return "null";
     if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
     if (v.is_number()) return v.dump();
-    if (v.is_string()) {
-        std::string s = v.dump();
-        return "string " + (s.size() > 40 ? s.substr(0, 37) + "...\"" : s);
-    }
+    if (v.is_string()) return "string " + in_quotes(v.get<std::string>(), 40);
     if (v.is_array()) return "an array";
     return "an object";
 }
@@ -121,7 +154,7 @@ void JsonView::check_fields(const std::vector<std::string> &allowed) const {
             size_t d = edit_distance(it.key(), name);
             if (d < best_distance) best_distance = d, best = name;
         }
-        std::string message = "unknown field \"" + it.key() + "\"";
+        std::string message = "unknown field " + in_quotes(it.key());
         if (!best.empty()) message += " (did you mean \"" + best + "\"?)";
         fail(path_, ".", it.key(), ": ", message);
     }
@@ -193,7 +226,7 @@ std::string JsonView::get_choice(const std::string &key, const std::string &fall
         if (s == c) return s;
         list += std::string(list.empty() ? "" : ", ") + "\"" + c + "\"";
     }
-    v.error("\"" + s + "\" is not one of " + list);
+    v.error(in_quotes(s) + " is not one of " + list);
 }
 
 }  // namespace shufflec

@@ -70,6 +70,17 @@ json expand_shufflenet_v1(const JsonView &family) {
     std::string bottleneck_of = family.get_choice("bottleneck_of", "out", {"out", "branch"});
     double eps = family.get_number("bn_eps", 1e-5, 0.0, 1.0);
 
+    // Options passed to every unit, checked here so errors name $.family.
+    family.get_bool("shuffle", true);
+    family.get_bool("count_include_pad", true);
+    family.get_choice("shuffle_convention", "paper", {"paper", "inverse"});
+    family.get_choice("shuffle_position", "after_pw1", {"after_pw1", "after_dw"});
+    family.get_choice("concat_order", "shortcut_first", {"shortcut_first", "branch_first"});
+    if (family.has("se") && !family.at("se").raw().is_boolean()) {
+        JsonView se = family.at("se");
+        se.check_fields({"reduction"});
+        se.get_int("reduction", 16, 1, 1 << 20);
+    }
     json unit_options = json::object();
     for (const char *key : {"shuffle", "shuffle_convention", "shuffle_position", "concat_order", "count_include_pad",
                             "se"})

@@ -1,5 +1,6 @@
 #include "spec/spec_parser.h"
 
+#include <algorithm>
 #include <map>
 
 #include "graph/builder.h"
@@ -21,7 +22,7 @@ void check_name(const JsonView &v, const std::string &name) {
     for (char ch : name) {
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
                   ch == '.' || ch == '-' || ch == '/';
-        if (!ok) v.error("name \"" + name + "\" may only contain letters, digits and _ . - /");
+        if (!ok) v.error("name " + in_quotes(name) + " may only contain letters, digits and _ . - /");
     }
 }
 
@@ -43,8 +44,10 @@ Window parse_window(const JsonView &e, bool stride_defaults_to_kernel) {
     }
     if (e.has("pad")) {
         JsonView pv = e.at("pad");
-        std::vector<int64_t> p = pv.raw().is_array() && pv.raw().size() == 4 ? pv.as_int_list(4, 4, 0, kMaxKernel)
-                                                                            : pv.as_int_list(2, 2, 0, kMaxKernel);
+        if (pv.raw().is_array() && pv.raw().size() != 2 && pv.raw().size() != 4)
+            pv.error(cat("expected 2 or 4 integers, got ", pv.raw().size(),
+                         " (one integer, [h, w] or [top, left, bottom, right])"));
+        std::vector<int64_t> p = pv.as_int_list(pv.raw().is_array() ? pv.raw().size() : 1, 4, 0, kMaxKernel);
         if (p.size() == 1) p = {p[0], p[0], p[0], p[0]};
         else if (p.size() == 2) p = {p[0], p[1], p[0], p[1]};
         for (int i = 0; i < 4; i++) w.pad[i] = static_cast<int>(p[i]);
@@ -77,6 +80,11 @@ public:
     void parse_layers(const JsonView &layers, bool generated) {
         layers.expect_array();
         if (layers.size() == 0) layers.error("a network needs at least one layer");
+        for (size_t i = 0; i < layers.size(); i++) {
+            const json &e = layers.raw()[i];
+            if (e.is_object() && e.contains("name") && e["name"].is_string())
+                all_names_.emplace(e["name"].get<std::string>(), cat(layers.path(), "[", i, "]"));
+        }
         for (size_t i = 0; i < layers.size(); i++) {
             JsonView e = layers[i];
             if (generated) e = JsonView(e.raw(), cat(layers.path(), "[", e.raw().value("name", ""), "]"));
@@ -113,9 +121,12 @@ private:
 
     int lookup(const JsonView &where, const std::string &name) {
         auto it = outputs_.find(name);
-        if (it == outputs_.end())
-            where.error("unknown layer \"" + name + "\" (inputs name an earlier layer or \"" + input_name_ + "\")");
-        return it->second;
+        if (it != outputs_.end()) return it->second;
+        auto later = all_names_.find(name);
+        if (later != all_names_.end())
+            where.error("unknown layer " + in_quotes(name) + ": it is defined later, at " + later->second +
+                        " (a layer can only read earlier layers or \"" + input_name_ + "\")");
+        where.error("unknown layer " + in_quotes(name) + " (no layer has this name; the input is \"" + input_name_ + "\")");
     }
 
     std::vector<int> parse_inputs(const JsonView &e) {
@@ -139,9 +150,17 @@ private:
     void parse_entry(const JsonView &e, size_t index) {
         e.expect_object();
         std::string op = e.at("op").as_string();
+        static const std::vector<std::string> kOps = {"conv", "batchnorm", "relu", "sigmoid", "maxpool", "avgpool",
+                                                      "global_avgpool", "fc", "add", "concat", "channel_shuffle",
+                                                      "se", "flatten", "shufflenet_unit"};
+        if (std::find(kOps.begin(), kOps.end(), op) == kOps.end()) {
+            std::string known;
+            for (const auto &k : kOps) known += (known.empty() ? "" : ", ") + k;
+            e.at("op").error("unknown op " + in_quotes(op) + " (known: " + known + ")");
+        }
         std::string name = e.get_string("name", cat(op, "_", index));
         check_name(e.has("name") ? e.at("name") : e, name);
-        if (outputs_.count(name)) e.at("name").error("name \"" + name + "\" is already used by an earlier layer");
+        if (outputs_.count(name)) e.at("name").error("name " + in_quotes(name) + " is already used by an earlier layer");
         b_.set_origin(e.path(), name);
         std::vector<int> in = parse_inputs(e);
         const std::vector<std::string> common = {"op", "name", "input", "inputs"};
@@ -200,9 +219,7 @@ private:
             expect_inputs(e, in, 1, 1);
             out = shufflenet_unit(e, name, in[0]);
         } else {
-            e.at("op").error("unknown op \"" + op +
-                             "\" (known: conv, batchnorm, relu, sigmoid, maxpool, avgpool, global_avgpool, fc, add, "
-                             "concat, channel_shuffle, se, flatten, shufflenet_unit)");
+            fail("internal: op ", op, " has no parser");
         }
         outputs_[name] = previous_ = out;
     }
@@ -230,7 +247,8 @@ private:
     int shufflenet_unit(const JsonView &e, const std::string &name, int x) {
         int64_t in_channels = b_.shape(x).c;
         if (e.has("in_channels") && e.at("in_channels").as_int(1, kMaxChannels) != in_channels)
-            e.at("in_channels").error(cat("the input has ", in_channels, " channels"));
+            e.at("in_channels").error(cat("in_channels is ", e.at("in_channels").as_int(1, kMaxChannels),
+                                          " but the input has ", in_channels, " channels"));
         int64_t out = e.at("out_channels").as_int(1, kMaxChannels);
         int64_t g = e.at("groups").as_int(1, kMaxChannels);
         int64_t stride = e.get_int("stride", 1, 1, 2);
@@ -290,6 +308,7 @@ private:
     GraphBuilder b_;
     std::string input_name_;
     std::map<std::string, int> outputs_;  // spec entry name -> node producing its output
+    std::map<std::string, std::string> all_names_;  // every entry name -> its JSON path
     int previous_ = -1;
 };
 
@@ -321,7 +340,19 @@ Graph parse_spec_text(const std::string &text, const std::string &source_path, c
         JsonView family = spec.at("family");
         family.expect_object();
         json layers = expand_shufflenet_v1(family);
-        parser.parse_layers(JsonView(layers, "$.family"), true);
+        try {
+            parser.parse_layers(JsonView(layers, "$.family"), true);
+        } catch (const Error &e) {
+            // A generated layer is invalid: blame the family field that chose its widths.
+            std::string field = family.has("stage_out_channels") ? "stage_out_channels"
+                                : family.has("scale")            ? "scale"
+                                                                 : "groups";
+            std::string message = e.what();
+            auto open = message.find('['), close = message.find(']'), colon = message.find(": ");
+            std::string layer = open < close && close < colon ? message.substr(open + 1, close - open - 1) : "";
+            std::string reason = colon == std::string::npos ? message : message.substr(colon + 2);
+            fail("$.family.", field, ": these widths make layer \"", layer, "\" invalid: ", reason);
+        }
     } else {
         parser.parse_layers(spec.at("layers"), false);
     }

@@ -24,6 +24,10 @@ std::string cat(const Args &...args) {
     return out.str();
 }
 
+// `s` in double quotes with control characters, quotes and backslashes escaped
+// (so a message stays one line), cut after `limit` characters.
+std::string in_quotes(const std::string &s, size_t limit = 60);
+
 template <typename... Args>
 [[noreturn]] void fail(const Args &...args) {
     throw Error(cat(args...));
