@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -12,6 +13,8 @@
 namespace shufflec {
 
 std::string read_file(const std::string &path, const char *what) {
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail("cannot read ", what, " '", path, "': it is a folder");
     std::ifstream in(path, std::ios::binary);
     if (!in) fail("cannot open ", what, " '", path, "': ", std::strerror(errno));
     std::ostringstream s;
