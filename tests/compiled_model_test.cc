@@ -24,6 +24,8 @@ struct TargetCase {
     std::string target;  // x86 or arm
 };
 
+void PrintTo(const TargetCase &c, std::ostream *os) { *os << c.golden.name << " on " << c.target; }
+
 std::vector<TargetCase> target_cases() {
     std::vector<TargetCase> out;
     for (const auto &c : golden_cases())
@@ -53,7 +55,7 @@ TEST_P(CompiledModel, MatchesPyTorchAndReference) {
     o.spec_path = c.spec;
     o.weights_path = c.weights;
     o.target = arm ? "arm-64-linux" : "x86-64-linux";
-    o.name = "model";
+    o.name = "net";
     o.out_dir = dir;
     o.input_shape = shape;
     o.jobs = jobs_from_env();
@@ -61,8 +63,8 @@ TEST_P(CompiledModel, MatchesPyTorchAndReference) {
 
     std::string cc = arm ? "aarch64-linux-gnu-gcc" : "cc";
     std::string log;
-    std::string link = cc + " -O2 -I'" + dir + "' -DMODEL=model -DMODEL_UPPER=MODEL '-DMODEL_HEADER=\"model.h\"' '" +
-                       source_dir() + "/tests/apps/npy_runner.c' '" + dir + "/model.a' -lpthread -lm -o '" + dir + "/run'";
+    std::string link = cc + " -O2 -I'" + dir + "' -DMODEL=net -DMODEL_UPPER=NET '-DMODEL_HEADER=\"net.h\"' '" +
+                       source_dir() + "/tests/apps/npy_runner.c' '" + dir + "/net.a' -lpthread -lm -o '" + dir + "/run'";
     ASSERT_EQ(run_command(link, &log), 0) << link << "\n" << log;
     std::string out = dir + "/output.npy";
     std::string run = (arm ? "qemu-aarch64 -L /usr/aarch64-linux-gnu " : "") + ("'" + dir + "/run' '" + c.input + "' '" + out + "'");

@@ -1,0 +1,423 @@
+// The lowering never materializes a channel shuffle: walking the Halide IR of
+// every Func of a lowered ShuffleNet unit shows no stage whose only job is to
+// permute channels, and the conv after the shuffle reads its producer through
+// the shuffle's index arithmetic (checked by evaluating that index). Also the
+// segment plan: stride-2 concats are views, and arena placements of tensors
+// alive at the same time never overlap.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <Halide.h>
+#include <gtest/gtest.h>
+
+#include "../test_support.h"
+#include "graph/graph.h"
+#include "lower/lower_segment.h"
+#include "lower/segment_plan.h"
+#include "passes/passes.h"
+#include "reference/interpreter.h"
+#include "schedule/schedule.h"
+#include "spec/spec_parser.h"
+#include "unit_support.h"
+#include "weights/weights.h"
+
+using namespace shufflec;
+namespace HI = Halide::Internal;
+
+namespace {
+
+// One read of a Func or buffer found in a definition.
+struct Read {
+    std::string reader;   // the Func whose definition holds the read
+    int definition = 0;   // 0: pure definition, k: update k-1
+    std::string callee;   // Func or buffer read
+    std::vector<Halide::Expr> args;
+};
+
+class CollectReads : public HI::IRVisitor {
+public:
+    std::vector<const HI::Call *> calls;
+    std::set<std::string> variables;
+
+private:
+    using HI::IRVisitor::visit;
+    void visit(const HI::Call *op) override {
+        if (op->call_type == HI::Call::Halide || op->call_type == HI::Call::Image) calls.push_back(op);
+        HI::IRVisitor::visit(op);
+    }
+    void visit(const HI::Variable *op) override { variables.insert(op->name); }
+};
+
+struct Contains : public HI::IRVisitor {
+    int mods = 0, divs = 0;
+    std::set<int64_t> mod_divisors, div_divisors;
+    using HI::IRVisitor::visit;
+    void visit(const HI::Mod *op) override {
+        mods++;
+        if (const int64_t *k = HI::as_const_int(op->b)) mod_divisors.insert(*k);
+        HI::IRVisitor::visit(op);
+    }
+    void visit(const HI::Div *op) override {
+        divs++;
+        if (const int64_t *k = HI::as_const_int(op->b)) div_divisors.insert(*k);
+        HI::IRVisitor::visit(op);
+    }
+};
+
+Contains arithmetic_of(const Halide::Expr &e) {
+    Contains c;
+    e.accept(&c);
+    return c;
+}
+
+bool is_variable(const Halide::Expr &e, const std::string &name = "") {
+    const HI::Variable *v = e.as<HI::Variable>();
+    return v && (name.empty() || v->name == name);
+}
+
+// Every Function the lowered segment's outputs depend on, by name.
+std::map<std::string, HI::Function> all_functions(const LoweredSegment &lowered) {
+    std::map<std::string, HI::Function> env;
+    for (const auto &f : lowered.outputs) {
+        env.emplace(f.name(), f.function());
+        for (auto &[name, fn] : HI::find_transitive_calls(f.function())) env.emplace(name, fn);
+    }
+    return env;
+}
+
+// Every definition (pure, then updates) of a Function.
+std::vector<HI::Definition> definitions_of(const HI::Function &f) {
+    std::vector<HI::Definition> defs = {f.definition()};
+    for (const auto &u : f.updates()) defs.push_back(u);
+    return defs;
+}
+
+std::vector<Read> all_reads(const std::map<std::string, HI::Function> &env) {
+    std::vector<Read> reads;
+    for (const auto &[name, fn] : env) {
+        std::vector<HI::Definition> defs = definitions_of(fn);
+        for (size_t d = 0; d < defs.size(); d++) {
+            CollectReads collect;
+            for (const auto &v : defs[d].values()) v.accept(&collect);
+            for (const auto &a : defs[d].args()) a.accept(&collect);
+            for (const HI::Call *call : collect.calls) reads.push_back({name, static_cast<int>(d), call->name, call->args});
+        }
+    }
+    return reads;
+}
+
+struct Lowered {
+    Graph graph;
+    Weights weights;
+    SegmentPlan plan;
+    WeightBlob blob;
+    LoweredSegment segment;
+};
+
+// input (1 x 48 x 6 x 6) -> one stride-1 ShuffleNet unit "u" with g = 3 (mid 12, n = 4), optimized and lowered.
+void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false) {
+    std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
+        "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3, "shuffle_convention": ")") +
+                       (convention == ShuffleConvention::Paper ? "paper" : "inverse") + R"(", "shuffle_position": ")" +
+                       (after_dw ? "after_dw" : "after_pw1") + R"(", "se": )" + (se ? "true" : "false") + "}]}";
+    out.graph = parse_spec_text(text, "unit.json");
+    out.weights = random_weights(out.graph, 77);
+    optimize(out.graph, out.weights);
+    out.plan = plan_segments(out.graph);
+    ASSERT_EQ(out.plan.segments.size(), 1u) << "a unit is one segment";
+    out.segment = lower_segment(out.graph, out.weights, out.plan, 0, out.blob);
+}
+
+struct Case {
+    ShuffleConvention convention;
+    bool after_dw;
+};
+
+std::string case_name(const Case &c) {
+    return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
+           (c.after_dw ? "_after_dw" : "_after_pw1");
+}
+
+class ShuffleLowering : public ::testing::TestWithParam<Case> {};
+
+}  // namespace
+
+// (a) No Func is a plain read of another Func or buffer whose channel index is
+// anything but the plain channel variable: no stage exists only to permute
+// channels. Definitions write their own pure variables (no scatter either).
+TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
+    Lowered l;
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, GetParam().convention, GetParam().after_dw));
+    auto env = all_functions(l.segment);
+    ASSERT_GE(env.size(), 6u) << "expected the unit's convs, accumulators and padding Funcs";
+    for (const auto &[name, fn] : env) {
+        ASSERT_EQ(fn.args().size(), 4u) << name;
+        const std::string channel_var = fn.args()[0];
+        std::vector<HI::Definition> defs = definitions_of(fn);
+        for (size_t d = 0; d < defs.size(); d++) {
+            const auto &lhs = defs[d].args();
+            ASSERT_EQ(lhs.size(), 4u) << name;
+            EXPECT_TRUE(is_variable(lhs[0], channel_var)) << name << " definition " << d << " writes channel " << lhs[0];
+            for (const auto &v : defs[d].values()) {
+                const HI::Call *call = v.as<HI::Call>();
+                if (!call || (call->call_type != HI::Call::Halide && call->call_type != HI::Call::Image)) continue;
+                // A value that is nothing but a read: its channel must be the plain channel variable.
+                ASSERT_EQ(call->args.size(), 4u) << name;
+                EXPECT_TRUE(is_variable(call->args[0], channel_var))
+                    << name << " is a pure copy of " << call->name << " with channel index " << call->args[0];
+            }
+        }
+    }
+}
+
+// (b) The second pointwise conv reads the depthwise conv's output through the
+// shuffle arithmetic; nothing else in the pipeline has a mod in a channel index.
+TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
+    const Case &p = GetParam();
+    Lowered l;
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw));
+    const int64_t g = 3, mid = 12, n = mid / g, out = 48;
+    std::vector<Read> reads = all_reads(all_functions(l.segment));
+    const Read *shuffled = nullptr;
+    int dw_reads = 0;
+    for (const auto &r : reads) {
+        ASSERT_EQ(r.args.size(), 4u) << r.reader << " reads " << r.callee;
+        Contains arith = arithmetic_of(r.args[0]);
+        if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == "u_dw") {
+            EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
+            shuffled = &r;
+            continue;
+        }
+        EXPECT_EQ(arith.mods, 0) << r.reader << " reads " << r.callee << " at channel " << r.args[0];
+        if (r.reader == "u_dw_acc") {
+            // The depthwise conv reads its (padded) input at the plain channel: the shuffle is not there.
+            dw_reads++;
+            EXPECT_TRUE(is_variable(r.args[0], "c")) << "depthwise conv reads channel " << r.args[0];
+        }
+    }
+    EXPECT_GT(dw_reads, 0) << "no read by the depthwise conv's accumulator found";
+    ASSERT_NE(shuffled, nullptr) << "conv3's accumulator does not read u_dw";
+
+    // The index is shuffle arithmetic: mod and div by g (paper) or by n (inverse).
+    Halide::Expr index = shuffled->args[0];
+    EXPECT_FALSE(is_variable(index));
+    Contains arith = arithmetic_of(index);
+    int64_t k = p.convention == ShuffleConvention::Paper ? g : n;
+    EXPECT_TRUE(arith.mod_divisors.count(k)) << "no mod by " << k << " in " << index;
+    EXPECT_TRUE(arith.div_divisors.count(k)) << "no div by " << k << " in " << index;
+
+    // And it is the right permutation: for output channel c and reduction step r
+    // (the r-th input channel of c's group), it reads channel source(group_base(c) + r).
+    CollectReads vars;
+    index.accept(&vars);
+    ASSERT_EQ(vars.variables.size(), 2u) << index;
+    ASSERT_TRUE(vars.variables.count("c")) << index;
+    std::string rvar;
+    for (const auto &v : vars.variables)
+        if (v != "c") rvar = v;
+    const int64_t in_per_group = mid / g, out_per_group = out / g;
+    for (int64_t c = 0; c < out; c++)
+        for (int64_t r = 0; r < in_per_group; r++) {
+            Halide::Expr e = HI::substitute("c", Halide::Expr(static_cast<int>(c)), index);
+            e = HI::simplify(HI::substitute(rvar, Halide::Expr(static_cast<int>(r)), e));
+            const int64_t *value = HI::as_const_int(e);
+            ASSERT_NE(value, nullptr) << e;
+            int64_t logical = (c / out_per_group) * in_per_group + r;
+            int64_t expected = p.convention == ShuffleConvention::Paper ? (logical % g) * n + logical / g
+                                                                        : (logical % n) * g + logical / n;
+            EXPECT_EQ(*value, expected) << "output channel " << c << ", step " << r;
+        }
+}
+
+// The lowered pipeline, JIT-compiled with the built-in schedule, computes what the reference interpreter does.
+TEST_P(ShuffleLowering, JitMatchesReference) {
+    const Case &p = GetParam();
+    Lowered l;
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw));
+    Halide::Target host = Halide::get_host_target();
+    ScheduleFile schedule;
+    schedule.source = "built-in";
+    apply_schedule(l.segment, l.graph, l.plan, schedule, host);
+
+    const Shape &s = l.graph.input().shape;
+    std::vector<float> x = unit::random_values(static_cast<size_t>(s.elements()), 5);
+    std::vector<float> expected = run_reference(l.graph, l.weights, x);
+
+    // Buffers in the plan's layout: the network input and output are planar NCHW, as (c, x, y, n) dims.
+    auto planar = [](const Shape &t) {
+        return std::vector<halide_dimension_t>{{0, static_cast<int32_t>(t.c), static_cast<int32_t>(t.h * t.w), 0},
+                                               {0, static_cast<int32_t>(t.w), 1, 0},
+                                               {0, static_cast<int32_t>(t.h), static_cast<int32_t>(t.w), 0},
+                                               {0, static_cast<int32_t>(t.n), static_cast<int32_t>(t.c * t.h * t.w), 0}};
+    };
+    std::vector<halide_dimension_t> in_dims = planar(s);
+    Halide::Buffer<float> input(x.data(), 4, in_dims.data());
+    Halide::Buffer<float> weights(static_cast<int>(l.blob.data.size()));  // Halide's allocation is aligned
+    std::copy(l.blob.data.begin(), l.blob.data.end(), weights.data());
+    std::vector<float> y(expected.size(), -12345.0f);
+    std::vector<halide_dimension_t> out_dims = planar(l.graph.output_node().shape);
+    Halide::Buffer<float> output(y.data(), 4, out_dims.data());
+
+    // Bind the segment's buffer parameters, found in the IR by name.
+    int bound = 0;
+    for (const auto &[name, fn] : all_functions(l.segment))
+        for (const auto &def : definitions_of(fn)) {
+            CollectReads collect;
+            for (const auto &v : def.values()) v.accept(&collect);
+            for (const HI::Call *call : collect.calls) {
+                if (call->call_type != HI::Call::Image || !call->param.defined()) continue;
+                HI::Parameter param = call->param;
+                if (param.name() == "weights") param.set_buffer(weights), bound |= 1;
+                else if (param.name() == "in_input") param.set_buffer(input), bound |= 2;
+            }
+        }
+    ASSERT_EQ(bound, 3) << "weights and input parameters not found";
+    Halide::Pipeline pipeline(l.segment.outputs);
+    std::vector<Halide::Buffer<void>> outputs = {output};
+    Halide::Realization realization(outputs);
+    pipeline.realize(realization, host);
+    double scale = unit::max_abs(expected);
+    ASSERT_GT(scale, 1e-3);
+    EXPECT_LE(unit::max_abs_diff(y, expected), 1e-4 * scale);
+}
+
+INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
+                         ::testing::Values(Case{ShuffleConvention::Paper, false}, Case{ShuffleConvention::Paper, true},
+                                           Case{ShuffleConvention::Inverse, false},
+                                           Case{ShuffleConvention::Inverse, true}),
+                         [](const ::testing::TestParamInfo<Case> &info) { return case_name(info.param); });
+
+namespace {
+
+// input (16 channels) -> stride-2 unit "u0" (48: shortcut 16 + branch 32) -> stride-1 unit "u1" -> pool -> fc.
+Graph concat_graph(const std::string &order, bool se) {
+    std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "cat", "input": {"shape": [1, 16, 8, 8]},
+        "layers": [{"op": "shufflenet_unit", "name": "u0", "out_channels": 48, "groups": 2, "stride": 2,
+                    "concat_order": ")") + order + R"(", "se": )" + (se ? "true" : "false") + R"(},
+                   {"op": "shufflenet_unit", "name": "u1", "out_channels": 48, "groups": 2},
+                   {"op": "global_avgpool", "name": "gap"}, {"op": "fc", "name": "fc", "out_features": 4}]})";
+    Graph g = parse_spec_text(text, "cat.json");
+    Weights w = random_weights(g, 3);
+    optimize(g, w);
+    return g;
+}
+
+}  // namespace
+
+TEST(SegmentPlan, StrideTwoConcatIsAViewOfItsInputs) {
+    for (std::string order : {"shortcut_first", "branch_first"})
+        for (bool se : {false, true}) {
+            SCOPED_TRACE(order + (se ? " with SE" : ""));
+            Graph g = concat_graph(order, se);
+            SegmentPlan plan = plan_segments(g);
+            int cat = g.find("u0");
+            ASSERT_GE(cat, 0);
+            ASSERT_EQ(g.nodes[static_cast<size_t>(cat)].op, Op::Concat);
+            EXPECT_TRUE(plan.concat_view[static_cast<size_t>(cat)]);
+            EXPECT_EQ(plan.segment_of[static_cast<size_t>(cat)], -1) << "a view concat is computed nowhere";
+            const Placement &whole = plan.placement[static_cast<size_t>(cat)];
+            ASSERT_EQ(whole.kind, Placement::Arena);
+            EXPECT_EQ(whole.stride[0], 1);   // channels innermost
+            EXPECT_EQ(whole.stride[1], 48);  // x steps over all 48 channels
+
+            int shortcut = g.find("u0.shortcut");
+            int branch = se ? g.find("u0.relu") : g.find("u0.conv3");
+            ASSERT_GE(shortcut, 0);
+            ASSERT_GE(branch, 0);
+            const auto &inputs = g.nodes[static_cast<size_t>(cat)].inputs;
+            EXPECT_EQ(inputs, order == "shortcut_first" ? (std::vector<int>{shortcut, branch})
+                                                        : (std::vector<int>{branch, shortcut}));
+            int64_t shortcut_offset = order == "shortcut_first" ? 0 : 32;
+            int64_t branch_offset = order == "shortcut_first" ? 16 : 0;
+            for (auto [node, channel] : {std::pair<int, int64_t>{shortcut, shortcut_offset}, {branch, branch_offset}}) {
+                const Placement &p = plan.placement[static_cast<size_t>(node)];
+                SCOPED_TRACE(g.nodes[static_cast<size_t>(node)].name);
+                EXPECT_EQ(p.kind, Placement::Arena);
+                EXPECT_EQ(p.offset, whole.offset + channel);
+                for (int d = 0; d < 4; d++) EXPECT_EQ(p.stride[d], whole.stride[d]) << "dim " << d;
+                // Written by the unit's segment as one of its outputs.
+                int seg = plan.segment_of[static_cast<size_t>(node)];
+                ASSERT_GE(seg, 0);
+                const auto &outs = plan.segments[static_cast<size_t>(seg)].outputs;
+                EXPECT_NE(std::find(outs.begin(), outs.end(), node), outs.end());
+                EXPECT_EQ(plan.segments[static_cast<size_t>(seg)].block, "u0");
+                // And read by the next unit's segment directly.
+                int next = plan.segment_of[static_cast<size_t>(g.find("u1.conv1"))];
+                const auto &ins = plan.segments[static_cast<size_t>(next)].inputs;
+                EXPECT_NE(std::find(ins.begin(), ins.end(), node), ins.end());
+            }
+        }
+}
+
+TEST(SegmentPlan, ArenaPlacementsOfLiveTensorsNeverOverlap) {
+    Graph g = load_spec(shufflec_test::source_dir() + "/specs/shufflenet_v1_g3_1.0x.json");
+    Weights w = random_weights(g, 1);
+    optimize(g, w);
+    SegmentPlan plan = plan_segments(g);
+    const size_t count = g.nodes.size();
+    ASSERT_EQ(plan.placement.size(), count);
+    ASSERT_GE(plan.segments.size(), 16u);  // at least one per unit
+
+    // A view concat's inputs live inside its storage.
+    std::vector<int> storage(count);
+    for (size_t i = 0; i < count; i++) storage[i] = static_cast<int>(i);
+    int views = 0;
+    for (size_t i = 0; i < count; i++)
+        if (plan.concat_view[i]) {
+            views++;
+            for (int in : g.nodes[i].inputs) storage[static_cast<size_t>(in)] = static_cast<int>(i);
+        }
+    EXPECT_EQ(views, 3) << "one view concat per stage";
+
+    // Lifetimes from the segments' own lists: [first, last] segment touching the storage.
+    std::map<int, std::pair<size_t, size_t>> life;
+    for (size_t s = 0; s < plan.segments.size(); s++) {
+        std::vector<int> touched = plan.segments[s].inputs;
+        touched.insert(touched.end(), plan.segments[s].outputs.begin(), plan.segments[s].outputs.end());
+        for (int t : touched) {
+            ASSERT_NE(plan.placement[static_cast<size_t>(t)].kind, Placement::None)
+                << g.nodes[static_cast<size_t>(t)].name << " crosses segments but has no storage";
+            int st = storage[static_cast<size_t>(t)];
+            auto it = life.find(st);
+            if (it == life.end()) life[st] = {s, s};
+            else it->second = {std::min(it->second.first, s), std::max(it->second.second, s)};
+        }
+    }
+    // Arena regions.
+    struct Region {
+        int node;
+        int64_t begin, end;
+        size_t first, last;
+    };
+    std::vector<Region> regions;
+    for (const auto &[st, span] : life) {
+        const Placement &p = plan.placement[static_cast<size_t>(st)];
+        if (p.kind != Placement::Arena) continue;
+        int64_t elements = g.nodes[static_cast<size_t>(st)].shape.elements();
+        EXPECT_GE(p.offset, 0);
+        EXPECT_LE(p.offset + elements, plan.arena_floats) << g.nodes[static_cast<size_t>(st)].name;
+        regions.push_back({st, p.offset, p.offset + elements, span.first, span.second});
+    }
+    ASSERT_GT(regions.size(), 10u);
+    int live_pairs = 0;
+    for (size_t i = 0; i < regions.size(); i++)
+        for (size_t j = i + 1; j < regions.size(); j++) {
+            const Region &a = regions[i], &b = regions[j];
+            bool live_together = a.first <= b.last && b.first <= a.last;
+            if (!live_together) continue;
+            live_pairs++;
+            bool disjoint = a.end <= b.begin || b.end <= a.begin;
+            EXPECT_TRUE(disjoint) << g.nodes[static_cast<size_t>(a.node)].name << " [" << a.begin << ", " << a.end
+                                  << ") and " << g.nodes[static_cast<size_t>(b.node)].name << " [" << b.begin << ", "
+                                  << b.end << ") overlap while both are live (segments " << a.first << "-" << a.last
+                                  << " and " << b.first << "-" << b.last << ")";
+        }
+    EXPECT_GT(live_pairs, 0);
+    // The arena is reused: smaller than all regions laid end to end.
+    int64_t total = 0;
+    for (const auto &r : regions) total += r.end - r.begin;
+    EXPECT_LT(plan.arena_floats, total);
+}
