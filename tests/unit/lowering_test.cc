@@ -288,7 +288,7 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                          ::testing::Values(Case{ShuffleConvention::Paper, false}, Case{ShuffleConvention::Paper, true},
                                            Case{ShuffleConvention::Inverse, false},
                                            Case{ShuffleConvention::Inverse, true}),
-                         [](const ::testing::TestParamInfo<Case> &info) { return case_name(info.param); });
+                         [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
 
 namespace {
 

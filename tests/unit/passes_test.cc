@@ -273,7 +273,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{3, ShuffleConvention::Inverse, true, false}, Variant{4, ShuffleConvention::Inverse, true, false},
                       Variant{3, ShuffleConvention::Paper, false, true}, Variant{4, ShuffleConvention::Inverse, false, true},
                       Variant{2, ShuffleConvention::Paper, true, true}, Variant{3, ShuffleConvention::Inverse, true, true}),
-    [](const ::testing::TestParamInfo<Variant> &info) { return variant_name(info.param); });
+    [](const ::testing::TestParamInfo<Variant> &p) { return variant_name(p.param); });
 
 namespace {
 

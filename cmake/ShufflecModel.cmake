@@ -1,0 +1,78 @@
+# shufflec_add_model(<target>
+#     SPEC <spec.json>
+#     [WEIGHTS <file.safetensors> | RANDOM_WEIGHTS <seed>]
+#     [ARCH host|x86-64-linux|x86-64-linux-avx512|arm-64-linux|arm-64-android]
+#     [SCHEDULE <schedule.json>] [INPUT_SHAPE N,C,H,W] [NAME <c_prefix>]
+#     [EXTERNAL_WEIGHTS] [COMPILER <path to shufflec>])
+#
+# Runs `shufflec compile` at build time and defines <target>, a static library
+# (the model and its Halide runtime) whose include folder holds <NAME>.h.
+# NAME defaults to <target>. Link it like any library:
+#     target_link_libraries(app PRIVATE <target>)
+# With EXTERNAL_WEIGHTS the file <NAME>.weights lands in the same folder
+# (property SHUFFLEC_WEIGHTS_FILE of <target>).
+function(shufflec_add_model target)
+  cmake_parse_arguments(M "EXTERNAL_WEIGHTS" "SPEC;WEIGHTS;RANDOM_WEIGHTS;ARCH;SCHEDULE;INPUT_SHAPE;NAME;COMPILER" "" ${ARGN})
+  if(NOT M_SPEC)
+    message(FATAL_ERROR "shufflec_add_model(${target}): SPEC is required")
+  endif()
+  if(M_WEIGHTS AND M_RANDOM_WEIGHTS)
+    message(FATAL_ERROR "shufflec_add_model(${target}): give WEIGHTS or RANDOM_WEIGHTS, not both")
+  endif()
+  if(NOT M_NAME)
+    set(M_NAME ${target})
+  endif()
+  if(NOT M_ARCH)
+    set(M_ARCH host)
+  endif()
+  if(NOT M_COMPILER)
+    if(TARGET shufflec)
+      set(M_COMPILER $<TARGET_FILE:shufflec>)
+      set(compiler_dep shufflec)
+    else()
+      find_program(M_COMPILER shufflec REQUIRED)
+    endif()
+  endif()
+  get_filename_component(spec ${M_SPEC} ABSOLUTE)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/shufflec_${target})
+  set(args ${spec} --target ${M_ARCH} --name ${M_NAME} -o ${out} --quiet)
+  set(deps ${spec} ${compiler_dep})
+  if(M_WEIGHTS)
+    get_filename_component(w ${M_WEIGHTS} ABSOLUTE)
+    list(APPEND args --weights ${w})
+    list(APPEND deps ${w})
+  elseif(M_RANDOM_WEIGHTS)
+    list(APPEND args --random-weights ${M_RANDOM_WEIGHTS})
+  endif()
+  if(M_SCHEDULE)
+    get_filename_component(s ${M_SCHEDULE} ABSOLUTE)
+    list(APPEND args --schedule ${s})
+    list(APPEND deps ${s})
+  endif()
+  if(M_INPUT_SHAPE)
+    list(APPEND args --input-shape ${M_INPUT_SHAPE})
+  endif()
+  set(outputs ${out}/${M_NAME}.a ${out}/${M_NAME}.h)
+  if(M_EXTERNAL_WEIGHTS)
+    list(APPEND args --external-weights)
+    list(APPEND outputs ${out}/${M_NAME}.weights)
+  endif()
+  add_custom_command(
+    OUTPUT ${outputs}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
+    COMMAND ${M_COMPILER} compile ${args}
+    DEPENDS ${deps}
+    COMMENT "shufflec: compiling ${M_SPEC} for ${M_ARCH}"
+    VERBATIM)
+  add_custom_target(${target}_compile DEPENDS ${outputs})
+  add_library(${target} STATIC IMPORTED GLOBAL)
+  set_target_properties(${target} PROPERTIES IMPORTED_LOCATION ${out}/${M_NAME}.a)
+  file(MAKE_DIRECTORY ${out})
+  target_include_directories(${target} INTERFACE ${out})
+  find_package(Threads REQUIRED)
+  target_link_libraries(${target} INTERFACE Threads::Threads m)
+  add_dependencies(${target} ${target}_compile)
+  if(M_EXTERNAL_WEIGHTS)
+    set_target_properties(${target} PROPERTIES SHUFFLEC_WEIGHTS_FILE ${out}/${M_NAME}.weights)
+  endif()
+endfunction()
