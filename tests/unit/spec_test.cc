@@ -398,7 +398,7 @@ TEST(SpecErrors, NameTheJsonPath) {
         {spec_with_layers("[1, 3, 8, 8]", R"([{"op": "relu"}, {"op": "conv", "out_channel": 4, "kernel": 1}])"),
          "$.layers[1].out_channel"},
         {spec_with_layers("[1, 24, 8, 8]",
-                          R"([{"op": "shufflenet_unit", "out_channels": 48, "groups": 2, "shuffle_position": "before"}])"),
+                          R"([{"op": "shufflenet_unit", "out_channels": 24, "groups": 2, "shuffle_position": "before"}])"),
          "$.layers[0].shuffle_position"},
         {R"({"format": "shufflec-spec/1", "name": "t", "input": {"shape": [1, 3, 224, 224]},
              "family": {"name": "shufflenet_v1", "groups": 5}})",
