@@ -1,6 +1,6 @@
 /* Latency of one compiled model: median (and quartiles) of many runs at each
- * thread count, thread counts interleaved round by round so that machine noise
- * hits them alike. Built per model (see bench/model_latency.sh):
+ * thread count. Thread counts alternate in blocks of 10 runs (after 2 untimed
+ * runs that settle the re-created thread pool), so machine noise hits them alike. Built per model (see bench/model_latency.sh):
  *   cc -DMODEL=name -DMODEL_UPPER=NAME -DMODEL_HEADER='"name.h"' latency.c name.a -lpthread -lm
  *   latency [RUNS] [THREADS...]      (default 200 runs, threads 1 2) */
 #include <stdio.h>
@@ -36,19 +36,19 @@ int main(int argc, char **argv) {
     float *input = malloc(sizeof(float) * M(_INPUT_SIZE)), *output = malloc(sizeof(float) * M(_OUTPUT_SIZE));
     for (long i = 0; i < M(_INPUT_SIZE); i++) input[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
     double *times = malloc(sizeof(double) * (size_t)runs * (size_t)n_threads);
-    for (int t = 0; t < n_threads; t++) {  /* warm up: thread pool, caches, page faults */
-        shufflec_set_num_threads(threads[t]);
-        for (int i = 0; i < 10; i++) RUN(input, output);
-    }
-    for (int i = 0; i < runs; i++)
+    enum { kBlock = 10 };
+    for (int done = 0; done < runs; done += kBlock)
         for (int t = 0; t < n_threads; t++) {
             shufflec_set_num_threads(threads[t]);
-            double start = now();
-            int status = RUN(input, output);
-            times[(size_t)t * runs + i] = now() - start;
-            if (status != SHUFFLEC_OK) {
-                fprintf(stderr, "run failed: %s\n", shufflec_status_string(status));
-                return 1;
+            for (int i = 0; i < 2; i++) RUN(input, output);
+            for (int i = done; i < done + kBlock && i < runs; i++) {
+                double start = now();
+                int status = RUN(input, output);
+                times[(size_t)t * runs + i] = now() - start;
+                if (status != SHUFFLEC_OK) {
+                    fprintf(stderr, "run failed: %s\n", shufflec_status_string(status));
+                    return 1;
+                }
             }
         }
     printf("%-8s %10s %10s %10s %10s\n", "threads", "median ms", "p25 ms", "p75 ms", "GMAC/s");

@@ -8,6 +8,7 @@
 #include "shufflec_runtime.h"
 
 extern int halide_set_num_threads(int n);
+extern void halide_shutdown_thread_pool(void);
 extern void *fopen(const char *path, const char *mode);
 extern size_t fread(void *dst, size_t size, size_t count, void *file);
 extern int fclose(void *file);
@@ -31,6 +32,9 @@ const char *shufflec_status_string(int status) {
 
 int shufflec_set_num_threads(int n) {
     if (n < 0 || n > 1024) return SHUFFLEC_ERROR_BAD_ARGUMENT;
+    /* Halide's pool keeps its worker threads once they exist; a smaller count
+     * only takes effect in a fresh pool. Not for the hot path. */
+    halide_shutdown_thread_pool();
     halide_set_num_threads(n);
     return SHUFFLEC_OK;
 }

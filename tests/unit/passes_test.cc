@@ -405,3 +405,27 @@ TEST(PlainPasses, TwoShufflesInARowComposeInOneConv) {
                                  source_channel(ShuffleConvention::Inverse, 3, 12, k)))
             << "channel " << k;
 }
+
+TEST(PlainPasses, ShuffleSunkBelowADepthwiseConvThatNothingFoldsInto) {
+    // shuffle -> depthwise conv -> maxpool: the shuffle moves below the depthwise conv,
+    // but a pool reads it, so it stays a node. With stride 2 the depthwise conv changes
+    // the spatial size, and the moved shuffle must take its new input's shape.
+    for (int stride : {1, 2}) {
+        SCOPED_TRACE(testing::Message() << "depthwise stride " << stride);
+        Graph g;
+        GraphBuilder b(g);
+        int x = b.input("input", Shape{1, 6, 8, 8});
+        int s = b.shuffle("shuffle", x, 2, ShuffleConvention::Paper);
+        int d = b.conv("dw", s, 6, Window::square(3, stride, 1), 6, true);
+        g.output = b.maxpool("pool", d, Window::square(2, 2, 0));
+        Weights w = random_weights(g, 71);
+        std::vector<float> input = input_for(g, 72);
+        Graph o = g;
+        Weights wo = w;
+        optimize(o, wo);
+        ASSERT_NE(o.find("shuffle"), -1);
+        EXPECT_EQ(o.nodes[static_cast<size_t>(node(o, "shuffle").inputs[0])].name, "dw");
+        EXPECT_EQ(to_string(node(o, "shuffle").shape), to_string(node(o, "dw").shape));
+        expect_same_function(g, w, o, wo, input, "optimize (shuffle before a depthwise conv read by a pool)");
+    }
+}
