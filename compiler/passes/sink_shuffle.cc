@@ -36,6 +36,7 @@ void sink_shuffle_through_depthwise(Graph &graph, Weights &weights) {
         std::swap(graph.nodes[i], graph.nodes[j]);
         graph.nodes[i].inputs = graph.nodes[j].inputs;
         graph.nodes[j].inputs = {static_cast<int>(i)};
+        infer_node_shape(graph, j);  // a strided depthwise conv changes the shuffle's spatial size
         readers = graph.consumers();
     }
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -176,7 +177,38 @@ std::string case_name(const Case &c) {
            (c.after_dw ? "_after_dw" : "_after_pw1");
 }
 
+void PrintTo(const Case &c, std::ostream *os) { *os << case_name(c); }
+
 class ShuffleLowering : public ::testing::TestWithParam<Case> {};
+
+// Funcs whose value is nothing but a read of another Func or buffer at a
+// channel other than their own channel variable (a stage that only permutes
+// channels), and definitions that write anything but their own channel variable.
+std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Function> &env, int *tensor_funcs) {
+    std::vector<std::string> found;
+    *tensor_funcs = 0;
+    for (const auto &[name, fn] : env) {
+        if (is_weights(name)) continue;
+        (*tensor_funcs)++;
+        EXPECT_EQ(fn.args().size(), 4u) << name;
+        if (fn.args().size() != 4) continue;
+        const std::string channel_var = fn.args()[0];
+        std::vector<HI::Definition> defs = definitions_of(fn);
+        for (size_t d = 0; d < defs.size(); d++) {
+            const std::vector<Halide::Expr> lhs = args_of(defs[d]);
+            if (lhs.size() != 4 || !is_variable(lhs[0], channel_var))
+                found.push_back(base_name(name) + " (definition " + std::to_string(d) + " writes a computed channel)");
+            const std::vector<Halide::Expr> values = values_of(defs[d]);
+            for (const auto &v : values) {
+                const HI::Call *call = v.as<HI::Call>();
+                if (!call || (call->call_type != HI::Call::Halide && call->call_type != HI::Call::Image)) continue;
+                if (is_weights(call->name)) continue;
+                if (call->args.size() != 4 || !is_variable(call->args[0], channel_var)) found.push_back(base_name(name));
+            }
+        }
+    }
+    return found;
+}
 
 }  // namespace
 
@@ -186,31 +218,31 @@ class ShuffleLowering : public ::testing::TestWithParam<Case> {};
 TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
     Lowered l;
     ASSERT_NO_FATAL_FAILURE(lower_unit(l, GetParam().convention, GetParam().after_dw));
-    auto env = all_functions(l.segment);
     int tensors = 0;
-    for (const auto &[name, fn] : env) {
-        if (is_weights(name)) continue;
-        tensors++;
-        ASSERT_EQ(fn.args().size(), 4u) << name;
-        const std::string channel_var = fn.args()[0];
-        std::vector<HI::Definition> defs = definitions_of(fn);
-        for (size_t d = 0; d < defs.size(); d++) {
-            const std::vector<Halide::Expr> lhs = args_of(defs[d]);
-            ASSERT_EQ(lhs.size(), 4u) << name;
-            EXPECT_TRUE(is_variable(lhs[0], channel_var)) << name << " definition " << d << " writes channel " << lhs[0];
-            const std::vector<Halide::Expr> values = values_of(defs[d]);
-            for (const auto &v : values) {
-                const HI::Call *call = v.as<HI::Call>();
-                if (!call || (call->call_type != HI::Call::Halide && call->call_type != HI::Call::Image)) continue;
-                if (is_weights(call->name)) continue;
-                // A value that is nothing but a read: its channel must be the plain channel variable.
-                ASSERT_EQ(call->args.size(), 4u) << name;
-                EXPECT_TRUE(is_variable(call->args[0], channel_var))
-                    << name << " is a pure copy of " << call->name << " with channel index " << call->args[0];
-            }
-        }
-    }
+    std::vector<std::string> found = permuting_funcs(all_functions(l.segment), &tensors);
+    EXPECT_TRUE(found.empty()) << "channel-permuting stage: " << found.front();
     EXPECT_GE(tensors, 8) << "expected the unit's input, convs, accumulators and padding Funcs";
+}
+
+// The detector above is not vacuous: a shuffle read by a pool cannot fold into
+// a conv, is lowered as an index-only stage, and is found.
+TEST(ShuffleLoweringControl, UnfoldedShuffleIsDetected) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "ctl", "input": {"shape": [1, 12, 4, 4]},
+        "layers": [{"op": "conv", "name": "pw", "out_channels": 12, "kernel": 1},
+                   {"op": "channel_shuffle", "name": "mix", "groups": 3},
+                   {"op": "maxpool", "name": "pool", "kernel": 2}]})";
+    Graph g = parse_spec_text(text, "ctl.json");
+    Weights w = random_weights(g, 1);
+    optimize(g, w);
+    ASSERT_NE(g.find("mix"), -1);
+    SegmentPlan plan = plan_segments(g);
+    ASSERT_EQ(plan.segments.size(), 1u);
+    WeightBlob blob;
+    LoweredSegment lowered = lower_segment(g, w, plan, 0, blob);
+    int tensors = 0;
+    std::vector<std::string> found = permuting_funcs(all_functions(lowered), &tensors);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0], "mix");
 }
 
 // (b) The second pointwise conv reads the depthwise conv's output through the
