@@ -1,5 +1,6 @@
 #include "emit/model_sources.h"
 
+#include <map>
 #include <sstream>
 
 #include "util/error.h"
@@ -8,16 +9,28 @@ namespace shufflec {
 
 namespace {
 
-// halide_buffer_t dims in the (c, x, y, n) order the pipelines use.
+// halide_buffer_t dims in the order the pipelines use: (c, x, y, n), or
+// (k, g, x, y, n) for a tensor a pipeline writes in grouped form.
 struct BufferLayout {
-    int64_t extent[4];
-    int64_t stride[4];
+    std::vector<int64_t> extent, stride;
 };
 
-BufferLayout layout_of(const Graph &g, const SegmentPlan &plan, int node) {
+BufferLayout layout_of(const Graph &g, const SegmentPlan &plan, int node, bool grouped) {
     const Shape &s = g.nodes[node].shape;
-    BufferLayout b{{s.c, s.w, s.h, s.n}, {0, 0, 0, 0}};
-    for (int d = 0; d < 4; d++) b.stride[d] = plan.placement[node].stride[d];
+    const Placement &p = plan.placement[node];
+    int64_t group = plan.grouping[node];
+    BufferLayout b;
+    if (grouped && group > 0) {
+        b.extent = {group, s.c / group};
+        b.stride = {p.stride[0], group * p.stride[0]};
+    } else {
+        b.extent = {s.c};
+        b.stride = {p.stride[0]};
+    }
+    for (int d = 1; d < 4; d++) b.stride.push_back(p.stride[d]);
+    b.extent.push_back(s.w);
+    b.extent.push_back(s.h);
+    b.extent.push_back(s.n);
     return b;
 }
 
@@ -91,46 +104,62 @@ std::string generate_glue_c(const ModelDescription &m) {
           << "_weight_block);\n    " << N << "_weight_block = 0;\n    " << N << "_weight_payload = 0;\n}\n";
     }
 
-    // Tensor layouts: extents then strides, (c, x, y, n).
-    std::vector<int> tensors;
-    for (size_t i = 0; i < g.nodes.size(); i++)
-        if (plan.placement[i].kind != Placement::None && !plan.concat_view[i]) tensors.push_back(static_cast<int>(i));
-    std::vector<int> slot(g.nodes.size(), -1);
-    o << "\nstatic const int32_t " << N << "_layout[" << tensors.size() << "][8] = {\n";
-    for (size_t k = 0; k < tensors.size(); k++) {
-        slot[tensors[k]] = static_cast<int>(k);
-        BufferLayout b = layout_of(g, plan, tensors[k]);
-        o << "    {" << b.extent[0] << ", " << b.extent[1] << ", " << b.extent[2] << ", " << b.extent[3] << ", "
-          << b.stride[0] << ", " << b.stride[1] << ", " << b.stride[2] << ", " << b.stride[3] << "}, /* "
-          << g.nodes[tensors[k]].name << " */\n";
+    // Buffer layouts: dims, extents, strides. A tensor that one pipeline writes
+    // grouped and others read as (c, x, y, n) gets one layout for each view.
+    struct View {
+        int node;
+        bool grouped;
+    };
+    std::vector<View> views;
+    std::map<std::pair<int, bool>, int> slot;
+    auto view_slot = [&](int node, bool grouped) {
+        grouped = grouped && plan.grouping[node] > 0;
+        auto key = std::make_pair(node, grouped);
+        auto it = slot.find(key);
+        if (it != slot.end()) return it->second;
+        slot[key] = static_cast<int>(views.size());
+        views.push_back({node, grouped});
+        return static_cast<int>(views.size()) - 1;
+    };
+    std::vector<std::vector<int>> call_args(plan.segments.size());
+    for (size_t s = 0; s < plan.segments.size(); s++) {
+        for (int t : plan.segments[s].inputs) call_args[s].push_back(view_slot(t, false));
+        for (int t : plan.segments[s].outputs) call_args[s].push_back(view_slot(t, true));
+    }
+    o << "\nstatic const int32_t " << N << "_layout[" << views.size() << "][11] = {\n";
+    for (const View &v : views) {
+        BufferLayout b = layout_of(g, plan, v.node, v.grouped);
+        o << "    {" << b.extent.size();
+        for (size_t d = 0; d < 5; d++) o << ", " << (d < b.extent.size() ? b.extent[d] : 0);
+        for (size_t d = 0; d < 5; d++) o << ", " << (d < b.stride.size() ? b.stride[d] : 0);
+        o << "}, /* " << g.nodes[v.node].name << (v.grouped ? ", grouped" : "") << " */\n";
     }
     o << "};\n\n"
-         "static void shufflec_buffer(halide_buffer_t *b, halide_dimension_t *d, void *host, const int32_t *layout, int dims) {\n"
+         "/* layout: dims, extents[5], strides[5] */\n"
+         "static void shufflec_buffer(halide_buffer_t *b, halide_dimension_t *d, void *host, const int32_t *layout) {\n"
+         "    int dims = layout[0];\n"
          "    for (int i = 0; i < dims; i++) {\n"
-         "        d[i].min = 0;\n        d[i].extent = dims == 1 ? layout[0] : layout[i];\n"
-         "        d[i].stride = dims == 1 ? 1 : layout[4 + i];\n        d[i].flags = 0;\n    }\n"
+         "        d[i].min = 0;\n        d[i].extent = layout[1 + i];\n"
+         "        d[i].stride = layout[6 + i];\n        d[i].flags = 0;\n    }\n"
          "    b->device = 0;\n    b->device_interface = 0;\n    b->host = (uint8_t *)host;\n    b->flags = 0;\n"
          "    b->type.code = halide_type_float;\n    b->type.bits = 32;\n    b->type.lanes = 1;\n"
          "    b->dimensions = dims;\n    b->dim = d;\n    b->padding = 0;\n}\n\n";
 
     // The run function: one call per segment, in order.
     o << "static int " << N << "_run_internal(const float *input, float *output, float *arena) {\n"
-      << "    halide_buffer_t b[" << tensors.size() << "], wb;\n"
-      << "    halide_dimension_t d[" << tensors.size() << "][4], wd;\n"
-      << "    const int32_t weight_extent[1] = {" << m.weight_floats << "};\n"
+      << "    halide_buffer_t b[" << views.size() << "], wb;\n"
+      << "    halide_dimension_t d[" << views.size() << "][5], wd;\n"
+      << "    const int32_t weight_layout[11] = {1, " << m.weight_floats << ", 0, 0, 0, 0, 1, 0, 0, 0, 0};\n"
       << "    const float *weights = " << N << "_weights();\n"
       << "    if (!weights) return SHUFFLEC_ERROR_WEIGHTS_NOT_LOADED;\n"
       << "    (void)arena;\n"
-      << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_extent, 1);\n";
-    for (size_t k = 0; k < tensors.size(); k++)
-        o << "    shufflec_buffer(&b[" << k << "], d[" << k << "], " << host_expression(plan, tensors[k]) << ", " << N
-          << "_layout[" << k << "], 4);\n";
+      << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_layout);\n";
+    for (size_t v = 0; v < views.size(); v++)
+        o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N
+          << "_layout[" << v << "]);\n";
     for (size_t s = 0; s < plan.segments.size(); s++) {
-        const Segment &seg = plan.segments[s];
         o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb";
-        // A view concat is never an argument: its inputs are.
-        for (int t : seg.inputs) o << ", &b[" << slot[t] << "]";
-        for (int t : seg.outputs) o << ", &b[" << slot[t] << "]";
+        for (int v : call_args[s]) o << ", &b[" << v << "]";
         o << ") != 0) return SHUFFLEC_ERROR_PIPELINE;\n";
     }
     o << "    return SHUFFLEC_OK;\n}\n\n";

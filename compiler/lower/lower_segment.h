@@ -1,12 +1,18 @@
 // Lowering one segment of the optimized graph to Halide Funcs: the algorithm
 // only. Schedules are applied separately (compiler/schedule/).
 //
-// Every tensor is a Func over (c, x, y, n). Convolutions, pools and the FC
-// are an accumulator Func (pure definition = bias, update = the reduction)
-// plus a value Func (the epilogue: fused ReLU). Elementwise ops (add, ReLU,
-// channel scale, standalone batchnorm, sigmoid) are Funcs that stay inlined
-// into their readers by default, so "fusing" them is the schedule's default.
-// A folded channel shuffle is the index expression of the conv's input read.
+// A tensor is a Func over (c, x, y, n), or, when the plan groups its channels
+// (SegmentPlan::grouping), over (k, g, x, y, n) with c = g * group + k: a
+// grouped conv computes each group's outputs as a dense block, so vectors run
+// along k inside one group whatever the group size, and the weights of a group
+// are padded to whole vectors with zeros.
+//
+// Convolutions, pools and the FC are an accumulator Func (pure definition =
+// bias, update = the reduction) plus a value Func (the epilogue: fused ReLU).
+// Elementwise ops (add, ReLU, channel scale, standalone batchnorm, sigmoid)
+// are Funcs that stay inlined into their readers unless scheduled otherwise,
+// so "fusing" them is the default. A folded channel shuffle is part of the
+// index expression of the conv that reads through it.
 #pragma once
 
 #include <string>
@@ -33,16 +39,34 @@ struct WeightBlob {
 
 // The variables every Func is defined over.
 struct Vars {
-    static Halide::Var c, x, y, n;
+    static Halide::Var c, k, g, x, y, n;
+};
+
+// Weight arrays pad each group's output channels to a multiple of this, so a
+// vectorized accumulator may round its group up to whole vectors (up to 16
+// lanes: AVX-512).
+constexpr int64_t kGroupPadding = 16;
+
+// A node's value as its readers see it.
+struct Value {
+    Halide::Func f;
+    int64_t group = 0;     // 0: f(c, x, y, n); else f(k, g, x, y, n), c = g * group + k
+    int64_t channels = 0;
+    // The value at logical channel c.
+    Halide::Expr at(Halide::Expr c, Halide::Expr x, Halide::Expr y, Halide::Expr n) const;
+    // The value at channel g * group_size + k (direct when the grouping matches).
+    Halide::Expr at_group(Halide::Expr k, Halide::Expr g, int64_t group_size, Halide::Expr x, Halide::Expr y,
+                          Halide::Expr n) const;
 };
 
 struct Stage {
-    enum Kind { Pointwise, Depthwise, Conv, MaxPool, AvgPool, GlobalPool, Dense, Elementwise, Input };
+    enum Kind { Pointwise, Depthwise, Conv, MaxPool, AvgPool, GlobalPool, Dense, Elementwise };
     int node = -1;
     Kind kind = Elementwise;
-    Halide::Func value;  // what readers use
-    Halide::Func acc;    // the reduction, for kinds that have one
+    Value value;         // what readers use
+    Halide::Func acc;    // the reduction, for kinds that have one (same variables as value.f)
     Halide::RDom r;
+    bool grouped() const { return value.group > 0; }
 };
 
 struct LoweredSegment {

@@ -43,6 +43,31 @@ std::vector<bool> choose_concat_views(const Graph &graph) {
 
 }  // namespace
 
+int64_t value_grouping(const Graph &graph, const std::vector<int64_t> &groupings, int index) {
+    const Node &node = graph.nodes[index];
+    auto input_grouping = [&](size_t i) { return groupings[node.inputs[i]]; };
+    switch (node.op) {
+    case Op::Conv: {
+        int64_t cin = graph.nodes[node.inputs[0]].shape.c;
+        bool depthwise = node.groups == cin && node.out_channels == cin && node.input_shuffles.empty();
+        if (depthwise) return input_grouping(0) ? input_grouping(0) : cin;
+        return node.out_channels / node.groups;
+    }
+    case Op::BatchNorm:
+    case Op::Relu:
+    case Op::Sigmoid:
+    case Op::MaxPool:
+    case Op::AvgPool:
+    case Op::GlobalAvgPool: return input_grouping(0);
+    case Op::ChannelScale: return input_grouping(0);  // x * s: the scale s is per channel anyway
+    case Op::Add:
+        // ReLU(x + branch) in a unit: follow the branch (input 1), computed in the
+        // same segment, so the add fuses into its last conv's tiles.
+        return input_grouping(1) ? input_grouping(1) : input_grouping(0);
+    default: return 0;
+    }
+}
+
 std::string c_identifier(const std::string &name) {
     std::string id;
     for (char ch : name) id += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
@@ -57,6 +82,8 @@ SegmentPlan plan_segments(const Graph &graph) {
     plan.concat_view = choose_concat_views(graph);
     plan.segment_of.assign(count, -1);
     plan.placement.assign(count, {});
+    plan.grouping.assign(count, 0);
+    for (size_t i = 1; i < count; i++) plan.grouping[i] = value_grouping(graph, plan.grouping, static_cast<int>(i));
 
     // 1. Segments: composite blocks alone, plain layers grouped.
     std::map<std::string, int> heavy_per_block;

@@ -37,8 +37,16 @@ struct Segment {
     std::vector<int> outputs;     // tensors it writes
 };
 
+// Channel grouping of a node's value: 0, or g such that the lowering computes
+// it over (k, g', x, y, n) with channel c = g' * g + k. A grouped conv's output
+// is grouped by its output channels per group; per-channel ops keep their
+// input's grouping. Vectors then run along k inside one group, whatever the
+// group size (20, 45, 17...), and no index ever needs c / g on a vector.
+int64_t value_grouping(const Graph &graph, const std::vector<int64_t> &groupings, int node);
+
 struct SegmentPlan {
     std::vector<Segment> segments;
+    std::vector<int64_t> grouping;     // per node, see value_grouping
     std::vector<Placement> placement;  // per node; kind None = never materialized
     std::vector<bool> concat_view;     // per node: a concat realized by writing its inputs in place
     int64_t arena_floats = 0;

@@ -1,15 +1,20 @@
-// Knobs -> Halide directives. The shape of every schedule here:
+// Knobs -> Halide directives. Every root Func (a segment output, or a
+// reduction whose result several readers need) gets the same loop nest:
 //
-//   root Func F (a segment output, or a reduction that cannot fuse further):
-//     for n, for row tasks (parallel), for y, for x tiles, for channel blocks:
-//       compute acc (tile_x pixels x channel_vectors vectors) in registers:
-//         for r (reduction) { for x in tile (unrolled) { for vectors (unrolled) { fma } } }
+//   for n, for row tasks (parallel), for y, for x tiles, for groups g,
+//     for channel blocks (of channel_vectors vectors) within the group:
+//       acc[block x tile_x] in registers:
+//         for r (the reduction) { for x in tile (unrolled) { for vectors (unrolled) { fma } } }
 //       epilogue (bias, ReLU, residual add) and store
 //
-// A reduction read only through elementwise ops (ReLU, add) by a root Func of
-// the same spatial size is computed inside that Func's tiles: this is how the
-// residual add and ReLU fuse into the last 1x1 conv of a unit, with no extra
-// pass over memory.
+// Channels are the group's k (grouped values) or c. A reduction read only
+// through elementwise ops (ReLU, add) by a root Func of the same spatial size
+// and grouping is computed inside that Func's tiles: this is how the residual
+// add and ReLU fuse into the last 1x1 conv of a unit, with no extra pass.
+//
+// Unset knobs come from a small cost model: the register tile (channel vectors
+// x pixels) that wastes the fewest padded lanes while keeping enough
+// independent FMAs per loaded value.
 #include <set>
 
 #include "schedule/schedule.h"
@@ -21,7 +26,7 @@ using namespace Halide;
 
 namespace {
 
-bool has_reduction(Stage::Kind k) { return k != Stage::Elementwise && k != Stage::Input; }
+bool has_reduction(Stage::Kind k) { return k != Stage::Elementwise; }
 
 int floor_pow2(int64_t v) {
     int p = 1;
@@ -30,20 +35,54 @@ int floor_pow2(int64_t v) {
 }
 
 struct Tiling {
-    int vector = 1;  // lanes actually used
-    int block = 1;   // channels per register tile (multiple of vector)
+    int vector = 1;    // lanes
+    int vectors = 1;   // vectors of channels per register tile
     int tile_x = 1;
-    int rows = 0;    // rows per parallel task
+    int rows = 0;      // rows per parallel task (0: serial)
+    int block() const { return vector * vectors; }
 };
 
-Tiling choose_tiling(const ScheduleKnobs &k, const Shape &s) {
-    Tiling t;
-    t.vector = std::min(*k.vector, floor_pow2(s.c));
-    t.block = t.vector * *k.channel_vectors;
-    while (t.block > t.vector && t.block > s.c) t.block -= t.vector;
-    t.tile_x = static_cast<int>(std::min<int64_t>(*k.tile_x, s.w));
-    t.rows = *k.rows_per_task;
-    return t;
+// Accumulator registers on the target: 16 vector registers on AVX2 (12 for
+// accumulators), 32 on AVX-512 and NEON (24).
+int accumulator_registers(const Target &t) {
+    return t.arch == Target::X86 && !t.has_feature(Target::AVX512) ? 12 : 24;
+}
+
+// Relative time of a register tile of `vectors` x `tile_x` for `channels` x `width` outputs.
+double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width) {
+    int64_t block = int64_t{vectors} * vector;
+    double lanes = static_cast<double>((channels + block - 1) / block * block) / static_cast<double>(channels);
+    double pixels = static_cast<double>((width + tile_x - 1) / tile_x * tile_x) / static_cast<double>(width);
+    // Per reduction step: vectors * tile_x FMAs against vectors + tile_x loads (2 of each per cycle).
+    double fma = vectors * tile_x, loads = vectors + tile_x;
+    double efficiency = fma / std::max(fma, loads);
+    return lanes * pixels / efficiency;
+}
+
+Tiling choose_tiling(const ScheduleKnobs &k, const Target &t, int64_t channels, int64_t width) {
+    bool has_knob_vectors = k.channel_vectors.has_value(), has_knob_tile = k.tile_x.has_value();
+    Tiling tl;
+    tl.vector = std::min(*k.vector, floor_pow2(channels));
+    tl.rows = *k.rows_per_task;
+    int regs = accumulator_registers(t);
+    double best = 1e30;
+    for (int v = 1; v <= 8; v++) {
+        if (has_knob_vectors && v != *k.channel_vectors) continue;
+        for (int tx = 1; tx <= 8 && v * tx <= regs; tx++) {
+            if (has_knob_tile && tx != *k.tile_x) continue;
+            if (tx > width) continue;
+            double cost = tile_cost(v, tx, tl.vector, channels, width);
+            if (cost < best - 1e-9) best = cost, tl.vectors = v, tl.tile_x = tx;
+        }
+    }
+    if (best == 1e30) {  // knobs that do not fit: take them as given
+        tl.vectors = has_knob_vectors ? *k.channel_vectors : 1;
+        tl.tile_x = static_cast<int>(std::min<int64_t>(has_knob_tile ? *k.tile_x : 1, width));
+    }
+    // A block never exceeds the channels, so that an output's last block can
+    // shift inwards instead of reading or writing past the end.
+    while (tl.vectors > 1 && int64_t{tl.vector} * tl.vectors > channels) tl.vectors--;
+    return tl;
 }
 
 class Scheduler {
@@ -59,7 +98,6 @@ public:
     }
 
     void run() {
-        // Roots: outputs, and reductions that do not fuse into one.
         for (auto &st : low_.stages) {
             if (!has_reduction(st.kind)) continue;
             int anchor = find_anchor(st.node);
@@ -76,76 +114,108 @@ private:
     Stage &stage(int node) { return low_.stages[low_.stage_of[node]]; }
 
     // The root Func that computes `node`'s reduction: itself, or the output it
-    // reaches through a chain of single-reader elementwise ops.
+    // reaches through a chain of single-reader elementwise ops of the same
+    // spatial size and channel grouping.
     int find_anchor(int node) {
         const Shape &s = g_.nodes[node].shape;
         int cur = node;
         while (!outputs_.count(cur) && readers_[cur].size() == 1) {
             int next = readers_[cur][0];
             const Shape &ns = g_.nodes[next].shape;
-            if (stage(next).kind != Stage::Elementwise || ns.h != s.h || ns.w != s.w || ns.n != s.n) break;
+            bool same = ns.h == s.h && ns.w == s.w && ns.n == s.n && plan_.grouping[next] == plan_.grouping[node];
+            if (stage(next).kind != Stage::Elementwise || !same) break;
             cur = next;
         }
         return outputs_.count(cur) ? cur : node;
     }
 
-    ScheduleKnobs knobs(int node) { return resolve_knobs(file_, target_, g_.nodes[node], stage(node).kind); }
-
     void schedule_root(int node) {
-        Func f = stage(node).value;
+        Stage &st = stage(node);
+        Func f = st.value.f;
         const Shape &s = g_.nodes[node].shape;
+        bool grouped = st.grouped();
+        int64_t channels = grouped ? st.value.group : s.c;
         // The knobs of the reduction fused here (its tile is this Func's tile).
         int tuned = node;
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
-        Tiling t = choose_tiling(knobs(tuned), s);
+        const Node &tn = g_.nodes[tuned];
+        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), target_, channels, s.w);
         tiling_[node] = t;
-        Var co("co"), ci("ci"), cv("cv"), xo("xo"), xi("xi"), yo("yo"), yi("yi");
+
+        Var ch = grouped ? Vars::k : Vars::c;
+        Var cb("cb"), ci("ci"), cv("cv"), xo("xo"), xi("xi"), yo("yo"), yi("yi");
+        // The last block of channels: an internal Func may round up (computing
+        // padding lanes, zero weights) if nothing in its tile reads another
+        // segment's tensor per channel (that read would run past the tensor's
+        // end); otherwise it shifts inwards and recomputes a few channels.
+        TailStrategy block_tail = !outputs_.count(node) && may_round_up(st) ? TailStrategy::RoundUp
+                                                                            : TailStrategy::ShiftInwards;
         f.compute_root();
         if (s.h * s.w == 1) {
             // Pooled / FC outputs: blocks of channels, in parallel when there are many.
-            f.split(Vars::c, co, ci, t.block, TailStrategy::GuardWithIf).vectorize(ci, t.vector, TailStrategy::GuardWithIf);
-            if (s.c >= 4 * t.block && t.rows > 0) f.parallel(co);
-            tile_var_[node] = co;
+            f.split(ch, cb, ci, t.block(), block_tail).vectorize(ci, t.vector);
+            if (grouped) f.reorder(ci, cb, Vars::g);
+            if (channels >= 4 * t.block() && t.rows > 0) f.parallel(cb);
+            tile_var_[node] = cb;
             return;
         }
-        TailStrategy tail_c = s.c >= t.block ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
-        f.split(Vars::c, co, ci, t.block, tail_c)
+        f.split(ch, cb, ci, t.block(), block_tail)
             .split(ci, ci, cv, t.vector, TailStrategy::GuardWithIf)
-            .split(Vars::x, xo, xi, t.tile_x, TailStrategy::ShiftInwards)
-            .reorder(cv, ci, xi, co, xo, Vars::y, Vars::n)
-            .vectorize(cv)
-            .unroll(ci)
-            .unroll(xi);
+            .split(Vars::x, xo, xi, t.tile_x, TailStrategy::ShiftInwards);
+        if (grouped) {
+            f.reorder(cv, ci, xi, cb, Vars::g, xo, Vars::y, Vars::n);
+        } else {
+            f.reorder(cv, ci, xi, cb, xo, Vars::y, Vars::n);
+        }
+        f.vectorize(cv).unroll(ci).unroll(xi);
         if (t.rows > 0 && s.h > 1) {
             f.split(Vars::y, yo, yi, std::min<int>(t.rows, static_cast<int>(s.h)), TailStrategy::GuardWithIf);
             f.fuse(yo, Vars::n, yo).parallel(yo);
         }
-        tile_var_[node] = co;
+        tile_var_[node] = cb;
+    }
+
+    // Whether a root stage reads only weights or Funcs of this segment per
+    // channel (a 1x1 conv reads its input per reduction step, not per channel).
+    bool may_round_up(const Stage &st) {
+        switch (st.kind) {
+        case Stage::Pointwise:
+        case Stage::Conv:
+        case Stage::Dense: return true;
+        case Stage::Depthwise:
+        case Stage::MaxPool:
+        case Stage::AvgPool:
+        case Stage::GlobalPool: return low_.stage_of[g_.nodes[st.node].inputs[0]] >= 0;
+        case Stage::Elementwise: return false;
+        }
+        return false;
     }
 
     void schedule_reduction(Stage &st) {
         int anchor = anchor_of_[st.node];
-        if (anchor != st.node) {
-            // The value is computed inline in the anchor's epilogue.
-        }
         const Tiling &t = tiling_[anchor];
-        Func root = stage(anchor).value;
+        Func root = stage(anchor).value.f;
         st.acc.compute_at(root, tile_var_[anchor]);
+        bool grouped = st.grouped();
+        Var ch = grouped ? Vars::k : Vars::c;
         Var cv("cv"), co("co");
-        st.acc.split(Vars::c, co, cv, t.vector, TailStrategy::GuardWithIf).vectorize(cv);
+        bool spatial = g_.nodes[st.node].shape.h * g_.nodes[st.node].shape.w > 1;
+        // Accumulators are internal: round their channels up to whole vectors
+        // (the weights are padded with zeros for this).
+        TailStrategy tail = grouped ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
+        st.acc.split(ch, co, cv, t.vector, tail).vectorize(cv);
         std::vector<VarOrRVar> order = {cv, co, Vars::x};
         for (int i = 0; i < st.r.dimensions(); i++) order.push_back(st.r[i]);
+        if (grouped) order.push_back(Vars::g);
         order.push_back(Vars::y);
         order.push_back(Vars::n);
-        Stage::Kind k = st.kind;
-        bool spatial = g_.nodes[st.node].shape.h * g_.nodes[st.node].shape.w > 1;
         auto update = st.acc.update();
-        update.split(Vars::c, co, cv, t.vector, TailStrategy::GuardWithIf).reorder(order).vectorize(cv);
+        update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv);
         if (spatial) {
             update.unroll(co).unroll(Vars::x);
             st.acc.unroll(co).unroll(Vars::x);
-            if (k == Stage::Depthwise || k == Stage::MaxPool || k == Stage::AvgPool)
+            if (st.kind == Stage::Depthwise || st.kind == Stage::MaxPool || st.kind == Stage::AvgPool)
                 for (int i = 0; i < st.r.dimensions(); i++) update.unroll(st.r[i]);
         }
     }

@@ -28,7 +28,7 @@ struct ScheduleKnobs {
 struct ScheduleFile {
     std::string source;  // file name, or "built-in"
     ScheduleKnobs defaults;
-    std::map<std::string, ScheduleKnobs> kinds;   // pointwise, depthwise, conv, pool, global_pool, dense, elementwise
+    std::map<std::string, ScheduleKnobs> kinds;   // pointwise, depthwise, conv, maxpool, avgpool, global_pool, dense
     std::map<std::string, ScheduleKnobs> layers;  // unit (block) or layer name
 };
 

@@ -66,9 +66,9 @@ ScheduleKnobs target_defaults(const Halide::Target &target) {
     ScheduleKnobs k;
     int bits = target.has_feature(Halide::Target::AVX512) ? 512 : target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX) ? 256 : 128;
     k.vector = bits / 32;
-    k.channel_vectors = 2;
-    k.tile_x = 4;
     k.rows_per_task = 1;
+    // channel_vectors and tile_x stay unset: the scheduler's cost model picks
+    // them per layer unless a schedule file gives them.
     return k;
 }
 
@@ -82,7 +82,6 @@ const char *stage_kind_name(Stage::Kind kind) {
     case Stage::GlobalPool: return "global_pool";
     case Stage::Dense: return "dense";
     case Stage::Elementwise: return "elementwise";
-    case Stage::Input: return "input";
     }
     return "?";
 }

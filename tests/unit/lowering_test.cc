@@ -184,26 +184,60 @@ class ShuffleLowering : public ::testing::TestWithParam<Case> {};
 // Funcs whose value is nothing but a read of another Func or buffer at a
 // channel other than their own channel variable (a stage that only permutes
 // channels), and definitions that write anything but their own channel variable.
+// The channel variables of a Func: c for a (c, x, y, n) Func, k and g for a
+// grouped (k, g, x, y, n) one (channel = g * group + k).
+std::vector<std::string> channel_vars(const HI::Function &fn) {
+    if (fn.args().size() == 5) return {fn.args()[0], fn.args()[1]};
+    return {fn.args()[0]};
+}
+
+// Whether `e` is g * constant + k (or k + g * constant): the identity map from a
+// grouped Func's (k, g) to a plain channel index.
+bool is_group_major_channel(const Halide::Expr &e, const std::string &k, const std::string &g) {
+    const HI::Add *add = e.as<HI::Add>();
+    if (!add) return false;
+    for (int side = 0; side < 2; side++) {
+        Halide::Expr a = side ? add->b : add->a, b = side ? add->a : add->b;
+        const HI::Mul *mul = a.as<HI::Mul>();
+        if (mul && is_variable(mul->a, g) && HI::as_const_int(mul->b) && is_variable(b, k)) return true;
+    }
+    return false;
+}
+
+// Whether a call made by `fn` reads channel(s) equal to fn's own.
+bool reads_own_channel(const HI::Function &fn, const std::vector<Halide::Expr> &args) {
+    std::vector<std::string> vars = channel_vars(fn);
+    if (args.size() == fn.args().size()) {
+        for (size_t i = 0; i < vars.size(); i++)
+            if (!is_variable(args[i], vars[i])) return false;
+        return true;
+    }
+    // A grouped Func reading a plain one at channel g * group + k.
+    return vars.size() == 2 && args.size() == 4 && is_group_major_channel(args[0], vars[0], vars[1]);
+}
+
 std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Function> &env, int *tensor_funcs) {
     std::vector<std::string> found;
     *tensor_funcs = 0;
     for (const auto &[name, fn] : env) {
         if (is_weights(name)) continue;
         (*tensor_funcs)++;
-        EXPECT_EQ(fn.args().size(), 4u) << name;
-        if (fn.args().size() != 4) continue;
-        const std::string channel_var = fn.args()[0];
+        EXPECT_TRUE(fn.args().size() == 4 || fn.args().size() == 5) << name;
+        if (fn.args().size() != 4 && fn.args().size() != 5) continue;
+        std::vector<std::string> vars = channel_vars(fn);
         std::vector<HI::Definition> defs = definitions_of(fn);
         for (size_t d = 0; d < defs.size(); d++) {
             const std::vector<Halide::Expr> lhs = args_of(defs[d]);
-            if (lhs.size() != 4 || !is_variable(lhs[0], channel_var))
+            bool own = lhs.size() == fn.args().size();
+            for (size_t i = 0; own && i < vars.size(); i++) own = is_variable(lhs[i], vars[i]);
+            if (!own)
                 found.push_back(base_name(name) + " (definition " + std::to_string(d) + " writes a computed channel)");
             const std::vector<Halide::Expr> values = values_of(defs[d]);
             for (const auto &v : values) {
                 const HI::Call *call = v.as<HI::Call>();
                 if (!call || (call->call_type != HI::Call::Halide && call->call_type != HI::Call::Image)) continue;
                 if (is_weights(call->name)) continue;
-                if (call->args.size() != 4 || !is_variable(call->args[0], channel_var)) found.push_back(base_name(name));
+                if (!reads_own_channel(fn, call->args)) found.push_back(base_name(name));
             }
         }
     }
@@ -255,45 +289,53 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     std::vector<Read> reads = all_reads(all_functions(l.segment));
     const Read *shuffled = nullptr;
     int dw_reads = 0;
+    // A read's channel, as one index: c for a plain callee, g * group + k for a grouped one.
+    auto channel_of = [&](const Read &r, int64_t callee_group) {
+        return r.args.size() == 5 ? r.args[0] + r.args[1] * static_cast<int>(callee_group) : r.args[0];
+    };
+    const int64_t dw_group = l.plan.grouping[l.graph.find("u.dw")];
     for (const auto &r : reads) {
-        ASSERT_EQ(r.args.size(), 4u) << r.reader << " reads " << r.callee;
-        Contains arith = arithmetic_of(r.args[0]);
+        ASSERT_TRUE(r.args.size() == 4 || r.args.size() == 5) << r.reader << " reads " << r.callee;
         if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == "u_dw") {
             EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
             shuffled = &r;
             continue;
         }
-        EXPECT_EQ(arith.mods, 0) << r.reader << " reads " << r.callee << " at channel " << r.args[0];
+        for (size_t a = 0; a + 3 < r.args.size(); a++)
+            EXPECT_EQ(arithmetic_of(r.args[a]).mods, 0) << r.reader << " reads " << r.callee << " at " << r.args[a];
         if (r.reader == "u_dw_acc") {
-            // The depthwise conv reads its (padded) input at the plain channel: the shuffle is not there.
+            // The depthwise conv reads its (padded) input at its own (k, g): the shuffle is not there.
             dw_reads++;
-            EXPECT_TRUE(is_variable(r.args[0], "c")) << "depthwise conv reads channel " << r.args[0];
+            ASSERT_EQ(r.args.size(), 5u);
+            EXPECT_TRUE(is_variable(r.args[0], "k") && is_variable(r.args[1], "g"))
+                << "depthwise conv reads channel (" << r.args[0] << ", " << r.args[1] << ")";
         }
     }
     EXPECT_GT(dw_reads, 0) << "no read by the depthwise conv's accumulator found";
     ASSERT_NE(shuffled, nullptr) << "conv3's accumulator does not read u_dw";
 
     // The index is shuffle arithmetic: mod and div by g (paper) or by n (inverse).
-    Halide::Expr index = shuffled->args[0];
+    Halide::Expr index = channel_of(*shuffled, dw_group);
     EXPECT_FALSE(is_variable(index));
     Contains arith = arithmetic_of(index);
     int64_t k = p.convention == ShuffleConvention::Paper ? g : n;
     EXPECT_TRUE(arith.mod_divisors.count(k)) << "no mod by " << k << " in " << index;
     EXPECT_TRUE(arith.div_divisors.count(k)) << "no div by " << k << " in " << index;
 
-    // And it is the right permutation: for output channel c and reduction step r
-    // (the r-th input channel of c's group), it reads channel source(group_base(c) + r).
+    // And it is the right permutation: for output channel c (conv3 computes it as
+    // k = c % per group, g = c / per group) and reduction step r (the r-th input
+    // channel of c's group), it reads channel source(group_base(c) + r).
     CollectReads vars;
     index.accept(&vars);
     ASSERT_EQ(vars.variables.size(), 2u) << index;
-    ASSERT_TRUE(vars.variables.count("c")) << index;
+    ASSERT_TRUE(vars.variables.count("g")) << index;
     std::string rvar;
     for (const auto &v : vars.variables)
-        if (v != "c") rvar = v;
+        if (v != "g") rvar = v;
     const int64_t in_per_group = mid / g, out_per_group = out / g;
     for (int64_t c = 0; c < out; c++)
         for (int64_t r = 0; r < in_per_group; r++) {
-            Halide::Expr e = HI::substitute("c", Halide::Expr(static_cast<int>(c)), index);
+            Halide::Expr e = HI::substitute("g", Halide::Expr(static_cast<int>(c / out_per_group)), index);
             e = HI::simplify(HI::substitute(rvar, Halide::Expr(static_cast<int>(r)), e));
             const int64_t *value = HI::as_const_int(e);
             ASSERT_NE(value, nullptr) << e;
@@ -330,8 +372,16 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     Halide::Buffer<float> weights(static_cast<int>(l.blob.data.size()));  // Halide's allocation is aligned
     std::copy(l.blob.data.begin(), l.blob.data.end(), weights.data());
     std::vector<float> y(expected.size(), -12345.0f);
+    // The unit's output is written in the grouped form (k, g, x, y, n) when the plan groups it.
     std::vector<halide_dimension_t> out_dims = planar(l.graph.output_node().shape);
-    Halide::Buffer<float> output(y.data(), 4, out_dims.data());
+    const int64_t out_group = l.plan.grouping[l.graph.output];
+    if (out_group > 0) {
+        halide_dimension_t c_dim = out_dims[0];
+        out_dims[0] = {0, static_cast<int32_t>(out_group), c_dim.stride, 0};
+        out_dims.insert(out_dims.begin() + 1,
+                        {0, static_cast<int32_t>(c_dim.extent / out_group), static_cast<int32_t>(out_group) * c_dim.stride, 0});
+    }
+    Halide::Buffer<float> output(y.data(), static_cast<int>(out_dims.size()), out_dims.data());
 
     // Bind the segment's buffer parameters, found in the IR by name.
     int bound = 0;
