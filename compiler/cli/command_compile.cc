@@ -23,7 +23,8 @@ int command_compile(const std::vector<std::string> &argv) {
                {"--schedule", "FILE", "schedule file (default: schedules/<target>/<spec name>.json if present)"},
                {"--external-weights", "", "write NAME.weights for the app to load instead of embedding them"},
                {"--emit", "KIND", "lib (default: NAME.a) or obj (NAME.o + shared runtime object)"},
-               {"--profile", "", "build with Halide's profiler: per-stage times printed when the app exits"},
+               {"--profile", "", "time each pipeline (one per unit): NAME_profile_* in NAME.h, see bench/profile.c"},
+               {"--profile-halide", "", "build with Halide's sampling profiler: per-Func times printed at exit"},
                {"--jobs", "N", "parallel compile workers (default: number of cores)"},
                {"--save-temps", "", "keep the intermediate files (C glue, per-pipeline objects)"},
                {"--quiet", "", "print nothing on success"}},
@@ -48,6 +49,7 @@ int command_compile(const std::vector<std::string> &argv) {
     if (emit != "lib" && emit != "obj") fail("--emit: expected \"lib\" or \"obj\", got \"", emit, "\"");
     o.emit_objects = emit == "obj";
     o.profile = args.has("--profile");
+    o.profile_halide = args.has("--profile-halide");
     o.save_temps = args.has("--save-temps");
     if (args.has("--jobs")) {
         std::string j = args.get("--jobs");

@@ -74,7 +74,8 @@ std::string weights_file_image(const std::vector<float> &blob, uint64_t fingerpr
 // Compiles segments [first, last) of the model to objects in `dir`.
 void compile_segments(const Graph &graph, const Weights &weights, const SegmentPlan &plan, const ScheduleFile &schedule,
                       const TargetInfo &target, const ModelDescription &model, const std::string &dir,
-                      const std::vector<int> &which, const std::vector<int64_t> &blob_offsets, bool profile) {
+                      const std::vector<int> &which, const std::vector<int64_t> &blob_offsets, bool profile,
+                      bool save_stmt) {
     Halide::Target t = target.halide.with_feature(Halide::Target::NoRuntime);
     if (profile) t = t.with_feature(Halide::Target::Profile);
     for (int s : which) {
@@ -85,6 +86,8 @@ void compile_segments(const Graph &graph, const Weights &weights, const SegmentP
         Halide::Pipeline p(lowered.outputs);
         std::vector<Halide::Argument> args = lowered.arguments;
         p.compile_to_object(join_path(dir, plan.segments[s].name + ".o"), args, segment_function(model, s), t);
+        // With --save-temps, Halide's lowered statement of each pipeline is kept too (for schedule work).
+        if (save_stmt) p.compile_to_lowered_stmt(join_path(dir, plan.segments[s].name + ".stmt"), args, Halide::Text, t);
     }
 }
 
@@ -147,6 +150,12 @@ CompileReport compile_model(const CompileOptions &opt) {
     model.macs = stats.macs;
     model.params = stats.params;
     model.external_weights = opt.external_weights;
+    model.profile = opt.profile;
+    for (const auto &seg : plan.segments) {
+        int64_t macs = 0;
+        for (int node : seg.nodes) macs += node_stats(graph, graph.nodes[node]).macs;
+        model.segment_macs.push_back(macs);
+    }
     std::string structure = cat(name, "|", graph.name, "|", blob.data.size(), "|", plan.arena_floats, "|", target.name);
     model.fingerprint = fnv1a(structure.data(), structure.size());
 
@@ -164,7 +173,7 @@ CompileReport compile_model(const CompileOptions &opt) {
     std::vector<std::vector<int>> work(jobs);
     for (size_t s = 0; s < plan.segments.size(); s++) work[s % jobs].push_back(static_cast<int>(s));
     if (jobs == 1) {
-        compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[0], blob_offsets, opt.profile);
+        compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[0], blob_offsets, opt.profile_halide, opt.save_temps);
     } else {
         std::fflush(nullptr);
         std::vector<pid_t> children;
@@ -174,7 +183,8 @@ CompileReport compile_model(const CompileOptions &opt) {
             if (pid == 0) {
                 int rc = 0;
                 try {
-                    compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[j], blob_offsets, opt.profile);
+                    compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[j], blob_offsets, opt.profile_halide,
+                                     opt.save_temps);
                 } catch (const std::exception &e) {
                     std::fprintf(stderr, "shufflec: error: %s\n", e.what());
                     rc = 1;

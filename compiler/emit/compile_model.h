@@ -26,7 +26,8 @@ struct CompileOptions {
     std::string schedule_path;  // --schedule; default schedules/<target>/<spec name>.json if present
     bool external_weights = false;
     bool emit_objects = false;  // --emit obj
-    bool profile = false;       // Halide's per-Func profiler in the compiled code
+    bool profile = false;         // per-pipeline timers in the glue (NAME_profile_* functions)
+    bool profile_halide = false;  // Halide's own per-Func sampling profiler (prints at exit)
     int jobs = 0;               // parallel segment compiles (0: number of cores)
     bool save_temps = false;    // keep the temporary folder (glue source, objects) for inspection
 };

@@ -145,6 +145,30 @@ std::string generate_glue_c(const ModelDescription &m) {
          "    b->type.code = halide_type_float;\n    b->type.bits = 32;\n    b->type.lanes = 1;\n"
          "    b->dimensions = dims;\n    b->dim = d;\n    b->padding = 0;\n}\n\n";
 
+    if (m.profile) {
+        // Per-pipeline wall-clock timers (clock_gettime, CLOCK_MONOTONIC = 1 on Linux).
+        size_t count = plan.segments.size();
+        o << "struct shufflec_timespec {\n    long tv_sec;\n    long tv_nsec;\n};\n"
+          << "extern int clock_gettime(int clock, struct shufflec_timespec *t);\n"
+          << "static double shufflec_now_ns(void) {\n    struct shufflec_timespec t;\n    clock_gettime(1, &t);\n"
+          << "    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;\n}\n"
+          << "static double " << N << "_profile_ns[" << count << "];\nstatic long " << N << "_profile_runs;\n"
+          << "static const char *const " << N << "_profile_names[" << count << "] = {";
+        for (size_t s = 0; s < count; s++) o << (s ? ", " : "") << "\"" << plan.segments[s].block << "\"";
+        o << "};\nstatic const long long " << N << "_profile_mac_counts[" << count << "] = {";
+        for (size_t s = 0; s < count; s++) o << (s ? ", " : "") << m.segment_macs[s] << "LL";
+        o << "};\n"
+          << "int " << N << "_profile_count(void) { return " << count << "; }\n"
+          << "const char *" << N << "_profile_name(int i) { return i >= 0 && i < " << count << " ? " << N
+          << "_profile_names[i] : 0; }\n"
+          << "long long " << N << "_profile_macs(int i) { return i >= 0 && i < " << count << " ? " << N
+          << "_profile_mac_counts[i] : 0; }\n"
+          << "double " << N << "_profile_ms(int i) {\n    return i >= 0 && i < " << count << " && " << N
+          << "_profile_runs ? " << N << "_profile_ns[i] / 1e6 / (double)" << N << "_profile_runs : 0.0;\n}\n"
+          << "void " << N << "_profile_reset(void) {\n    for (int i = 0; i < " << count << "; i++) " << N
+          << "_profile_ns[i] = 0;\n    " << N << "_profile_runs = 0;\n}\n\n";
+    }
+
     // The run function: one call per segment, in order.
     o << "static int " << N << "_run_internal(const float *input, float *output, float *arena) {\n"
       << "    halide_buffer_t b[" << views.size() << "], wb;\n"
@@ -157,11 +181,15 @@ std::string generate_glue_c(const ModelDescription &m) {
     for (size_t v = 0; v < views.size(); v++)
         o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N
           << "_layout[" << v << "]);\n";
+    if (m.profile) o << "    double start = shufflec_now_ns(), stop;\n";
     for (size_t s = 0; s < plan.segments.size(); s++) {
         o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb";
         for (int v : call_args[s]) o << ", &b[" << v << "]";
         o << ") != 0) return SHUFFLEC_ERROR_PIPELINE;\n";
+        if (m.profile)
+            o << "    stop = shufflec_now_ns();\n    " << N << "_profile_ns[" << s << "] += stop - start;\n    start = stop;\n";
     }
+    if (m.profile) o << "    " << N << "_profile_runs++;\n";
     o << "    return SHUFFLEC_OK;\n}\n\n";
 
     int64_t arena = std::max<int64_t>(plan.arena_floats, 16);
@@ -243,6 +271,16 @@ std::string generate_header(const ModelDescription &m) {
           << "/* Or hand over a weights image already in memory (64-byte aligned, kept by the caller). */\n"
           << "int " << N << "_set_weights(const void *image, size_t bytes);\n"
           << "void " << N << "_unload_weights(void);\n";
+    }
+    if (m.profile) {
+        o << "\n/* Built with --profile: average wall time per run of each pipeline (one per unit)\n"
+          << " * since the last reset, its name (the spec entry it starts with) and MACs. */\n"
+          << "#define " << U << "_PROFILE 1\n"
+          << "int " << N << "_profile_count(void);\n"
+          << "const char *" << N << "_profile_name(int i);\n"
+          << "long long " << N << "_profile_macs(int i);\n"
+          << "double " << N << "_profile_ms(int i);\n"
+          << "void " << N << "_profile_reset(void);\n";
     }
     o << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
     return o.str();

@@ -23,6 +23,8 @@ struct ModelDescription {
     bool external_weights = false;
     std::string weights_blob_path;  // embedded: file .incbin'd into the glue object
     uint64_t fingerprint = 0;       // ties an external weights file to this model
+    bool profile = false;           // time each pipeline (NAME_profile_* API)
+    std::vector<int64_t> segment_macs;
 };
 
 std::string generate_glue_c(const ModelDescription &model);

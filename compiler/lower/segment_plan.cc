@@ -140,11 +140,31 @@ SegmentPlan plan_segments(const Graph &graph) {
         for (int s : reading_segments[i])
             if (s != plan.segment_of[i]) materialized[i] = true;
     }
-    for (size_t i = 0; i < count; i++) {
-        if (!materialized[i] || plan.concat_view[i]) continue;
-        if (plan.segment_of[i] >= 0) plan.segments[plan.segment_of[i]].outputs.push_back(static_cast<int>(i));
-        for (int s : reading_segments[i])
-            if (s >= 0 && s != plan.segment_of[i]) plan.segments[s].inputs.push_back(static_cast<int>(i));
+    for (size_t i = 0; i < count; i++)
+        if (materialized[i] && !plan.concat_view[i] && plan.segment_of[i] >= 0)
+            plan.segments[plan.segment_of[i]].outputs.push_back(static_cast<int>(i));
+    // Inputs: what a segment's nodes read from elsewhere. A view concat is read
+    // whole, as one tensor, unless the segment computes one of its parts (then
+    // it reads the other parts and selects).
+    for (size_t s = 0; s < plan.segments.size(); s++) {
+        Segment &seg = plan.segments[s];
+        auto computed_here = [&](int node) { return plan.segment_of[node] == static_cast<int>(s); };
+        for (int r : seg.nodes)
+            for (int in : graph.nodes[r].inputs) {
+                if (computed_here(in)) continue;
+                if (!plan.concat_view[in]) {
+                    seg.inputs.push_back(in);
+                    continue;
+                }
+                const auto &parts = graph.nodes[in].inputs;
+                bool partly_here = std::any_of(parts.begin(), parts.end(), computed_here);
+                if (!partly_here) {
+                    seg.inputs.push_back(in);
+                } else {
+                    for (int part : parts)
+                        if (!computed_here(part)) seg.inputs.push_back(part);
+                }
+            }
     }
     for (auto &seg : plan.segments) {
         std::sort(seg.inputs.begin(), seg.inputs.end());

@@ -42,21 +42,22 @@ struct Tiling {
     int block() const { return vector * vectors; }
 };
 
-// Accumulator registers on the target: 16 vector registers on AVX2 (12 for
-// accumulators), 32 on AVX-512 and NEON (24).
-int accumulator_registers(const Target &t) {
-    return t.arch == Target::X86 && !t.has_feature(Target::AVX512) ? 12 : 24;
-}
+// Vector registers of the target: 16 on AVX2, 32 on AVX-512 and NEON.
+int vector_registers(const Target &t) { return t.arch == Target::X86 && !t.has_feature(Target::AVX512) ? 16 : 32; }
 
-// Relative time of a register tile of `vectors` x `tile_x` for `channels` x `width` outputs.
+// Relative time of a register tile of `vectors` x `tile_x` for `channels` x
+// `width` outputs. Per reduction step the tile does vectors * tile_x FMAs and
+// loads vectors weight vectors + tile_x broadcast inputs (two of each per
+// cycle), plus a fixed cost for the loop and the input index (which holds the
+// folded shuffle). Padding lanes and shifted pixel tiles are wasted work.
 double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width) {
     int64_t block = int64_t{vectors} * vector;
     double lanes = static_cast<double>((channels + block - 1) / block * block) / static_cast<double>(channels);
     double pixels = static_cast<double>((width + tile_x - 1) / tile_x * tile_x) / static_cast<double>(width);
-    // Per reduction step: vectors * tile_x FMAs against vectors + tile_x loads (2 of each per cycle).
     double fma = vectors * tile_x, loads = vectors + tile_x;
-    double efficiency = fma / std::max(fma, loads);
-    return lanes * pixels / efficiency;
+    const double overhead_cycles = 1.5;
+    double cycles = std::max(fma, loads) / 2 + overhead_cycles;
+    return lanes * pixels * cycles / (fma / 2);
 }
 
 Tiling choose_tiling(const ScheduleKnobs &k, const Target &t, int64_t channels, int64_t width) {
@@ -64,11 +65,12 @@ Tiling choose_tiling(const ScheduleKnobs &k, const Target &t, int64_t channels, 
     Tiling tl;
     tl.vector = std::min(*k.vector, floor_pow2(channels));
     tl.rows = *k.rows_per_task;
-    int regs = accumulator_registers(t);
+    // Accumulators, the weight vectors and one broadcast input live in registers.
+    int regs = vector_registers(t);
     double best = 1e30;
     for (int v = 1; v <= 8; v++) {
         if (has_knob_vectors && v != *k.channel_vectors) continue;
-        for (int tx = 1; tx <= 8 && v * tx <= regs; tx++) {
+        for (int tx = 1; tx <= 8 && v * tx + v + 1 <= regs; tx++) {
             if (has_knob_tile && tx != *k.tile_x) continue;
             if (tx > width) continue;
             double cost = tile_cost(v, tx, tl.vector, channels, width);
@@ -79,9 +81,6 @@ Tiling choose_tiling(const ScheduleKnobs &k, const Target &t, int64_t channels, 
         tl.vectors = has_knob_vectors ? *k.channel_vectors : 1;
         tl.tile_x = static_cast<int>(std::min<int64_t>(has_knob_tile ? *k.tile_x : 1, width));
     }
-    // A block never exceeds the channels, so that an output's last block can
-    // shift inwards instead of reading or writing past the end.
-    while (tl.vectors > 1 && int64_t{tl.vector} * tl.vectors > channels) tl.vectors--;
     return tl;
 }
 
@@ -141,7 +140,6 @@ private:
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
         Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), target_, channels, s.w);
-        tiling_[node] = t;
 
         Var ch = grouped ? Vars::k : Vars::c;
         Var cb("cb"), ci("ci"), cv("cv"), xo("xo"), xi("xi"), yo("yo"), yi("yi");
@@ -151,6 +149,10 @@ private:
         // end); otherwise it shifts inwards and recomputes a few channels.
         TailStrategy block_tail = !outputs_.count(node) && may_round_up(st) ? TailStrategy::RoundUp
                                                                             : TailStrategy::ShiftInwards;
+        // Shifting inwards needs a block no wider than the channels.
+        if (block_tail == TailStrategy::ShiftInwards)
+            while (t.vectors > 1 && int64_t{t.vector} * t.vectors > channels) t.vectors--;
+        tiling_[node] = t;
         f.compute_root();
         if (s.h * s.w == 1) {
             // Pooled / FC outputs: blocks of channels, in parallel when there are many.

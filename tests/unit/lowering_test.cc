@@ -466,11 +466,13 @@ TEST(SegmentPlan, StrideTwoConcatIsAViewOfItsInputs) {
                 const auto &outs = plan.segments[static_cast<size_t>(seg)].outputs;
                 EXPECT_NE(std::find(outs.begin(), outs.end(), node), outs.end());
                 EXPECT_EQ(plan.segments[static_cast<size_t>(seg)].block, "u0");
-                // And read by the next unit's segment directly.
-                int next = plan.segment_of[static_cast<size_t>(g.find("u1.conv1"))];
-                const auto &ins = plan.segments[static_cast<size_t>(next)].inputs;
-                EXPECT_NE(std::find(ins.begin(), ins.end(), node), ins.end());
             }
+            // The next unit's segment reads the concat's storage whole, as one tensor (not the parts).
+            int next = plan.segment_of[static_cast<size_t>(g.find("u1.conv1"))];
+            const auto &ins = plan.segments[static_cast<size_t>(next)].inputs;
+            EXPECT_NE(std::find(ins.begin(), ins.end(), cat), ins.end());
+            EXPECT_EQ(std::find(ins.begin(), ins.end(), shortcut), ins.end());
+            EXPECT_EQ(std::find(ins.begin(), ins.end(), branch), ins.end());
         }
 }
 
