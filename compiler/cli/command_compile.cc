@@ -26,7 +26,8 @@ int command_compile(const std::vector<std::string> &argv) {
                {"--profile", "", "time each pipeline (one per unit): NAME_profile_* in NAME.h, see bench/profile.c"},
                {"--profile-halide", "", "build with Halide's sampling profiler: per-Func times printed at exit"},
                {"--jobs", "N", "parallel compile workers (default: number of cores)"},
-               {"--save-temps", "", "keep the intermediate files (C glue, per-pipeline objects)"},
+               {"--autoschedule", "NAME", "schedule with Halide's Mullapudi2016, Li2018 or Adams2019 (a baseline)"},
+               {"--save-temps", "", "keep the intermediate files (C glue, per-pipeline objects, Halide statements)"},
                {"--quiet", "", "print nothing on success"}},
               {"SPEC"});
     if (!args.parse(argv)) {
@@ -51,6 +52,7 @@ int command_compile(const std::vector<std::string> &argv) {
     o.profile = args.has("--profile");
     o.profile_halide = args.has("--profile-halide");
     o.save_temps = args.has("--save-temps");
+    o.autoscheduler = args.get("--autoschedule");
     if (args.has("--jobs")) {
         std::string j = args.get("--jobs");
         size_t used = 0;

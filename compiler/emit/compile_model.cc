@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <map>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -71,19 +72,55 @@ std::string weights_file_image(const std::vector<float> &blob, uint64_t fingerpr
     return header + std::string(reinterpret_cast<const char *>(blob.data()), blob.size() * 4);
 }
 
+// Schedules a pipeline with one of Halide's autoschedulers (a baseline, not the
+// product): every buffer gets its exact size as an estimate, the machine is
+// described by its cores and last-level cache.
+void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
+                  int64_t weight_floats, const std::string &name, const Halide::Target &target) {
+    static const std::map<std::string, std::string> plugins = {{"Mullapudi2016", "libautoschedule_mullapudi2016.so"},
+                                                               {"Li2018", "libautoschedule_li2018.so"},
+                                                               {"Adams2019", "libautoschedule_adams2019.so"}};
+    auto it = plugins.find(name);
+    if (it == plugins.end()) fail("--autoschedule: unknown autoscheduler \"", name, "\" (Mullapudi2016, Li2018, Adams2019)");
+    Halide::load_plugin(std::string(SHUFFLEC_AUTOSCHEDULER_DIR) + "/" + it->second);
+    const Segment &seg = plan.segments[lowered.segment];
+    auto estimates = [&](int node, int64_t group) {
+        const Shape &s = graph.nodes[node].shape;
+        Halide::Region r;
+        if (group > 0) r = {{0, static_cast<int>(group)}, {0, static_cast<int>(s.c / group)}};
+        else r = {{0, static_cast<int>(s.c)}};
+        for (int64_t e : {s.w, s.h, s.n}) r.push_back({0, static_cast<int>(e)});
+        return r;
+    };
+    for (size_t i = 0; i < seg.inputs.size(); i++) {
+        Halide::Region r = estimates(seg.inputs[i], 0);
+        for (size_t d = 0; d < r.size(); d++)
+            lowered.input_params[i].dim(static_cast<int>(d)).set_estimate(r[d].min, r[d].extent);
+    }
+    lowered.weights_param.dim(0).set_estimate(0, static_cast<int>(weight_floats));
+    for (size_t i = 0; i < seg.outputs.size(); i++)
+        lowered.outputs[i].set_estimates(estimates(seg.outputs[i], plan.grouping[seg.outputs[i]]));
+    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    p.auto_schedule(name, target, Halide::MachineParams(cores, 32 * 1024 * 1024, 40));
+}
+
 // Compiles segments [first, last) of the model to objects in `dir`.
 void compile_segments(const Graph &graph, const Weights &weights, const SegmentPlan &plan, const ScheduleFile &schedule,
                       const TargetInfo &target, const ModelDescription &model, const std::string &dir,
                       const std::vector<int> &which, const std::vector<int64_t> &blob_offsets, bool profile,
-                      bool save_stmt) {
+                      bool save_stmt, const std::string &autoscheduler, int64_t weight_floats) {
     Halide::Target t = target.halide.with_feature(Halide::Target::NoRuntime);
     if (profile) t = t.with_feature(Halide::Target::Profile);
     for (int s : which) {
         WeightBlob blob;
         blob.base = blob_offsets[s];
         LoweredSegment lowered = lower_segment(graph, weights, plan, s, blob);
-        apply_schedule(lowered, graph, plan, schedule, target.halide);
         Halide::Pipeline p(lowered.outputs);
+        if (autoscheduler.empty()) {
+            apply_schedule(lowered, graph, plan, schedule, target.halide);
+        } else {
+            autoschedule(p, lowered, graph, plan, weight_floats, autoscheduler, target.halide);
+        }
         std::vector<Halide::Argument> args = lowered.arguments;
         p.compile_to_object(join_path(dir, plan.segments[s].name + ".o"), args, segment_function(model, s), t);
         // With --save-temps, Halide's lowered statement of each pipeline is kept too (for schedule work).
@@ -173,7 +210,8 @@ CompileReport compile_model(const CompileOptions &opt) {
     std::vector<std::vector<int>> work(jobs);
     for (size_t s = 0; s < plan.segments.size(); s++) work[s % jobs].push_back(static_cast<int>(s));
     if (jobs == 1) {
-        compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[0], blob_offsets, opt.profile_halide, opt.save_temps);
+        compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[0], blob_offsets, opt.profile_halide, opt.save_temps,
+                         opt.autoscheduler, blob.size());
     } else {
         std::fflush(nullptr);
         std::vector<pid_t> children;
@@ -184,7 +222,7 @@ CompileReport compile_model(const CompileOptions &opt) {
                 int rc = 0;
                 try {
                     compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[j], blob_offsets, opt.profile_halide,
-                                     opt.save_temps);
+                                     opt.save_temps, opt.autoscheduler, blob.size());
                 } catch (const std::exception &e) {
                     std::fprintf(stderr, "shufflec: error: %s\n", e.what());
                     rc = 1;

@@ -29,6 +29,9 @@ struct CompileOptions {
     bool profile = false;         // per-pipeline timers in the glue (NAME_profile_* functions)
     bool profile_halide = false;  // Halide's own per-Func sampling profiler (prints at exit)
     int jobs = 0;               // parallel segment compiles (0: number of cores)
+    // Instead of shufflec's schedules, let one of Halide's autoschedulers
+    // (Mullapudi2016, Li2018, Adams2019) schedule every pipeline: a baseline for bench/compare.
+    std::string autoscheduler;
     bool save_temps = false;    // keep the temporary folder (glue source, objects) for inspection
 };
 

@@ -71,6 +71,7 @@ public:
         weights_.set_host_alignment(64);
         weights_.dim(0).set_min(0);  // the extent grows as later segments append weights
         out_.arguments.push_back(weights_);
+        out_.weights_param = weights_;
         for (int node : seg_.inputs) {
             // Tensors from other segments arrive as plain 4-D buffers.
             ImageParam p(element_type(), 4, "in_" + c_identifier(g_.nodes[node].name));
@@ -79,6 +80,7 @@ public:
             f(c, x, y, n) = p(c, x, y, n);
             inputs_[node] = Value{f, 0, g_.nodes[node].shape.c};
             out_.arguments.push_back(p);
+            out_.input_params.push_back(p);
         }
         for (int node : seg_.nodes) lower(node);
         for (int node : seg_.outputs) {
@@ -102,19 +104,22 @@ private:
     Expr weight_at(int64_t offset, Expr index) { return weights_(static_cast<int>(offset) + index); }
 
     // `in` read with a border of `pad_value` outside the input's [0, W) x [0, H),
-    // in the grouping `group` (0: over c).
+    // in the grouping `group` (0: over c). Halide's constant_exterior marks the
+    // interior as likely, so loops split into a border part and an interior part
+    // free of clamps and selects.
     Func padded(int node, float pad_value, int64_t group) {
         const Shape &s = g_.nodes[node].shape;
         Value in = value(node);
-        Func p(in.f.name() + "_padded");
-        Expr inside = x >= 0 && x < static_cast<int>(s.w) && y >= 0 && y < static_cast<int>(s.h);
-        Expr cx = clamp(x, 0, static_cast<int>(s.w) - 1), cy = clamp(y, 0, static_cast<int>(s.h) - 1);
+        Func src(in.f.name() + "_view");
+        Region bounds;
         if (group == 0) {
-            p(c, x, y, n) = select(inside, in.at(c, cx, cy, n), pad_value);
+            src(c, x, y, n) = in.at(c, x, y, n);
+            bounds = {Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}};
         } else {
-            p(k, g, x, y, n) = select(inside, in.at_group(k, g, group, cx, cy, n), pad_value);
+            src(k, g, x, y, n) = in.at_group(k, g, group, x, y, n);
+            bounds = {Range(), Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}};
         }
-        return p;
+        return BoundaryConditions::constant_exterior(src, pad_value, bounds);
     }
 
     Stage &add_stage(int index, Stage::Kind kind) {

@@ -74,6 +74,8 @@ struct LoweredSegment {
     std::vector<Stage> stages;           // one per node computed here, in order
     std::vector<Halide::Func> outputs;   // one per SegmentPlan output, same order
     std::vector<Halide::Argument> arguments;  // weights, inputs..., then outputs
+    Halide::ImageParam weights_param;
+    std::vector<Halide::ImageParam> input_params;  // one per SegmentPlan input, same order
     // Index into stages for each graph node computed here (-1 otherwise).
     std::vector<int> stage_of;
 };
