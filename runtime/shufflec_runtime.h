@@ -31,9 +31,14 @@ enum shufflec_status {
 const char *shufflec_status_string(int status);
 
 /* Threads used by every model in the process: n >= 1, or 0 for the default
- * (the number of cores, or $HL_NUM_THREADS). Returns SHUFFLEC_OK or
+ * (the number of cores). Returns SHUFFLEC_OK or
  * SHUFFLEC_ERROR_BAD_ARGUMENT. */
 int shufflec_set_num_threads(int n);
+
+/* The most bytes that pipelines' internal buffers (beyond each model's static
+ * scratch arena, NAME_SCRATCH_BYTES) have held at once so far. They are
+ * allocated on the first run and reused by every later one. */
+size_t shufflec_peak_pipeline_bytes(void);
 
 #ifdef __cplusplus
 }

@@ -60,11 +60,16 @@ double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t 
     return lanes * pixels * cycles / (fma / 2);
 }
 
-Tiling choose_tiling(const ScheduleKnobs &k, const Target &t, int64_t channels, int64_t width) {
+constexpr int kParallelTasks = 8;
+
+Tiling choose_tiling(const ScheduleKnobs &k, const Target &t, int64_t channels, int64_t width, int64_t height) {
     bool has_knob_vectors = k.channel_vectors.has_value(), has_knob_tile = k.tile_x.has_value();
     Tiling tl;
     tl.vector = std::min(*k.vector, floor_pow2(channels));
-    tl.rows = *k.rows_per_task;
+    // Unless a schedule says otherwise, split the rows into about 8 parallel
+    // tasks: enough to balance a few cores, few enough that each task's work
+    // dwarfs the thread pool's cost of handing it out.
+    tl.rows = k.rows_per_task ? *k.rows_per_task : static_cast<int>((height + kParallelTasks - 1) / kParallelTasks);
     // Accumulators, the weight vectors and one broadcast input live in registers.
     int regs = vector_registers(t);
     double best = 1e30;
@@ -139,7 +144,7 @@ private:
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
-        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), target_, channels, s.w);
+        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), target_, channels, s.w, s.h);
 
         Var ch = grouped ? Vars::k : Vars::c;
         Var cb("cb"), ci("ci"), cv("cv"), xo("xo"), xi("xi"), yo("yo"), yi("yi");

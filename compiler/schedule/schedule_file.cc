@@ -66,9 +66,8 @@ ScheduleKnobs target_defaults(const Halide::Target &target) {
     ScheduleKnobs k;
     int bits = target.has_feature(Halide::Target::AVX512) ? 512 : target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX) ? 256 : 128;
     k.vector = bits / 32;
-    k.rows_per_task = 1;
-    // channel_vectors and tile_x stay unset: the scheduler's cost model picks
-    // them per layer unless a schedule file gives them.
+    // channel_vectors, tile_x and rows_per_task stay unset: the scheduler picks
+    // them per layer (cost model, about 8 row tasks) unless a schedule file gives them.
     return k;
 }
 
