@@ -38,7 +38,7 @@ TEST(ScheduleFile, TargetDefaults) {
     // The register tile is left to the scheduler's cost model unless a file sets it.
     EXPECT_FALSE(avx2.channel_vectors.has_value());
     EXPECT_FALSE(avx2.tile_x.has_value());
-    EXPECT_EQ(avx2.rows_per_task, 1);
+    EXPECT_FALSE(avx2.rows_per_task.has_value());  // the scheduler aims at about 8 row tasks
     EXPECT_EQ(target_defaults(Halide::Target("arm-64-linux")).vector, 4);
     EXPECT_EQ(target_defaults(Halide::Target("x86-64-linux-avx-avx2-fma-f16c-sse41-avx512")).vector, 16);
     EXPECT_EQ(target_defaults(Halide::Target("x86-64-linux-sse41")).vector, 4);
@@ -54,7 +54,7 @@ TEST(ScheduleFile, EmptyFileKeepsTargetDefaults) {
     EXPECT_EQ(k.vector, 8);
     EXPECT_FALSE(k.channel_vectors.has_value());
     EXPECT_FALSE(k.tile_x.has_value());
-    EXPECT_EQ(k.rows_per_task, 1);
+    EXPECT_FALSE(k.rows_per_task.has_value());
 }
 
 TEST(ScheduleFile, MergeOrderDefaultsKindsUnitLayer) {
@@ -102,14 +102,14 @@ TEST(ScheduleFile, MergeOrderDefaultsKindsUnitLayer) {
     EXPECT_EQ(k.vector, 4);
     EXPECT_EQ(k.channel_vectors, 3);
     EXPECT_EQ(k.tile_x, 8);
-    EXPECT_EQ(k.rows_per_task, 1);
+    EXPECT_FALSE(k.rows_per_task.has_value());
 
     // A plain layer whose name is its block: its entry applies (once), over defaults.
     k = resolve_knobs(f, kAvx2, make_node("fc", "fc"), Stage::Dense);
     EXPECT_EQ(k.vector, 4);
     EXPECT_FALSE(k.channel_vectors.has_value());  // nobody set it: the cost model's choice
     EXPECT_EQ(k.tile_x, 1);
-    EXPECT_EQ(k.rows_per_task, 1);
+    EXPECT_FALSE(k.rows_per_task.has_value());
 }
 
 TEST(ScheduleFile, KnobsMerge) {
