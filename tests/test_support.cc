@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "emit/compile_model.h"
 #include "util/error.h"
 #include "util/file_io.h"
+#include "util/npy.h"
 
 namespace shufflec_test {
 
@@ -21,10 +23,10 @@ std::string golden_dir() {
     return dir && *dir ? dir : build_dir() + "/golden";
 }
 
-std::vector<GoldenCase> golden_cases() {
+std::vector<GoldenCase> golden_cases(const std::string &list_name) {
     std::vector<GoldenCase> cases;
     auto list = nlohmann::json::parse(shufflec::read_file(source_dir() + "/tests/golden/cases.json"));
-    for (const auto &c : list["cases"]) {
+    for (const auto &c : list[list_name]) {
         std::string path = golden_dir() + "/" + c["name"].get<std::string>() + "/case.json";
         GoldenCase g;
         g.name = c["name"];
@@ -41,6 +43,7 @@ std::vector<GoldenCase> golden_cases() {
         g.weights = info["weights"];
         g.input = info["input"];
         g.expected = info["expected"];
+        g.onnx = info.value("onnx", "");
         for (const auto &t : info["targets"]) g.targets.push_back(t);
         cases.push_back(g);
     }
@@ -60,6 +63,52 @@ Difference compare(const std::vector<float> &actual, const std::vector<float> &e
         d.max_abs_expected = std::max(d.max_abs_expected, std::fabs(static_cast<double>(expected[i])));
     }
     return d;
+}
+
+std::vector<TargetCase> target_cases(const std::string &list) {
+    std::vector<TargetCase> out;
+    for (const auto &c : golden_cases(list))
+        for (const auto &t : c.targets) out.push_back({c, t});
+    return out;
+}
+
+std::string test_name(const std::string &name) {
+    std::string n = name;
+    for (auto &ch : n)
+        if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    return n;
+}
+
+std::vector<float> compile_and_run(const std::string &spec, const std::string &weights, const std::string &target,
+                                   const std::string &dir, const std::string &input, double *seconds) {
+    bool arm = target == "arm";
+    EXPECT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
+    shufflec::NpyArray x = shufflec::read_npy(input);
+    shufflec::CompileOptions o;
+    o.spec_path = spec;
+    o.weights_path = weights;
+    o.target = arm ? "arm-64-linux" : "x86-64-linux";
+    o.name = "net";
+    o.out_dir = dir;
+    o.input_shape = shufflec::Shape{x.shape[0], x.shape[1], x.shape[2], x.shape[3]};
+    const char *jobs = std::getenv("SHUFFLEC_TEST_JOBS");
+    o.jobs = jobs ? std::atoi(jobs) : 0;
+    *seconds = shufflec::compile_model(o).seconds;
+
+    std::string cc = arm ? "aarch64-linux-gnu-gcc" : "cc", log;
+    std::string link = cc + " -O2 -I'" + dir + "' -DMODEL=net -DMODEL_UPPER=NET '-DMODEL_HEADER=\"net.h\"' '" + source_dir() +
+                       "/tests/apps/npy_runner.c' '" + dir + "/net.a' -lpthread -lm -o '" + dir + "/run'";
+    if (run_command(link, &log) != 0) {
+        ADD_FAILURE() << link << "\n" << log;
+        return {};
+    }
+    std::string out = dir + "/output.npy";
+    std::string run = (arm ? "qemu-aarch64 -L /usr/aarch64-linux-gnu " : "") + ("'" + dir + "/run' '" + input + "' '" + out + "'");
+    if (run_command(run, &log) != 0) {
+        ADD_FAILURE() << run << "\n" << log;
+        return {};
+    }
+    return shufflec::read_npy(out).data;
 }
 
 int run_command(const std::string &command, std::string *output) {

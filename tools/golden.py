@@ -322,7 +322,7 @@ COMMON_FIELDS = ("op", "name", "input", "inputs")
 OP_FIELDS = {
     "conv": ("out_channels", "kernel", "stride", "pad", "groups", "bias"),
     "batchnorm": ("eps",),
-    "relu": (), "sigmoid": (), "global_avgpool": (), "flatten": (), "add": (), "concat": (),
+    "relu": (), "sigmoid": (), "global_avgpool": (), "flatten": (), "add": (), "concat": (), "softmax": (), "mul": (),
     "maxpool": ("kernel", "stride", "pad"),
     "avgpool": ("kernel", "stride", "pad", "count_include_pad"),
     "fc": ("out_features", "bias"),
@@ -449,6 +449,13 @@ class Network(nn.Module):
             return F.relu, x
         if op == "sigmoid":
             return torch.sigmoid, x
+        if op == "softmax":
+            return (lambda t: torch.softmax(t, 1)), x
+        if op == "mul":
+            s_ = in_shapes[1]
+            if len(s_) != 4 or s_[0] != x[0] or s_[1] != x[1] or s_[2:] != (1, 1):
+                raise SpecError(f"{e.path}: mul needs a scale of shape N x C x 1 x 1, got {list(s_)}")
+            return (lambda a, b: a * b), x
         if op in ("maxpool", "avgpool"):
             kernel, stride, pads = _window(e, True)
             if pads[0] >= kernel[0] or pads[2] >= kernel[0] or pads[1] >= kernel[1] or pads[3] >= kernel[1]:

@@ -5,7 +5,8 @@
 
 For each case, OUT_DIR/<name>/ gets input.npy, expected.npy and the weights,
 and case.json: {"spec": ..., "weights": ..., "input": ..., "expected": ...}
-(absolute paths) for the C++ tests. Spec cases use golden.py (an independent
+(absolute paths) for the C++ tests; ONNX cases (with "opset") also get
+model.onnx, the float32 model exported by torch.onnx. Spec cases use golden.py (an independent
 PyTorch model, float64, batchnorm statistics calibrated so activations stay of
 order one); megvii cases build a synthetic official-layout checkpoint with
 megvii_shufflenet.py and import it with import_megvii.py (the round trip an
@@ -30,10 +31,11 @@ def make_case(case, out_dir):
     name = case["name"]
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
+    onnx_args = ["--onnx", os.path.join(folder, "model.onnx"), "--opset", str(case["opset"])] if "opset" in case else []
     if "megvii" in case:
         m = case["megvii"]
         groups, size = str(m["groups"]), m["size"]
-        megvii_shufflenet.main(["--groups", groups, "--size", size, "-o", folder, "--seed", "3"])
+        megvii_shufflenet.main(["--groups", groups, "--size", size, "-o", folder, "--seed", "3"] + onnx_args)
         imported = os.path.join(folder, "imported")
         import_megvii.main([os.path.join(folder, "checkpoint.pth.tar"), "--groups", groups, "--size", size,
                             "-o", imported, "--name", "megvii"])
@@ -41,7 +43,7 @@ def make_case(case, out_dir):
         weights = os.path.join(imported, "megvii.safetensors")
     else:
         spec = os.path.join(ROOT, case["spec"])
-        args = [spec, "-o", folder, "--seed", str(case.get("seed", 1)), "--calibrate-bn"]
+        args = [spec, "-o", folder, "--seed", str(case.get("seed", 1)), "--calibrate-bn"] + onnx_args
         for key in ("batch", "height", "width"):
             if key in case:
                 args += ["--" + key, str(case[key])]
@@ -49,6 +51,8 @@ def make_case(case, out_dir):
         weights = os.path.join(folder, "weights.safetensors")
     info = {"name": name, "spec": spec, "weights": weights, "input": os.path.join(folder, "input.npy"),
             "expected": os.path.join(folder, "expected.npy"), "targets": case.get("targets", [])}
+    if onnx_args:
+        info["onnx"] = onnx_args[1]
     with open(os.path.join(folder, "case.json"), "w") as f:
         json.dump(info, f, indent=2)
 
@@ -60,7 +64,8 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", help="case names to generate (default: all)")
     args = parser.parse_args(argv)
     with open(args.cases) as f:
-        cases = json.load(f)["cases"]
+        listing = json.load(f)
+    cases = listing["cases"] + listing.get("onnx_cases", [])
     for case in cases:
         if args.only and case["name"] not in args.only:
             continue

@@ -119,6 +119,8 @@ def main(argv=None):
     parser.add_argument("--size", required=True, help="0.5x, 1.0x, 1.5x or 2.0x")
     parser.add_argument("-o", "--output", required=True, help="output folder (created if needed)")
     parser.add_argument("--seed", type=int, default=0, help="torch.manual_seed for weights and input (0)")
+    parser.add_argument("--onnx", metavar="FILE", help="also export the float32 model to ONNX (as an app developer would)")
+    parser.add_argument("--opset", type=int, default=13, help="ONNX opset of --onnx (13)")
     args = parser.parse_args(argv)
     try:
         model = ShuffleNetV1(args.groups, args.size).eval()
@@ -137,6 +139,9 @@ def main(argv=None):
     state = OrderedDict(("module." + k, v.clone()) for k, v in model.state_dict().items())
     torch.save({"state_dict": state}, os.path.join(args.output, "checkpoint.pth.tar"))
     np.save(os.path.join(args.output, "input.npy"), x.numpy())
+    if args.onnx:
+        torch.onnx.export(model, x, args.onnx, opset_version=args.opset, input_names=["input"], output_names=["output"],
+                          do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
     model.double()
     with torch.no_grad():
         expected = model(x.double()).numpy().astype(np.float32)

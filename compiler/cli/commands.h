@@ -10,5 +10,6 @@ namespace shufflec {
 int command_info(const std::vector<std::string> &argv);
 int command_run(const std::vector<std::string> &argv);
 int command_compile(const std::vector<std::string> &argv);
+int command_import_onnx(const std::vector<std::string> &argv);
 
 }  // namespace shufflec

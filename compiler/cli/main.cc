@@ -17,6 +17,7 @@ const char *kUsage =
     "  info SPEC             layers, shapes, MACs and parameters of a network spec\n"
     "  run SPEC              run a spec with the reference interpreter (.npy in, .npy out)\n"
     "  compile SPEC          compile a spec to a static library + C header for x86-64 or ARM64\n"
+    "  import-onnx MODEL     turn an ONNX model into a spec and a weights file\n"
     "  version               print the version\n"
     "\n"
     "'shufflec COMMAND --help' describes a command's options. Specs: docs/spec.md.\n";
@@ -42,6 +43,7 @@ int main(int argc, char **argv) {
         if (command == "info") return shufflec::command_info(rest);
         if (command == "run") return shufflec::command_run(rest);
         if (command == "compile") return shufflec::command_compile(rest);
+        if (command == "import-onnx") return shufflec::command_import_onnx(rest);
         std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const shufflec::Error &e) {

@@ -100,5 +100,6 @@ int GraphBuilder::shuffle(const std::string &name, int x, int64_t groups, Shuffl
 }
 
 int GraphBuilder::flatten(const std::string &name, int x) { return append(make(Op::Flatten, name, {x}), {}); }
+int GraphBuilder::softmax(const std::string &name, int x) { return append(make(Op::Softmax, name, {x}), {}); }
 
 }  // namespace shufflec

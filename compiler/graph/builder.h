@@ -41,6 +41,7 @@ public:
     int concat(const std::string &name, const std::vector<int> &inputs);
     int shuffle(const std::string &name, int x, int64_t groups, ShuffleConvention convention);
     int flatten(const std::string &name, int x);
+    int softmax(const std::string &name, int x);
 
     const Shape &shape(int node) const { return graph_.nodes[node].shape; }
     Graph &graph() { return graph_; }

@@ -22,6 +22,7 @@ const char *op_name(Op op) {
     case Op::Concat: return "concat";
     case Op::ChannelShuffle: return "channel_shuffle";
     case Op::Flatten: return "flatten";
+    case Op::Softmax: return "softmax";
     }
     return "?";
 }
@@ -118,7 +119,8 @@ Shape infer(const Graph &g, Node &node) {
         for (const char *role : {"weight", "bias", "running_mean", "running_var"}) set_param(node, role, {in(0).c});
         return in(0);
     case Op::Relu:
-    case Op::Sigmoid: return in(0);
+    case Op::Sigmoid:
+    case Op::Softmax: return in(0);
     case Op::MaxPool:
     case Op::AvgPool: {
         const Shape &x = in(0);

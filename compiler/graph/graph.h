@@ -31,6 +31,7 @@ enum class Op {
     Concat,          // along channels
     ChannelShuffle,  // a channel permutation, see ShuffleConvention
     Flatten,         // N x (C*H*W); a no-op on NCHW memory
+    Softmax,         // over channels, at every (n, y, x)
 };
 
 const char *op_name(Op op);

@@ -236,6 +236,18 @@ private:
             int hw = static_cast<int>(s.h * s.w), w = static_cast<int>(s.w);
             return elementwise([&](Expr ch, Expr, Expr) { return in.at(ch / hw, (ch % hw) % w, (ch % hw) / w, n); });
         }
+        case Op::Softmax: {
+            // exp(x - max) / sum(exp(x - max)) over channels, per pixel.
+            Value in = input(0);
+            RDom rc(0, static_cast<int>(node.shape.c), "rc");
+            Func peak(c_identifier(node.name) + "_max"), total(c_identifier(node.name) + "_sum");
+            peak(x, y, n) = maximum(in.at(rc, x, y, n));
+            total(x, y, n) = sum(exp(in.at(rc, x, y, n) - peak(x, y, n)));
+            Stage &st = add_stage(index, Stage::Elementwise);
+            st.helpers = {peak, total};
+            st.value.f(c, x, y, n) = exp(in.at(c, x, y, n) - peak(x, y, n)) / total(x, y, n);
+            return;
+        }
         case Op::Input: break;
         }
         fail("internal: cannot lower ", op_name(node.op));

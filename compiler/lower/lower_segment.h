@@ -66,6 +66,7 @@ struct Stage {
     Value value;         // what readers use
     Halide::Func acc;    // the reduction, for kinds that have one (same variables as value.f)
     Halide::RDom r;
+    std::vector<Halide::Func> helpers;  // small reductions computed at root (softmax's max and sum)
     bool grouped() const { return value.group > 0; }
 };
 

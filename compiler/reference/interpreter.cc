@@ -186,6 +186,20 @@ Buffer evaluate(const Graph &graph, const Node &node, const std::vector<Buffer> 
         return out;
     }
     case Op::Flatten: return in(0).d;
+    case Op::Softmax: {
+        View x = in(0);
+        Buffer out(o.elements());
+        int64_t plane = o.h * o.w;
+        for (int64_t n = 0; n < o.n; n++)
+            for (int64_t p = 0; p < plane; p++) {
+                double m = -std::numeric_limits<double>::infinity(), sum = 0;
+                for (int64_t c = 0; c < o.c; c++) m = std::max(m, static_cast<double>(x.d[(n * o.c + c) * plane + p]));
+                for (int64_t c = 0; c < o.c; c++) sum += std::exp(x.d[(n * o.c + c) * plane + p] - m);
+                for (int64_t c = 0; c < o.c; c++)
+                    out[(n * o.c + c) * plane + p] = static_cast<float>(std::exp(x.d[(n * o.c + c) * plane + p] - m) / sum);
+            }
+        return out;
+    }
     }
     return {};
 }

@@ -111,6 +111,8 @@ public:
         for (int out : seg_.outputs) roots_.insert(out);
         for (int node : roots_) schedule_root(node);
         for (auto &st : low_.stages)
+            for (auto &h : st.helpers) h.compute_root();
+        for (auto &st : low_.stages)
             if (has_reduction(st.kind)) schedule_reduction(st);
     }
 
@@ -183,20 +185,23 @@ private:
         tile_var_[node] = cb;
     }
 
-    // Whether a root stage reads only weights or Funcs of this segment per
-    // channel (a 1x1 conv reads its input per reduction step, not per channel).
+    // Whether computing `st` at channels past its extent (rounding up to whole
+    // vectors) stays inside every buffer it reads: true when its per-channel
+    // reads reach only internal Funcs of this segment (which then just compute
+    // more) or padded weights. A 1x1 conv reads its input per reduction step,
+    // not per channel; another segment's tensor, or this segment's output, is a
+    // real buffer with a real end.
     bool may_round_up(const Stage &st) {
         switch (st.kind) {
         case Stage::Pointwise:
         case Stage::Conv:
         case Stage::Dense: return true;
-        case Stage::Depthwise:
-        case Stage::MaxPool:
-        case Stage::AvgPool:
-        case Stage::GlobalPool: return low_.stage_of[g_.nodes[st.node].inputs[0]] >= 0;
-        case Stage::Elementwise: return false;
+        default: break;
         }
-        return false;
+        for (int in : g_.nodes[st.node].inputs) {
+            if (low_.stage_of[in] < 0 || outputs_.count(in) || !may_round_up(stage(in))) return false;
+        }
+        return true;
     }
 
     void schedule_reduction(Stage &st) {

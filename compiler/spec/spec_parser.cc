@@ -152,7 +152,7 @@ private:
         std::string op = e.at("op").as_string();
         static const std::vector<std::string> kOps = {"conv", "batchnorm", "relu", "sigmoid", "maxpool", "avgpool",
                                                       "global_avgpool", "fc", "add", "concat", "channel_shuffle",
-                                                      "se", "flatten", "shufflenet_unit"};
+                                                      "se", "flatten", "softmax", "mul", "shufflenet_unit"};
         if (std::find(kOps.begin(), kOps.end(), op) == kOps.end()) {
             std::string known;
             for (const auto &k : kOps) known += (known.empty() ? "" : ", ") + k;
@@ -178,12 +178,13 @@ private:
             fields({"eps"});
             expect_inputs(e, in, 1, 1);
             out = b_.batchnorm(name, in[0], e.get_number("eps", 1e-5, 0.0, 1.0));
-        } else if (op == "relu" || op == "sigmoid" || op == "global_avgpool" || op == "flatten") {
+        } else if (op == "relu" || op == "sigmoid" || op == "global_avgpool" || op == "flatten" || op == "softmax") {
             fields({});
             expect_inputs(e, in, 1, 1);
             out = op == "relu"      ? b_.relu(name, in[0])
                   : op == "sigmoid" ? b_.sigmoid(name, in[0])
                   : op == "flatten" ? b_.flatten(name, in[0])
+                  : op == "softmax" ? b_.softmax(name, in[0])
                                     : b_.global_avgpool(name, in[0]);
         } else if (op == "maxpool") {
             fields({"kernel", "stride", "pad"});
@@ -201,6 +202,10 @@ private:
             fields({});
             expect_inputs(e, in, 2, 2);
             out = b_.add(name, in[0], in[1]);
+        } else if (op == "mul") {
+            fields({});
+            expect_inputs(e, in, 2, 2);
+            out = b_.channel_scale(name, in[0], in[1]);
         } else if (op == "concat") {
             fields({});
             expect_inputs(e, in, 2, 1024);

@@ -1,0 +1,32 @@
+// shufflec import-onnx MODEL.onnx -o DIR [--name NAME]: an ONNX model as a spec + weights.
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "import/onnx_import.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+int command_import_onnx(const std::vector<std::string> &argv) {
+    Args args("import-onnx",
+              {{"-o", "DIR", "output folder (created if missing)"},
+               {"--name", "NAME", "spec name and file stem (default: the model's file name)"},
+               {"--quiet", "", "print nothing on success"}},
+              {"MODEL.onnx"});
+    if (!args.parse(argv)) {
+        std::printf("%s\nWrites DIR/NAME.json (a shufflec spec) and DIR/NAME.safetensors from an ONNX model.\n"
+                    "Channel shuffles (Reshape -> Transpose -> Reshape) become channel_shuffle layers.\n",
+                    args.usage().c_str());
+        return 0;
+    }
+    if (!args.has("-o")) fail("shufflec import-onnx: missing -o DIR");
+    ImportedModel m = import_onnx(args.positional()[0], args.get("--name"));
+    write_imported_model(m, args.get("-o"));
+    if (!args.has("--quiet"))
+        std::printf("imported %s: %zu layers, %zu tensors -> %s/%s.json\n", args.positional()[0].c_str(),
+                    m.spec["layers"].size(), m.weights.size(), args.get("-o").c_str(), m.name.c_str());
+    return 0;
+}
+
+}  // namespace shufflec

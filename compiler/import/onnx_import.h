@@ -1,0 +1,32 @@
+// ONNX -> shufflec spec + safetensors weights.
+//
+// Reads an ONNX model (Debian's libonnx protobuf classes) and writes the
+// layers it recognizes as a plain-layer spec, so that it compiles like any
+// hand-written one. The channel shuffle, which exporters write as
+// Reshape(4-D -> 5-D) -> Transpose(0, 2, 1, 3, 4) -> Reshape(5-D -> 4-D), becomes
+// the spec's channel_shuffle, which the compiler then folds into the next conv.
+// Anything else is an error that names the node, its op type and the reason:
+// a model is never approximated.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "weights/weights.h"
+
+namespace shufflec {
+
+struct ImportedModel {
+    nlohmann::ordered_json spec;  // "shufflec-spec/1", with "weights": "<name>.safetensors"
+    Weights weights;
+    std::string name;
+};
+
+// `name` becomes the spec's name and the files' stem (default: the file name).
+ImportedModel import_onnx(const std::string &path, const std::string &name);
+
+// Writes DIR/<name>.json and DIR/<name>.safetensors, both or neither.
+void write_imported_model(const ImportedModel &model, const std::string &dir);
+
+}  // namespace shufflec
