@@ -27,6 +27,7 @@ int command_compile(const std::vector<std::string> &argv) {
                {"--profile-halide", "", "build with Halide's sampling profiler: per-Func times printed at exit"},
                {"--jobs", "N", "parallel compile workers (default: number of cores)"},
                {"--autoschedule", "NAME", "schedule with Halide's Mullapudi2016, Li2018 or Adams2019 (a baseline)"},
+               {"--pipelines", "KIND", "unit (default: one Halide pipeline per unit) or network (one for all)"},
                {"--save-temps", "", "keep the intermediate files (C glue, per-pipeline objects, Halide statements)"},
                {"--quiet", "", "print nothing on success"}},
               {"SPEC"});
@@ -53,6 +54,10 @@ int command_compile(const std::vector<std::string> &argv) {
     o.profile_halide = args.has("--profile-halide");
     o.save_temps = args.has("--save-temps");
     o.autoscheduler = args.get("--autoschedule");
+    std::string pipelines = args.get("--pipelines", "unit");
+    if (pipelines != "unit" && pipelines != "network")
+        fail("--pipelines: expected \"unit\" or \"network\", got \"", pipelines, "\"");
+    o.one_pipeline = pipelines == "network";
     if (args.has("--jobs")) {
         std::string j = args.get("--jobs");
         size_t used = 0;

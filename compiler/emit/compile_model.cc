@@ -157,7 +157,7 @@ CompileReport compile_model(const CompileOptions &opt) {
     Weights weights = resolve_weights(graph, opt.weights_path, opt.random_seed);
     LayerStats stats = graph_stats(graph);
     optimize(graph, weights);
-    SegmentPlan plan = plan_segments(graph);
+    SegmentPlan plan = plan_segments(graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit);
 
     ScheduleFile schedule;
     schedule.source = "built-in";

@@ -32,6 +32,7 @@ struct CompileOptions {
     // Instead of shufflec's schedules, let one of Halide's autoschedulers
     // (Mullapudi2016, Li2018, Adams2019) schedule every pipeline: a baseline for bench/compare.
     std::string autoscheduler;
+    bool one_pipeline = false;  // the whole network as one Halide pipeline (for comparison)
     bool save_temps = false;    // keep the temporary folder (glue source, objects) for inspection
 };
 

@@ -75,7 +75,7 @@ std::string c_identifier(const std::string &name) {
     return id;
 }
 
-SegmentPlan plan_segments(const Graph &graph) {
+SegmentPlan plan_segments(const Graph &graph, Granularity granularity) {
     const size_t count = graph.nodes.size();
     if (graph.output == 0) fail("the network's output is its input: there is nothing to compile");
     SegmentPlan plan;
@@ -96,7 +96,7 @@ SegmentPlan plan_segments(const Graph &graph) {
         if (plan.concat_view[i]) continue;
         bool composite = heavy_per_block[node.block] > 1;
         bool start = plan.segments.empty();
-        if (!start && node.block != current_block) {
+        if (!start && node.block != current_block && granularity == Granularity::Unit) {
             bool previous_composite = heavy_per_block[current_block] > 1;
             start = composite || previous_composite ||
                     (is_heavy(node.op) && heavy_in_segment >= kHeavyOpsPerPlainSegment);

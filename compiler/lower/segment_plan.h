@@ -54,7 +54,12 @@ struct SegmentPlan {
     std::vector<int> segment_of;
 };
 
-SegmentPlan plan_segments(const Graph &graph);
+// Pipeline granularity: one pipeline per unit (the default, see above), or the
+// whole network as one pipeline (measured in docs/design.md: compile time grows
+// superlinearly and the run is no faster).
+enum class Granularity { Unit, Network };
+
+SegmentPlan plan_segments(const Graph &graph, Granularity granularity = Granularity::Unit);
 
 // A C identifier made from a node or block name ("stage2.0" -> "stage2_0").
 std::string c_identifier(const std::string &name);
