@@ -28,6 +28,7 @@ int command_compile(const std::vector<std::string> &argv) {
                {"--jobs", "N", "parallel compile workers (default: number of cores)"},
                {"--autoschedule", "NAME", "schedule with Halide's Mullapudi2016, Li2018 or Adams2019 (a baseline)"},
                {"--pipelines", "KIND", "unit (default: one Halide pipeline per unit) or network (one for all)"},
+               {"--print-schedule", "", "print the tiling chosen for every pipeline's root Funcs and stop"},
                {"--save-temps", "", "keep the intermediate files (C glue, per-pipeline objects, Halide statements)"},
                {"--quiet", "", "print nothing on success"}},
               {"SPEC"});
@@ -43,7 +44,7 @@ int command_compile(const std::vector<std::string> &argv) {
     o.target = args.get("--target", "host");
     o.name = args.get("--name");
     o.out_dir = args.get("-o");
-    if (o.out_dir.empty()) fail("shufflec compile: missing -o DIR");
+    if (o.out_dir.empty() && !args.has("--print-schedule")) fail("shufflec compile: missing -o DIR");
     if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     o.schedule_path = args.get("--schedule");
     o.external_weights = args.has("--external-weights");
@@ -69,6 +70,10 @@ int command_compile(const std::vector<std::string> &argv) {
         }
         if (used == 0 || used != j.size() || v < 1 || v > 256) fail("--jobs: expected a number from 1 to 256, got \"", j, "\"");
         o.jobs = v;
+    }
+    if (args.has("--print-schedule")) {
+        for (const auto &line : describe_schedule(o)) std::printf("%s\n", line.c_str());
+        return 0;
     }
     CompileReport r = compile_model(o);
     if (!args.has("--quiet")) {

@@ -136,11 +136,77 @@ void check_model_name(const std::string &name) {
     if (!ok) fail("--name: \"", name, "\" is not a C identifier (letters, digits, _; not starting with a digit)");
 }
 
+namespace {
+
+// Everything before code generation: the optimized graph, its pipelines, the
+// schedule and the weights blob layout.
+struct PreparedModel {
+    TargetInfo target;
+    Graph graph;
+    Weights weights;
+    LayerStats stats;
+    std::string name;
+    SegmentPlan plan;
+    ScheduleFile schedule;
+    WeightBlob blob;
+    std::vector<int64_t> blob_offsets;  // blob size before each segment's weights
+};
+
+PreparedModel prepare(const CompileOptions &opt) {
+    PreparedModel p;
+    p.target = resolve_target(opt.target);
+    SpecOptions spec_options;
+    spec_options.input_shape = opt.input_shape;
+    p.graph = load_spec(opt.spec_path, spec_options);
+    p.name = opt.name.empty() ? c_identifier(p.graph.name) : opt.name;
+    check_model_name(p.name);
+    p.weights = resolve_weights(p.graph, opt.weights_path, opt.random_seed);
+    p.stats = graph_stats(p.graph);
+    optimize(p.graph, p.weights);
+    p.plan = plan_segments(p.graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit);
+
+    p.schedule.source = "built-in";
+    std::string schedule_path = opt.schedule_path;
+    if (schedule_path.empty()) {
+        std::string candidate = cat(SHUFFLEC_SCHEDULE_DIR, "/", p.target.short_name, "/", p.graph.name, ".json");
+        if (access(candidate.c_str(), R_OK) == 0) schedule_path = candidate;
+    }
+    if (!schedule_path.empty()) p.schedule = load_schedule(schedule_path);
+
+    // The weights blob, laid out by the lowering (all segments, in order).
+    for (size_t s = 0; s < p.plan.segments.size(); s++) {
+        p.blob_offsets.push_back(p.blob.size());
+        lower_segment(p.graph, p.weights, p.plan, static_cast<int>(s), p.blob);
+    }
+    return p;
+}
+
+}  // namespace
+
+std::vector<std::string> describe_schedule(const CompileOptions &opt) {
+    PreparedModel p = prepare(opt);
+    std::vector<std::string> lines = {cat("schedule: ", p.schedule.source, ", target ", p.target.name)};
+    for (size_t s = 0; s < p.plan.segments.size(); s++) {
+        WeightBlob blob;
+        blob.base = p.blob_offsets[s];
+        LoweredSegment lowered = lower_segment(p.graph, p.weights, p.plan, static_cast<int>(s), blob);
+        for (const auto &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide)) {
+            std::string fused;
+            for (const auto &r : c.reductions)
+                if (r != c.root) fused += (fused.empty() ? " [" : ", ") + r;
+            if (!fused.empty()) fused += "]";
+            lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, ": vector ", c.vector, " x ", c.channel_vectors,
+                                ", tile_x ", c.tile_x, ", rows ", c.rows_per_task));
+        }
+    }
+    return lines;
+}
+
 CompileReport compile_model(const CompileOptions &opt) {
     auto start = std::chrono::steady_clock::now();
     CompileReport report;
-    TargetInfo target = resolve_target(opt.target);
     if (opt.out_dir.empty()) fail("shufflec compile: missing -o DIR");
+    PreparedModel prepared = prepare(opt);
     struct stat st;
     if (stat(opt.out_dir.c_str(), &st) != 0) {
         if (mkdir(opt.out_dir.c_str(), 0755) != 0)
@@ -148,34 +214,16 @@ CompileReport compile_model(const CompileOptions &opt) {
     } else if (!S_ISDIR(st.st_mode)) {
         fail("-o: '", opt.out_dir, "' exists and is not a folder");
     }
-
-    SpecOptions spec_options;
-    spec_options.input_shape = opt.input_shape;
-    Graph graph = load_spec(opt.spec_path, spec_options);
-    std::string name = opt.name.empty() ? c_identifier(graph.name) : opt.name;
-    check_model_name(name);
-    Weights weights = resolve_weights(graph, opt.weights_path, opt.random_seed);
-    LayerStats stats = graph_stats(graph);
-    optimize(graph, weights);
-    SegmentPlan plan = plan_segments(graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit);
-
-    ScheduleFile schedule;
-    schedule.source = "built-in";
-    std::string schedule_path = opt.schedule_path;
-    if (schedule_path.empty()) {
-        std::string candidate = cat(SHUFFLEC_SCHEDULE_DIR, "/", target.short_name, "/", graph.name, ".json");
-        if (access(candidate.c_str(), R_OK) == 0) schedule_path = candidate;
-    }
-    if (!schedule_path.empty()) schedule = load_schedule(schedule_path);
+    const TargetInfo &target = prepared.target;
+    Graph &graph = prepared.graph;
+    const Weights &weights = prepared.weights;
+    const LayerStats &stats = prepared.stats;
+    const std::string &name = prepared.name;
+    const SegmentPlan &plan = prepared.plan;
+    const ScheduleFile &schedule = prepared.schedule;
+    const WeightBlob &blob = prepared.blob;
+    const std::vector<int64_t> &blob_offsets = prepared.blob_offsets;
     report.schedule_source = schedule.source;
-
-    // The weights blob, laid out by the lowering (all segments, in order).
-    WeightBlob blob;
-    std::vector<int64_t> blob_offsets;
-    for (size_t s = 0; s < plan.segments.size(); s++) {
-        blob_offsets.push_back(blob.size());
-        lower_segment(graph, weights, plan, static_cast<int>(s), blob);
-    }
 
     ModelDescription model;
     model.name = name;

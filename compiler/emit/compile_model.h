@@ -32,7 +32,8 @@ struct CompileOptions {
     // Instead of shufflec's schedules, let one of Halide's autoschedulers
     // (Mullapudi2016, Li2018, Adams2019) schedule every pipeline: a baseline for bench/compare.
     std::string autoscheduler;
-    bool one_pipeline = false;  // the whole network as one Halide pipeline (for comparison)
+    bool one_pipeline = false;
+    bool print_schedule = false;  // print every root Func's tiling  // the whole network as one Halide pipeline (for comparison)
     bool save_temps = false;    // keep the temporary folder (glue source, objects) for inspection
 };
 
@@ -45,6 +46,10 @@ struct CompileReport {
 };
 
 CompileReport compile_model(const CompileOptions &options);
+
+// The scheduler's choices for every pipeline of a spec, one line per root Func
+// ("<pipeline> <root> [<fused reductions>]: vector V x N, tile_x T, rows R").
+std::vector<std::string> describe_schedule(const CompileOptions &options);
 
 // Checks that `name` can prefix C symbols.
 void check_model_name(const std::string &name);

@@ -101,7 +101,7 @@ public:
                 if (plan_.segment_of[r] == l.segment) readers_[i].push_back(r);
     }
 
-    void run() {
+    std::vector<ScheduleChoice> run() {
         for (auto &st : low_.stages) {
             if (!has_reduction(st.kind)) continue;
             int anchor = find_anchor(st.node);
@@ -114,6 +114,15 @@ public:
             for (auto &h : st.helpers) h.compute_root();
         for (auto &st : low_.stages)
             if (has_reduction(st.kind)) schedule_reduction(st);
+        std::vector<ScheduleChoice> choices;
+        for (int node : roots_) {
+            const Tiling &t = tiling_[node];
+            ScheduleChoice c{g_.nodes[node].name, {}, t.vector, t.vectors, t.tile_x, t.rows};
+            for (auto &[reduction, anchor] : anchor_of_)
+                if (anchor == node) c.reductions.push_back(g_.nodes[reduction].name);
+            choices.push_back(c);
+        }
+        return choices;
     }
 
 private:
@@ -247,9 +256,9 @@ private:
 
 }  // namespace
 
-void apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan, const ScheduleFile &file,
-                    const Target &target) {
-    Scheduler(lowered, graph, plan, file, target).run();
+std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
+                                           const ScheduleFile &file, const Target &target) {
+    return Scheduler(lowered, graph, plan, file, target).run();
 }
 
 }  // namespace shufflec

@@ -42,7 +42,14 @@ const char *stage_kind_name(Stage::Kind kind);
 // The knobs in force for one node.
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const Node &node, Stage::Kind kind);
 
-void apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan, const ScheduleFile &file,
-                    const Halide::Target &target);
+// What the scheduler chose for one root Func (for --print-schedule and the autotuner).
+struct ScheduleChoice {
+    std::string root;                  // the node computed at root
+    std::vector<std::string> reductions;  // reductions computed in its tiles
+    int vector = 0, channel_vectors = 0, tile_x = 0, rows_per_task = 0;
+};
+
+std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
+                                           const ScheduleFile &file, const Halide::Target &target);
 
 }  // namespace shufflec
