@@ -1,9 +1,11 @@
 /* Per-pipeline (per-unit) profile of a model compiled with --profile:
  *   cc -DMODEL=name -DMODEL_UPPER=NAME -DMODEL_HEADER='"name.h"' profile.c name.a -lpthread -lm
- *   profile [RUNS] [THREADS]
- * Prints each pipeline's average time per run, its share and its GMAC/s. */
+ *   profile [RUNS] [THREADS] [tsv]
+ * Prints each pipeline's average time per run, its share and its GMAC/s (with
+ * "tsv": one "name<TAB>ms" line per pipeline, for tools/autotune.py). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include MODEL_HEADER
 
@@ -22,6 +24,10 @@ int main(int argc, char **argv) {
         if (F(_run)(input, output) != SHUFFLEC_OK) return 1;
     double total = 0;
     for (int i = 0; i < F(_profile_count)(); i++) total += F(_profile_ms)(i);
+    if (argc > 3 && strcmp(argv[3], "tsv") == 0) {
+        for (int i = 0; i < F(_profile_count)(); i++) printf("%s\t%.6f\n", F(_profile_name)(i), F(_profile_ms)(i));
+        return 0;
+    }
     printf("%-16s %9s %6s %9s %8s\n", "pipeline", "ms", "share", "MMACs", "GMAC/s");
     for (int i = 0; i < F(_profile_count)(); i++) {
         double ms = F(_profile_ms)(i);
@@ -31,6 +37,8 @@ int main(int argc, char **argv) {
     }
     printf("%-16s %9.4f %5.1f%% %9.2f %8.2f   (%d threads, mean of %d runs)\n", "total", total, 100.0,
            M(_MACS) / 1e6, M(_MACS) / total / 1e6, threads, runs);
+    printf("memory: %.2f MB static arena (NAME_SCRATCH_BYTES) + %.2f MB pipeline-internal buffers at peak\n",
+           M(_SCRATCH_BYTES) / 1e6, shufflec_peak_pipeline_bytes() / 1e6);
     free(input);
     free(output);
     return 0;

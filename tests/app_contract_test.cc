@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "emit/compile_model.h"
+#include "util/error.h"
 #include "test_support.h"
 
 using namespace shufflec;
@@ -86,6 +87,37 @@ TEST(AppContract, LinksWithOnlyLibcLibmAndPthread) {
                        line.find("ld-linux") != std::string::npos;
         EXPECT_TRUE(allowed) << "unexpected dependency: " << line;
     }
+}
+
+// A failed compile leaves the output folder as it was: no library, no header,
+// no temporary folder.
+TEST(AppContract, FailedCompileWritesNothing) {
+    std::string dir = build_dir() + "/contract/failed";
+    ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
+    std::string spec = dir + "/../tiny_failed.json";
+    FILE *f = std::fopen(spec.c_str(), "w");
+    std::fputs(kTinySpec, f);
+    std::fclose(f);
+    auto listing = [&]() {
+        std::string out;
+        run_command("ls -A '" + dir + "'", &out);
+        return out;
+    };
+    CompileOptions o;
+    o.spec_path = spec;
+    o.target = "x86-64-linux";
+    o.out_dir = dir;
+    // No weights at all, then weights of another spec, then an unknown target.
+    EXPECT_THROW(compile_model(o), Error);
+    EXPECT_EQ(listing(), "");
+    o.weights_path = source_dir() + "/tests/bad_specs/expected.tsv";
+    EXPECT_THROW(compile_model(o), Error);
+    EXPECT_EQ(listing(), "");
+    o.weights_path.clear();
+    o.random_seed = "1";
+    o.target = "riscv-64-linux";
+    EXPECT_THROW(compile_model(o), Error);
+    EXPECT_EQ(listing(), "");
 }
 
 TEST(AppContract, ErrorCodesNotCrashes) {

@@ -165,13 +165,15 @@ PreparedModel prepare(const CompileOptions &opt) {
     optimize(p.graph, p.weights);
     p.plan = plan_segments(p.graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit);
 
+    // The target's schedule (schedules/<target>/default.json), then the
+    // model's: --schedule FILE, or schedules/<target>/<spec name>.json.
     p.schedule.source = "built-in";
+    std::string folder = cat(SHUFFLEC_SCHEDULE_DIR, "/", p.target.short_name, "/");
+    if (access((folder + "default.json").c_str(), R_OK) == 0) merge_schedule(p.schedule, load_schedule(folder + "default.json"));
     std::string schedule_path = opt.schedule_path;
-    if (schedule_path.empty()) {
-        std::string candidate = cat(SHUFFLEC_SCHEDULE_DIR, "/", p.target.short_name, "/", p.graph.name, ".json");
-        if (access(candidate.c_str(), R_OK) == 0) schedule_path = candidate;
-    }
-    if (!schedule_path.empty()) p.schedule = load_schedule(schedule_path);
+    if (schedule_path.empty() && access((folder + p.graph.name + ".json").c_str(), R_OK) == 0)
+        schedule_path = folder + p.graph.name + ".json";
+    if (!schedule_path.empty()) merge_schedule(p.schedule, load_schedule(schedule_path));
 
     // The weights blob, laid out by the lowering (all segments, in order).
     for (size_t s = 0; s < p.plan.segments.size(); s++) {

@@ -42,9 +42,6 @@ struct Tiling {
     int block() const { return vector * vectors; }
 };
 
-// Vector registers of the target: 16 on AVX2, 32 on AVX-512 and NEON.
-int vector_registers(const Target &t) { return t.arch == Target::X86 && !t.has_feature(Target::AVX512) ? 16 : 32; }
-
 // Relative time of a register tile of `vectors` x `tile_x` for `channels` x
 // `width` outputs. Per reduction step the tile does vectors * tile_x FMAs and
 // loads vectors weight vectors + tile_x broadcast inputs (two of each per
@@ -60,18 +57,17 @@ double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t 
     return lanes * pixels * cycles / (fma / 2);
 }
 
-constexpr int kParallelTasks = 8;
-
-Tiling choose_tiling(const ScheduleKnobs &k, const Target &t, int64_t channels, int64_t width, int64_t height) {
+Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width, int64_t height) {
     bool has_knob_vectors = k.channel_vectors.has_value(), has_knob_tile = k.tile_x.has_value();
     Tiling tl;
     tl.vector = std::min(*k.vector, floor_pow2(channels));
-    // Unless a schedule says otherwise, split the rows into about 8 parallel
-    // tasks: enough to balance a few cores, few enough that each task's work
-    // dwarfs the thread pool's cost of handing it out.
-    tl.rows = k.rows_per_task ? *k.rows_per_task : static_cast<int>((height + kParallelTasks - 1) / kParallelTasks);
+    // Unless a schedule says otherwise, split the rows into `tasks` parallel
+    // tasks (8 by default: enough to balance a few cores, few enough that each
+    // task's work dwarfs the thread pool's cost of handing it out).
+    int tasks = k.tasks.value_or(8);
+    tl.rows = k.rows_per_task ? *k.rows_per_task : static_cast<int>((height + tasks - 1) / tasks);
     // Accumulators, the weight vectors and one broadcast input live in registers.
-    int regs = vector_registers(t);
+    int regs = k.registers.value_or(16);
     double best = 1e30;
     for (int v = 1; v <= 8; v++) {
         if (has_knob_vectors && v != *k.channel_vectors) continue;
@@ -109,7 +105,13 @@ public:
             roots_.insert(anchor);
         }
         for (int out : seg_.outputs) roots_.insert(out);
-        for (int node : roots_) schedule_root(node);
+        // Roots fused into the rows of the root that reads them are scheduled
+        // after it (they need its row loops).
+        for (int node : roots_) host_[node] = fusion_host(node);
+        for (int node : roots_)
+            if (host_[node] < 0) schedule_root(node, -1);
+        for (int node : roots_)
+            if (host_[node] >= 0) schedule_root(node, host_[node]);
         for (auto &st : low_.stages)
             for (auto &h : st.helpers) h.compute_root();
         for (auto &st : low_.stages)
@@ -144,7 +146,34 @@ private:
         return outputs_.count(cur) ? cur : node;
     }
 
-    void schedule_root(int node) {
+    // The root Funcs that read `node` (directly, or through inlined elementwise ops).
+    void reading_roots(int node, std::set<int> &out) {
+        for (int r : readers_[node]) {
+            if (roots_.count(r)) out.insert(r);
+            else if (anchor_of_.count(r)) out.insert(anchor_of_[r]);
+            else reading_roots(r, out);
+        }
+    }
+
+    // The root whose row loops `node` (an internal root) is computed in, or -1:
+    // when its knobs ask for fusion and exactly one root reads it, that root (or
+    // the root it is itself fused into) must have row tasks of the same batch.
+    int fusion_host(int node) {
+        if (outputs_.count(node)) return -1;
+        const Node &n = g_.nodes[node];
+        ScheduleKnobs k = resolve_knobs(file_, target_, n, stage(node).kind);
+        if (!k.fuse.value_or(false) || n.shape.h * n.shape.w == 1) return -1;
+        std::set<int> hosts;
+        reading_roots(node, hosts);
+        if (hosts.size() != 1) return -1;
+        int host = *hosts.begin();
+        int further = fusion_host(host);
+        if (further >= 0) host = further;
+        const Shape &hs = g_.nodes[host].shape;
+        return hs.h > 1 && hs.n == n.shape.n ? host : -1;
+    }
+
+    void schedule_root(int node, int host) {
         Stage &st = stage(node);
         Func f = st.value.f;
         const Shape &s = g_.nodes[node].shape;
@@ -155,7 +184,7 @@ private:
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
-        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), target_, channels, s.w, s.h);
+        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), channels, s.w, s.h);
 
         Var ch = grouped ? Vars::k : Vars::c;
         Var cb("cb"), ci("ci"), cv("cv"), xo("xo"), xi("xi"), yo("yo"), yi("yi");
@@ -169,7 +198,13 @@ private:
         if (block_tail == TailStrategy::ShiftInwards)
             while (t.vectors > 1 && int64_t{t.vector} * t.vectors > channels) t.vectors--;
         tiling_[node] = t;
-        f.compute_root();
+        if (host >= 0 && row_outer_.count(host)) {
+            // A sliding window over the host's rows: stored per row task,
+            // computed row by row as the host needs them.
+            f.store_at(stage(host).value.f, row_outer_.at(host)).compute_at(stage(host).value.f, row_inner_.at(host));
+        } else {
+            f.compute_root();
+        }
         if (s.h * s.w == 1) {
             // Pooled / FC outputs: blocks of channels, in parallel when there are many.
             f.split(ch, cb, ci, t.block(), block_tail).vectorize(ci, t.vector);
@@ -187,9 +222,11 @@ private:
             f.reorder(cv, ci, xi, cb, xo, Vars::y, Vars::n);
         }
         f.vectorize(cv).unroll(ci).unroll(xi);
-        if (t.rows > 0 && s.h > 1) {
+        if (t.rows > 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host))) {
             f.split(Vars::y, yo, yi, std::min<int>(t.rows, static_cast<int>(s.h)), TailStrategy::GuardWithIf);
             f.fuse(yo, Vars::n, yo).parallel(yo);
+            row_outer_.emplace(node, yo);
+            row_inner_.emplace(node, yi);
         }
         tile_var_[node] = cb;
     }
@@ -252,6 +289,8 @@ private:
     std::map<int, int> anchor_of_;
     std::map<int, Tiling> tiling_;
     std::map<int, Var> tile_var_;
+    std::map<int, int> host_;                 // root -> root it is fused into (-1: none)
+    std::map<int, Var> row_outer_, row_inner_;  // a root's row-task and row loops
 };
 
 }  // namespace

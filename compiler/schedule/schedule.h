@@ -22,6 +22,13 @@ struct ScheduleKnobs {
     std::optional<int> channel_vectors;  // vectors of output channels per register tile
     std::optional<int> tile_x;           // output pixels per register tile
     std::optional<int> rows_per_task;    // output rows per parallel task (0: no threads)
+    // Compute this layer's result inside the rows of the unit output that reads
+    // it (a sliding window of rows) instead of as a whole tensor first.
+    std::optional<bool> fuse;
+    // Target facts the tiling cost model needs (usually set per target in
+    // schedules/<target>/default.json): vector registers, parallel tasks per loop.
+    std::optional<int> registers;
+    std::optional<int> tasks;
     void merge(const ScheduleKnobs &over);
 };
 
@@ -33,8 +40,11 @@ struct ScheduleFile {
 };
 
 ScheduleFile load_schedule(const std::string &path);
+// `over` on top of `base` (defaults, kinds and layers merged knob by knob).
+void merge_schedule(ScheduleFile &base, const ScheduleFile &over);
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source);
-// The built-in knobs for a target: vector width from its SIMD registers.
+// The built-in knobs for a target (used where no schedule file says more):
+// vector width and register count from its SIMD unit, 8 tasks per parallel loop.
 ScheduleKnobs target_defaults(const Halide::Target &target);
 
 const char *stage_kind_name(Stage::Kind kind);

@@ -11,7 +11,7 @@ namespace {
 constexpr const char *kScheduleFormat = "shufflec-schedule/1";
 
 ScheduleKnobs parse_knobs(const JsonView &v) {
-    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "comment"});
+    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks", "comment"});
     ScheduleKnobs k;
     if (v.has("vector")) {
         int64_t lanes = v.at("vector").as_int(1, 64);
@@ -21,6 +21,9 @@ ScheduleKnobs parse_knobs(const JsonView &v) {
     if (v.has("channel_vectors")) k.channel_vectors = static_cast<int>(v.at("channel_vectors").as_int(1, 16));
     if (v.has("tile_x")) k.tile_x = static_cast<int>(v.at("tile_x").as_int(1, 64));
     if (v.has("rows_per_task")) k.rows_per_task = static_cast<int>(v.at("rows_per_task").as_int(0, 1 << 16));
+    if (v.has("fuse")) k.fuse = v.at("fuse").as_bool();
+    if (v.has("registers")) k.registers = static_cast<int>(v.at("registers").as_int(8, 64));
+    if (v.has("tasks")) k.tasks = static_cast<int>(v.at("tasks").as_int(1, 1024));
     return k;
 }
 
@@ -31,6 +34,9 @@ void ScheduleKnobs::merge(const ScheduleKnobs &over) {
     if (over.channel_vectors) channel_vectors = over.channel_vectors;
     if (over.tile_x) tile_x = over.tile_x;
     if (over.rows_per_task) rows_per_task = over.rows_per_task;
+    if (over.fuse) fuse = over.fuse;
+    if (over.registers) registers = over.registers;
+    if (over.tasks) tasks = over.tasks;
 }
 
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source) {
@@ -62,10 +68,19 @@ ScheduleFile parse_schedule_text(const std::string &text, const std::string &sou
 
 ScheduleFile load_schedule(const std::string &path) { return parse_schedule_text(read_file(path, "schedule"), path); }
 
+void merge_schedule(ScheduleFile &base, const ScheduleFile &over) {
+    base.source = base.source.empty() || base.source == "built-in" ? over.source : base.source + " + " + over.source;
+    base.defaults.merge(over.defaults);
+    for (const auto &[kind, knobs] : over.kinds) base.kinds[kind].merge(knobs);
+    for (const auto &[layer, knobs] : over.layers) base.layers[layer].merge(knobs);
+}
+
 ScheduleKnobs target_defaults(const Halide::Target &target) {
     ScheduleKnobs k;
     int bits = target.has_feature(Halide::Target::AVX512) ? 512 : target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX) ? 256 : 128;
     k.vector = bits / 32;
+    k.registers = target.arch == Halide::Target::X86 && !target.has_feature(Halide::Target::AVX512) ? 16 : 32;
+    k.tasks = 8;
     // channel_vectors, tile_x and rows_per_task stay unset: the scheduler picks
     // them per layer (cost model, about 8 row tasks) unless a schedule file gives them.
     return k;

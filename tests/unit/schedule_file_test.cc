@@ -156,3 +156,35 @@ TEST(ScheduleFile, ErrorsNameTheJsonPath) {
     std::string message = unit::error_of([&] { parse_schedule_text("{\n  \"format\": ,\n}", "sched.json"); });
     EXPECT_NE(message.find("sched.json:2:"), std::string::npos) << message;
 }
+
+TEST(ScheduleFile, TargetFileThenModelFile) {
+    // schedules/<target>/default.json first, the model's file on top, knob by knob.
+    ScheduleFile target = parse_schedule_text(
+        schedule_text(R"("defaults": {"vector": 8, "registers": 16, "tasks": 8, "fuse": false},
+                         "kinds": {"depthwise": {"tile_x": 7}})"),
+        "default.json");
+    ScheduleFile model = parse_schedule_text(
+        schedule_text(R"("defaults": {"tasks": 4}, "kinds": {"depthwise": {"channel_vectors": 2}},
+                         "layers": {"stage2.1": {"fuse": true}})"),
+        "model.json");
+    merge_schedule(target, model);
+    EXPECT_EQ(target.source, "default.json + model.json");
+    ScheduleKnobs k = resolve_knobs(target, kAvx2, make_node("stage2.1.dw", "stage2.1"), Stage::Depthwise);
+    EXPECT_EQ(k.vector, 8);
+    EXPECT_EQ(k.registers, 16);
+    EXPECT_EQ(k.tasks, 4);              // the model's default beats the target's
+    EXPECT_EQ(k.tile_x, 7);             // the target's kind entry survives the merge
+    EXPECT_EQ(k.channel_vectors, 2);    // and gains the model's knob
+    EXPECT_EQ(k.fuse, true);            // the unit entry beats both defaults
+    k = resolve_knobs(target, kAvx2, make_node("stage3.1.dw", "stage3.1"), Stage::Depthwise);
+    EXPECT_EQ(k.fuse, false);
+}
+
+TEST(ScheduleFile, TargetFactsHaveRanges) {
+    std::string message = unit::error_of([] {
+        parse_schedule_text(schedule_text(R"("defaults": {"registers": 4})"), "s.json");
+    });
+    EXPECT_NE(message.find("$.defaults.registers"), std::string::npos) << message;
+    message = unit::error_of([] { parse_schedule_text(schedule_text(R"("kinds": {"pointwise": {"fuse": 1}})"), "s.json"); });
+    EXPECT_NE(message.find("$.kinds.pointwise.fuse: expected true or false"), std::string::npos) << message;
+}
