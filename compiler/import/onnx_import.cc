@@ -137,43 +137,24 @@ private:
             if (t.raw_data().size() != static_cast<size_t>(n) * bytes)
                 fail(path_, ": ", what, " holds ", t.raw_data().size(), " bytes, its shape needs ", n * static_cast<int64_t>(bytes));
         };
+        // Values come either packed little-endian in raw_data or in the typed repeated field.
+        auto read = [&](auto element, const auto &typed) {
+            using T = decltype(element);
+            if (!t.has_raw_data()) {
+                for (auto v : typed) c.values.push_back(static_cast<double>(v));
+                return;
+            }
+            raw(sizeof(T));
+            for (int64_t i = 0; i < n; i++) {
+                T v;
+                std::memcpy(&v, t.raw_data().data() + sizeof(T) * i, sizeof(T));
+                c.values.push_back(static_cast<double>(v));
+            }
+        };
         switch (t.data_type()) {
-        case onnx::TensorProto::FLOAT:
-            if (t.has_raw_data()) {
-                raw(4);
-                for (int64_t i = 0; i < n; i++) {
-                    float v;
-                    std::memcpy(&v, t.raw_data().data() + 4 * i, 4);
-                    c.values.push_back(v);
-                }
-            } else {
-                for (float v : t.float_data()) c.values.push_back(v);
-            }
-            break;
-        case onnx::TensorProto::INT64:
-            if (t.has_raw_data()) {
-                raw(8);
-                for (int64_t i = 0; i < n; i++) {
-                    int64_t v;
-                    std::memcpy(&v, t.raw_data().data() + 8 * i, 8);
-                    c.values.push_back(static_cast<double>(v));
-                }
-            } else {
-                for (int64_t v : t.int64_data()) c.values.push_back(static_cast<double>(v));
-            }
-            break;
-        case onnx::TensorProto::INT32:
-            if (t.has_raw_data()) {
-                raw(4);
-                for (int64_t i = 0; i < n; i++) {
-                    int32_t v;
-                    std::memcpy(&v, t.raw_data().data() + 4 * i, 4);
-                    c.values.push_back(v);
-                }
-            } else {
-                for (int32_t v : t.int32_data()) c.values.push_back(v);
-            }
-            break;
+        case onnx::TensorProto::FLOAT: read(float{}, t.float_data()); break;
+        case onnx::TensorProto::INT64: read(int64_t{}, t.int64_data()); break;
+        case onnx::TensorProto::INT32: read(int32_t{}, t.int32_data()); break;
         default: fail(path_, ": ", what, " has data type ", t.data_type(), " (shufflec reads float32, int64 and int32)");
         }
         if (static_cast<int64_t>(c.values.size()) != n)

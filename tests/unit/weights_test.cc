@@ -105,7 +105,9 @@ TEST(Safetensors, RoundTrip) {
         ASSERT_TRUE(r.count(name)) << name;
         EXPECT_EQ(r[name].shape, t.shape) << name;
         ASSERT_EQ(r[name].data.size(), t.data.size()) << name;
-        EXPECT_EQ(std::memcmp(r[name].data.data(), t.data.data(), t.data.size() * 4), 0) << name;
+        if (!t.data.empty()) {  // memcmp may not see the null pointer of an empty vector
+            EXPECT_EQ(std::memcmp(r[name].data.data(), t.data.data(), t.data.size() * 4), 0) << name;
+        }
     }
     EXPECT_TRUE(std::signbit(r["layer.bias"].data[1]));  // -0.0 kept bit for bit
 
