@@ -19,6 +19,7 @@
 #include "weights/weights.h"
 
 using namespace shufflec;
+using unit::node;
 
 namespace {
 
@@ -98,16 +99,6 @@ void expect_same_function(const Graph &a, const Weights &wa, const Graph &b, con
     ASSERT_GT(scale, 1e-3) << what << ": the output is too small to compare";
     EXPECT_LE(unit::max_abs_diff(ya, yb), 1e-5 * scale) << what << ": graphs compute different functions";
     EXPECT_EQ(a.output_node().shape, b.output_node().shape) << what;
-}
-
-const Node &node(const Graph &g, const std::string &name) {
-    int i = g.find(name);
-    if (i < 0) {
-        ADD_FAILURE() << "no node named " << name;
-        static const Node none;
-        return none;
-    }
-    return g.nodes[static_cast<size_t>(i)];
 }
 
 int count_ops(const Graph &g, Op op) {

@@ -18,22 +18,13 @@
 #include "unit_support.h"
 
 using namespace shufflec;
+using unit::node;
 
 namespace {
 
 std::string spec_with_layers(const std::string &input_shape, const std::string &layers) {
     return R"({"format": "shufflec-spec/1", "name": "t", "input": {"shape": )" + input_shape + R"(}, "layers": )" +
            layers + "}";
-}
-
-const Node &node(const Graph &g, const std::string &name) {
-    int i = g.find(name);
-    if (i < 0) {
-        ADD_FAILURE() << "no node named " << name;
-        static const Node none;
-        return none;
-    }
-    return g.nodes[static_cast<size_t>(i)];
 }
 
 std::string input_name(const Graph &g, const std::string &name, size_t k = 0) {

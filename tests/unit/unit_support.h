@@ -13,9 +13,21 @@
 
 #include <gtest/gtest.h>
 
+#include "graph/graph.h"
 #include "util/error.h"
 
 namespace unit {
+
+// The node of `g` called `name`; a test failure (and an empty node) if there is none.
+inline const shufflec::Node &node(const shufflec::Graph &g, const std::string &name) {
+    int i = g.find(name);
+    if (i < 0) {
+        ADD_FAILURE() << "no node named " << name;
+        static const shufflec::Node none;
+        return none;
+    }
+    return g.nodes[static_cast<size_t>(i)];
+}
 
 // Deterministic values in [lo, hi) from a 64-bit linear congruential generator.
 inline std::vector<float> random_values(size_t count, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
