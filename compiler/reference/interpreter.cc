@@ -204,13 +204,17 @@ Buffer evaluate(const Graph &graph, const Node &node, const std::vector<Buffer> 
     return {};
 }
 
+void check_input(const Graph &graph, const std::vector<float> &input) {
+    if (static_cast<int64_t>(input.size()) != graph.input().shape.elements())
+        fail("reference interpreter: input has ", input.size(), " values, the graph's input ",
+             to_string(graph.input().shape), " needs ", graph.input().shape.elements());
+}
+
 }  // namespace
 
 std::vector<std::vector<float>> run_reference_all(const Graph &graph, const Weights &weights,
                                                   const std::vector<float> &input) {
-    if (static_cast<int64_t>(input.size()) != graph.input().shape.elements())
-        fail("reference interpreter: input has ", input.size(), " values, the graph's input ",
-             to_string(graph.input().shape), " needs ", graph.input().shape.elements());
+    check_input(graph, input);
     std::vector<Buffer> values(graph.nodes.size());
     values[0] = input;
     for (size_t i = 1; i < graph.nodes.size(); i++) values[i] = evaluate(graph, graph.nodes[i], values, weights);
@@ -219,9 +223,7 @@ std::vector<std::vector<float>> run_reference_all(const Graph &graph, const Weig
 
 std::vector<float> run_reference(const Graph &graph, const Weights &weights, const std::vector<float> &input) {
     // Keep only what later nodes still need, so large inputs stay within memory.
-    if (static_cast<int64_t>(input.size()) != graph.input().shape.elements())
-        fail("reference interpreter: input has ", input.size(), " values, the graph's input ",
-             to_string(graph.input().shape), " needs ", graph.input().shape.elements());
+    check_input(graph, input);
     std::vector<int> last_use(graph.nodes.size(), -1);
     for (size_t i = 0; i < graph.nodes.size(); i++)
         for (int in : graph.nodes[i].inputs) last_use[in] = static_cast<int>(i);
