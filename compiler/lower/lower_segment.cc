@@ -348,7 +348,13 @@ private:
             Expr ch = shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : g * icg) + st.r.x);
             st.acc(k, g, x, y, n) += wt(st.r.x) * in.at(ch, x, y, n);
         } else {
-            Func in = padded(node.inputs[0], 0.0f, 0);
+            // A general conv (the stem): the padded input is a Func of its own,
+            // copied per row task by the schedule. Left inline, every tap of
+            // every pixel would test the border (the loops over a handful of
+            // taps are too short for Halide to split off a border-free part).
+            Func in(st.value.f.name() + "_input");
+            in(c, x, y, n) = padded(node.inputs[0], 0.0f, 0)(c, x, y, n);
+            st.staged_input = in;
             st.r = RDom(0, icg, 0, kw, 0, kh, "r");
             Expr ch = shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : g * icg) + st.r.x);
             Expr ix = x * node.stride_w + st.r.y - node.pad_left, iy = y * node.stride_h + st.r.z - node.pad_top;

@@ -67,6 +67,9 @@ struct Stage {
     Halide::Func acc;    // the reduction, for kinds that have one (same variables as value.f)
     Halide::RDom r;
     std::vector<Halide::Func> helpers;  // small reductions computed at root (softmax's max and sum)
+    // A general conv's zero-padded input as a Func of its own, so the schedule
+    // can copy it into a buffer before the taps read it (no border tests there).
+    Halide::Func staged_input;
     bool grouped() const { return value.group > 0; }
 };
 

@@ -255,6 +255,7 @@ private:
         const Tiling &t = tiling_[anchor];
         Func root = stage(anchor).value.f;
         st.acc.compute_at(root, tile_var_[anchor]);
+        if (st.staged_input.defined()) stage_input(st, anchor, t);
         bool grouped = st.grouped();
         Var ch = grouped ? Vars::k : Vars::c;
         Var cv("cv"), co("co");
@@ -275,6 +276,30 @@ private:
             st.acc.unroll(co).unroll(Vars::x);
             if (st.kind == Stage::Depthwise || st.kind == Stage::MaxPool || st.kind == Stage::AvgPool)
                 for (int i = 0; i < st.r.dimensions(); i++) update.unroll(st.r[i]);
+            // A general conv over few input channels (the RGB stem) unrolls
+            // them: less loop overhead per tap. Not the taps: with the whole
+            // reduction unrolled, LLVM hoists every weight vector out of the
+            // pixel loop, spills them, and chains each pixel's FMAs.
+            const Node &n = g_.nodes[st.node];
+            if (st.kind == Stage::Conv && g_.nodes[n.inputs[0]].shape.c / n.groups <= 4) update.unroll(st.r.x);
+        }
+    }
+
+    // A general conv's padded input is copied once per row task (or per image
+    // without row tasks): the rows a task reads, with their border, stay in
+    // L2 and the taps read them without tests. Few channels (the RGB stem
+    // reads 3 planes) are stored and copied along x, many along the channels.
+    void stage_input(Stage &st, int anchor, const Tiling &t) {
+        Func root = stage(anchor).value.f;
+        Func in = st.staged_input;
+        if (row_outer_.count(anchor)) in.compute_at(root, row_outer_.at(anchor));
+        else in.compute_at(root, Vars::n);
+        int64_t channels = g_.nodes[g_.nodes[st.node].inputs[0]].shape.c;
+        if (channels < t.vector) {
+            in.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n).reorder(Vars::x, Vars::c, Vars::y, Vars::n);
+            in.vectorize(Vars::x, t.vector, TailStrategy::GuardWithIf);
+        } else {
+            in.vectorize(Vars::c, t.vector, TailStrategy::GuardWithIf);
         }
     }
 
