@@ -1,6 +1,7 @@
 // What an app relies on: the library links with nothing but libc, libm and
 // pthreads; the error codes of docs/api.md (bad arguments, wrong buffer
 // shapes, corrupt external weights) come back as codes, never as crashes.
+#include <cstring>
 #include <set>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 
 #include "emit/compile_model.h"
 #include "util/error.h"
+#include "util/npy.h"
 #include "test_support.h"
 
 using namespace shufflec;
@@ -132,4 +134,35 @@ TEST(AppContract, ErrorCodesNotCrashes) {
     int rc = run_command("'" + app + "' '" + dir + "/tiny.weights' '" + dir + "'", &out);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("0 failure(s)"), std::string::npos) << out;
+}
+
+// The thread pool splits every parallel loop into one share of tasks per
+// thread and lets threads take over each other's shares: any thread count,
+// more threads than cores or than tasks included, computes the same bits
+// (each task writes its own rows with the same code).
+TEST(AppContract, AnyThreadCountGivesTheSameOutput) {
+    std::string dir = compile_tiny("threads", false);
+    std::string out;
+    std::string app = dir + "/app";
+    ASSERT_EQ(run_command("cc -O2 -I'" + dir + "' -DMODEL=tiny -DMODEL_UPPER=TINY '-DMODEL_HEADER=\"tiny.h\"' '" +
+                              source_dir() + "/tests/apps/npy_runner.c' '" + dir + "/tiny.a' -lpthread -lm -o '" + app + "'",
+                          &out),
+              0)
+        << out;
+    std::vector<float> input(3 * 40 * 48);
+    for (size_t i = 0; i < input.size(); i++) input[i] = static_cast<float>((i * 7919) % 1000) / 500.0f - 1.0f;
+    write_npy(dir + "/input.npy", {1, 3, 40, 48}, input.data());
+    std::vector<float> first;
+    for (int threads : {1, 2, 3, 8, 64}) {
+        std::string result = dir + "/output_" + std::to_string(threads) + ".npy";
+        ASSERT_EQ(run_command("'" + app + "' '" + dir + "/input.npy' '" + result + "' - " + std::to_string(threads), &out), 0)
+            << out;
+        std::vector<float> got = read_npy(result).data;
+        ASSERT_EQ(got.size(), 10u);
+        if (first.empty()) {
+            first = got;
+            continue;
+        }
+        EXPECT_EQ(std::memcmp(got.data(), first.data(), got.size() * sizeof(float)), 0) << threads << " threads";
+    }
 }
