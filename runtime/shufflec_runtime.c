@@ -196,6 +196,12 @@ void shufflec_internal_install_pool(void) {
     halide_mutex_unlock(&shufflec_pool.mutex);
 }
 
+/* The threads a run splits its row loops among (at least 1). */
+int shufflec_internal_threads(void) {
+    int n = atomic_load(&shufflec_pool.threads);
+    return n < 1 ? 1 : n;
+}
+
 int shufflec_set_num_threads(int n) {
     if (n < 0 || n > kMaxThreads) return SHUFFLEC_ERROR_BAD_ARGUMENT;
     atomic_store(&shufflec_pool.threads, n == 0 ? halide_host_cpu_count() : n);

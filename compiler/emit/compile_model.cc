@@ -98,6 +98,7 @@ void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &gra
             lowered.input_params[i].dim(static_cast<int>(d)).set_estimate(r[d].min, r[d].extent);
     }
     lowered.weights_param.dim(0).set_estimate(0, static_cast<int>(weight_floats));
+    lowered.threads.set_estimate(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     for (size_t i = 0; i < seg.outputs.size(); i++)
         lowered.outputs[i].set_estimates(estimates(seg.outputs[i], plan.grouping[seg.outputs[i]]));
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -197,8 +198,11 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
             for (const auto &r : c.reductions)
                 if (r != c.root) fused += (fused.empty() ? " [" : ", ") + r;
             if (!fused.empty()) fused += "]";
+            std::string rows = c.rows_per_task >= 0 ? std::to_string(c.rows_per_task)
+                               : c.tasks_per_thread == 1 ? cat(c.height, "/threads")
+                                                         : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
             lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, ": vector ", c.vector, " x ", c.channel_vectors,
-                                ", tile_x ", c.tile_x, ", rows ", c.rows_per_task));
+                                ", tile_x ", c.tile_x, ", rows ", rows));
         }
     }
     return lines;

@@ -63,12 +63,13 @@ std::string generate_glue_c(const ModelDescription &m) {
          "const void *shufflec_internal_check_weights(const void *, size_t, uint64_t, uint64_t, int *);\n"
          "void *shufflec_internal_read_file(const char *, size_t, int *);\n"
          "void shufflec_internal_free_aligned(void *);\n"
-         "void shufflec_internal_install_pool(void);\n\n";
+         "void shufflec_internal_install_pool(void);\n"
+         "int shufflec_internal_threads(void);\n\n";
 
     // Segment prototypes: (weights, inputs..., outputs...).
     for (size_t s = 0; s < plan.segments.size(); s++) {
         const Segment &seg = plan.segments[s];
-        o << "int " << segment_function(m, static_cast<int>(s)) << "(struct halide_buffer_t *weights";
+        o << "int " << segment_function(m, static_cast<int>(s)) << "(struct halide_buffer_t *weights, int32_t threads";
         size_t args = seg.inputs.size() + seg.outputs.size();
         for (size_t k = 0; k < args; k++) o << ", struct halide_buffer_t *";
         o << ");\n";
@@ -179,13 +180,14 @@ std::string generate_glue_c(const ModelDescription &m) {
       << "    if (!weights) return SHUFFLEC_ERROR_WEIGHTS_NOT_LOADED;\n"
       << "    (void)arena;\n"
       << "    shufflec_internal_install_pool();\n"
+      << "    const int32_t threads = shufflec_internal_threads();\n"
       << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_layout);\n";
     for (size_t v = 0; v < views.size(); v++)
         o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N
           << "_layout[" << v << "]);\n";
     if (m.profile) o << "    double start = shufflec_now_ns(), stop;\n";
     for (size_t s = 0; s < plan.segments.size(); s++) {
-        o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb";
+        o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb, threads";
         for (int v : call_args[s]) o << ", &b[" << v << "]";
         o << ") != 0) return SHUFFLEC_ERROR_PIPELINE;\n";
         if (m.profile)

@@ -72,6 +72,8 @@ public:
         weights_.dim(0).set_min(0);  // the extent grows as later segments append weights
         out_.arguments.push_back(weights_);
         out_.weights_param = weights_;
+        out_.threads.set_range(1, 1024);
+        out_.arguments.push_back(out_.threads);
         for (int node : seg_.inputs) {
             // Tensors from other segments arrive as plain 4-D buffers.
             ImageParam p(element_type(), 4, "in_" + c_identifier(g_.nodes[node].name));

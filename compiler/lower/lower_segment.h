@@ -77,8 +77,11 @@ struct LoweredSegment {
     int segment = -1;
     std::vector<Stage> stages;           // one per node computed here, in order
     std::vector<Halide::Func> outputs;   // one per SegmentPlan output, same order
-    std::vector<Halide::Argument> arguments;  // weights, inputs..., then outputs
+    std::vector<Halide::Argument> arguments;  // weights, threads, inputs..., then outputs
     Halide::ImageParam weights_param;
+    // The threads the run uses (shufflec_set_num_threads): row loops split
+    // their rows into that many parallel tasks at run time.
+    Halide::Param<int32_t> threads{"threads"};
     std::vector<Halide::ImageParam> input_params;  // one per SegmentPlan input, same order
     // Index into stages for each graph node computed here (-1 otherwise).
     std::vector<int> stage_of;

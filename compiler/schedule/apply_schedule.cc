@@ -38,7 +38,8 @@ struct Tiling {
     int vector = 1;    // lanes
     int vectors = 1;   // vectors of channels per register tile
     int tile_x = 1;
-    int rows = 0;      // rows per parallel task (0: serial)
+    int rows = 0;      // rows per parallel task (0: serial; -1: split among the threads at run time)
+    int tasks_per_thread = 1;
     int block() const { return vector * vectors; }
 };
 
@@ -57,15 +58,16 @@ double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t 
     return lanes * pixels * cycles / (fma / 2);
 }
 
-Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width, int64_t height) {
+Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     bool has_knob_vectors = k.channel_vectors.has_value(), has_knob_tile = k.tile_x.has_value();
     Tiling tl;
     tl.vector = std::min(*k.vector, floor_pow2(channels));
-    // Unless a schedule says otherwise, split the rows into `tasks` parallel
-    // tasks (8 by default: enough to balance a few cores, few enough that each
-    // task's work dwarfs the thread pool's cost of handing it out).
-    int tasks = k.tasks.value_or(8);
-    tl.rows = k.rows_per_task ? *k.rows_per_task : static_cast<int>((height + tasks - 1) / tasks);
+    // Unless a schedule fixes the rows per task, a row loop gets one block of
+    // rows per thread (per tasks_per_thread), sized at run time: a split fixed
+    // at compile time left the threads uneven (28 rows in tasks of 4 give 7
+    // tasks, 4 for one thread and 3 for the other).
+    tl.rows = k.rows_per_task ? *k.rows_per_task : -1;
+    tl.tasks_per_thread = k.tasks_per_thread.value_or(1);
     // Accumulators, the weight vectors and one broadcast input live in registers.
     int regs = k.registers.value_or(16);
     double best = 1e30;
@@ -119,7 +121,8 @@ public:
         std::vector<ScheduleChoice> choices;
         for (int node : roots_) {
             const Tiling &t = tiling_[node];
-            ScheduleChoice c{g_.nodes[node].name, {}, t.vector, t.vectors, t.tile_x, t.rows};
+            ScheduleChoice c{g_.nodes[node].name, {}, t.vector, t.vectors, t.tile_x, t.rows, t.tasks_per_thread,
+                             static_cast<int>(g_.nodes[node].shape.h)};
             for (auto &[reduction, anchor] : anchor_of_)
                 if (anchor == node) c.reductions.push_back(g_.nodes[reduction].name);
             choices.push_back(c);
@@ -184,7 +187,12 @@ private:
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
-        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), channels, s.w, s.h);
+        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), channels, s.w);
+        // A conv whose input is staged per row task (the stem) keeps a row
+        // split fixed at compile time, 8 tasks: staging inside a task whose
+        // size is only known at run time sends Halide 14's simplifier into
+        // endless recursion (a crash at compile time).
+        if (t.rows < 0 && stage(tuned).staged_input.defined()) t.rows = static_cast<int>((s.h + 7) / 8);
 
         Var ch = grouped ? Vars::k : Vars::c;
         Var cb("cb"), ci("ci"), cv("cv"), xo("xo"), xi("xi"), yo("yo"), yi("yi");
@@ -209,7 +217,7 @@ private:
             // Pooled / FC outputs: blocks of channels, in parallel when there are many.
             f.split(ch, cb, ci, t.block(), block_tail).vectorize(ci, t.vector);
             if (grouped) f.reorder(ci, cb, Vars::g);
-            if (channels >= 4 * t.block() && t.rows > 0) f.parallel(cb);
+            if (channels >= 4 * t.block() && t.rows != 0) f.parallel(cb);
             tile_var_[node] = cb;
             return;
         }
@@ -222,13 +230,22 @@ private:
             f.reorder(cv, ci, xi, cb, xo, Vars::y, Vars::n);
         }
         f.vectorize(cv).unroll(ci).unroll(xi);
-        if (t.rows > 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host))) {
-            f.split(Vars::y, yo, yi, std::min<int>(t.rows, static_cast<int>(s.h)), TailStrategy::GuardWithIf);
+        if (t.rows != 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host))) {
+            f.split(Vars::y, yo, yi, rows_per_task(t, s.h), TailStrategy::GuardWithIf);
             f.fuse(yo, Vars::n, yo).parallel(yo);
             row_outer_.emplace(node, yo);
             row_inner_.emplace(node, yi);
         }
         tile_var_[node] = cb;
+    }
+
+    // Rows per parallel task: fixed by a schedule, or the height split evenly
+    // among the run's threads (x tasks_per_thread).
+    Expr rows_per_task(const Tiling &t, int64_t height) {
+        int h = static_cast<int>(height);
+        if (t.rows > 0) return std::min(t.rows, h);
+        Expr tasks = low_.threads * t.tasks_per_thread;
+        return max(1, (h + tasks - 1) / tasks);
     }
 
     // Whether computing `st` at channels past its extent (rounding up to whole

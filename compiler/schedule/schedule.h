@@ -26,9 +26,12 @@ struct ScheduleKnobs {
     // it (a sliding window of rows) instead of as a whole tensor first.
     std::optional<bool> fuse;
     // Target facts the tiling cost model needs (usually set per target in
-    // schedules/<target>/default.json): vector registers, parallel tasks per loop.
+    // schedules/<target>/default.json): vector registers.
     std::optional<int> registers;
-    std::optional<int> tasks;
+    // Parallel tasks per thread of a row loop (1: each thread gets one
+    // contiguous block of rows; more: smaller blocks that balance better when
+    // other work shares the cores).
+    std::optional<int> tasks_per_thread;
     void merge(const ScheduleKnobs &over);
 };
 
@@ -44,7 +47,7 @@ ScheduleFile load_schedule(const std::string &path);
 void merge_schedule(ScheduleFile &base, const ScheduleFile &over);
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source);
 // The built-in knobs for a target (used where no schedule file says more):
-// vector width and register count from its SIMD unit, 8 tasks per parallel loop.
+// vector width and register count from its SIMD unit, one row task per thread.
 ScheduleKnobs target_defaults(const Halide::Target &target);
 
 const char *stage_kind_name(Stage::Kind kind);
@@ -56,7 +59,10 @@ ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &targ
 struct ScheduleChoice {
     std::string root;                  // the node computed at root
     std::vector<std::string> reductions;  // reductions computed in its tiles
-    int vector = 0, channel_vectors = 0, tile_x = 0, rows_per_task = 0;
+    int vector = 0, channel_vectors = 0, tile_x = 0;
+    int rows_per_task = 0;     // 0: serial; -1: the rows split among the threads at run time
+    int tasks_per_thread = 1;  // with rows_per_task -1
+    int height = 0;            // of the root's output
 };
 
 std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,

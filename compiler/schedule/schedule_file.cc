@@ -11,7 +11,7 @@ namespace {
 constexpr const char *kScheduleFormat = "shufflec-schedule/1";
 
 ScheduleKnobs parse_knobs(const JsonView &v) {
-    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks", "comment"});
+    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread", "comment"});
     ScheduleKnobs k;
     if (v.has("vector")) {
         int64_t lanes = v.at("vector").as_int(1, 64);
@@ -23,7 +23,7 @@ ScheduleKnobs parse_knobs(const JsonView &v) {
     if (v.has("rows_per_task")) k.rows_per_task = static_cast<int>(v.at("rows_per_task").as_int(0, 1 << 16));
     if (v.has("fuse")) k.fuse = v.at("fuse").as_bool();
     if (v.has("registers")) k.registers = static_cast<int>(v.at("registers").as_int(8, 64));
-    if (v.has("tasks")) k.tasks = static_cast<int>(v.at("tasks").as_int(1, 1024));
+    if (v.has("tasks_per_thread")) k.tasks_per_thread = static_cast<int>(v.at("tasks_per_thread").as_int(1, 64));
     return k;
 }
 
@@ -36,7 +36,7 @@ void ScheduleKnobs::merge(const ScheduleKnobs &over) {
     if (over.rows_per_task) rows_per_task = over.rows_per_task;
     if (over.fuse) fuse = over.fuse;
     if (over.registers) registers = over.registers;
-    if (over.tasks) tasks = over.tasks;
+    if (over.tasks_per_thread) tasks_per_thread = over.tasks_per_thread;
 }
 
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source) {
@@ -80,9 +80,10 @@ ScheduleKnobs target_defaults(const Halide::Target &target) {
     int bits = target.has_feature(Halide::Target::AVX512) ? 512 : target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX) ? 256 : 128;
     k.vector = bits / 32;
     k.registers = target.arch == Halide::Target::X86 && !target.has_feature(Halide::Target::AVX512) ? 16 : 32;
-    k.tasks = 8;
+    k.tasks_per_thread = 1;
     // channel_vectors, tile_x and rows_per_task stay unset: the scheduler picks
-    // them per layer (cost model, about 8 row tasks) unless a schedule file gives them.
+    // them per layer (cost model; rows split among the threads at run time)
+    // unless a schedule file gives them.
     return k;
 }
 

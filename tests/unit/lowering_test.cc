@@ -397,6 +397,8 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
             }
         }
     ASSERT_EQ(bound, 3) << "weights and input parameters not found";
+    // Row loops split their rows among this many tasks (3: blocks of uneven size).
+    l.segment.threads.set(3);
     Halide::Pipeline pipeline(l.segment.outputs);
     std::vector<Halide::Buffer<void>> outputs = {output};
     Halide::Realization realization(outputs);

@@ -38,7 +38,7 @@ TEST(ScheduleFile, TargetDefaults) {
     // The register tile is left to the scheduler's cost model unless a file sets it.
     EXPECT_FALSE(avx2.channel_vectors.has_value());
     EXPECT_FALSE(avx2.tile_x.has_value());
-    EXPECT_FALSE(avx2.rows_per_task.has_value());  // the scheduler aims at about 8 row tasks
+    EXPECT_FALSE(avx2.rows_per_task.has_value());  // the scheduler splits rows among the threads at run time
     EXPECT_EQ(target_defaults(Halide::Target("arm-64-linux")).vector, 4);
     EXPECT_EQ(target_defaults(Halide::Target("x86-64-linux-avx-avx2-fma-f16c-sse41-avx512")).vector, 16);
     EXPECT_EQ(target_defaults(Halide::Target("x86-64-linux-sse41")).vector, 4);
@@ -160,11 +160,11 @@ TEST(ScheduleFile, ErrorsNameTheJsonPath) {
 TEST(ScheduleFile, TargetFileThenModelFile) {
     // schedules/<target>/default.json first, the model's file on top, knob by knob.
     ScheduleFile target = parse_schedule_text(
-        schedule_text(R"("defaults": {"vector": 8, "registers": 16, "tasks": 8, "fuse": false},
+        schedule_text(R"("defaults": {"vector": 8, "registers": 16, "tasks_per_thread": 1, "fuse": false},
                          "kinds": {"depthwise": {"tile_x": 7}})"),
         "default.json");
     ScheduleFile model = parse_schedule_text(
-        schedule_text(R"("defaults": {"tasks": 4}, "kinds": {"depthwise": {"channel_vectors": 2}},
+        schedule_text(R"("defaults": {"tasks_per_thread": 4}, "kinds": {"depthwise": {"channel_vectors": 2}},
                          "layers": {"stage2.1": {"fuse": true}})"),
         "model.json");
     merge_schedule(target, model);
@@ -172,7 +172,7 @@ TEST(ScheduleFile, TargetFileThenModelFile) {
     ScheduleKnobs k = resolve_knobs(target, kAvx2, make_node("stage2.1.dw", "stage2.1"), Stage::Depthwise);
     EXPECT_EQ(k.vector, 8);
     EXPECT_EQ(k.registers, 16);
-    EXPECT_EQ(k.tasks, 4);              // the model's default beats the target's
+    EXPECT_EQ(k.tasks_per_thread, 4);   // the model's default beats the target's
     EXPECT_EQ(k.tile_x, 7);             // the target's kind entry survives the merge
     EXPECT_EQ(k.channel_vectors, 2);    // and gains the model's knob
     EXPECT_EQ(k.fuse, true);            // the unit entry beats both defaults
