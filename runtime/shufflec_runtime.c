@@ -31,6 +31,7 @@ extern void *fopen(const char *path, const char *mode);
 extern size_t fread(void *dst, size_t size, size_t count, void *file);
 extern int fclose(void *file);
 extern void *malloc(size_t bytes);
+extern char *getenv(const char *name);
 extern void free(void *p);
 
 const char *shufflec_status_string(int status) {
@@ -160,6 +161,7 @@ static int shufflec_par_for(void *user_context, halide_task_t f, int min, int si
     shufflec_job job;
     job.f = f, job.user_context = user_context, job.closure = closure, job.min = min, job.size = size;
     job.shares = threads < size ? threads : size;
+    if (job.shares > kMaxThreads) job.shares = kMaxThreads;
     for (int t = 0; t < job.shares; t++) {
         atomic_init(&job.next[t], (int)((long long)size * t / job.shares));
         job.end[t] = (int)((long long)size * (t + 1) / job.shares);
@@ -184,27 +186,39 @@ static int shufflec_par_for(void *user_context, halide_task_t f, int min, int si
     return atomic_load(&job.error);
 }
 
+/* $HL_NUM_THREADS if it is a positive number, else the cores; at most
+ * kMaxThreads (a job has one share per thread). */
+static int shufflec_default_threads(void) {
+    const char *env = getenv("HL_NUM_THREADS");
+    int n = 0;
+    if (env) {
+        for (; *env >= '0' && *env <= '9'; env++) n = n < 1000 ? n * 10 + (*env - '0') : n;
+        if (*env) n = 0; /* not a plain number: ignored */
+    }
+    if (n < 1) n = halide_host_cpu_count();
+    return n < 1 ? 1 : n > kMaxThreads ? kMaxThreads : n;
+}
+
 /* Called at the start of every model run (cheap after the first time). */
 void shufflec_internal_install_pool(void) {
     if (atomic_load(&shufflec_pool.installed)) return;
     halide_mutex_lock(&shufflec_pool.mutex);
     if (!atomic_load(&shufflec_pool.installed)) {
-        if (atomic_load(&shufflec_pool.threads) == 0) atomic_store(&shufflec_pool.threads, halide_host_cpu_count());
+        if (atomic_load(&shufflec_pool.threads) == 0) atomic_store(&shufflec_pool.threads, shufflec_default_threads());
         halide_set_custom_do_par_for(shufflec_par_for);
         atomic_store(&shufflec_pool.installed, 1);
     }
     halide_mutex_unlock(&shufflec_pool.mutex);
 }
 
-/* The threads a run splits its row loops among (at least 1). */
-int shufflec_internal_threads(void) {
+int shufflec_get_num_threads(void) {
     int n = atomic_load(&shufflec_pool.threads);
-    return n < 1 ? 1 : n;
+    return n > 0 ? n : shufflec_default_threads();
 }
 
 int shufflec_set_num_threads(int n) {
     if (n < 0 || n > kMaxThreads) return SHUFFLEC_ERROR_BAD_ARGUMENT;
-    atomic_store(&shufflec_pool.threads, n == 0 ? halide_host_cpu_count() : n);
+    atomic_store(&shufflec_pool.threads, n == 0 ? shufflec_default_threads() : n);
     return SHUFFLEC_OK;
 }
 

@@ -30,10 +30,15 @@ enum shufflec_status {
 /* A static, human-readable description of a status code. Never NULL. */
 const char *shufflec_status_string(int status);
 
-/* Threads used by every model in the process: n >= 1, or 0 for the default
- * (the number of cores). Returns SHUFFLEC_OK or
- * SHUFFLEC_ERROR_BAD_ARGUMENT. */
+/* Threads used by every model in the process: 1 <= n <= 64, or 0 for the
+ * default ($HL_NUM_THREADS if set to a number, else the number of cores, at
+ * most 64). Returns SHUFFLEC_OK or SHUFFLEC_ERROR_BAD_ARGUMENT. A run splits
+ * its parallel loops into one block of rows per thread; any count computes the
+ * same bits. */
 int shufflec_set_num_threads(int n);
+
+/* The thread count the next run will use. */
+int shufflec_get_num_threads(void);
 
 /* The most bytes that pipelines' internal buffers (beyond each model's static
  * scratch arena, NAME_SCRATCH_BYTES) have held at once so far. They are

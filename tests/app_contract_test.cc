@@ -131,7 +131,7 @@ TEST(AppContract, ErrorCodesNotCrashes) {
                           &out),
               0)
         << out;
-    int rc = run_command("'" + app + "' '" + dir + "/tiny.weights' '" + dir + "'", &out);
+    int rc = run_command("HL_NUM_THREADS=3 '" + app + "' '" + dir + "/tiny.weights' '" + dir + "'", &out);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("0 failure(s)"), std::string::npos) << out;
 }

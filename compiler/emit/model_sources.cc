@@ -63,8 +63,7 @@ std::string generate_glue_c(const ModelDescription &m) {
          "const void *shufflec_internal_check_weights(const void *, size_t, uint64_t, uint64_t, int *);\n"
          "void *shufflec_internal_read_file(const char *, size_t, int *);\n"
          "void shufflec_internal_free_aligned(void *);\n"
-         "void shufflec_internal_install_pool(void);\n"
-         "int shufflec_internal_threads(void);\n\n";
+         "void shufflec_internal_install_pool(void);\n\n";
 
     // Segment prototypes: (weights, inputs..., outputs...).
     for (size_t s = 0; s < plan.segments.size(); s++) {
@@ -180,7 +179,7 @@ std::string generate_glue_c(const ModelDescription &m) {
       << "    if (!weights) return SHUFFLEC_ERROR_WEIGHTS_NOT_LOADED;\n"
       << "    (void)arena;\n"
       << "    shufflec_internal_install_pool();\n"
-      << "    const int32_t threads = shufflec_internal_threads();\n"
+      << "    const int32_t threads = shufflec_get_num_threads();\n"
       << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_layout);\n";
     for (size_t v = 0; v < views.size(); v++)
         o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N

@@ -77,8 +77,14 @@ int main(int argc, char **argv) {
     CHECK_STATUS(tiny_load_weights(weights), SHUFFLEC_OK);
     CHECK_STATUS(tiny_run(input, output), SHUFFLEC_OK);
 
-    /* Threads. */
+    /* Threads: the default follows $HL_NUM_THREADS (the test sets 3). */
+    const char *env = getenv("HL_NUM_THREADS");
+    if (env && shufflec_get_num_threads() != atoi(env))
+        printf("FAIL default threads %d, HL_NUM_THREADS=%s\n", shufflec_get_num_threads(), env), failures++;
     CHECK_STATUS(shufflec_set_num_threads(-1), SHUFFLEC_ERROR_BAD_ARGUMENT);
+    CHECK_STATUS(shufflec_set_num_threads(65), SHUFFLEC_ERROR_BAD_ARGUMENT);
+    CHECK_STATUS(shufflec_set_num_threads(5), SHUFFLEC_OK);
+    if (shufflec_get_num_threads() != 5) printf("FAIL set 5 threads, got %d\n", shufflec_get_num_threads()), failures++;
     CHECK_STATUS(shufflec_set_num_threads(1), SHUFFLEC_OK);
     CHECK_STATUS(tiny_run(input, again), SHUFFLEC_OK);
     if (memcmp(output, again, sizeof output) != 0) printf("FAIL 1 thread differs from the default\n"), failures++;
