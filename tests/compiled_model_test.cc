@@ -40,3 +40,30 @@ TEST_P(CompiledModel, MatchesPyTorchAndReference) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, CompiledModel, ::testing::ValuesIn(target_cases("cases")),
                          [](const auto &p) { return test_name(p.param.golden.name + "_" + p.param.target); });
+
+// Schedules change loops, never results: the knobs the default schedules leave
+// off or at their defaults (unit fusion, several row tasks per thread, a fixed
+// row split, odd tiles) must compute the same model.
+TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
+    GoldenCase c;
+    for (const auto &g : golden_cases())
+        if (g.name == "g3_0.5x") c = g;
+    ASSERT_EQ(c.name, "g3_0.5x");
+    ASSERT_TRUE(c.missing.empty()) << c.missing;
+    std::string dir = build_dir() + "/compiled/schedule-variants";
+    std::string schedule = build_dir() + "/compiled/schedule-variants.json";
+    FILE *f = std::fopen(schedule.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
+  "description": "non-default knobs, for correctness only",
+  "defaults": {"fuse": true, "tasks_per_thread": 3},
+  "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5}},
+  "layers": {"stage3.1": {"fuse": false, "rows_per_task": 2}, "stage4.2.conv3": {"channel_vectors": 2, "tile_x": 6}}})",
+               f);
+    std::fclose(f);
+    double seconds = 0;
+    std::vector<float> y = compile_and_run(c.spec, c.weights, "x86", dir, c.input, &seconds, schedule);
+    Difference d = compare(y, read_npy(c.expected).data);
+    std::printf("[ compiled ] %s with non-default knobs: vs PyTorch %.2e\n", c.name.c_str(), d.relative());
+    EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected);
+}

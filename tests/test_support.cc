@@ -80,13 +80,15 @@ std::string test_name(const std::string &name) {
 }
 
 std::vector<float> compile_and_run(const std::string &spec, const std::string &weights, const std::string &target,
-                                   const std::string &dir, const std::string &input, double *seconds) {
+                                   const std::string &dir, const std::string &input, double *seconds,
+                                   const std::string &schedule) {
     bool arm = target == "arm";
     EXPECT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
     shufflec::NpyArray x = shufflec::read_npy(input);
     shufflec::CompileOptions o;
     o.spec_path = spec;
     o.weights_path = weights;
+    o.schedule_path = schedule;
     o.target = arm ? "arm-64-linux" : "x86-64-linux";
     o.name = "net";
     o.out_dir = dir;

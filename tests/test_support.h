@@ -31,8 +31,10 @@ std::string test_name(const std::string &name);  // a gtest-safe name
 // Compiles `spec` + `weights` for `target` into `dir` (fresh), links
 // tests/apps/npy_runner.c as an app would, runs it on `input` (under qemu for
 // ARM) and returns the output. Records the compile time in *seconds.
+// `schedule`: a schedule file (--schedule), or empty for the default.
 std::vector<float> compile_and_run(const std::string &spec, const std::string &weights, const std::string &target,
-                                   const std::string &dir, const std::string &input, double *seconds);
+                                   const std::string &dir, const std::string &input, double *seconds,
+                                   const std::string &schedule = "");
 std::string golden_dir();
 
 struct Difference {
