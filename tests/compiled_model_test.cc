@@ -52,6 +52,7 @@ TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
     ASSERT_TRUE(c.missing.empty()) << c.missing;
     std::string dir = build_dir() + "/compiled/schedule-variants";
     std::string schedule = build_dir() + "/compiled/schedule-variants.json";
+    ASSERT_EQ(run_command("mkdir -p '" + build_dir() + "/compiled'"), 0);
     FILE *f = std::fopen(schedule.c_str(), "w");
     ASSERT_NE(f, nullptr);
     std::fputs(R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
