@@ -29,6 +29,7 @@ extern int halide_host_cpu_count(void);
 
 extern void *fopen(const char *path, const char *mode);
 extern size_t fread(void *dst, size_t size, size_t count, void *file);
+extern int ferror(void *file);
 extern int fclose(void *file);
 extern void *malloc(size_t bytes);
 extern char *getenv(const char *name);
@@ -297,6 +298,21 @@ size_t shufflec_peak_pipeline_bytes(void) {
     return peak;
 }
 
+/* 64-byte aligned blocks (scratch arenas, weights files), freed with
+ * shufflec_internal_free_aligned. */
+void *shufflec_internal_alloc_aligned(size_t bytes) {
+    if (bytes > (size_t)-1 - 64 - sizeof(void *)) return NULL;
+    unsigned char *raw = (unsigned char *)malloc(bytes + 64 + sizeof(void *));
+    if (!raw) return NULL;
+    uintptr_t aligned = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+    ((void **)aligned)[-1] = raw;
+    return (void *)aligned;
+}
+
+void shufflec_internal_free_aligned(void *p) {
+    if (p) free(((void **)p)[-1]);
+}
+
 /* FNV-1a, 64 bit: the checksum of external weights files. */
 uint64_t shufflec_internal_checksum(const void *data, size_t bytes) {
     const unsigned char *p = (const unsigned char *)data;
@@ -322,6 +338,8 @@ const void *shufflec_internal_check_weights(const void *image, size_t bytes, uin
         for (int b = 7; b >= 0; b--) fields[f] = (fields[f] << 8) | p[8 + 8 * f + b];
     }
     if (fields[0] != payload_bytes || fields[1] != fingerprint) return NULL;
+    for (int i = 32; i < 64; i++) /* reserved: zeros in every file this version writes */
+        if (p[i] != 0) return NULL;
     if (fields[2] != shufflec_internal_checksum(p + 64, payload_bytes)) return NULL;
     *status = SHUFFLEC_OK;
     return p + 64;
@@ -336,25 +354,107 @@ void *shufflec_internal_read_file(const char *path, size_t bytes, int *status) {
         *status = SHUFFLEC_ERROR_WEIGHTS_FILE;
         return NULL;
     }
-    unsigned char *raw = (unsigned char *)malloc(bytes + 1 + 64 + sizeof(void *));
-    if (!raw) {
+    void *block = shufflec_internal_alloc_aligned(bytes + 1);
+    if (!block) {
         fclose(file);
         *status = SHUFFLEC_ERROR_OUT_OF_MEMORY;
         return NULL;
     }
-    uintptr_t aligned = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
-    ((void **)aligned)[-1] = raw;
-    size_t got = fread((void *)aligned, 1, bytes + 1, file);
+    size_t got = fread(block, 1, bytes + 1, file);
+    int failed = ferror(file); /* e.g. the path is a folder: fopen succeeds, reading does not */
     fclose(file);
-    if (got != bytes) {
-        free(raw);
-        *status = SHUFFLEC_ERROR_WEIGHTS_CORRUPT;
+    if (failed || got != bytes) {
+        shufflec_internal_free_aligned(block);
+        *status = failed ? SHUFFLEC_ERROR_WEIGHTS_FILE : SHUFFLEC_ERROR_WEIGHTS_CORRUPT;
         return NULL;
     }
     *status = SHUFFLEC_OK;
-    return (void *)aligned;
+    return block;
 }
 
-void shufflec_internal_free_aligned(void *p) {
-    if (p) free(((void **)p)[-1]);
+/* ---- Per-model state: scratch arenas and the weights in use ---------------
+ *
+ * Every entry point of a model may be called from any number of threads. A
+ * run holds the model's weights for its duration and takes a scratch arena
+ * (NAME_SCRATCH_BYTES) from the model's free list, or allocates one when all
+ * are in use, so concurrent runs compute side by side instead of sharing one
+ * static arena (which gave wrong results) or queueing behind one lock. After
+ * the first run at a given concurrency no call allocates. A weights change
+ * (NAME_load_weights / NAME_set_weights / NAME_unload_weights) waits until no
+ * run holds the old weights, and runs that start meanwhile wait for it.
+ *
+ * The glue keeps the state in a zero-initialized static block of
+ * SHUFFLEC_MODEL_STATE_WORDS words (a zero halide_mutex/halide_cond is valid). */
+
+enum { kFreeArenas = 16, kModelStateWords = 64 };
+
+typedef struct {
+    struct halide_mutex mutex;
+    struct halide_cond changed;
+    int runs;               /* runs holding the weights */
+    int changing;           /* a weights change is waiting or in progress */
+    int free_count;
+    void *free_arenas[kFreeArenas];
+    const void *weights;    /* external weights payload in use, or NULL */
+    void *weights_block;    /* the block it lives in when loaded from a file (freed on change) */
+} shufflec_model_state;
+
+typedef char shufflec_model_state_fits[sizeof(shufflec_model_state) <= kModelStateWords * sizeof(uint64_t) ? 1 : -1];
+
+/* Starts a run: waits out a weights change, takes the weights (`embedded`, or
+ * the loaded external ones) and, if arena_bytes > 0, a scratch arena. */
+int shufflec_internal_begin_run(void *state, const void *embedded, size_t arena_bytes, const void **weights,
+                                void **arena) {
+    shufflec_model_state *s = (shufflec_model_state *)state;
+    *arena = NULL;
+    halide_mutex_lock(&s->mutex);
+    while (s->changing) halide_cond_wait(&s->changed, &s->mutex);
+    *weights = embedded ? embedded : s->weights;
+    if (!*weights) {
+        halide_mutex_unlock(&s->mutex);
+        return SHUFFLEC_ERROR_WEIGHTS_NOT_LOADED;
+    }
+    s->runs++;
+    if (arena_bytes && s->free_count > 0) *arena = s->free_arenas[--s->free_count];
+    halide_mutex_unlock(&s->mutex);
+    if (arena_bytes && !*arena) {
+        *arena = shufflec_internal_alloc_aligned(arena_bytes);
+        if (!*arena) {
+            halide_mutex_lock(&s->mutex);
+            if (--s->runs == 0) halide_cond_broadcast(&s->changed);
+            halide_mutex_unlock(&s->mutex);
+            return SHUFFLEC_ERROR_OUT_OF_MEMORY;
+        }
+    }
+    return SHUFFLEC_OK;
+}
+
+/* Ends a run started by shufflec_internal_begin_run; the arena goes back to the free list. */
+void shufflec_internal_end_run(void *state, void *arena) {
+    shufflec_model_state *s = (shufflec_model_state *)state;
+    halide_mutex_lock(&s->mutex);
+    if (arena && s->free_count < kFreeArenas) {
+        s->free_arenas[s->free_count++] = arena;
+        arena = NULL;
+    }
+    if (--s->runs == 0) halide_cond_broadcast(&s->changed);
+    halide_mutex_unlock(&s->mutex);
+    shufflec_internal_free_aligned(arena);
+}
+
+/* Replaces the external weights once no run holds the old ones. `block` (may
+ * be NULL) is freed when the weights change again. */
+void shufflec_internal_swap_weights(void *state, const void *payload, void *block) {
+    shufflec_model_state *s = (shufflec_model_state *)state;
+    halide_mutex_lock(&s->mutex);
+    while (s->changing) halide_cond_wait(&s->changed, &s->mutex);
+    s->changing = 1;
+    while (s->runs > 0) halide_cond_wait(&s->changed, &s->mutex);
+    void *old = s->weights_block;
+    s->weights = payload;
+    s->weights_block = block;
+    s->changing = 0;
+    halide_cond_broadcast(&s->changed);
+    halide_mutex_unlock(&s->mutex);
+    shufflec_internal_free_aligned(old);
 }

@@ -39,7 +39,7 @@ if [ "${1:-}" = "--peers" ]; then
   ort="$here/bench/peers/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
   if [ ! -f "$ort" ]; then
     mkdir -p "$here/bench/peers"
-    (cd "$here/bench/peers" && npm install --no-audit --no-fund --ignore-scripts onnxruntime-node@1.30.0)
+    (cd "$here/bench/peers" && npm install --no-audit --no-fund --save-exact --ignore-scripts onnxruntime-node@1.30.0)
   fi
   echo "setup: onnxruntime-node present"
 fi

@@ -47,13 +47,13 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const shufflec::Error &e) {
-        std::fprintf(stderr, "shufflec: error: %s\n", e.what());
+        std::fputs(shufflec::format_error(e).c_str(), stderr);
         return 1;
     } catch (const std::bad_alloc &) {
         std::fprintf(stderr, "shufflec: error: out of memory\n");
         return 1;
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "shufflec: internal error: %s\n", e.what());
+        std::fprintf(stderr, "shufflec: internal error: %s\n", shufflec::one_line(e.what()).c_str());
         return 3;
     }
 }

@@ -1,6 +1,8 @@
 #include "emit/compile_model.h"
 
 #include <chrono>
+#include <csignal>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
@@ -11,7 +13,9 @@
 #include <unistd.h>
 
 #include "emit/embedded_files.h"
+#include "emit/model_fingerprint.h"
 #include "emit/model_sources.h"
+#include "emit/output_folder.h"
 #include "emit/targets.h"
 #include "emit/toolchain.h"
 #include "lower/lower_segment.h"
@@ -21,48 +25,15 @@
 #include "spec/spec_parser.h"
 #include "util/error.h"
 #include "util/file_io.h"
+#include "util/hash.h"
 #include "weights/weights.h"
 
 namespace shufflec {
 
 namespace {
 
-// A temporary folder removed (with its files) unless released.
-class TempDir {
-public:
-    explicit TempDir(const std::string &parent) {
-        std::string pattern = join_path(parent.empty() ? "." : parent, ".shufflec-tmp-XXXXXX");
-        std::vector<char> buf(pattern.begin(), pattern.end());
-        buf.push_back('\0');
-        if (!mkdtemp(buf.data())) fail("cannot create a temporary folder in '", parent, "': ", std::strerror(errno));
-        path_ = buf.data();
-    }
-    void keep() { keep_ = true; }
-    ~TempDir() {
-        if (keep_) return;
-        if (DIR *d = opendir(path_.c_str())) {
-            while (dirent *e = readdir(d)) {
-                std::string n = e->d_name;
-                if (n != "." && n != "..") std::remove(join_path(path_, n).c_str());
-            }
-            closedir(d);
-        }
-        rmdir(path_.c_str());
-    }
-    const std::string &path() const { return path_; }
-    std::string file(const std::string &name) const { return join_path(path_, name); }
-
-private:
-    std::string path_;
-    bool keep_ = false;
-};
-
-uint64_t fnv1a(const void *data, size_t bytes, uint64_t h = 0xcbf29ce484222325ull) {
-    const unsigned char *p = static_cast<const unsigned char *>(data);
-    for (size_t i = 0; i < bytes; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
+// An external weights file: a 64-byte header ("SHFCWTS1", payload bytes, model
+// fingerprint, FNV-1a of the payload, 32 reserved zero bytes), then the payload.
 std::string weights_file_image(const std::vector<float> &blob, uint64_t fingerprint) {
     std::string header(64, '\0');
     std::memcpy(&header[0], "SHFCWTS1", 8);
@@ -72,17 +43,24 @@ std::string weights_file_image(const std::vector<float> &blob, uint64_t fingerpr
     return header + std::string(reinterpret_cast<const char *>(blob.data()), blob.size() * 4);
 }
 
+// The plugin of one of Halide's autoschedulers; an unknown name is an error
+// (checked before any worker starts, so it is reported once).
+std::string autoscheduler_plugin(const std::string &name) {
+    static const std::map<std::string, std::string> plugins = {{"Mullapudi2016", "libautoschedule_mullapudi2016.so"},
+                                                               {"Li2018", "libautoschedule_li2018.so"},
+                                                               {"Adams2019", "libautoschedule_adams2019.so"}};
+    auto it = plugins.find(name);
+    if (it == plugins.end())
+        fail("--autoschedule: unknown autoscheduler ", in_quotes(name), " (Mullapudi2016, Li2018, Adams2019)");
+    return std::string(SHUFFLEC_AUTOSCHEDULER_DIR) + "/" + it->second;
+}
+
 // Schedules a pipeline with one of Halide's autoschedulers (a baseline, not the
 // product): every buffer gets its exact size as an estimate, the machine is
 // described by its cores and last-level cache.
 void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
                   int64_t weight_floats, const std::string &name, const Halide::Target &target) {
-    static const std::map<std::string, std::string> plugins = {{"Mullapudi2016", "libautoschedule_mullapudi2016.so"},
-                                                               {"Li2018", "libautoschedule_li2018.so"},
-                                                               {"Adams2019", "libautoschedule_adams2019.so"}};
-    auto it = plugins.find(name);
-    if (it == plugins.end()) fail("--autoschedule: unknown autoscheduler \"", name, "\" (Mullapudi2016, Li2018, Adams2019)");
-    Halide::load_plugin(std::string(SHUFFLEC_AUTOSCHEDULER_DIR) + "/" + it->second);
+    Halide::load_plugin(autoscheduler_plugin(name));
     const Segment &seg = plan.segments[lowered.segment];
     auto estimates = [&](int node, int64_t group) {
         const Shape &s = graph.nodes[node].shape;
@@ -153,16 +131,35 @@ struct PreparedModel {
     std::vector<int64_t> blob_offsets;  // blob size before each segment's weights
 };
 
+// What the target's code model can address in one static object (x86-64 and
+// AArch64 small code models: +-2 GiB for all of .text, .rodata and .bss); the
+// embedded weights must stay well inside it.
+constexpr int64_t kMaxEmbeddedWeightBytes = int64_t{1} << 30;
+
+void check_weight_size(int64_t floats, bool external, const char *what) {
+    // The pipelines index the weights buffer with 32-bit integers.
+    if (floats > std::numeric_limits<int32_t>::max())
+        fail("the model has ", floats, " ", what, " weights: at most 2^31-1 can be indexed by the compiled code");
+    if (!external && floats * 4 > kMaxEmbeddedWeightBytes)
+        fail("the model's ", what, " weights take ", floats * 4 / (1 << 20), " MiB: at most ",
+             kMaxEmbeddedWeightBytes >> 20,
+             " MiB can be embedded in the library (the target's static data must stay within +-2 GiB); "
+             "compile with --external-weights and load the weights file at run time");
+}
+
 PreparedModel prepare(const CompileOptions &opt) {
     PreparedModel p;
     p.target = resolve_target(opt.target);
+    if (!opt.autoscheduler.empty()) autoscheduler_plugin(opt.autoscheduler);
     SpecOptions spec_options;
     spec_options.input_shape = opt.input_shape;
     p.graph = load_spec(opt.spec_path, spec_options);
     p.name = opt.name.empty() ? c_identifier(p.graph.name) : opt.name;
     check_model_name(p.name);
-    p.weights = resolve_weights(p.graph, opt.weights_path, opt.random_seed);
     p.stats = graph_stats(p.graph);
+    // Before reading or generating them: every parameter ends up in the blob.
+    check_weight_size(p.stats.params, opt.external_weights, "parameter");
+    p.weights = resolve_weights(p.graph, opt.weights_path, opt.random_seed);
     optimize(p.graph, p.weights);
     p.plan = plan_segments(p.graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit);
 
@@ -181,10 +178,20 @@ PreparedModel prepare(const CompileOptions &opt) {
         p.blob_offsets.push_back(p.blob.size());
         lower_segment(p.graph, p.weights, p.plan, static_cast<int>(s), p.blob);
     }
+    check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
     return p;
 }
 
+uint64_t fingerprint_of(const PreparedModel &p) {
+    return model_fingerprint(p.graph, p.plan, p.blob, p.target.short_name + " " + p.target.halide.to_string());
+}
+
 }  // namespace
+
+WeightsIdentity weights_identity(const CompileOptions &opt) {
+    PreparedModel p = prepare(opt);
+    return {fingerprint_of(p), p.blob.size()};
+}
 
 std::vector<std::string> describe_schedule(const CompileOptions &opt) {
     PreparedModel p = prepare(opt);
@@ -216,10 +223,12 @@ CompileReport compile_model(const CompileOptions &opt) {
     struct stat st;
     if (stat(opt.out_dir.c_str(), &st) != 0) {
         if (mkdir(opt.out_dir.c_str(), 0755) != 0)
-            fail("-o: cannot create folder '", opt.out_dir, "': ", std::strerror(errno));
+            fail("-o: cannot create folder ", in_quotes(opt.out_dir), ": ", std::strerror(errno));
     } else if (!S_ISDIR(st.st_mode)) {
-        fail("-o: '", opt.out_dir, "' exists and is not a folder");
+        fail("-o: ", in_quotes(opt.out_dir), " exists and is not a folder");
     }
+    // Finish or clean up what an interrupted compile left here.
+    recover_output_folder(opt.out_dir);
     const TargetInfo &target = prepared.target;
     Graph &graph = prepared.graph;
     const Weights &weights = prepared.weights;
@@ -247,13 +256,12 @@ CompileReport compile_model(const CompileOptions &opt) {
         for (int node : seg.nodes) macs += node_stats(graph, graph.nodes[node]).macs;
         model.segment_macs.push_back(macs);
     }
-    std::string structure = cat(name, "|", graph.name, "|", blob.data.size(), "|", plan.arena_floats, "|", target.name);
-    model.fingerprint = fnv1a(structure.data(), structure.size());
+    model.fingerprint = fingerprint_of(prepared);
 
-    TempDir tmp(opt.out_dir);
+    StagingDir tmp(opt.out_dir);
     if (opt.save_temps) {
         tmp.keep();
-        std::fprintf(stderr, "shufflec: keeping intermediate files in %s\n", tmp.path().c_str());
+        std::fprintf(stderr, "shufflec: keeping intermediate files in %s\n", in_quotes(tmp.path(), 1000).c_str());
     }
     Toolchain tools = find_toolchain();
 
@@ -268,17 +276,24 @@ CompileReport compile_model(const CompileOptions &opt) {
                          opt.autoscheduler, blob.size());
     } else {
         std::fflush(nullptr);
+        pid_t parent = getpid();
         std::vector<pid_t> children;
         for (int j = 0; j < jobs; j++) {
             pid_t pid = fork();
-            if (pid < 0) fail("cannot start a compile worker: ", std::strerror(errno));
+            if (pid < 0) {
+                for (pid_t c : children) kill(c, SIGKILL);
+                fail("cannot start a compile worker: ", std::strerror(errno));
+            }
             if (pid == 0) {
+                // A worker dies with the compile that started it.
+                detach_worker_from_parent_signals();
+                if (getppid() != parent) _exit(1);
                 int rc = 0;
                 try {
                     compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[j], blob_offsets, opt.profile_halide,
                                      opt.save_temps, opt.autoscheduler, blob.size());
                 } catch (const std::exception &e) {
-                    std::fprintf(stderr, "shufflec: error: %s\n", e.what());
+                    std::fputs(format_error(e).c_str(), stderr);
                     rc = 1;
                 }
                 std::fflush(nullptr);
@@ -289,76 +304,78 @@ CompileReport compile_model(const CompileOptions &opt) {
         bool ok = true;
         for (pid_t pid : children) {
             int status = 0;
-            waitpid(pid, &status, 0);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
             ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
         }
         if (!ok) fail("compiling the Halide pipelines failed (see above)");
     }
 
-    // 2. The shared runtime: Halide's runtime plus shufflec's helpers.
+    // 2. The shared runtime: Halide's runtime plus shufflec's helpers. Every
+    // tool runs inside the staging folder on fixed file names: no path from
+    // the command line reaches a tool's arguments or the generated sources.
+    const std::string &dir = tmp.path();
     Halide::compile_standalone_runtime(tmp.file("halide_runtime.o"), target.halide);
     write_file_atomic(tmp.file("shufflec_runtime.h"), embedded_runtime_header());
     write_file_atomic(tmp.file("shufflec_runtime.c"), embedded_runtime_source());
     write_file_atomic(tmp.file("string.h"), "/* freestanding stand-in: the glue needs no libc string functions */\n");
     std::vector<std::string> cc = {tools.clang, "--target=" + target.triple, "-O2", "-std=c99", "-ffreestanding",
                                    "-fno-builtin", "-nostdinc", "-fPIC", "-Wall", "-Werror",
-                                   "-isystem", tools.clang_resource_dir + "/include", "-isystem", tmp.path(),
+                                   "-isystem", tools.clang_resource_dir + "/include", "-isystem", ".",
                                    "-I", tools.halide_include, "-c"};
     auto compile_c = [&](const std::string &source, const std::string &object, const std::string &what) {
         std::vector<std::string> argv = cc;
         argv.insert(argv.end(), {source, "-o", object});
-        run_tool(argv, what);
+        run_tool(argv, what, dir);
     };
-    compile_c(tmp.file("shufflec_runtime.c"), tmp.file("shufflec_helpers.o"), "compiling the shufflec runtime");
+    compile_c("shufflec_runtime.c", "shufflec_helpers.o", "compiling the shufflec runtime");
 
-    // 3. Weights and glue.
+    // 3. Weights, glue and header. The build stamp (which ties NAME.h to this
+    // library) is a hash of everything the library is made of.
+    std::string weights_bytes(reinterpret_cast<const char *>(blob.data.data()), blob.data.size() * 4);
+    uint64_t stamp = fnv1a(weights_bytes);
+    for (const auto &seg : plan.segments) stamp = fnv1a(read_file(tmp.file(seg.name + ".o")), stamp);
+    stamp = fnv1a(generate_glue_c(model), stamp);
+    stamp = fnv1a(generate_header(model), stamp);
+    model.build_stamp = stamp;
     if (opt.external_weights) {
         write_file_atomic(tmp.file(name + ".weights"), weights_file_image(blob.data, model.fingerprint));
     } else {
-        model.weights_blob_path = tmp.file("weights.bin");
-        write_file_atomic(model.weights_blob_path,
-                          std::string(reinterpret_cast<const char *>(blob.data.data()), blob.data.size() * 4));
+        write_file_atomic(tmp.file(kEmbeddedWeightsFile), weights_bytes);
     }
+    weights_bytes.clear();
     write_file_atomic(tmp.file(name + "_glue.c"), generate_glue_c(model));
-    compile_c(tmp.file(name + "_glue.c"), tmp.file(name + "_glue.o"), "compiling the model glue");
+    compile_c(name + "_glue.c", name + "_glue.o", "compiling the model glue");
     write_file_atomic(tmp.file(name + ".h"), generate_header(model));
 
     // 4. Package.
-    std::vector<std::string> model_objects = {tmp.file(name + "_glue.o")};
-    for (const auto &seg : plan.segments) model_objects.push_back(tmp.file(seg.name + ".o"));
-    std::vector<std::string> outputs = {name + ".h", "shufflec_runtime.h"};
+    std::vector<std::string> model_objects = {name + "_glue.o"};
+    for (const auto &seg : plan.segments) model_objects.push_back(seg.name + ".o");
+    std::vector<std::string> outputs = {"shufflec_runtime.h", "HalideRuntime.h"};
+    if (opt.external_weights) outputs.push_back(name + ".weights");
     std::string runtime_object = "shufflec_runtime_" + target.short_name + ".o";
     if (opt.emit_objects) {
-        std::vector<std::string> ld = {tools.ld_lld, "-r", "-o", tmp.file(name + ".o")};
+        std::vector<std::string> ld = {tools.ld_lld, "-r", "-o", name + ".o"};
         ld.insert(ld.end(), model_objects.begin(), model_objects.end());
-        run_tool(ld, "linking the model object");
-        run_tool({tools.ld_lld, "-r", "-o", tmp.file(runtime_object), tmp.file("halide_runtime.o"),
-                  tmp.file("shufflec_helpers.o")},
-                 "linking the runtime object");
-        outputs.push_back(name + ".o");
+        run_tool(ld, "linking the model object", dir);
+        run_tool({tools.ld_lld, "-r", "-o", runtime_object, "halide_runtime.o", "shufflec_helpers.o"},
+                 "linking the runtime object", dir);
         outputs.push_back(runtime_object);
+        outputs.push_back(name + ".o");
     } else {
-        std::vector<std::string> ar = {tools.llvm_ar, "rcs", tmp.file(name + ".a")};
+        std::vector<std::string> ar = {tools.llvm_ar, "rcs", name + ".a"};
         ar.insert(ar.end(), model_objects.begin(), model_objects.end());
-        ar.push_back(tmp.file("halide_runtime.o"));
-        ar.push_back(tmp.file("shufflec_helpers.o"));
-        run_tool(ar, "packaging the library");
+        ar.push_back("halide_runtime.o");
+        ar.push_back("shufflec_helpers.o");
+        run_tool(ar, "packaging the library", dir);
         outputs.push_back(name + ".a");
     }
-    if (opt.external_weights) outputs.push_back(name + ".weights");
     // HalideRuntime.h for apps that use the Halide-buffer entry point.
     write_file_atomic(tmp.file("HalideRuntime.h"), read_file(tools.halide_include + "/HalideRuntime.h"));
-    outputs.push_back("HalideRuntime.h");
+    outputs.push_back(name + ".h");  // last: the header makes the set usable
 
-    for (const auto &f : outputs) {
-        std::string to = join_path(opt.out_dir, f);
-        if (std::rename(tmp.file(f).c_str(), to.c_str()) != 0) {
-            int e = errno;
-            for (const auto &moved : report.files) std::remove(moved.c_str());
-            fail("cannot move '", f, "' into '", opt.out_dir, "': ", std::strerror(e));
-        }
-        report.files.push_back(to);
-    }
+    tmp.publish(outputs);
+    for (const auto &f : outputs) report.files.push_back(join_path(opt.out_dir, f));
     report.segments = static_cast<int>(plan.segments.size());
     report.weight_bytes = static_cast<int64_t>(blob.data.size()) * 4;
     report.scratch_bytes = plan.arena_floats * 4;

@@ -54,4 +54,12 @@ std::vector<std::string> describe_schedule(const CompileOptions &options);
 // Checks that `name` can prefix C symbols.
 void check_model_name(const std::string &name);
 
+// What an external weights file of this compile is tied to: the model
+// fingerprint (emit/model_fingerprint.h) and the folded weights' size.
+struct WeightsIdentity {
+    uint64_t fingerprint = 0;
+    int64_t floats = 0;
+};
+WeightsIdentity weights_identity(const CompileOptions &options);
+
 }  // namespace shufflec

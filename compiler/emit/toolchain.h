@@ -17,9 +17,10 @@ struct Toolchain {
 // $SHUFFLEC_LLVM_AR, $SHUFFLEC_LD_LLD.
 Toolchain find_toolchain();
 
-// Runs argv; on failure throws an Error with `what`, the command and its stderr.
-void run_tool(const std::vector<std::string> &argv, const std::string &what);
+// Runs argv (in folder `cwd` if given); on failure throws an Error with
+// `what` and the command, and the tool's stderr as the error's details.
+void run_tool(const std::vector<std::string> &argv, const std::string &what, const std::string &cwd = "");
 // Runs argv and returns its stdout.
-std::string run_tool_output(const std::vector<std::string> &argv, const std::string &what);
+std::string run_tool_output(const std::vector<std::string> &argv, const std::string &what, const std::string &cwd = "");
 
 }  // namespace shufflec

@@ -81,6 +81,7 @@ std::vector<std::vector<int>> Graph::consumers() const {
 namespace {
 
 constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
+constexpr int64_t kMaxTensorElements = kMaxElements / 4;
 
 int64_t window_output(const Node &node, int64_t size, int kernel, int stride, int pad_a, int pad_b, const char *axis) {
     int64_t padded = size + pad_a + pad_b;
@@ -194,11 +195,13 @@ void infer_node_shape(Graph &graph, size_t index) {
         const Shape &s = node.shape;
         if (s.n <= 0 || s.c <= 0 || s.h <= 0 || s.w <= 0)
             fail(node.origin, ": '", node.name, "' would have an empty output (", to_string(s), ")");
-        // Halide indexes buffers with 32-bit integers; reject anything that would overflow.
-        bool overflow = s.c > kMaxElements / s.n || s.h > kMaxElements / (s.n * s.c) ||
-                        s.w > kMaxElements / (s.n * s.c * s.h);
+        // The compiled code indexes tensors with 32-bit integers, and a tensor a
+        // pipeline keeps internally is one allocation of at most 2^31-1 bytes.
+        bool overflow = s.c > kMaxTensorElements / s.n || s.h > kMaxTensorElements / (s.n * s.c) ||
+                        s.w > kMaxTensorElements / (s.n * s.c * s.h);
         if (overflow)
-            fail(node.origin, ": '", node.name, "' output ", to_string(s), " has more than 2^31-1 elements");
+            fail(node.origin, ": '", node.name, "' output ", to_string(s),
+                 " has more than 2^29-1 elements (2 GiB of float32, the most one tensor may take)");
         for (const auto &p : node.params)
             if (p.elements() > kMaxElements)
                 fail(node.origin, ": tensor '", p.tensor, "' has more than 2^31-1 elements");

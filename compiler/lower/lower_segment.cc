@@ -14,6 +14,7 @@ Var Vars::c("c"), Vars::k("k"), Vars::g("g"), Vars::x("x"), Vars::y("y"), Vars::
 
 int64_t WeightBlob::append(const std::vector<float> &values) {
     int64_t offset = size();
+    arrays.push_back({offset, static_cast<int64_t>(values.size())});
     data.insert(data.end(), values.begin(), values.end());
     data.resize((data.size() + 15) / 16 * 16, 0.0f);
     return offset;

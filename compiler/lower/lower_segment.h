@@ -33,6 +33,9 @@ namespace shufflec {
 struct WeightBlob {
     int64_t base = 0;
     std::vector<float> data;
+    // (offset, floats) of every array appended: the packing layout, which the
+    // external-weights fingerprint covers.
+    std::vector<std::pair<int64_t, int64_t>> arrays;
     int64_t append(const std::vector<float> &values);  // returns the offset in floats
     int64_t size() const { return base + static_cast<int64_t>(data.size()); }
 };

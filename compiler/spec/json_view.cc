@@ -35,50 +35,73 @@ size_t edit_distance(const std::string &a, const std::string &b) {
 
 }  // namespace
 
-json parse_json_text(const std::string &text, const std::string &source_name) {
-    // nlohmann silently keeps the last of duplicate keys; track the JSON path of
-    // every value being parsed so that a duplicate can be reported where it is.
+namespace {
+
+// Finds the first repeated key, with its JSON path. A SAX pass of its own:
+// nlohmann's parser with a callback (which could see keys too) rescans the
+// enclosing array at every object end, quadratic in the number of layers.
+class DuplicateKeyFinder : public nlohmann::json_sax<json> {
+public:
+    std::string duplicate_path, duplicate_key;
+
+    bool null() override { return value(); }
+    bool boolean(bool) override { return value(); }
+    bool number_integer(number_integer_t) override { return value(); }
+    bool number_unsigned(number_unsigned_t) override { return value(); }
+    bool number_float(number_float_t, const string_t &) override { return value(); }
+    bool string(string_t &) override { return value(); }
+    bool binary(binary_t &) override { return value(); }
+    bool start_object(std::size_t) override {
+        value();
+        frames_.push_back({false, -1, "", {}});
+        return true;
+    }
+    bool key(string_t &k) override {
+        Frame &f = frames_.back();
+        f.key = k;
+        if (!f.keys.insert(k).second && duplicate_key.empty()) duplicate_key = k, duplicate_path = path();
+        return true;
+    }
+    bool end_object() override {
+        frames_.pop_back();
+        return true;
+    }
+    bool start_array(std::size_t) override {
+        value();
+        frames_.push_back({true, -1, "", {}});
+        return true;
+    }
+    bool end_array() override {
+        frames_.pop_back();
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override { return false; }
+
+private:
     struct Frame {
         bool array;
-        long index;        // current element (arrays)
-        std::string key;   // current key (objects)
+        long index;       // current element (arrays)
+        std::string key;  // current key (objects)
         std::set<std::string> keys;
     };
-    std::vector<Frame> frames;
-    std::string duplicate_path, duplicate_key;
-    auto path = [&]() {
-        std::string p = "$";
-        for (const auto &f : frames) p += f.array ? "[" + std::to_string(f.index) + "]" : "." + f.key;
-        return p;
-    };
-    auto value_starts = [&]() {
-        if (!frames.empty() && frames.back().array) frames.back().index++;
-    };
-    auto callback = [&](int, json::parse_event_t event, json &parsed) {
-        switch (event) {
-        case json::parse_event_t::object_start:
-            value_starts();
-            frames.push_back({false, -1, "", {}});
-            break;
-        case json::parse_event_t::array_start:
-            value_starts();
-            frames.push_back({true, -1, "", {}});
-            break;
-        case json::parse_event_t::object_end:
-        case json::parse_event_t::array_end: frames.pop_back(); break;
-        case json::parse_event_t::key: {
-            Frame &f = frames.back();
-            f.key = parsed.get<std::string>();
-            if (!f.keys.insert(f.key).second && duplicate_key.empty()) duplicate_key = f.key, duplicate_path = path();
-            break;
-        }
-        case json::parse_event_t::value: value_starts(); break;
-        }
+    bool value() {
+        if (!frames_.empty() && frames_.back().array) frames_.back().index++;
         return true;
-    };
+    }
+    std::string path() const {
+        std::string p = "$";
+        for (const auto &f : frames_) p += f.array ? "[" + std::to_string(f.index) + "]" : "." + f.key;
+        return p;
+    }
+    std::vector<Frame> frames_;
+};
+
+}  // namespace
+
+json parse_json_text(const std::string &text, const std::string &source_name) {
     json result;
     try {
-        result = json::parse(text, callback);
+        result = json::parse(text);
     } catch (const json::parse_error &e) {
         size_t line, column;
         line_and_column(text, e.byte == 0 ? 0 : e.byte - 1, line, column);
@@ -99,8 +122,12 @@ json parse_json_text(const std::string &text, const std::string &source_name) {
         line_and_column(text, at, line, column);
         fail(source_name, ":", line, ":", column, ": JSON error: ", reason);
     }
-    if (!duplicate_key.empty())
-        fail(duplicate_path, ": duplicate key ", in_quotes(duplicate_key), " (a JSON object may not repeat a key)");
+    // nlohmann silently keeps the last of duplicate keys: find them separately.
+    DuplicateKeyFinder finder;
+    json::sax_parse(text, &finder);
+    if (!finder.duplicate_key.empty())
+        fail(finder.duplicate_path, ": duplicate key ", in_quotes(finder.duplicate_key),
+             " (a JSON object may not repeat a key)");
     return result;
 }
 

@@ -13,8 +13,21 @@ namespace shufflec {
 
 class Error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    // `details`: text printed verbatim below the one-line message (a tool's own output).
+    explicit Error(const std::string &message, std::string details = "")
+        : std::runtime_error(message), details_(std::move(details)) {}
+    const std::string &details() const { return details_; }
+
+private:
+    std::string details_;
 };
+
+// `s` with control characters escaped (\n, \t, \u001b...), so that names and
+// paths from input files never split or forge a message line.
+std::string one_line(const std::string &s);
+
+// "shufflec: error: MESSAGE\n" (one line, escaped), then the details if any.
+std::string format_error(const std::exception &e);
 
 // Concatenates anything streamable: cat("layer ", name, " has ", n, " inputs").
 template <typename... Args>

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace shufflec {
 
@@ -22,12 +23,6 @@ struct Rng {
         return lo + (hi - lo) * static_cast<float>(static_cast<double>(next() >> 11) * 0x1.0p-53);
     }
 };
-
-uint64_t fnv1a(const std::string &s) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-    return h;
-}
 
 std::string shape_text(const std::vector<int64_t> &shape) {
     std::string s = "[";

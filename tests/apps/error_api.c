@@ -73,6 +73,9 @@ int main(int argc, char **argv) {
     CHECK_STATUS(tiny_load_weights(path), SHUFFLEC_ERROR_WEIGHTS_CORRUPT);
     copy_file(weights, path, -1, 3);          /* the magic */
     CHECK_STATUS(tiny_load_weights(path), SHUFFLEC_ERROR_WEIGHTS_CORRUPT);
+    copy_file(weights, path, -1, 40);         /* a reserved header byte (must be zero) */
+    CHECK_STATUS(tiny_load_weights(path), SHUFFLEC_ERROR_WEIGHTS_CORRUPT);
+    CHECK_STATUS(tiny_load_weights(argv[2]), SHUFFLEC_ERROR_WEIGHTS_FILE); /* a folder: cannot be read */
     CHECK_STATUS(tiny_run(input, output), SHUFFLEC_ERROR_WEIGHTS_NOT_LOADED);
     CHECK_STATUS(tiny_load_weights(weights), SHUFFLEC_OK);
     CHECK_STATUS(tiny_run(input, output), SHUFFLEC_OK);
