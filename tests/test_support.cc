@@ -17,6 +17,7 @@ namespace shufflec_test {
 
 std::string source_dir() { return SHUFFLEC_SOURCE_DIR; }
 std::string build_dir() { return SHUFFLEC_BINARY_DIR; }
+std::string shufflec_binary() { return SHUFFLEC_BINARY; }
 
 std::string golden_dir() {
     const char *dir = std::getenv("SHUFFLEC_GOLDEN_DIR");

@@ -49,6 +49,7 @@ Difference compare(const std::vector<float> &actual, const std::vector<float> &e
 constexpr double kRelativeTolerance = 1e-4;
 
 std::string source_dir();  // the repository root
+std::string shufflec_binary();  // the `shufflec` command built with the tests
 std::string build_dir();   // where tests may write
 // Runs a shell command line; returns its exit status and puts stdout+stderr in *output.
 int run_command(const std::string &command, std::string *output = nullptr);
