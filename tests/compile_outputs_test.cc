@@ -335,4 +335,16 @@ TEST(CompileOutputs, ErrorMessagesStayOneLine) {
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
     EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
     EXPECT_NE(out.find("bad\\nshufflec: error: forged\\u001b[31m.json"), std::string::npos) << out;
+
+    // A .npy header with a newline in its dtype.
+    std::string header = "{'descr': '<i4\nshufflec: error: forged', 'fortran_order': False, 'shape': (1,), }";
+    std::string npy = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header + "1234";
+    write_file_atomic(dir + "/bad.npy", npy);
+    write_file_atomic(dir + "/tiny.json", kTinySpec);
+    rc = run_command("('" + shufflec_binary() + "' run '" + dir + "/tiny.json' --random-weights 1 --input '" + dir +
+                         "/bad.npy' -o '" + dir + "/y.npy' 2>&1 >/dev/null)",
+                     &out);
+    EXPECT_NE(rc, 0);
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+    EXPECT_NE(out.find("<i4\\nshufflec: error: forged"), std::string::npos) << out;
 }

@@ -27,6 +27,16 @@ def conv_model(extra_nodes=(), conv_attrs=None, output="y", inputs=None, opset=1
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
+def huge_tensor():
+    """An INT64 initializer claiming 2^40 x 2^40 elements (with no data)."""
+    t = TensorProto()
+    t.name = "shape"
+    t.data_type = TensorProto.INT64
+    t.dims.extend([1 << 40, 1 << 40])
+    t.raw_data = b""
+    return t
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -53,6 +63,26 @@ def main():
                                                                                   "shape")]),
         "unknown_input.onnx": conv_model([helper.make_node("Relu", ["missing"], ["y"], name="relu")]),
     }
+    # Hostile and overflowing content (found by fuzzing and UBSan): each must be a clean error.
+    files["no_output.onnx"] = conv_model([helper.make_node("Relu", ["c"], [], name="silent"),
+                                          helper.make_node("Relu", ["c"], ["y"], name="relu")])
+    files["newline_name.onnx"] = conv_model([helper.make_node("LeakyRelu", ["c"], ["y"],
+                                                              name="evil\nshufflec: error: forged")])
+    files["huge_dims.onnx"] = conv_model([helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape")],
+                                         initializers=[huge_tensor()])
+    files["huge_reshape.onnx"] = conv_model([helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape")],
+                                            initializers=[numpy_helper.from_array(
+                                                np.array([1, 1 << 62, 1 << 62, 8, 8], np.int64), "shape")])
+    files["zero_stride.onnx"] = conv_model([helper.make_node("Relu", ["c"], ["y"], name="relu")],
+                                           conv_attrs={"strides": [0, 1]})
+    # Invalid UTF-8 where the spec keeps text (the producer name goes into its description):
+    # serialized with a placeholder of the same length, then the bytes are swapped in.
+    model = conv_model([helper.make_node("Relu", ["c"], ["y"], name="relu")])
+    model.producer_name = "PRODUCER"
+    raw = model.SerializeToString().replace(b"PRODUCER", b"\xff\xfeBAD\xc3\x28!")
+    files["invalid_utf8.onnx"] = raw
+    model = conv_model([helper.make_node("LeakyRelu", ["c"], ["y"], name="NODENAME")])
+    files["invalid_utf8_name.onnx"] = model.SerializeToString().replace(b"NODENAME", b"bad\xff\xfename")
     for name, content in files.items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(content if isinstance(content, bytes) else content.SerializeToString())

@@ -156,7 +156,8 @@ Shape infer(const Graph &g, Node &node) {
         return s;
     case Op::ChannelScale:
         if (in(1).n != in(0).n || in(1).c != in(0).c || in(1).h != 1 || in(1).w != 1)
-            fail(where(), ": scale shape ", to_string(in(1)), " does not match ", to_string(in(0)));
+            fail(where(), ": the scale (second input, '", g.nodes[node.inputs[1]].name, "') must have shape ",
+                 in(0).n, "x", in(0).c, "x1x1 (one value per channel of ", to_string(in(0)), "), got ", to_string(in(1)));
         return in(0);
     case Op::Concat: {
         s = in(0);

@@ -1,8 +1,10 @@
 #include "import/onnx_import.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sys/stat.h>
@@ -52,11 +54,16 @@ void dump_readable(const json &v, int indent, std::string &out) {
     out += object ? "}" : "]";
 }
 
+// Kernel sizes, strides and padding beyond this are refused (and keep shape arithmetic far from overflow).
+constexpr int64_t kMaxWindow = 1 << 16;
+// Integers read from constant tensors (reshape targets, pads) must be within this.
+constexpr double kMaxInt = 1e15;
+
 // A constant tensor (initializer or Constant node), as doubles for simplicity.
 struct Constant {
     std::vector<int64_t> dims;
     std::vector<double> values;
-    int64_t elements() const {
+    int64_t elements() const {  // dims are checked when the constant is read: no overflow
         int64_t e = 1;
         for (int64_t d : dims) e *= d;
         return e;
@@ -92,8 +99,8 @@ public:
         m.name = name_;
         m.spec = {{"format", kSpecFormat},
                   {"name", name_},
-                  {"description", "Imported from " + path_ + " by shufflec import-onnx (producer " +
-                                      model_.producer_name() + " " + model_.producer_version() + ", opset " +
+                  {"description", valid_utf8("Imported from " + path_ + " by shufflec import-onnx (producer " +
+                                      model_.producer_name() + " " + model_.producer_version() + ", opset ") +
                                       std::to_string(opset_) + ")."},
                   {"input", {{"name", "input"}, {"shape", input_shape_}}},
                   {"weights", name_ + ".safetensors"},
@@ -129,10 +136,21 @@ private:
         if (opset_ < 7 || opset_ > 18) fail(path_, ": opset ", opset_, " is not supported (7 to 18)");
     }
 
+    static std::string dims_text(const onnx::TensorProto &t) {
+        std::string s = "[";
+        for (int i = 0; i < t.dims_size(); i++) s += (i ? ", " : "") + std::to_string(t.dims(i));
+        return s + "]";
+    }
+
     Constant tensor(const onnx::TensorProto &t, const std::string &what) {
         Constant c;
-        for (auto d : t.dims()) c.dims.push_back(d);
-        int64_t n = c.elements();
+        int64_t n = 1;
+        for (auto d : t.dims()) {
+            if (d < 0 || (d > 0 && n > std::numeric_limits<int32_t>::max() / d))
+                fail(path_, ": ", what, " has dimensions ", dims_text(t), ": negative, or more than 2^31-1 elements");
+            n *= d;
+            c.dims.push_back(d);
+        }
         auto raw = [&](size_t bytes) {
             if (t.raw_data().size() != static_cast<size_t>(n) * bytes)
                 fail(path_, ": ", what, " holds ", t.raw_data().size(), " bytes, its shape needs ", n * static_cast<int64_t>(bytes));
@@ -275,17 +293,31 @@ private:
 
     void alias(const onnx::NodeProto &node, const Value &v) { values_[node.output(0)] = v; }
 
-    static std::vector<int64_t> window_output(const std::vector<int64_t> &in, int64_t channels, int64_t kh, int64_t kw,
-                                              const std::vector<int64_t> &stride, const std::vector<int64_t> &pads) {
-        return {in[0], channels, (in[2] + pads[0] + pads[2] - kh) / stride[0] + 1, (in[3] + pads[1] + pads[3] - kw) / stride[1] + 1};
+    // An integer from a constant tensor's value (held as a double).
+    int64_t to_int(const onnx::NodeProto &node, double v) {
+        if (!(v >= -kMaxInt && v <= kMaxInt) || v != std::floor(v)) node_error(node, cat("value ", v, " is not a supported integer"));
+        return static_cast<int64_t>(v);
+    }
+
+    // Output shape of a window op; sizes are bounded (kMaxWindow, checked tensor dims), so nothing overflows.
+    std::vector<int64_t> window_output(const onnx::NodeProto &node, const std::vector<int64_t> &in, int64_t channels,
+                                       int64_t kh, int64_t kw, const std::vector<int64_t> &stride,
+                                       const std::vector<int64_t> &pads) {
+        if (in.size() != 4) node_error(node, "needs a 4-D input");
+        if (kh < 1 || kw < 1 || kh > kMaxWindow || kw > kMaxWindow) node_error(node, cat("kernel ", kh, "x", kw, " is not supported"));
+        int64_t h = in[2] + pads[0] + pads[2] - kh, w = in[3] + pads[1] + pads[3] - kw;
+        if (h < 0 || w < 0) node_error(node, "the kernel is larger than the padded input");
+        return {in[0], channels, h / stride[0] + 1, w / stride[1] + 1};
     }
 
     // ONNX pads are [begin_h, begin_w, end_h, end_w]; the spec's are [top, left, bottom, right]: the same order.
     std::vector<int64_t> pads_of(const onnx::NodeProto &node) {
         std::vector<int64_t> p = attr_ints(node, "pads", {0, 0, 0, 0});
         if (p.size() != 4) node_error(node, "pads must have 4 values (2-D)");
-        for (int64_t v : p)
+        for (int64_t v : p) {
             if (v < 0) node_error(node, "negative padding is not supported");
+            if (v > kMaxWindow) node_error(node, cat("padding ", v, " is larger than ", kMaxWindow));
+        }
         if (attribute(node, "auto_pad")) {
             std::string ap = attribute(node, "auto_pad")->s();
             if (ap != "NOTSET" && ap != "VALID") node_error(node, "auto_pad " + ap + " is not supported (export with explicit pads)");
@@ -296,6 +328,8 @@ private:
     std::vector<int64_t> two(const onnx::NodeProto &node, const std::string &name) {
         std::vector<int64_t> v = attr_ints(node, name, {1, 1});
         if (v.size() != 2) node_error(node, name + " must have 2 values (2-D)");
+        for (int64_t x : v)
+            if (x < 1 || x > kMaxWindow) node_error(node, cat(name, " must be from 1 to ", kMaxWindow, ", got ", x));
         return v;
     }
 
@@ -313,6 +347,7 @@ private:
 
     void convert(const onnx::NodeProto &node) {
         const std::string &op = node.op_type();
+        if (node.output_size() < 1 || node.output(0).empty()) node_error(node, "has no output");
         if (!node.domain().empty() && node.domain() != "ai.onnx") node_error(node, "operator domain '" + node.domain() + "' is not supported");
         if (op == "Constant") {
             const auto *a = attribute(node, "value");
@@ -343,7 +378,7 @@ private:
             }
             emit(node, {{"op", "conv"}, {"name", name}, {"out_channels", w.dims[0]}, {"kernel", {w.dims[2], w.dims[3]}},
                         {"stride", stride}, {"pad", pads}, {"groups", groups}, {"bias", bias}},
-                 {in.layer}, window_output(in.shape, w.dims[0], w.dims[2], w.dims[3], stride, pads));
+                 {in.layer}, window_output(node, in.shape, w.dims[0], w.dims[2], w.dims[3], stride, pads));
         } else if (op == "BatchNormalization") {
             reject_unknown_attributes(node, {"epsilon", "momentum", "training_mode", "spatial"});
             require_attr(node, "training_mode", 0, 0, "training mode is not supported");
@@ -404,7 +439,7 @@ private:
             }
             json e = {{"op", avg ? "avgpool" : "maxpool"}, {"name", layer_name(node, "")}, {"kernel", k}, {"stride", stride}, {"pad", pads}};
             if (avg) e["count_include_pad"] = include;
-            emit(node, e, {in.layer}, window_output(in.shape, in.shape[1], k[0], k[1], stride, pads));
+            emit(node, e, {in.layer}, window_output(node, in.shape, in.shape[1], k[0], k[1], stride, pads));
         } else if (op == "GlobalAveragePool" || op == "ReduceMean") {
             const Value &in = layer_input(node, 0);
             if (op == "ReduceMean") {
@@ -504,7 +539,7 @@ private:
         if (mode != "constant") node_error(node, "only constant padding is supported");
         if (opset_ >= 11) {
             const Constant &p = constant_input(node, 1);
-            for (double v : p.values) pads.push_back(static_cast<int64_t>(v));
+            for (double v : p.values) pads.push_back(to_int(node, v));
             if (node.input_size() > 2 && !node.input(2).empty() && constant_input(node, 2).values.at(0) != 0)
                 node_error(node, "only zero padding is supported");
         } else {
@@ -514,8 +549,10 @@ private:
         // [n_b, c_b, h_b, w_b, n_e, c_e, h_e, w_e]
         if (pads.size() != 8 || pads[0] || pads[1] || pads[4] || pads[5])
             node_error(node, "only padding of H and W of a 4-D tensor is supported");
-        for (int64_t v : pads)
+        for (int64_t v : pads) {
             if (v < 0) node_error(node, "negative padding (cropping) is not supported");
+            if (v > kMaxWindow) node_error(node, cat("padding ", v, " is larger than ", kMaxWindow));
+        }
         values_[in.layer + "#unpadded"] = in;
         Value v{Value::Padded, in.layer, {in.shape[0], in.shape[1], in.shape[2] + pads[2] + pads[6], in.shape[3] + pads[3] + pads[7]},
                 {pads[2], pads[3], pads[6], pads[7]}, 0, 0};
@@ -526,11 +563,12 @@ private:
         const Value &in = layer_input(node, 0);
         const Constant &target = constant_input(node, 1);
         std::vector<int64_t> t;
-        for (double v : target.values) t.push_back(static_cast<int64_t>(v));
+        for (double v : target.values) t.push_back(to_int(node, v));
         if (in.kind == Value::Layer && in.shape.size() == 4 && t.size() == 5) {
             // The shuffle's first step: channels split as (a, b).
             int64_t a = t[1], b = t[2];
-            bool ok = (t[0] == in.shape[0] || t[0] == -1 || t[0] == 0) && a > 0 && b > 0 && a * b == in.shape[1] &&
+            bool ok = (t[0] == in.shape[0] || t[0] == -1 || t[0] == 0) && a > 0 && b > 0 && a <= in.shape[1] &&
+                      b <= in.shape[1] && a * b == in.shape[1] &&
                       (t[3] == in.shape[2] || t[3] == 0) && (t[4] == in.shape[3] || t[4] == 0);
             if (!ok) node_error(node, "a 4-D -> 5-D Reshape must split only the channels (as the channel shuffle does)");
             alias(node, Value{Value::Reshaped5D, in.layer, in.shape, {}, a, b});

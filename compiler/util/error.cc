@@ -24,7 +24,33 @@ void escape_into(std::string &out, unsigned char ch, bool quotes) {
     }
 }
 
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if none starts there.
+size_t utf8_sequence(const std::string &s, size_t i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; k++)
+        if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return 0;
+    if (n == 2 && c < 0xc2) return 0;  // overlong
+    return n;
+}
+
 }  // namespace
+
+std::string valid_utf8(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size();) {
+        size_t n = utf8_sequence(s, i);
+        if (n == 0) {
+            out += '?';
+            i++;
+        } else {
+            out.append(s, i, n);
+            i += n;
+        }
+    }
+    return out;
+}
 
 std::string in_quotes(const std::string &s, size_t limit) {
     std::string out = "\"";
@@ -39,8 +65,22 @@ std::string in_quotes(const std::string &s, size_t limit) {
 }
 
 std::string one_line(const std::string &s) {
+    static const char hex[] = "0123456789abcdef";
     std::string out;
-    for (unsigned char ch : s) escape_into(out, ch, false);
+    for (size_t i = 0; i < s.size();) {
+        size_t n = utf8_sequence(s, i);
+        unsigned char ch = static_cast<unsigned char>(s[i]);
+        if (n == 1) {
+            escape_into(out, ch, false);
+        } else if (n > 1) {
+            out.append(s, i, n);
+        } else {  // not UTF-8: show the byte
+            out += "\\x";
+            out += hex[ch >> 4];
+            out += hex[ch & 15];
+        }
+        i += n ? n : 1;
+    }
     return out;
 }
 

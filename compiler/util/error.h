@@ -22,9 +22,13 @@ private:
     std::string details_;
 };
 
-// `s` with control characters escaped (\n, \t, \u001b...), so that names and
-// paths from input files never split or forge a message line.
+// `s` with control characters escaped (\n, \t, \u001b...) and bytes that are
+// not UTF-8 shown as \xNN, so that names and paths from input files never
+// split or forge a message line.
 std::string one_line(const std::string &s);
+
+// `s` with every byte that is not part of valid UTF-8 replaced by '?' (for JSON output).
+std::string valid_utf8(const std::string &s);
 
 // "shufflec: error: MESSAGE\n" (one line, escaped), then the details if any.
 std::string format_error(const std::exception &e);

@@ -1,5 +1,7 @@
 // The safetensors container: an 8-byte little-endian header length, a JSON
 // header {name: {dtype, shape, data_offsets}}, then the raw tensor bytes.
+// Tensors may be F32, F16 or BF16 (many exported checkpoints are half
+// precision); all are read as float32.
 #include <cstring>
 #include <limits>
 
@@ -10,6 +12,32 @@
 
 namespace shufflec {
 
+float half_to_float(uint16_t h) {
+    uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0x1f) {  // infinity or NaN
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent != 0) {  // normal
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {  // zero
+        bits = sign;
+    } else {  // subnormal: normalize
+        int shift = 0;
+        while (!(mantissa & 0x400)) mantissa <<= 1, shift++;
+        bits = sign | (static_cast<uint32_t>(113 - shift) << 23) | ((mantissa & 0x3ff) << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+float bfloat16_to_float(uint16_t h) {
+    uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
 Weights read_safetensors(const std::string &path) {
     std::string bytes = read_file(path, "weights file");
     if (bytes.size() < 8) fail(path, ": not a safetensors file (shorter than its 8-byte header length)");
@@ -19,9 +47,10 @@ Weights read_safetensors(const std::string &path) {
         fail(path, ": not a safetensors file (header length ", header_len, " exceeds the file size)");
     json header;
     try {
-        header = json::parse(bytes.substr(8, header_len));
-    } catch (const json::exception &) {
-        fail(path, ": not a safetensors file (its header is not valid JSON)");
+        // parse_json_text also refuses repeated tensor names (plain JSON parsing keeps the last).
+        header = parse_json_text(bytes.substr(8, header_len), "header");
+    } catch (const Error &e) {
+        fail(path, ": not a safetensors file (its header is not valid JSON: ", e.what(), ")");
     }
     if (!header.is_object()) fail(path, ": safetensors header is not a JSON object");
     const size_t data_begin = 8 + header_len;
@@ -37,7 +66,8 @@ Weights read_safetensors(const std::string &path) {
             bad("header entry needs dtype, shape and data_offsets");
         if (!info["dtype"].is_string()) bad("dtype is not a string");
         std::string dtype = info["dtype"].get<std::string>();
-        if (dtype != "F32") bad("dtype " + dtype + " is not supported (shufflec reads F32 tensors)");
+        size_t element = dtype == "F32" ? 4 : dtype == "F16" || dtype == "BF16" ? 2 : 0;
+        if (element == 0) bad("dtype " + in_quotes(dtype) + " is not supported (shufflec reads F32, F16 and BF16 tensors)");
         Tensor t;
         uint64_t count = 1;
         if (!info["shape"].is_array()) bad("shape is not an array");
@@ -53,10 +83,20 @@ Weights read_safetensors(const std::string &path) {
             bad("data_offsets must be two non-negative integers");
         uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
         if (begin > end || end > data_size) bad(cat("data_offsets [", begin, ", ", end, "] lie outside the file"));
-        if (end - begin != count * 4)
-            bad(cat("holds ", end - begin, " bytes but its shape needs ", count * 4));
+        if (end - begin != count * element)
+            bad(cat("holds ", end - begin, " bytes but its shape needs ", count * element));
         t.data.resize(count);
-        if (count) std::memcpy(t.data.data(), bytes.data() + data_begin + begin, count * 4);
+        const char *src = bytes.data() + data_begin + begin;
+        if (element == 4) {
+            if (count) std::memcpy(t.data.data(), src, count * 4);
+        } else {
+            // Half-precision checkpoints are widened to float32 (exactly: every F16/BF16 value is a float).
+            for (uint64_t i = 0; i < count; i++) {
+                uint16_t h = static_cast<uint16_t>(static_cast<unsigned char>(src[2 * i]) |
+                                                   (static_cast<unsigned char>(src[2 * i + 1]) << 8));
+                t.data[i] = dtype == "BF16" ? bfloat16_to_float(h) : half_to_float(h);
+            }
+        }
         weights.emplace(name, std::move(t));
     }
     return weights;

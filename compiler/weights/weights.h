@@ -22,7 +22,11 @@ struct Tensor {
 
 using Weights = std::map<std::string, Tensor>;
 
+// Reads F32, F16 and BF16 tensors (the latter two widened to float32).
 Weights read_safetensors(const std::string &path);
+// IEEE half and bfloat16 bits -> float (exact).
+float half_to_float(uint16_t bits);
+float bfloat16_to_float(uint16_t bits);
 // Writes atomically (F32 tensors, names sorted).
 void write_safetensors(const std::string &path, const Weights &weights,
                        const std::map<std::string, std::string> &metadata = {});

@@ -139,6 +139,45 @@ TEST(Safetensors, ReadsAHandWrittenFile) {
     EXPECT_EQ(w["a"].data, (std::vector<float>{-3.0f}));
 }
 
+// Half-precision checkpoints: F16 and BF16 tensors are widened to float32
+// exactly (values chosen to cover normal, subnormal, signed zero, infinity).
+TEST(Safetensors, ReadsHalfPrecisionTensors) {
+    unit::TempDir dir;
+    auto le16 = [](std::initializer_list<uint16_t> values) {
+        std::string s;
+        for (uint16_t v : values) s += static_cast<char>(v & 0xff), s += static_cast<char>(v >> 8);
+        return s;
+    };
+    // F16: 1.0, -2.5, 65504 (largest), 2^-24 (smallest subnormal), -0.0, +inf.
+    // BF16: 1.0, -3.0, 1.5 * 2^100.
+    std::string header = R"({"h": {"dtype": "F16", "shape": [2, 3], "data_offsets": [0, 12]},)"
+                         R"( "b": {"dtype": "BF16", "shape": [3], "data_offsets": [12, 18]}})";
+    std::string data = le16({0x3c00, 0xc100, 0x7bff, 0x0001, 0x8000, 0x7c00}) + le16({0x3f80, 0xc040, 0x71c0});
+    std::string path = dir.file("half.safetensors");
+    write_bytes(path, safetensors_bytes(header, data));
+    Weights w = read_safetensors(path);
+    EXPECT_EQ(w["h"].shape, (std::vector<int64_t>{2, 3}));
+    ASSERT_EQ(w["h"].data.size(), 6u);
+    EXPECT_EQ(w["h"].data[0], 1.0f);
+    EXPECT_EQ(w["h"].data[1], -2.5f);
+    EXPECT_EQ(w["h"].data[2], 65504.0f);
+    EXPECT_EQ(w["h"].data[3], std::ldexp(1.0f, -24));
+    EXPECT_EQ(w["h"].data[4], 0.0f);
+    EXPECT_TRUE(std::signbit(w["h"].data[4]));
+    EXPECT_TRUE(std::isinf(w["h"].data[5]) && w["h"].data[5] > 0);
+    EXPECT_EQ(w["b"].data, (std::vector<float>{1.0f, -3.0f, 1.5f * std::ldexp(1.0f, 100)}));
+    // Every F16 value but NaNs, against the definition of the format.
+    for (uint32_t bits = 0; bits < 0x10000; bits++) {
+        if ((bits & 0x7c00) == 0x7c00 && (bits & 0x3ff)) continue;  // NaN payloads
+        float f = half_to_float(static_cast<uint16_t>(bits));
+        // Reference conversion: f == sign * 2^(e-15) * (1 + m/1024), or subnormal m * 2^-24.
+        int e = (bits >> 10) & 0x1f, m = bits & 0x3ff;
+        double expected = e == 0x1f ? INFINITY : e == 0 ? std::ldexp(m, -24) : std::ldexp(1.0 + m / 1024.0, e - 15);
+        if (bits & 0x8000) expected = -expected;
+        ASSERT_EQ(static_cast<double>(f), expected) << std::hex << bits;
+    }
+}
+
 TEST(Safetensors, MalformedFilesNameTheFileAndTheProblem) {
     unit::TempDir dir;
     std::string f32 = R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})";
@@ -153,9 +192,17 @@ TEST(Safetensors, MalformedFilesNameTheFileAndTheProblem) {
         {"long_header.safetensors", le64(1000) + "{}", {"header length 1000 exceeds the file size"}},
         {"not_json.safetensors", safetensors_bytes("{not json", ""), {"not valid JSON"}},
         {"array_header.safetensors", safetensors_bytes("[1, 2]", ""), {"not a JSON object"}},
-        {"f16.safetensors",
-         safetensors_bytes(R"({"half": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}})", "abcd"),
-         {"'half'", "F16"}},
+        {"f64.safetensors",
+         safetensors_bytes(R"({"double": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}})", "abcdefgh"),
+         {"'double'", "F64"}},
+        {"f16_size.safetensors",
+         safetensors_bytes(R"({"half": {"dtype": "F16", "shape": [3], "data_offsets": [0, 4]}})", "abcd"),
+         {"'half'", "holds 4 bytes", "needs 6"}},
+        {"duplicate.safetensors",
+         safetensors_bytes(R"({"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
+                           R"( "t": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+                           "12345678"),
+         {"duplicate key \"t\""}},
         {"outside.safetensors",
          safetensors_bytes(R"({"big": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})", "12345678"),
          {"'big'", "outside"}},
