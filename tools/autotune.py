@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Autotunes the register tiles of a model and stores them as a schedule file.
 
     /usr/bin/python3 tools/autotune.py SPEC [--target host] [--rounds 5] [--out FILE]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """(Re)writes every spec under specs/ and the catalogue docs/specs.md.
 
     tools/gen_specs.py [--shufflec build/compiler/shufflec] [--check]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Golden outputs for a shufflec spec, computed by an independent PyTorch model.
 
     golden.py SPEC -o DIR [--seed S] [--batch N] [--height H] [--width W]

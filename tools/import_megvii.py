@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Converts an official megvii ShuffleNet V1 checkpoint into a shufflec spec and weights file.
 
     import_megvii.py CHECKPOINT --groups G --size S -o DIR [--name NAME]

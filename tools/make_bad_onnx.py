@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Writes the malformed and unsupported ONNX models of the bad-input corpus.
 
     make_bad_onnx.py OUT_DIR

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Generates the golden data of every case in tests/golden/cases.json.
 
     make_golden.py CASES.json OUT_DIR [--only NAME ...]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """megvii's official ShuffleNet V1, re-implemented with the same modules and state_dict names.
 
 The official PyTorch code (megvii-model/ShuffleNet-Series, ShuffleNetV1) is

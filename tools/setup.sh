@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config libclang-rt-14-dev
   libhalide14-0-dev llvm-14 lld-14 clang-14
   nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler

@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
@@ -83,8 +82,9 @@ class Importer {
 public:
     Importer(const std::string &path, const std::string &name) : path_(path), name_(name) {}
 
-    ImportedModel run() {
-        load();
+    // `bytes`: the model file's contents; `path_` names it in messages.
+    ImportedModel run(const std::string &bytes) {
+        parse(bytes);
         const onnx::GraphProto &graph = model_.graph();
         for (const auto &t : graph.initializer()) constants_[t.name()] = tensor(t, "initializer " + t.name());
         input();
@@ -122,13 +122,8 @@ private:
         fail(path_, ": node '", node.name().empty() ? "(unnamed)" : node.name(), "' (", node.op_type(), "): ", why);
     }
 
-    void load() {
-        struct stat st;
-        if (stat(path_.c_str(), &st) != 0) fail("cannot open ONNX model '", path_, "': ", std::strerror(errno));
-        if (S_ISDIR(st.st_mode)) fail("cannot read ONNX model '", path_, "': it is a folder");
-        std::ifstream in(path_, std::ios::binary);
-        if (!in) fail("cannot open ONNX model '", path_, "': ", std::strerror(errno));
-        if (!model_.ParseFromIstream(&in) || !model_.has_graph())
+    void parse(const std::string &bytes) {
+        if (!model_.ParseFromString(bytes) || !model_.has_graph())
             fail(path_, ": not a valid ONNX model (the protobuf does not parse: truncated, corrupt or not ONNX)");
         for (const auto &o : model_.opset_import())
             if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = o.version();
@@ -617,6 +612,10 @@ private:
 }  // namespace
 
 ImportedModel import_onnx(const std::string &path, const std::string &name) {
+    return import_onnx_bytes(read_file(path, "ONNX model"), path, name);
+}
+
+ImportedModel import_onnx_bytes(const std::string &bytes, const std::string &path, const std::string &name) {
     std::string stem = name;
     if (stem.empty()) {
         stem = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
@@ -629,7 +628,7 @@ ImportedModel import_onnx(const std::string &path, const std::string &name) {
             if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-'))
                 fail("--name: \"", stem, "\" may only contain letters, digits and _ . -");
     }
-    return Importer(path, stem).run();
+    return Importer(path, stem).run(bytes);
 }
 
 void write_imported_model(const ImportedModel &model, const std::string &dir) {

@@ -25,6 +25,8 @@ struct ImportedModel {
 
 // `name` becomes the spec's name and the files' stem (default: the file name).
 ImportedModel import_onnx(const std::string &path, const std::string &name);
+// The same from the file's contents (`path` names it in messages and gives the default name).
+ImportedModel import_onnx_bytes(const std::string &bytes, const std::string &path, const std::string &name);
 
 // Writes DIR/<name>.json and DIR/<name>.safetensors, both or neither.
 void write_imported_model(const ImportedModel &model, const std::string &dir);

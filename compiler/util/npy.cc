@@ -30,8 +30,9 @@ std::string dict_value(const std::string &header, const std::string &key, const 
 
 }  // namespace
 
-NpyArray read_npy(const std::string &path) {
-    std::string bytes = read_file(path, ".npy file");
+NpyArray read_npy(const std::string &path) { return parse_npy(read_file(path, ".npy file"), path); }
+
+NpyArray parse_npy(const std::string &bytes, const std::string &path) {
     if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
         fail(path, ": not a NumPy .npy file (bad magic)");
     int major = static_cast<unsigned char>(bytes[6]);

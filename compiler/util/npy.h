@@ -14,6 +14,8 @@ struct NpyArray {
 };
 
 NpyArray read_npy(const std::string &path);
+// The same from a file's contents (`path` names it in messages).
+NpyArray parse_npy(const std::string &bytes, const std::string &path);
 // Writes atomically: a temporary file renamed into place, so a failure leaves no partial file.
 void write_npy(const std::string &path, const std::vector<int64_t> &shape, const float *data);
 

@@ -38,8 +38,9 @@ float bfloat16_to_float(uint16_t h) {
     return f;
 }
 
-Weights read_safetensors(const std::string &path) {
-    std::string bytes = read_file(path, "weights file");
+Weights read_safetensors(const std::string &path) { return parse_safetensors(read_file(path, "weights file"), path); }
+
+Weights parse_safetensors(const std::string &bytes, const std::string &path) {
     if (bytes.size() < 8) fail(path, ": not a safetensors file (shorter than its 8-byte header length)");
     uint64_t header_len = 0;
     for (int i = 7; i >= 0; i--) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);

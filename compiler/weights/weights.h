@@ -24,6 +24,8 @@ using Weights = std::map<std::string, Tensor>;
 
 // Reads F32, F16 and BF16 tensors (the latter two widened to float32).
 Weights read_safetensors(const std::string &path);
+// The same from a file's contents (`path` names it in messages).
+Weights parse_safetensors(const std::string &bytes, const std::string &path);
 // IEEE half and bfloat16 bits -> float (exact).
 float half_to_float(uint16_t bits);
 float bfloat16_to_float(uint16_t bits);
