@@ -348,3 +348,24 @@ TEST(CompileOutputs, ErrorMessagesStayOneLine) {
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
     EXPECT_NE(out.find("<i4\\nshufflec: error: forged"), std::string::npos) << out;
 }
+
+// --name becomes a C prefix: anything that is not an identifier is refused
+// with one line naming the flag, and nothing is written.
+TEST(CompileOutputs, HostileModelNamesAreRefused) {
+    std::string dir = fresh_dir("names");
+    std::string spec = write_spec(dir);
+    for (const char *name : {"a\"b", "1net", "net;int x", "x\ny", "na me", "caf\xc3\xa9"}) {
+        CompileOptions o;
+        o.spec_path = spec;
+        o.random_seed = "1";
+        o.name = name;
+        o.out_dir = dir + "/out";
+        try {
+            compile_model(o);
+            ADD_FAILURE() << "--name " << in_quotes(name) << " was accepted";
+        } catch (const Error &e) {
+            EXPECT_EQ(std::string(e.what()).rfind("--name: ", 0), 0u) << e.what();
+        }
+        EXPECT_FALSE(exists(dir + "/out"));
+    }
+}
