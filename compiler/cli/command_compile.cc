@@ -7,6 +7,7 @@
 #include "emit/targets.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace shufflec {
 
@@ -16,7 +17,8 @@ int command_compile(const std::vector<std::string> &argv) {
     Args args("compile",
               {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
                {"--random-weights", "SEED", "deterministic random weights instead"},
-               {"--target", "T", "one of " + targets + " (default host)"},
+               {"--target", "T", "one of " + targets + " (default host), optionally with features: " +
+                                     target_features_help() + " (e.g. arm-64-linux-arm_dot_prod)"},
                {"--name", "NAME", "C prefix of the generated API (default: the spec's name)"},
                {"-o", "DIR", "output folder (created if missing)"},
                {"--input-shape", "N,C,H,W", "compile for this input shape instead of the spec's"},
@@ -72,13 +74,17 @@ int command_compile(const std::vector<std::string> &argv) {
         o.jobs = v;
     }
     if (args.has("--print-schedule")) {
+        // The tiling does not depend on the weights' values: none are needed.
+        if (o.weights_path.empty() && o.random_seed.empty()) o.random_seed = "0";
         for (const auto &line : describe_schedule(o)) std::printf("%s\n", line.c_str());
         return 0;
     }
+    o.progress = progress_wanted(args.has("--quiet"));
     CompileReport r = compile_model(o);
     if (!args.has("--quiet")) {
+        std::string target = o.target == r.target_folder ? o.target : o.target + " (" + r.target_folder + ")";
         std::printf("compiled %s for %s in %.1f s: %d pipelines, weights %.2f MB, scratch %.2f MB, schedule %s\n",
-                    o.spec_path.c_str(), o.target.c_str(), r.seconds, r.segments, r.weight_bytes / 1e6,
+                    o.spec_path.c_str(), target.c_str(), r.seconds, r.segments, r.weight_bytes / 1e6,
                     r.scratch_bytes / 1e6, r.schedule_source.c_str());
         for (const auto &f : r.files) std::printf("  %s\n", f.c_str());
     }

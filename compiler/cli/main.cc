@@ -18,6 +18,8 @@ const char *kUsage =
     "  run SPEC              run a spec with the reference interpreter (.npy in, .npy out)\n"
     "  compile SPEC          compile a spec to a static library + C header for x86-64 or ARM64\n"
     "  import-onnx MODEL     turn an ONNX model into a spec and a weights file\n"
+    "  bench SPEC|DIR        latency, GMAC/s and share of the FMA peak of a compiled model (here or on a runner)\n"
+    "  profile SPEC          time and GMAC/s per unit and per layer (--csv, --json, --plot FILE.svg)\n"
     "  version               print the version\n"
     "\n"
     "'shufflec COMMAND --help' describes a command's options. Specs: docs/spec.md.\n";
@@ -44,6 +46,8 @@ int main(int argc, char **argv) {
         if (command == "run") return shufflec::command_run(rest);
         if (command == "compile") return shufflec::command_compile(rest);
         if (command == "import-onnx") return shufflec::command_import_onnx(rest);
+        if (command == "bench") return shufflec::command_bench(rest);
+        if (command == "profile") return shufflec::command_profile(rest);
         std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const shufflec::Error &e) {

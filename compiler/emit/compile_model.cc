@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <fcntl.h>
+#include <functional>
 #include <map>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +28,8 @@
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/hash.h"
+#include "util/install_paths.h"
+#include "util/progress.h"
 #include "weights/weights.h"
 
 namespace shufflec {
@@ -87,7 +91,8 @@ void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &gra
 void compile_segments(const Graph &graph, const Weights &weights, const SegmentPlan &plan, const ScheduleFile &schedule,
                       const TargetInfo &target, const ModelDescription &model, const std::string &dir,
                       const std::vector<int> &which, const std::vector<int64_t> &blob_offsets, bool profile,
-                      bool save_stmt, const std::string &autoscheduler, int64_t weight_floats) {
+                      bool save_stmt, const std::string &autoscheduler, int64_t weight_floats,
+                      const std::function<void(int)> &done) {
     Halide::Target t = target.halide.with_feature(Halide::Target::NoRuntime);
     if (profile) t = t.with_feature(Halide::Target::Profile);
     for (int s : which) {
@@ -104,6 +109,7 @@ void compile_segments(const Graph &graph, const Weights &weights, const SegmentP
         p.compile_to_object(join_path(dir, plan.segments[s].name + ".o"), args, segment_function(model, s), t);
         // With --save-temps, Halide's lowered statement of each pipeline is kept too (for schedule work).
         if (save_stmt) p.compile_to_lowered_stmt(join_path(dir, plan.segments[s].name + ".stmt"), args, Halide::Text, t);
+        done(s);
     }
 }
 
@@ -166,7 +172,7 @@ PreparedModel prepare(const CompileOptions &opt) {
     // The target's schedule (schedules/<target>/default.json), then the
     // model's: --schedule FILE, or schedules/<target>/<spec name>.json.
     p.schedule.source = "built-in";
-    std::string folder = cat(SHUFFLEC_SCHEDULE_DIR, "/", p.target.short_name, "/");
+    std::string folder = cat(schedules_dir(), "/", p.target.short_name, "/");
     if (access((folder + "default.json").c_str(), R_OK) == 0) merge_schedule(p.schedule, load_schedule(folder + "default.json"));
     std::string schedule_path = opt.schedule_path;
     if (schedule_path.empty() && access((folder + p.graph.name + ".json").c_str(), R_OK) == 0)
@@ -239,11 +245,14 @@ CompileReport compile_model(const CompileOptions &opt) {
     const WeightBlob &blob = prepared.blob;
     const std::vector<int64_t> &blob_offsets = prepared.blob_offsets;
     report.schedule_source = schedule.source;
+    report.target_folder = target.short_name;
 
     ModelDescription model;
     model.name = name;
     model.spec_name = graph.name;
     model.target = target.name;
+    model.target_folder = target.short_name;
+    model.profile_halide = opt.profile_halide;
     model.graph = &graph;
     model.plan = &plan;
     model.weight_floats = static_cast<int64_t>(blob.data.size());
@@ -271,12 +280,20 @@ CompileReport compile_model(const CompileOptions &opt) {
     jobs = std::min<int>(jobs, static_cast<int>(plan.segments.size()));
     std::vector<std::vector<int>> work(jobs);
     for (size_t s = 0; s < plan.segments.size(); s++) work[s % jobs].push_back(static_cast<int>(s));
+    // Progress: one step per pipeline, then the runtime, the glue and the package.
+    const int steps = static_cast<int>(plan.segments.size()) + 3;
+    Progress progress("compile " + graph.name, steps, opt.progress);
+    int finished = 0;
+    auto segment_done = [&](int s) { progress.update(++finished, plan.segments[s].name); };
     if (jobs == 1) {
         compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[0], blob_offsets, opt.profile_halide, opt.save_temps,
-                         opt.autoscheduler, blob.size());
+                         opt.autoscheduler, blob.size(), segment_done);
     } else {
         std::fflush(nullptr);
         pid_t parent = getpid();
+        // Workers report each finished pipeline's index on this pipe.
+        int finished_pipe[2];
+        if (pipe2(finished_pipe, O_CLOEXEC) != 0) fail("cannot create a pipe: ", std::strerror(errno));
         std::vector<pid_t> children;
         for (int j = 0; j < jobs; j++) {
             pid_t pid = fork();
@@ -288,10 +305,15 @@ CompileReport compile_model(const CompileOptions &opt) {
                 // A worker dies with the compile that started it.
                 detach_worker_from_parent_signals();
                 if (getppid() != parent) _exit(1);
+                close(finished_pipe[0]);
                 int rc = 0;
                 try {
                     compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[j], blob_offsets, opt.profile_halide,
-                                     opt.save_temps, opt.autoscheduler, blob.size());
+                                     opt.save_temps, opt.autoscheduler, blob.size(), [&](int s) {
+                                         std::string line = std::to_string(s) + "\n";
+                                         if (write(finished_pipe[1], line.data(), line.size()) < 0) {
+                                         }
+                                     });
                 } catch (const std::exception &e) {
                     std::fputs(format_error(e).c_str(), stderr);
                     rc = 1;
@@ -301,6 +323,20 @@ CompileReport compile_model(const CompileOptions &opt) {
             }
             children.push_back(pid);
         }
+        close(finished_pipe[1]);
+        std::string pending;
+        char buf[256];
+        for (;;) {
+            ssize_t got = read(finished_pipe[0], buf, sizeof buf);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) break;
+            pending.append(buf, static_cast<size_t>(got));
+            for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+                int s = std::atoi(pending.substr(0, nl).c_str());
+                if (s >= 0 && s < static_cast<int>(plan.segments.size())) segment_done(s);
+            }
+        }
+        close(finished_pipe[0]);
         bool ok = true;
         for (pid_t pid : children) {
             int status = 0;
@@ -316,8 +352,8 @@ CompileReport compile_model(const CompileOptions &opt) {
     // the command line reaches a tool's arguments or the generated sources.
     const std::string &dir = tmp.path();
     Halide::compile_standalone_runtime(tmp.file("halide_runtime.o"), target.halide);
-    write_file_atomic(tmp.file("shufflec_runtime.h"), embedded_runtime_header());
-    write_file_atomic(tmp.file("shufflec_runtime.c"), embedded_runtime_source());
+    write_file_atomic(tmp.file("shufflec_runtime.h"), embedded_file("shufflec_runtime.h"));
+    write_file_atomic(tmp.file("shufflec_runtime.c"), embedded_file("shufflec_runtime.c"));
     write_file_atomic(tmp.file("string.h"), "/* freestanding stand-in: the glue needs no libc string functions */\n");
     std::vector<std::string> cc = {tools.clang, "--target=" + target.triple, "-O2", "-std=c99", "-ffreestanding",
                                    "-fno-builtin", "-nostdinc", "-fPIC", "-Wall", "-Werror",
@@ -329,6 +365,7 @@ CompileReport compile_model(const CompileOptions &opt) {
         run_tool(argv, what, dir);
     };
     compile_c("shufflec_runtime.c", "shufflec_helpers.o", "compiling the shufflec runtime");
+    progress.update(++finished, "runtime");
 
     // 3. Weights, glue and header. The build stamp (which ties NAME.h to this
     // library) is a hash of everything the library is made of.
@@ -346,6 +383,7 @@ CompileReport compile_model(const CompileOptions &opt) {
     weights_bytes.clear();
     write_file_atomic(tmp.file(name + "_glue.c"), generate_glue_c(model));
     compile_c(name + "_glue.c", name + "_glue.o", "compiling the model glue");
+    progress.update(++finished, "glue");
     write_file_atomic(tmp.file(name + ".h"), generate_header(model));
 
     // 4. Package.
@@ -374,6 +412,8 @@ CompileReport compile_model(const CompileOptions &opt) {
     write_file_atomic(tmp.file("HalideRuntime.h"), read_file(tools.halide_include + "/HalideRuntime.h"));
     outputs.push_back(name + ".h");  // last: the header makes the set usable
 
+    progress.update(++finished, "package");
+    progress.finish();
     tmp.publish(outputs);
     for (const auto &f : outputs) report.files.push_back(join_path(opt.out_dir, f));
     report.segments = static_cast<int>(plan.segments.size());

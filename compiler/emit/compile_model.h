@@ -32,9 +32,9 @@ struct CompileOptions {
     // Instead of shufflec's schedules, let one of Halide's autoschedulers
     // (Mullapudi2016, Li2018, Adams2019) schedule every pipeline: a baseline for bench/compare.
     std::string autoscheduler;
-    bool one_pipeline = false;
-    bool print_schedule = false;  // print every root Func's tiling  // the whole network as one Halide pipeline (for comparison)
+    bool one_pipeline = false;    // the whole network as one Halide pipeline (for comparison)
     bool save_temps = false;    // keep the temporary folder (glue source, objects) for inspection
+    bool progress = false;      // an updating "[k/n] pipeline ... ETA" line on stderr (terminals only)
 };
 
 struct CompileReport {
@@ -42,6 +42,7 @@ struct CompileReport {
     int segments = 0;
     int64_t weight_bytes = 0, scratch_bytes = 0;
     std::string schedule_source;
+    std::string target_folder;  // the concrete target (`host` resolved)
     std::vector<std::string> files;
 };
 

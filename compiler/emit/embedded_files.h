@@ -1,12 +1,12 @@
-// runtime/shufflec_runtime.{h,c}, embedded in the compiler at build time
-// (cmake/embed_runtime.cmake) and compiled for each target by `shufflec compile`.
+// Text files embedded in the compiler at build time (cmake/embed_files.cmake):
+//   "shufflec_runtime.h", "shufflec_runtime.c"  runtime/, compiled per target by `compile`
+//   "bench_main.c"                              compiler/measure/, built by `bench` and `profile`
 #pragma once
 
 #include <string>
 
 namespace shufflec {
 
-std::string embedded_runtime_header();
-std::string embedded_runtime_source();
+std::string embedded_file(const std::string &name);
 
 }  // namespace shufflec

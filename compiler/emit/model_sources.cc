@@ -302,6 +302,8 @@ std::string generate_header(const ModelDescription &m) {
       << "extern const char " << build_symbol(m) << "[];\n"
       << "static const char *const " << N << "_build_check __attribute__((used, unused)) = " << build_symbol(m)
       << ";\n\n"
+      << "#define " << U << "_NAME " << c_string(N) << "\n"
+      << "#define " << U << "_TARGET " << c_string(m.target_folder) << " /* the concrete target it was compiled for */\n\n"
       << "/* Input: float32 NCHW. */\n"
       << "#define " << U << "_INPUT_N " << in.n << "\n#define " << U << "_INPUT_C " << in.c << "\n#define " << U
       << "_INPUT_H " << in.h << "\n#define " << U << "_INPUT_W " << in.w << "\n#define " << U << "_INPUT_SIZE "
@@ -346,6 +348,9 @@ std::string generate_header(const ModelDescription &m) {
           << "double " << N << "_profile_ms(int i);\n"
           << "void " << N << "_profile_reset(void);\n";
     }
+    if (m.profile_halide)
+        o << "\n/* Built with --profile-halide: Halide's per-Func sampling profiler (halide_profiler_get_state()). */\n"
+          << "#define " << U << "_HALIDE_PROFILE 1\n";
     o << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* SHUFFLEC_MODEL_HEADER_" << N << " */\n";
     return o.str();
 }

@@ -16,6 +16,7 @@ struct ModelDescription {
     std::string name;              // C identifier prefix
     std::string spec_name;
     std::string target;
+    std::string target_folder;     // the concrete target (host resolved)
     const Graph *graph = nullptr;  // optimized graph
     const SegmentPlan *plan = nullptr;
     int64_t weight_floats = 0;
@@ -24,6 +25,7 @@ struct ModelDescription {
     uint64_t fingerprint = 0;       // ties an external weights file to this model (model_fingerprint)
     uint64_t build_stamp = 0;       // ties NAME.h to the library of the same compile
     bool profile = false;           // time each pipeline (NAME_profile_* API)
+    bool profile_halide = false;    // built with Halide's per-Func sampling profiler
     std::vector<int64_t> segment_macs;
 };
 

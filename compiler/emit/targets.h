@@ -13,12 +13,18 @@ struct TargetInfo {
     std::string name;       // as given on the command line
     Halide::Target halide;  // with the features we compile for
     std::string triple;     // clang/LLVM triple for the glue
-    std::string short_name; // used in file names: x86-64-linux, arm-64-android...
+    // The concrete target it belongs to (schedules/<short_name>/, file names):
+    // x86-64-linux, x86-64-linux-avx512, arm-64-linux or arm-64-android; `host`
+    // resolves to the one this machine is.
+    std::string short_name;
 };
 
 // Known names: host, x86-64-linux (AVX2+FMA), x86-64-linux-avx512, arm-64-linux,
-// arm-64-android. Anything else is an error listing them.
+// arm-64-android, each optionally followed by Halide target features it allows
+// ("arm-64-linux-arm_dot_prod-arm_fp16"). Anything else is an error listing them.
 TargetInfo resolve_target(const std::string &name);
 std::vector<std::string> target_names();
+// The features each target accepts, for help texts.
+std::string target_features_help();
 
 }  // namespace shufflec

@@ -24,14 +24,20 @@ void escape_into(std::string &out, unsigned char ch, bool quotes) {
     }
 }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if none starts there.
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if none starts
+// there (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
 size_t utf8_sequence(const std::string &s, size_t i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    unsigned char c = byte(0);
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
     if (n == 0 || i + n > s.size()) return 0;
     for (size_t k = 1; k < n; k++)
-        if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return 0;
-    if (n == 2 && c < 0xc2) return 0;  // overlong
+        if ((byte(k) >> 6) != 2) return 0;
+    unsigned char second = byte(1);
+    if ((c == 0xe0 && second < 0xa0) || (c == 0xed && second > 0x9f) || (c == 0xf0 && second < 0x90) ||
+        (c == 0xf4 && second > 0x8f))
+        return 0;
     return n;
 }
 

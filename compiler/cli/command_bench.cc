@@ -1,0 +1,280 @@
+// shufflec bench SPEC|DIR and shufflec profile SPEC: compile if needed, build
+// the benchmark program around the model, run it on a runner, report.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "emit/compile_model.h"
+#include "emit/targets.h"
+#include "lower/segment_plan.h"
+#include "measure/bench_program.h"
+#include "measure/runner.h"
+#include "measure/svg_chart.h"
+#include "spec/spec_parser.h"
+#include "util/error.h"
+#include "util/file_io.h"
+#include "util/process.h"
+#include "util/progress.h"
+
+namespace shufflec {
+
+namespace {
+
+using json = nlohmann::json;
+
+// A scratch folder removed with everything in it.
+class WorkDir {
+public:
+    WorkDir() {
+        char pattern[] = "/tmp/shufflec-bench-XXXXXX";
+        if (!mkdtemp(pattern)) fail("cannot create a temporary folder");
+        path_ = pattern;
+    }
+    ~WorkDir() { run_process({"rm", "-rf", path_}); }
+    const std::string &path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+const std::vector<FlagSpec> kModelFlags = {
+    {"--weights", "FILE", "SPEC's weights (default: the spec's \"weights\" file)"},
+    {"--random-weights", "SEED", "deterministic random weights (the default without a weights file: seed 1)"},
+    {"--target", "T", "compile SPEC for T (default: host, or arm-64-linux for an ARM runner)"},
+    {"--name", "NAME", "the model in DIR (when DIR holds several)"},
+    {"--input-shape", "N,C,H,W", "compile SPEC for this input shape"},
+    {"--schedule", "FILE", "schedule file for SPEC"},
+    {"--runner", "R", "where to run: local (default), qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL]"},
+    {"--runs", "N", "timed runs per thread count (default 100)"},
+    {"--quiet", "", "no progress line"}};
+
+bool is_folder(const std::string &path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// SPEC -> a fresh compile in `work`; DIR -> the model there.
+CompiledModel model_from(const Args &args, Runner &runner, const std::string &work, bool profile) {
+    std::string source = args.positional()[0];
+    if (is_folder(source)) {
+        for (const char *flag : {"--weights", "--random-weights", "--target", "--input-shape", "--schedule"})
+            if (args.has(flag)) fail(flag, ": only for a SPEC (", in_quotes(source), " is a compiled model's folder)");
+        if (profile) {
+            CompiledModel m = read_compiled_model(source, args.get("--name"));
+            if (!m.unit_profile) fail(in_quotes(source), ": compiled without --profile; give the SPEC instead");
+            return m;
+        }
+        return read_compiled_model(source, args.get("--name"));
+    }
+    CompileOptions o;
+    o.spec_path = source;
+    o.weights_path = args.get("--weights");
+    o.random_seed = args.get("--random-weights");
+    if (o.weights_path.empty() && o.random_seed.empty() && load_spec(source).weights_file.empty()) o.random_seed = "1";
+    o.target = args.get("--target", runner.arch() == host_arch() ? "host" : "arm-64-linux");
+    o.name = args.get("--name", "model");
+    if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
+    o.schedule_path = args.get("--schedule");
+    o.out_dir = join_path(work, "model");
+    o.profile = profile;
+    o.profile_halide = profile;
+    o.progress = progress_wanted(args.has("--quiet"));
+    compile_model(o);
+    return read_compiled_model(o.out_dir, o.name);
+}
+
+int runs_of(const Args &args) {
+    return args.has("--runs") ? parse_int_list(args.get("--runs"), "--runs", 1, 1000000)[0] : 100;
+}
+
+double peak_for(const json &report, int threads) {
+    if (!report.contains("peak_gmacs")) return 0;
+    for (const auto &p : report["peak_gmacs"])
+        if (p["threads"].get<int>() == threads) return p["gmacs"].get<double>();
+    return 0;
+}
+
+}  // namespace
+
+int command_bench(const std::vector<std::string> &argv) {
+    std::vector<FlagSpec> flags = kModelFlags;
+    flags.push_back({"--threads", "LIST", "thread counts, e.g. 1,2 (default 1,2)"});
+    flags.push_back({"--json", "", "print the report as JSON"});
+    Args args("bench", flags, {"SPEC|DIR"});
+    if (!args.parse(argv)) {
+        std::printf("%s\nMeasures a model: compiles SPEC (or takes the model a `shufflec compile` wrote into DIR),\n"
+                    "builds a small benchmark program around it and runs it on the runner. Reports the median,\n"
+                    "minimum and spread (10th to 90th percentile) of the latency per thread count, GMAC/s and the\n"
+                    "share of the FMA peak measured on the same machine.\n",
+                    args.usage().c_str());
+        return 0;
+    }
+    BenchOptions options;
+    options.threads = parse_int_list(args.get("--threads", "1,2"), "--threads", 1, 64);
+    options.runs = runs_of(args);
+    std::unique_ptr<Runner> runner = make_runner(args.get("--runner"));
+    WorkDir work;
+    CompiledModel model = model_from(args, *runner, work.path(), false);
+    std::string program = build_bench_program(model, runner->arch(), runner->wants_static(), work.path());
+    json report = run_bench_program(*runner, model, program, options);
+    report["runner"] = runner->name();
+    for (auto &r : report["results"]) {
+        int threads = r["threads"];
+        double gmacs = static_cast<double>(model.macs) / r["median_ms"].get<double>() / 1e6;
+        r["gmacs"] = gmacs;
+        double peak = peak_for(report, threads);
+        if (peak > 0) r["peak_share"] = gmacs / peak;
+    }
+    if (args.has("--json")) {
+        std::printf("%s\n", report.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%s (%s) on %s: %.2f M MACs per run\n", model.name.c_str(), model.target.c_str(),
+                runner->name().c_str(), static_cast<double>(model.macs) / 1e6);
+    std::printf("%-8s %10s %10s %8s %9s %12s\n", "threads", "median ms", "min ms", "spread", "GMAC/s", "% of peak");
+    for (const auto &r : report["results"]) {
+        double median = r["median_ms"], spread = (r["p90_ms"].get<double>() - r["p10_ms"].get<double>()) / median;
+        std::string share = r.contains("peak_share")
+                                ? cat(static_cast<int>(std::lround(r["peak_share"].get<double>() * 100)), "% of ",
+                                      std::lround(peak_for(report, r["threads"])))
+                                : "";
+        std::printf("%-8d %10.3f %10.3f %7.1f%% %9.1f %12s\n", r["threads"].get<int>(), median,
+                    r["min_ms"].get<double>(), spread * 100, r["gmacs"].get<double>(), share.c_str());
+    }
+    std::printf("(%d runs per thread count, alternating; spread = 10th to 90th percentile / median;\n"
+                " peak: %s FMA loop on the same machine)\n",
+                options.runs, model.target.c_str());
+    return 0;
+}
+
+int command_profile(const std::vector<std::string> &argv) {
+    std::vector<FlagSpec> flags = kModelFlags;
+    flags.push_back({"--threads", "N", "thread count (default 1: the per-layer sampler is exact only at 1)"});
+    flags.push_back({"--csv", "", "print CSV rows (kind,name,ms,share,macs,gmacs)"});
+    flags.push_back({"--json", "", "print the report as JSON"});
+    flags.push_back({"--plot", "FILE.svg", "write a bar chart of time and GMAC/s per unit"});
+    Args args("profile", flags, {"SPEC|DIR"});
+    if (!args.parse(argv)) {
+        std::printf("%s\nTime per unit (one Halide pipeline each: wall-clock timers in the model) and per layer\n"
+                    "(Halide's sampling profiler, its share of the unit's time), with MACs and GMAC/s.\n"
+                    "SPEC is compiled with --profile --profile-halide; a DIR must hold such a build.\n",
+                    args.usage().c_str());
+        return 0;
+    }
+    if (args.has("--csv") && args.has("--json")) fail("shufflec profile: give --csv or --json, not both");
+    BenchOptions options;
+    options.threads = parse_int_list(args.get("--threads", "1"), "--threads", 1, 64);
+    if (options.threads.size() != 1) fail("--threads: shufflec profile takes one thread count");
+    options.runs = args.has("--runs") ? runs_of(args) : 300;
+    options.peak = false;
+    std::unique_ptr<Runner> runner = make_runner(args.get("--runner"));
+    WorkDir work;
+    CompiledModel model = model_from(args, *runner, work.path(), true);
+    std::string program = build_bench_program(model, runner->arch(), runner->wants_static(), work.path());
+    json report = run_bench_program(*runner, model, program, options);
+
+    // Units: the model's own timers. Layers: Halide Funcs named after graph
+    // nodes (c_identifier(name) plus suffixes such as _acc), their sampled time
+    // scaled to their unit's measured time.
+    json units = json::array(), layers = json::array();
+    double total = report["results"][0]["median_ms"];
+    std::map<std::string, double> unit_ms;
+    double units_sum = 0;
+    for (const auto &u : report.value("units", json::array())) units_sum += u["median_ms"].get<double>();
+    for (const auto &u : report.value("units", json::array())) {
+        double ms = u["median_ms"], macs = u["macs"].get<double>();
+        units.push_back({{"name", u["name"]}, {"ms", ms}, {"share", units_sum > 0 ? ms / units_sum : 0}, {"macs", macs},
+                         {"gmacs", ms > 0 ? macs / ms / 1e6 : 0}});
+    }
+    std::map<std::string, std::map<std::string, double>> func_ms;  // pipeline -> func -> ms
+    for (const auto &f : report.value("funcs", json::array())) func_ms[f["pipeline"]][f["name"]] += f["ms"].get<double>();
+    if (model.halide_profile && !is_folder(args.positional()[0])) {
+        // The graph gives each Func its layer and MACs.
+        SpecOptions so;
+        if (args.has("--input-shape")) so.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
+        Graph graph = load_spec(args.positional()[0], so);
+        std::vector<std::pair<std::string, const Node *>> ids;
+        for (const auto &node : graph.nodes) ids.push_back({c_identifier(node.name), &node});
+        std::sort(ids.begin(), ids.end(), [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
+        for (const auto &[pipeline, funcs] : func_ms) {
+            double sampled = 0;
+            for (const auto &[f, ms] : funcs) sampled += ms;
+            std::map<std::string, double> per_layer;
+            for (const auto &[f, ms] : funcs) {
+                std::string layer = f;
+                for (const auto &[id, node] : ids)
+                    if (f.compare(0, id.size(), id) == 0) {
+                        layer = node->name;
+                        break;
+                    }
+                per_layer[layer] += ms;
+            }
+            // This pipeline's measured time: its function is <model>_<unit as a C identifier>.
+            double measured = 0;
+            for (const auto &unit : units)
+                if (pipeline == model.name + "_" + c_identifier(unit["name"])) measured = unit["ms"];
+            for (const auto &[layer, ms] : per_layer) {
+                double macs = 0;
+                for (const auto &node : graph.nodes)
+                    if (node.name == layer) macs = static_cast<double>(node_stats(graph, node).macs);
+                double scaled = sampled > 0 && measured > 0 ? ms / sampled * measured : ms;
+                layers.push_back({{"unit", pipeline.substr(model.name.size() + 1)}, {"name", layer}, {"ms", scaled},
+                                  {"share", total > 0 ? scaled / total : 0}, {"macs", macs},
+                                  {"gmacs", scaled > 0 ? macs / scaled / 1e6 : 0}});
+            }
+        }
+    }
+    json out = {{"model", model.name}, {"target", model.target}, {"runner", runner->name()},
+                {"threads", options.threads[0]}, {"runs", options.runs}, {"total_ms", total},
+                {"macs", model.macs}, {"units", units}, {"layers", layers}};
+    if (args.has("--plot")) {
+        std::vector<std::string> labels;
+        BarPanel ms{"time per unit (ms)", {}}, gmacs{"GMAC/s per unit", {}};
+        for (const auto &u : units) {
+            labels.push_back(u["name"]);
+            ms.values.push_back(u["ms"]);
+            gmacs.values.push_back(u["gmacs"]);
+        }
+        write_file_atomic(args.get("--plot"),
+                          svg_bar_chart(cat(model.name, " (", model.target, ", ", options.threads[0], " thread",
+                                            options.threads[0] > 1 ? "s" : "", "): ", total, " ms per run"),
+                                        labels, {ms, gmacs}));
+    }
+    if (args.has("--json")) {
+        std::printf("%s\n", out.dump(2).c_str());
+    } else if (args.has("--csv")) {
+        std::printf("kind,unit,name,ms,share,macs,gmacs\n");
+        for (const auto &u : units)
+            std::printf("unit,%s,%s,%.6f,%.4f,%.0f,%.3f\n", u["name"].get<std::string>().c_str(),
+                        u["name"].get<std::string>().c_str(), u["ms"].get<double>(), u["share"].get<double>(),
+                        u["macs"].get<double>(), u["gmacs"].get<double>());
+        for (const auto &l : layers)
+            std::printf("layer,%s,%s,%.6f,%.4f,%.0f,%.3f\n", l["unit"].get<std::string>().c_str(),
+                        l["name"].get<std::string>().c_str(), l["ms"].get<double>(), l["share"].get<double>(),
+                        l["macs"].get<double>(), l["gmacs"].get<double>());
+    } else {
+        std::printf("%s (%s) on %s, %d thread(s), median of %d runs: %.3f ms\n\n", model.name.c_str(),
+                    model.target.c_str(), runner->name().c_str(), options.threads[0], options.runs, total);
+        std::printf("%-22s %9s %6s %9s %8s\n", "unit", "ms", "share", "MMACs", "GMAC/s");
+        for (const auto &u : units)
+            std::printf("%-22s %9.4f %5.1f%% %9.2f %8.2f\n", u["name"].get<std::string>().c_str(), u["ms"].get<double>(),
+                        100 * u["share"].get<double>(), u["macs"].get<double>() / 1e6, u["gmacs"].get<double>());
+        if (!layers.empty()) {
+            std::printf("\n%-18s %-26s %9s %6s %9s %8s\n", "unit", "layer", "ms", "share", "MMACs", "GMAC/s");
+            for (const auto &l : layers)
+                std::printf("%-18s %-26s %9.4f %5.1f%% %9.2f %8.2f\n", l["unit"].get<std::string>().c_str(),
+                            l["name"].get<std::string>().c_str(), l["ms"].get<double>(), 100 * l["share"].get<double>(),
+                            l["macs"].get<double>() / 1e6, l["gmacs"].get<double>());
+            std::printf("(layers: Halide's sampling profiler, scaled to each unit's measured time)\n");
+        }
+    }
+    return 0;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,149 @@
+#include "measure/bench_program.h"
+
+#include <cstdlib>
+#include <dirent.h>
+#include <regex>
+#include <unistd.h>
+#include <cctype>
+
+#include "emit/embedded_files.h"
+#include "util/error.h"
+#include "util/file_io.h"
+#include "util/process.h"
+
+namespace shufflec {
+
+namespace {
+
+// The value of `#define NAME_<key> ...` in a generated header ("" if absent).
+std::string header_value(const std::string &header, const std::string &macro) {
+    std::regex re("#define " + macro + " ([^ \\n]+)");
+    std::smatch m;
+    return std::regex_search(header, m, re) ? m[1].str() : "";
+}
+
+std::string upper(const std::string &s) {
+    std::string u;
+    for (char ch : s) u += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return u;
+}
+
+}  // namespace
+
+std::string target_arch(const std::string &target) { return target.rfind("arm", 0) == 0 ? "arm-64" : "x86-64"; }
+
+CompiledModel read_compiled_model(const std::string &dir, const std::string &name) {
+    CompiledModel m;
+    m.dir = dir;
+    m.name = name;
+    if (m.name.empty()) {
+        // The one NAME.h beside a NAME.a.
+        std::vector<std::string> found;
+        if (DIR *d = opendir(dir.c_str())) {
+            while (dirent *e = readdir(d)) {
+                std::string n = e->d_name;
+                if (n.size() > 2 && n.compare(n.size() - 2, 2, ".h") == 0 && n != "shufflec_runtime.h" &&
+                    n != "HalideRuntime.h")
+                    found.push_back(n.substr(0, n.size() - 2));
+            }
+            closedir(d);
+        } else {
+            fail("cannot read folder ", in_quotes(dir));
+        }
+        if (found.size() != 1)
+            fail(in_quotes(dir), ": ", found.empty() ? "holds no compiled model (NAME.h and NAME.a from shufflec compile)"
+                                                     : "holds several models: give --name");
+        m.name = found[0];
+    }
+    std::string header = read_file(join_path(dir, m.name + ".h"), "model header");
+    std::string U = upper(m.name);
+    std::string target = header_value(header, U + "_TARGET");
+    if (target.size() < 2 || header_value(header, U + "_MACS").empty())
+        fail(join_path(dir, m.name + ".h"), ": not a header written by this version of shufflec compile");
+    m.target = target.substr(1, target.size() - 2);
+    m.macs = std::atoll(header_value(header, U + "_MACS").c_str());
+    m.external_weights = header_value(header, U + "_EXTERNAL_WEIGHTS") == "1";
+    m.unit_profile = header_value(header, U + "_PROFILE") == "1";
+    m.halide_profile = header_value(header, U + "_HALIDE_PROFILE") == "1";
+    if (access(join_path(dir, m.name + ".a").c_str(), R_OK) != 0)
+        fail(in_quotes(dir), ": has ", m.name, ".h but no ", m.name, ".a (compile without --emit obj)");
+    return m;
+}
+
+std::string build_bench_program(const CompiledModel &model, const std::string &arch, bool static_link,
+                                const std::string &work_dir) {
+    if (arch != target_arch(model.target))
+        fail("the model was compiled for ", model.target, " but the runner runs ", arch,
+             " binaries (compile for its target)");
+    std::string source = join_path(work_dir, "bench_main.c");
+    write_file_atomic(source, embedded_file("bench_main.c"));
+    std::string program = join_path(work_dir, "shufflec-bench-" + model.name);
+    // The FMA peak loop uses the target's vector width and FMA instructions.
+    std::vector<std::string> flags;
+    int vector_bytes = 16;
+    if (model.target == "x86-64-linux") flags = {"-mavx2", "-mfma"}, vector_bytes = 32;
+    if (model.target == "x86-64-linux-avx512") flags = {"-mavx512f", "-mfma"}, vector_bytes = 64;
+    const char *env = std::getenv("SHUFFLEC_CC");
+    std::string cc = env && *env ? env : arch == "arm-64" ? "aarch64-linux-gnu-gcc" : "cc";
+    std::vector<std::string> argv = {cc, "-O2", "-std=gnu11", "-ffp-contract=fast", "-I", model.dir,
+                                     "-DSHUFFLEC_BENCH_MODEL=" + model.name,
+                                     "-DSHUFFLEC_BENCH_UPPER=" + upper(model.name),
+                                     "-DSHUFFLEC_BENCH_HEADER=\"" + model.name + ".h\"",
+                                     "-DSHUFFLEC_BENCH_VECTOR_BYTES=" + std::to_string(vector_bytes)};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {source, join_path(model.dir, model.name + ".a"), "-lpthread", "-lm", "-o", program});
+    if (static_link) argv.push_back("-static");
+    ProcessResult r = run_process(argv);
+    if (r.status != 0)
+        throw Error(cat("building the benchmark program failed (exit ", r.status, "): ", command_line(argv)), r.err);
+    return program;
+}
+
+nlohmann::json run_bench_program(Runner &runner, const CompiledModel &model, const std::string &program,
+                                 const BenchOptions &options) {
+    std::vector<std::string> files = {program};
+    std::vector<std::string> args = {"--runs", std::to_string(options.runs), "--warmup", std::to_string(options.warmup)};
+    std::string threads;
+    for (int t : options.threads) threads += (threads.empty() ? "" : ",") + std::to_string(t);
+    args.insert(args.end(), {"--threads", threads});
+    if (options.peak) args.push_back("--peak");
+    if (model.external_weights) {
+        files.push_back(join_path(model.dir, model.name + ".weights"));
+        args.insert(args.end(), {"--weights", model.name + ".weights"});
+    }
+    runner.put(files);
+    std::string name = program.substr(program.find_last_of('/') + 1);
+    ProcessResult r = runner.run(name, args, options.timeout_s);
+    if (r.timed_out) fail("the benchmark on ", runner.name(), " did not finish within ", options.timeout_s, " s");
+    if (r.status != 0)
+        throw Error(cat("the benchmark on ", runner.name(), " failed (exit ", r.status, ")"), r.err);
+    try {
+        return nlohmann::json::parse(r.out);
+    } catch (const nlohmann::json::exception &) {
+        throw Error(cat("the benchmark on ", runner.name(), " printed no valid report"), r.out + r.err);
+    }
+}
+
+std::vector<int> parse_int_list(const std::string &text, const std::string &flag, int min, int max) {
+    std::vector<int> values;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t comma = text.find(',', pos);
+        std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        size_t used = 0;
+        long v = 0;
+        try {
+            v = std::stol(part, &used);
+        } catch (const std::exception &) {
+            used = 0;
+        }
+        if (used == 0 || used != part.size() || v < min || v > max)
+            fail(flag, ": expected numbers from ", min, " to ", max, " separated by commas, got ", in_quotes(text));
+        values.push_back(static_cast<int>(v));
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+    }
+    return values;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,45 @@
+// Where benchmark binaries run: this machine, an ARM board over ssh, an
+// Android device over adb, or qemu-aarch64 here (for tests: the protocol and
+// the numbers' correctness are real, the timings are not). `shufflec bench`,
+// `profile` and `tune` take one or more `--runner` specs:
+//
+//   local                          this machine (default)
+//   ssh://[user@]host[:port][/dir]  scp the files to dir (default ~/.shufflec-runner), run there with ssh
+//   adb[:SERIAL]                   adb push to /data/local/tmp/shufflec-runner, run with adb shell
+//   qemu                           this machine, aarch64 binaries under qemu-aarch64
+//
+// ssh and adb run as the user already uses them (keys, ~/.ssh/config, adb's
+// device list): shufflec adds no daemon. The commands can be replaced with
+// $SHUFFLEC_SSH, $SHUFFLEC_SCP and $SHUFFLEC_ADB (e.g. to add options).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/process.h"
+
+namespace shufflec {
+
+class Runner {
+public:
+    virtual ~Runner() = default;
+    // As given on the command line (for messages and logs).
+    virtual std::string name() const = 0;
+    // What binaries it runs: "x86-64" or "arm-64" (asked from the machine once).
+    virtual std::string arch() = 0;
+    // Copies local files into the runner's work folder under their own names.
+    virtual void put(const std::vector<std::string> &local_files) = 0;
+    // Runs `program` (a file put before) with `args` in the work folder.
+    virtual ProcessResult run(const std::string &program, const std::vector<std::string> &args, double timeout_s) = 0;
+    // Whether binaries for it are linked statically (remote machines may have another libc).
+    virtual bool wants_static() const { return true; }
+};
+
+// Parses a --runner spec; errors name the flag and the forms it takes.
+std::unique_ptr<Runner> make_runner(const std::string &spec);
+
+// The arch of this machine ("x86-64" or "arm-64").
+std::string host_arch();
+
+}  // namespace shufflec

@@ -1,0 +1,37 @@
+// One updating status line for long work (compile, tune, bench):
+//   [7/21] stage3.2 ... ETA 9 s
+// written to stderr with a carriage return, only when stderr is a terminal and
+// the command is not --quiet; scripts and logs see nothing.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace shufflec {
+
+class Progress {
+public:
+    // `enabled`: usually progress_wanted(quiet).
+    Progress(std::string what, int total, bool enabled);
+    ~Progress();
+    Progress(const Progress &) = delete;
+    Progress &operator=(const Progress &) = delete;
+
+    void set_total(int total) { total_ = total; }
+    // `done` of `total` finished; `detail` names what is being worked on.
+    void update(int done, const std::string &detail);
+    // Clears the line (the caller prints its summary after).
+    void finish();
+    bool enabled() const { return enabled_; }
+
+private:
+    std::string what_;
+    int total_;
+    bool enabled_, shown_ = false;
+    std::chrono::steady_clock::time_point start_;
+};
+
+// True when stderr is a terminal and `quiet` is not set.
+bool progress_wanted(bool quiet);
+
+}  // namespace shufflec

@@ -1,0 +1,28 @@
+// Message and text helpers (util/error): what reaches a terminal or a JSON file.
+#include <gtest/gtest.h>
+
+#include "util/error.h"
+
+using namespace shufflec;
+
+// Exactly RFC 3629 UTF-8 survives; everything else becomes '?' (nlohmann's
+// JSON writer refuses the rest, which once crashed the ONNX importer: a 0xF5
+// byte in a producer name, found by fuzzing).
+TEST(Utf8, OnlyValidSequencesSurvive) {
+    EXPECT_EQ(valid_utf8("plain ascii"), "plain ascii");
+    EXPECT_EQ(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    EXPECT_EQ(valid_utf8("a\xf5\x9c\x90\x91z"), "a????z");      // lead byte beyond U+10FFFF
+    EXPECT_EQ(valid_utf8("\xf4\x90\x80\x80"), "????");          // U+110000
+    EXPECT_EQ(valid_utf8("\xed\xa0\x80"), "???");               // a surrogate
+    EXPECT_EQ(valid_utf8("\xe0\x80\x80"), "???");               // overlong
+    EXPECT_EQ(valid_utf8("\xc0\x80"), "??");                    // overlong NUL
+    EXPECT_EQ(valid_utf8("\xc3"), "?");                         // truncated
+    EXPECT_EQ(valid_utf8("\x80x"), "?x");                       // stray continuation byte
+}
+
+TEST(OneLine, EscapesControlCharactersAndForeignBytes) {
+    EXPECT_EQ(one_line("a\nb\tc\x1b[31m"), "a\\nb\\tc\\u001b[31m");
+    EXPECT_EQ(one_line("caf\xc3\xa9"), "caf\xc3\xa9");
+    EXPECT_EQ(one_line("bad\xff\xfe"), "bad\\xff\\xfe");
+    EXPECT_EQ(in_quotes("x\"y\\z\n"), "\"x\\\"y\\\\z\\n\"");
+}
