@@ -1,7 +1,7 @@
 # shufflec_add_model(<target>
 #     SPEC <spec.json>
 #     [WEIGHTS <file.safetensors> | RANDOM_WEIGHTS <seed>]
-#     [ARCH host|x86-64-linux|x86-64-linux-avx512|arm-64-linux|arm-64-android]
+#     [ARCH host|x86-64-linux|x86-64-linux-avx512|arm-64-linux|arm-64-android (+ -feature...)]
 #     [SCHEDULE <schedule.json>] [INPUT_SHAPE N,C,H,W] [NAME <c_prefix>]
 #     [EXTERNAL_WEIGHTS] [COMPILER <path to shufflec>])
 #
@@ -11,6 +11,33 @@
 #     target_link_libraries(app PRIVATE <target>)
 # With EXTERNAL_WEIGHTS the file <NAME>.weights lands in the same folder
 # (property SHUFFLEC_WEIGHTS_FILE of <target>).
+#
+# ARCH defaults to the toolchain's: host natively; in a cross build
+# (CMAKE_CROSSCOMPILING) the target of CMAKE_SYSTEM_PROCESSOR (aarch64 ->
+# arm-64-linux, or arm-64-android with the Android NDK's toolchain file; x86_64
+# -> x86-64-linux). Android targets also link liblog. The compiler is the
+# in-tree `shufflec` target, else shufflec::shufflec from find_package(shufflec),
+# else `shufflec` on PATH.
+
+# The target a cross toolchain builds for (host when not cross compiling).
+function(shufflec_default_arch out)
+  if(NOT CMAKE_CROSSCOMPILING)
+    set(${out} host PARENT_SCOPE)
+    return()
+  endif()
+  string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" cpu)
+  if(cpu MATCHES "^(aarch64|arm64|armv8.*)$")
+    if(ANDROID OR CMAKE_SYSTEM_NAME STREQUAL "Android")
+      set(${out} arm-64-android PARENT_SCOPE)
+    else()
+      set(${out} arm-64-linux PARENT_SCOPE)
+    endif()
+  elseif(cpu MATCHES "^(x86_64|amd64)$")
+    set(${out} x86-64-linux PARENT_SCOPE)
+  else()
+    message(FATAL_ERROR "shufflec_add_model: no shufflec target for processor ${CMAKE_SYSTEM_PROCESSOR}; give ARCH")
+  endif()
+endfunction()
 function(shufflec_add_model target)
   cmake_parse_arguments(M "EXTERNAL_WEIGHTS" "SPEC;WEIGHTS;RANDOM_WEIGHTS;ARCH;SCHEDULE;INPUT_SHAPE;NAME;COMPILER" "" ${ARGN})
   if(NOT M_SPEC)
@@ -23,12 +50,14 @@ function(shufflec_add_model target)
     set(M_NAME ${target})
   endif()
   if(NOT M_ARCH)
-    set(M_ARCH host)
+    shufflec_default_arch(M_ARCH)
   endif()
   if(NOT M_COMPILER)
     if(TARGET shufflec)
       set(M_COMPILER $<TARGET_FILE:shufflec>)
       set(compiler_dep shufflec)
+    elseif(TARGET shufflec::shufflec)
+      get_target_property(M_COMPILER shufflec::shufflec IMPORTED_LOCATION)
     else()
       find_program(M_COMPILER shufflec REQUIRED)
     endif()
@@ -71,6 +100,9 @@ function(shufflec_add_model target)
   target_include_directories(${target} INTERFACE ${out})
   find_package(Threads REQUIRED)
   target_link_libraries(${target} INTERFACE Threads::Threads m)
+  if(M_ARCH MATCHES "android")
+    target_link_libraries(${target} INTERFACE log)  # Halide's runtime prints through liblog there
+  endif()
   add_dependencies(${target} ${target}_compile)
   if(M_EXTERNAL_WEIGHTS)
     set_target_properties(${target} PROPERTIES SHUFFLEC_WEIGHTS_FILE ${out}/${M_NAME}.weights)

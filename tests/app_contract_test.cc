@@ -287,7 +287,7 @@ TEST(AppContract, HeadersBelongToTheirLibrary) {
         o.target = "x86-64-linux";
         o.name = name;
         o.out_dir = dir + "/" + sub;
-        o.emit_objects = true;
+        o.emit = CompileOptions::Emit::Objects;
         compile_model(o);
     };
     compile("Net", "Net", "5");

@@ -9,9 +9,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential cmake ninja-build pkg-config libclang-rt-14-dev
   libhalide14-0-dev llvm-14 lld-14 clang-14
-  nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev
+  nlohmann-json3-dev libgtest-dev googletest
   libonnx-dev libprotobuf-dev protobuf-compiler
-  g++-aarch64-linux-gnu qemu-user
+  g++-aarch64-linux-gnu qemu-user openssh-server openssh-client dpkg-dev
   python3 python3-torch python3-onnx python3-numpy
 )
 

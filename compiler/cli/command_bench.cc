@@ -195,36 +195,32 @@ int command_profile(const std::vector<std::string> &argv) {
     std::map<std::string, std::map<std::string, double>> func_ms;  // pipeline -> func -> ms
     for (const auto &f : report.value("funcs", json::array())) func_ms[f["pipeline"]][f["name"]] += f["ms"].get<double>();
     if (model.halide_profile && !is_folder(args.positional()[0])) {
-        // The graph gives each Func its layer and MACs.
+        // The graph gives each Func its layer (Funcs are named after graph
+        // nodes: c_identifier(name) plus suffixes such as _acc) and MACs.
         SpecOptions so;
         if (args.has("--input-shape")) so.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
         Graph graph = load_spec(args.positional()[0], so);
-        std::vector<std::pair<std::string, const Node *>> ids;
-        for (const auto &node : graph.nodes) ids.push_back({c_identifier(node.name), &node});
+        std::vector<std::pair<std::string, int>> ids;  // identifier, node index; longest first
+        for (size_t i = 0; i < graph.nodes.size(); i++) ids.push_back({c_identifier(graph.nodes[i].name), static_cast<int>(i)});
         std::sort(ids.begin(), ids.end(), [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
-        for (const auto &[pipeline, funcs] : func_ms) {
-            double sampled = 0;
-            for (const auto &[f, ms] : funcs) sampled += ms;
-            std::map<std::string, double> per_layer;
-            for (const auto &[f, ms] : funcs) {
-                std::string layer = f;
+        for (const auto &unit : units) {
+            auto it = func_ms.find(model.name + "_" + c_identifier(unit["name"]));
+            if (it == func_ms.end()) continue;
+            double sampled = 0, measured = unit["ms"];
+            std::map<int, double> per_node;  // by node index: graph order
+            for (const auto &[f, ms] : it->second) {
+                sampled += ms;
                 for (const auto &[id, node] : ids)
                     if (f.compare(0, id.size(), id) == 0) {
-                        layer = node->name;
+                        per_node[node] += ms;
                         break;
                     }
-                per_layer[layer] += ms;
             }
-            // This pipeline's measured time: its function is <model>_<unit as a C identifier>.
-            double measured = 0;
-            for (const auto &unit : units)
-                if (pipeline == model.name + "_" + c_identifier(unit["name"])) measured = unit["ms"];
-            for (const auto &[layer, ms] : per_layer) {
-                double macs = 0;
-                for (const auto &node : graph.nodes)
-                    if (node.name == layer) macs = static_cast<double>(node_stats(graph, node).macs);
-                double scaled = sampled > 0 && measured > 0 ? ms / sampled * measured : ms;
-                layers.push_back({{"unit", pipeline.substr(model.name.size() + 1)}, {"name", layer}, {"ms", scaled},
+            // Sampled shares of the unit, scaled to its measured time.
+            for (const auto &[node, ms] : per_node) {
+                double macs = static_cast<double>(node_stats(graph, graph.nodes[node]).macs);
+                double scaled = sampled > 0 ? ms / sampled * measured : 0;
+                layers.push_back({{"unit", unit["name"]}, {"name", graph.nodes[node].name}, {"ms", scaled},
                                   {"share", total > 0 ? scaled / total : 0}, {"macs", macs},
                                   {"gmacs", scaled > 0 ? macs / scaled / 1e6 : 0}});
             }

@@ -24,7 +24,8 @@ int command_compile(const std::vector<std::string> &argv) {
                {"--input-shape", "N,C,H,W", "compile for this input shape instead of the spec's"},
                {"--schedule", "FILE", "schedule file (default: schedules/<target>/<spec name>.json if present)"},
                {"--external-weights", "", "write NAME.weights for the app to load instead of embedding them"},
-               {"--emit", "KIND", "lib (default: NAME.a) or obj (NAME.o + shared runtime object)"},
+               {"--emit", "KIND", "lib (default: NAME.a), obj (NAME.o + shared runtime object) or so (NAME.so: for "
+                                  "Python, runtime/python/shufflec.py)"},
                {"--profile", "", "time each pipeline (one per unit): NAME_profile_* in NAME.h, see bench/profile.c"},
                {"--profile-halide", "", "build with Halide's sampling profiler: per-Func times printed at exit"},
                {"--jobs", "N", "parallel compile workers (default: number of cores)"},
@@ -51,8 +52,9 @@ int command_compile(const std::vector<std::string> &argv) {
     o.schedule_path = args.get("--schedule");
     o.external_weights = args.has("--external-weights");
     std::string emit = args.get("--emit", "lib");
-    if (emit != "lib" && emit != "obj") fail("--emit: expected \"lib\" or \"obj\", got \"", emit, "\"");
-    o.emit_objects = emit == "obj";
+    if (emit != "lib" && emit != "obj" && emit != "so") fail("--emit: expected lib, obj or so, got ", in_quotes(emit));
+    o.emit = emit == "obj" ? CompileOptions::Emit::Objects : emit == "so" ? CompileOptions::Emit::Shared
+                                                                         : CompileOptions::Emit::Library;
     o.profile = args.has("--profile");
     o.profile_halide = args.has("--profile-halide");
     o.save_temps = args.has("--save-temps");

@@ -157,6 +157,8 @@ PreparedModel prepare(const CompileOptions &opt) {
     PreparedModel p;
     p.target = resolve_target(opt.target);
     if (!opt.autoscheduler.empty()) autoscheduler_plugin(opt.autoscheduler);
+    if (opt.emit == CompileOptions::Emit::Shared && p.target.halide.os != Halide::Target::Linux)
+        fail("--emit so: only for Linux targets (", p.target.name, " would need its own SDK to link)");
     SpecOptions spec_options;
     spec_options.input_shape = opt.input_shape;
     p.graph = load_spec(opt.spec_path, spec_options);
@@ -392,7 +394,15 @@ CompileReport compile_model(const CompileOptions &opt) {
     std::vector<std::string> outputs = {"shufflec_runtime.h", "HalideRuntime.h"};
     if (opt.external_weights) outputs.push_back(name + ".weights");
     std::string runtime_object = "shufflec_runtime_" + target.short_name + ".o";
-    if (opt.emit_objects) {
+    if (opt.emit == CompileOptions::Emit::Shared) {
+        // A shared library with the runtime inside, linked against the target's libc (for ctypes and dlopen).
+        std::vector<std::string> ld = {tools.clang, "--target=" + target.triple, "-shared", "-fuse-ld=lld",
+                                       "-Wl,--no-undefined", "-o", name + ".so"};
+        ld.insert(ld.end(), model_objects.begin(), model_objects.end());
+        ld.insert(ld.end(), {"halide_runtime.o", "shufflec_helpers.o", "-lpthread", "-lm", "-ldl"});
+        run_tool(ld, "linking the shared library", dir);
+        outputs.push_back(name + ".so");
+    } else if (opt.emit == CompileOptions::Emit::Objects) {
         std::vector<std::string> ld = {tools.ld_lld, "-r", "-o", name + ".o"};
         ld.insert(ld.end(), model_objects.begin(), model_objects.end());
         run_tool(ld, "linking the model object", dir);

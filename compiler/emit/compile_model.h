@@ -25,7 +25,8 @@ struct CompileOptions {
     std::optional<Shape> input_shape;
     std::string schedule_path;  // --schedule; default schedules/<target>/<spec name>.json if present
     bool external_weights = false;
-    bool emit_objects = false;  // --emit obj
+    // --emit: lib (NAME.a), obj (NAME.o + the shared runtime object), so (NAME.so, e.g. for Python)
+    enum class Emit { Library, Objects, Shared } emit = Emit::Library;
     bool profile = false;         // per-pipeline timers in the glue (NAME_profile_* functions)
     bool profile_halide = false;  // Halide's own per-Func sampling profiler (prints at exit)
     int jobs = 0;               // parallel segment compiles (0: number of cores)

@@ -259,6 +259,20 @@ std::string generate_glue_c(const ModelDescription &m) {
       << "    if ((uintptr_t)scratch % 64 != 0) return SHUFFLEC_ERROR_BAD_ARGUMENT;\n"
       << "    return " << N << "_run_held(input, output, scratch);\n}\n\n";
 
+    // What the model is, as JSON (for wrappers such as runtime/python/shufflec.py).
+    {
+        auto dims = [](const Shape &sh) {
+            std::string d;
+            for (int64_t v : sh.dims()) d += (d.empty() ? "" : ", ") + std::to_string(v);
+            return "[" + d + "]";
+        };
+        std::string info = cat("{\"name\": \"", N, "\", \"target\": \"", m.target_folder, "\", \"input\": ", dims(in),
+                               ", \"output\": ", dims(out), ", \"macs\": ", m.macs, ", \"external_weights\": ",
+                               m.external_weights ? "true" : "false", ", \"scratch_bytes\": ",
+                               std::max<int64_t>(plan.arena_floats, 16) * 4, "}");
+        o << "const char *" << N << "_info(void) { return " << c_string(info) << "; }\n\n";
+    }
+
     // The Halide-buffer entry point: dense NCHW input (Halide dims x, y, c, n)
     // and dense output (classes, n) or (x, y, c, n).
     auto check_buffer = [&](const char *var, const Shape &s) {
@@ -329,7 +343,9 @@ std::string generate_header(const ModelDescription &m) {
       << "int " << N << "_run_with_scratch(const float *input, float *output, void *scratch);\n\n"
       << "/* Advanced: Halide buffers. Input dims (x, y, c, n) dense NCHW; output dims "
       << (out.rank == 2 ? "(c, n)" : "(x, y, c, n)") << " dense.\n * Any mismatch returns SHUFFLEC_ERROR_SHAPE_MISMATCH. */\n"
-      << "struct halide_buffer_t;\nint " << N << "_run_halide(struct halide_buffer_t *input, struct halide_buffer_t *output);\n";
+      << "struct halide_buffer_t;\nint " << N << "_run_halide(struct halide_buffer_t *input, struct halide_buffer_t *output);\n\n"
+      << "/* The model as a JSON object: name, target, input and output shapes, MACs, ... */\n"
+      << "const char *" << N << "_info(void);\n";
     if (m.external_weights) {
         o << "\n/* External weights (compiled with --external-weights): load NAME.weights before running.\n"
           << " * The file is checked (size, model fingerprint, checksum). */\n"

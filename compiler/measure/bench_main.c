@@ -2,12 +2,13 @@
  * compiled model (embedded in the compiler; compiled for the runner's machine):
  *   cc -O2 -DSHUFFLEC_BENCH_MODEL=net -DSHUFFLEC_BENCH_UPPER=NET -DSHUFFLEC_BENCH_HEADER='"net.h"' \
  *      bench_main.c net.a -lpthread -lm
- *   bench [--runs N] [--threads 1,2] [--warmup N] [--peak] [--weights FILE]
+ *   bench [--runs N] [--threads 1,2] [--warmup N] [--peak] [--weights FILE] [--sample-seconds S]
  * Prints one JSON object on stdout:
  *   {"model", "macs", "results": [{"threads", "runs", "median_ms", "min_ms", "p10_ms", "p90_ms"}],
  *    "peak_gmacs": [{"threads", "gmacs"}],                       (with --peak)
  *    "units": [{"name", "macs", "median_ms"}],                   (model built with --profile)
- *    "funcs": [{"pipeline", "name", "ms"}]}   (built with --profile-halide; per run, first thread count)
+ *    "funcs": [{"pipeline", "name", "ms", "samples"}]}
+ *        (built with --profile-halide: per run, at the first thread count, sampled for S seconds)
  * Thread counts alternate in blocks of runs, so a burst of machine noise hits
  * them alike; times are medians. The FMA peak is a loop of 12 independent
  * vector FMA chains per thread (vector width from SHUFFLEC_BENCH_VECTOR_BYTES,
@@ -118,6 +119,7 @@ static void json_string(const char *s) {
 
 int main(int argc, char **argv) {
     int runs = 100, warmup = 5, peak = 0, threads[kMaxThreadCounts] = {1}, n_threads = 1;
+    double sample_seconds = 3;
     const char *weights = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
@@ -125,6 +127,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) n_threads = parse_list(argv[++i], threads, kMaxThreadCounts);
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
         else if (!strcmp(argv[i], "--peak")) peak = 1;
+        else if (!strcmp(argv[i], "--sample-seconds") && i + 1 < argc) sample_seconds = atof(argv[++i]);
         else return fprintf(stderr, "bench: unknown argument %s\n", argv[i]), 2;
     }
     if (runs < 1 || n_threads < 1) return fprintf(stderr, "bench: bad --runs or --threads\n"), 2;
@@ -194,6 +197,11 @@ int main(int argc, char **argv) {
 #endif
 #if M(_HALIDE_PROFILE)
     {
+        /* Halide's profiler samples the running Func every millisecond: run for
+         * a while at the first thread count so that every layer gets samples. */
+        shufflec_set_num_threads(threads[0]);
+        halide_profiler_reset();
+        for (double until = now() + sample_seconds; now() < until;) F(_run)(input, output);
         struct halide_profiler_state *state = halide_profiler_get_state();
         int first = 1;
         printf(", \"funcs\": [");
@@ -204,7 +212,7 @@ int main(int argc, char **argv) {
                 json_string(p->name);
                 printf(", \"name\": ");
                 json_string(p->funcs[f].name);
-                printf(", \"ms\": %.6f}", p->funcs[f].time / 1e6 / (p->runs ? p->runs : 1));
+                printf(", \"ms\": %.6f, \"samples\": %d}", p->funcs[f].time / 1e6 / (p->runs ? p->runs : 1), p->samples);
                 first = 0;
             }
         printf("]");

@@ -1,0 +1,88 @@
+"""Run a model compiled with `shufflec compile --emit so` from Python.
+
+    import shufflec
+    model = shufflec.load("out/net.so")   # the model's name is the file's stem (or name="...")
+    model.threads = 2                      # shufflec_set_num_threads (0: the default)
+    y = model(x)                           # x: float32 (N, C, H, W); any batch that is a multiple
+                                           # of the compiled one runs in chunks of it
+
+Needs only ctypes and numpy. The library holds the model, its weights (unless
+compiled with --external-weights: then call model.load_weights(path)) and the
+runtime. Calls are safe from several Python threads (docs/api.md).
+"""
+
+import ctypes
+import json
+import os
+
+import numpy as np
+
+__all__ = ["load", "Model", "ShufflecError"]
+
+
+class ShufflecError(RuntimeError):
+    """A status code from the compiled model (see docs/api.md)."""
+
+
+class Model:
+    def __init__(self, path, name=None):
+        self.path = os.path.abspath(path)
+        self.name = name or os.path.splitext(os.path.basename(path))[0]
+        self._lib = ctypes.CDLL(self.path)
+        try:
+            info = getattr(self._lib, self.name + "_info")
+        except AttributeError:
+            raise ShufflecError(f"{path}: no model named {self.name!r} in this library (pass name=...)") from None
+        info.restype = ctypes.c_char_p
+        self.info = json.loads(info().decode())
+        self.input_shape = tuple(self.info["input"])
+        self.output_shape = tuple(self.info["output"])
+        self._run = getattr(self._lib, self.name + "_run")
+        self._run.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self._run.restype = ctypes.c_int
+        self._status = self._lib.shufflec_status_string
+        self._status.argtypes = [ctypes.c_int]
+        self._status.restype = ctypes.c_char_p
+        self._lib.shufflec_set_num_threads.argtypes = [ctypes.c_int]
+        self._lib.shufflec_get_num_threads.restype = ctypes.c_int
+
+    def _check(self, status, what):
+        if status != 0:
+            raise ShufflecError(f"{self.name}: {what}: {self._status(status).decode()} (status {status})")
+
+    @property
+    def threads(self):
+        return self._lib.shufflec_get_num_threads()
+
+    @threads.setter
+    def threads(self, n):
+        self._check(self._lib.shufflec_set_num_threads(int(n)), f"threads = {n}")
+
+    def load_weights(self, path):
+        """For a model compiled with --external-weights: read and check NAME.weights."""
+        fn = getattr(self._lib, self.name + "_load_weights")
+        fn.argtypes = [ctypes.c_char_p]
+        self._check(fn(os.fsencode(path)), f"load_weights({path!r})")
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        n = self.input_shape[0]
+        if x.ndim != len(self.input_shape) or x.shape[1:] != self.input_shape[1:] or x.shape[0] % n:
+            raise ValueError(f"{self.name}: input of shape {x.shape}; the model takes {self.input_shape} "
+                             f"(or a batch that is a multiple of {n})")
+        chunks = x.shape[0] // n
+        y = np.empty((chunks * self.output_shape[0],) + self.output_shape[1:], np.float32)
+        per_in, per_out = x[:n].size, y[:self.output_shape[0]].size
+        flat_x, flat_y = x.reshape(-1), y.reshape(-1)
+        for k in range(chunks):
+            status = self._run(flat_x[k * per_in:].ctypes.data, flat_y[k * per_out:].ctypes.data)
+            self._check(status, "run")
+        return y
+
+    def __repr__(self):
+        return f"<shufflec model {self.name}: {self.input_shape} -> {self.output_shape}, {self.info['target']}>"
+
+
+def load(path, name=None):
+    """Loads NAME.so (from `shufflec compile --emit so`)."""
+    return Model(path, name)
