@@ -47,6 +47,35 @@ done
     || { echo "FAIL: the installed compiler did not read its installed schedules"; exit 1; }
 build_examples "$tmp/prefix" prefix
 
+# A cross build against the same prefix: shufflec_add_model takes the target from
+# the aarch64 toolchain; the app runs under qemu-aarch64.
+cat > "$tmp/aarch64.cmake" <<'CMAKE'
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+CMAKE
+cmake -S "$tmp/prefix/share/doc/shufflec/examples" -B "$tmp/examples-arm" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+      -DCMAKE_TOOLCHAIN_FILE="$tmp/aarch64.cmake" > "$tmp/configure-arm.log" || { cat "$tmp/configure-arm.log"; exit 1; }
+ninja -C "$tmp/examples-arm" > "$tmp/build-arm.log" || { cat "$tmp/build-arm.log"; exit 1; }
+grep -q -- "--target arm-64-linux" "$tmp/examples-arm/build.ninja" \
+    || { echo "FAIL: the cross build did not compile the model for arm-64-linux"; exit 1; }
+qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/examples-arm/classify" "$image" | grep -q "#5" \
+    || { echo "FAIL: the cross-built example did not classify under qemu"; exit 1; }
+echo "ok: a cross build (aarch64 toolchain) compiled the model for arm-64-linux; the app ran under qemu"
+# Android: the NDK's toolchain sets ANDROID; the target follows (and liblog is linked).
+cat > "$tmp/arch.cmake" <<CMAKE
+set(CMAKE_CROSSCOMPILING ON)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(ANDROID ON)
+include("$src/cmake/ShufflecModel.cmake")
+shufflec_default_arch(arch)
+message("\${arch}")
+CMAKE
+[ "$(cmake -P "$tmp/arch.cmake" 2>&1)" = "arm-64-android" ] || { echo "FAIL: Android toolchain -> $(cmake -P "$tmp/arch.cmake" 2>&1)"; exit 1; }
+
 # 3. Python from the prefix.
 PYTHONPATH="$tmp/prefix/lib/python3/dist-packages" /usr/bin/python3 - "$tmp/so/net.so" <<'PY'
 import sys

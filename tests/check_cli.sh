@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Command-line behaviour that is easy to break: options that need no weights,
+# one error line per bad option (also with forked compile workers), target
+# features, executable tools.
+#   tests/check_cli.sh SHUFFLEC_BINARY
+set -uo pipefail
+shufflec=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+spec="$src/specs/shufflenet_v1_g3_0.5x.json"
+
+# --print-schedule reads no weights.
+out=$("$shufflec" compile "$spec" --print-schedule --target x86-64-linux 2>&1) || fail "--print-schedule without weights: $out"
+echo "$out" | grep -q "stage2.0" || fail "--print-schedule printed no pipeline: $out"
+
+# One line for one bad option, before any worker starts.
+expect_one_line() {  # DESCRIPTION EXPECTED-TEXT COMMAND...
+    local what=$1 want=$2; shift 2
+    "$@" > /dev/null 2> "$tmp/err"
+    local rc=$?
+    [ "$rc" -eq 1 ] || fail "$what: exit $rc, want 1"
+    [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "$what: $(wc -l < "$tmp/err") lines: $(cat "$tmp/err")"
+    grep -qF -- "$want" "$tmp/err" || fail "$what: message lacks '$want': $(cat "$tmp/err")"
+}
+expect_one_line "bad autoscheduler" '--autoschedule: unknown autoscheduler "Bogus"' \
+    "$shufflec" compile "$spec" --random-weights 1 --autoschedule Bogus --jobs 4 -o "$tmp/out"
+expect_one_line "bad target feature" 'feature "avx512_cannonlake" is not available for x86-64-linux (it takes none)' \
+    "$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux-avx512_cannonlake -o "$tmp/out"
+expect_one_line "unknown target" 'unsupported target "mips-32-linux"' \
+    "$shufflec" compile "$spec" --random-weights 1 --target mips-32-linux -o "$tmp/out"
+expect_one_line "bad emit" '--emit: expected lib, obj or so' "$shufflec" compile "$spec" --emit dll -o "$tmp/out"
+expect_one_line "so for android" '--emit so: only for Linux targets' \
+    "$shufflec" compile "$spec" --random-weights 1 --emit so --target arm-64-android -o "$tmp/out"
+[ ! -e "$tmp/out" ] || [ -z "$(ls -A "$tmp/out")" ] || fail "a failed compile wrote $(ls "$tmp/out")"
+
+# A target with features compiles (ARM dot product and fp16 enabled for later kernels).
+"$shufflec" compile "$spec" --random-weights 1 --target arm-64-linux-arm_dot_prod-arm_fp16 -o "$tmp/arm" --quiet \
+    || fail "compile for arm-64-linux-arm_dot_prod-arm_fp16"
+grep -q '_TARGET "arm-64-linux"' "$tmp/arm"/*.h || fail "the feature target's schedules are not arm-64-linux's"
+
+# Tools run as commands (shebang, executable bit).
+for tool in import_megvii.py megvii_shufflenet.py golden.py gen_specs.py make_golden.py; do
+    [ -x "$src/tools/$tool" ] || fail "tools/$tool is not executable"
+    head -1 "$src/tools/$tool" | grep -q '^#!/usr/bin/python3' || fail "tools/$tool does not run Debian's python3"
+done
+"$src/tools/import_megvii.py" --help > /dev/null 2>&1 || fail "tools/import_megvii.py --help"
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

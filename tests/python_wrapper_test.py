@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""The Python wrapper (runtime/python/shufflec.py) on a golden case: a model
+compiled with --emit so, called on numpy arrays, matches PyTorch's float64
+output (tools/golden.py) within the project's tolerance; a batch runs in chunks
+of the compiled batch; thread counts give the same bits; errors are exceptions.
+
+    python_wrapper_test.py SHUFFLEC_BINARY GOLDEN_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "runtime", "python"))
+import shufflec  # noqa: E402
+
+shufflec_bin, golden = sys.argv[1], sys.argv[2]
+case = json.load(open(os.path.join(golden, "g3_0.5x", "case.json")))
+with tempfile.TemporaryDirectory() as out:
+    subprocess.run([shufflec_bin, "compile", case["spec"], "--weights", case["weights"], "--target", "x86-64-linux",
+                    "--emit", "so", "--name", "net", "-o", out, "--quiet"], check=True)
+    model = shufflec.load(os.path.join(out, "net.so"))
+    x = np.load(case["input"])
+    expected = np.load(case["expected"])
+    y = model(x)
+    scale = np.abs(expected).max()
+    error = np.abs(y - expected).max()
+    print(f"[ python   ] {model}: vs PyTorch {error / scale:.2e} (relative to max|expected| {scale:.4g})")
+    assert y.shape == expected.shape, (y.shape, expected.shape)
+    assert error <= 1e-4 * scale, error
+
+    # A batch of three runs in chunks of the compiled batch of one.
+    batch = np.concatenate([x, -x, 0.5 * x])
+    yb = model(batch)
+    assert yb.shape == (3, 1000)
+    for k, xk in enumerate([x, -x, 0.5 * x]):
+        assert np.array_equal(yb[k:k + 1], model(xk)), k
+
+    # Any thread count, the same bits.
+    model.threads = 1
+    y1 = model(x)
+    model.threads = 2
+    assert model.threads == 2
+    assert np.array_equal(y1, model(x))
+
+    # Wrong shapes and bad thread counts are Python exceptions, not crashes.
+    for bad in (np.zeros((1, 3, 224, 223), np.float32), np.zeros((3, 224, 224), np.float32)):
+        try:
+            model(bad)
+            raise AssertionError(f"shape {bad.shape} accepted")
+        except ValueError:
+            pass
+    try:
+        model.threads = 1000
+        raise AssertionError("1000 threads accepted")
+    except shufflec.ShufflecError:
+        pass
+print("ok: golden case, batches, threads and errors through the Python wrapper")
