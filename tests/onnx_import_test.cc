@@ -24,7 +24,7 @@ TEST_P(OnnxImport, CompiledImportMatchesPyTorch) {
     ASSERT_FALSE(c.onnx.empty());
     std::string dir = build_dir() + "/onnx/" + c.name + "-" + GetParam().target;
     ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "/imported'"), 0);
-    ImportedModel m = import_onnx(c.onnx, "imported");
+    ImportedModel m = import_onnx(c.onnx, {"imported", ""});
     write_imported_model(m, dir + "/imported");
     std::string spec = dir + "/imported/imported.json";
 

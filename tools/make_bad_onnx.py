@@ -83,6 +83,10 @@ def main():
     files["invalid_utf8.onnx"] = raw
     model = conv_model([helper.make_node("LeakyRelu", ["c"], ["y"], name="NODENAME")])
     files["invalid_utf8_name.onnx"] = model.SerializeToString().replace(b"NODENAME", b"bad\xff\xfename")
+    # A channel split whose end comes from the network's values, not from shapes: cannot be folded.
+    files["dynamic_slice.onnx"] = conv_model(
+        [helper.make_node("Slice", ["c", "zero", "c"], ["y"], name="split")],
+        initializers=[numpy_helper.from_array(np.array([0], np.int64), "zero")])
     for name, content in files.items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(content if isinstance(content, bytes) else content.SerializeToString())

@@ -12,6 +12,9 @@ int command_import_onnx(const std::vector<std::string> &argv) {
     Args args("import-onnx",
               {{"-o", "DIR", "output folder (created if missing)"},
                {"--name", "NAME", "spec name and file stem (default: the model's file name)"},
+               {"--preprocess", "PRESET", "write input.preprocess for NAME_run_rgb8: torchvision (RGB, /255, ImageNet "
+                                          "mean/std, resize 256 + center crop), megvii (BGR 0..255, resize + crop) or "
+                                          "none (default)"},
                {"--quiet", "", "print nothing on success"}},
               {"MODEL.onnx"});
     if (!args.parse(argv)) {
@@ -21,7 +24,10 @@ int command_import_onnx(const std::vector<std::string> &argv) {
         return 0;
     }
     if (!args.has("-o")) fail("shufflec import-onnx: missing -o DIR");
-    ImportedModel m = import_onnx(args.positional()[0], args.get("--name"));
+    ImportOptions options;
+    options.name = args.get("--name");
+    options.preprocess = args.get("--preprocess", "none");
+    ImportedModel m = import_onnx(args.positional()[0], options);
     write_imported_model(m, args.get("-o"));
     if (!args.has("--quiet"))
         std::printf("imported %s: %zu layers, %zu tensors -> %s/%s.json\n", args.positional()[0].c_str(),

@@ -22,6 +22,7 @@
 #include "emit/toolchain.h"
 #include "lower/lower_segment.h"
 #include "lower/segment_plan.h"
+#include "lower/weight_packing.h"
 #include "passes/passes.h"
 #include "schedule/schedule.h"
 #include "spec/spec_parser.h"
@@ -46,6 +47,19 @@ std::string weights_file_image(const std::vector<float> &blob, uint64_t fingerpr
         for (int b = 0; b < 8; b++) header[8 + 8 * f + b] = static_cast<char>((fields[f] >> (8 * b)) & 0xff);
     return header + std::string(reinterpret_cast<const char *>(blob.data()), blob.size() * 4);
 }
+
+// Everything before code generation: the optimized graph, its pipelines, the
+// schedule and the packed weights.
+struct PreparedModel {
+    TargetInfo target;
+    Graph graph;
+    Weights weights;
+    LayerStats stats;
+    std::string name;
+    SegmentPlan plan;
+    ScheduleFile schedule;
+    PackedWeights blob;
+};
 
 // The plugin of one of Halide's autoschedulers; an unknown name is an error
 // (checked before any worker starts, so it is reported once).
@@ -87,28 +101,24 @@ void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &gra
     p.auto_schedule(name, target, Halide::MachineParams(cores, 32 * 1024 * 1024, 40));
 }
 
-// Compiles segments [first, last) of the model to objects in `dir`.
-void compile_segments(const Graph &graph, const Weights &weights, const SegmentPlan &plan, const ScheduleFile &schedule,
-                      const TargetInfo &target, const ModelDescription &model, const std::string &dir,
-                      const std::vector<int> &which, const std::vector<int64_t> &blob_offsets, bool profile,
-                      bool save_stmt, const std::string &autoscheduler, int64_t weight_floats,
-                      const std::function<void(int)> &done) {
-    Halide::Target t = target.halide.with_feature(Halide::Target::NoRuntime);
-    if (profile) t = t.with_feature(Halide::Target::Profile);
+// Compiles segments `which` of the model to objects in `dir`; calls done(s) after each.
+void compile_segments(const PreparedModel &p, const CompileOptions &opt, const ModelDescription &model,
+                      const std::string &dir, const std::vector<int> &which, const std::function<void(int)> &done) {
+    Halide::Target t = p.target.halide.with_feature(Halide::Target::NoRuntime);
+    if (opt.profile_halide) t = t.with_feature(Halide::Target::Profile);
     for (int s : which) {
-        WeightBlob blob;
-        blob.base = blob_offsets[s];
-        LoweredSegment lowered = lower_segment(graph, weights, plan, s, blob);
-        Halide::Pipeline p(lowered.outputs);
-        if (autoscheduler.empty()) {
-            apply_schedule(lowered, graph, plan, schedule, target.halide);
+        LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, s);
+        Halide::Pipeline pipeline(lowered.outputs);
+        if (opt.autoscheduler.empty()) {
+            apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide);
         } else {
-            autoschedule(p, lowered, graph, plan, weight_floats, autoscheduler, target.halide);
+            autoschedule(pipeline, lowered, p.graph, p.plan, p.blob.size(), opt.autoscheduler, p.target.halide);
         }
         std::vector<Halide::Argument> args = lowered.arguments;
-        p.compile_to_object(join_path(dir, plan.segments[s].name + ".o"), args, segment_function(model, s), t);
+        pipeline.compile_to_object(join_path(dir, p.plan.segments[s].name + ".o"), args, segment_function(model, s), t);
         // With --save-temps, Halide's lowered statement of each pipeline is kept too (for schedule work).
-        if (save_stmt) p.compile_to_lowered_stmt(join_path(dir, plan.segments[s].name + ".stmt"), args, Halide::Text, t);
+        if (opt.save_temps)
+            pipeline.compile_to_lowered_stmt(join_path(dir, p.plan.segments[s].name + ".stmt"), args, Halide::Text, t);
         done(s);
     }
 }
@@ -122,20 +132,6 @@ void check_model_name(const std::string &name) {
 }
 
 namespace {
-
-// Everything before code generation: the optimized graph, its pipelines, the
-// schedule and the weights blob layout.
-struct PreparedModel {
-    TargetInfo target;
-    Graph graph;
-    Weights weights;
-    LayerStats stats;
-    std::string name;
-    SegmentPlan plan;
-    ScheduleFile schedule;
-    WeightBlob blob;
-    std::vector<int64_t> blob_offsets;  // blob size before each segment's weights
-};
 
 // What the target's code model can address in one static object (x86-64 and
 // AArch64 small code models: +-2 GiB for all of .text, .rodata and .bss); the
@@ -181,11 +177,8 @@ PreparedModel prepare(const CompileOptions &opt) {
         schedule_path = folder + p.graph.name + ".json";
     if (!schedule_path.empty()) merge_schedule(p.schedule, load_schedule(schedule_path));
 
-    // The weights blob, laid out by the lowering (all segments, in order).
-    for (size_t s = 0; s < p.plan.segments.size(); s++) {
-        p.blob_offsets.push_back(p.blob.size());
-        lower_segment(p.graph, p.weights, p.plan, static_cast<int>(s), p.blob);
-    }
+    // The weights blob: every op's arrays, laid out for its lowering.
+    p.blob = pack_weights(p.graph, p.weights, p.plan);
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
     return p;
 }
@@ -205,9 +198,7 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
     PreparedModel p = prepare(opt);
     std::vector<std::string> lines = {cat("schedule: ", p.schedule.source, ", target ", p.target.name)};
     for (size_t s = 0; s < p.plan.segments.size(); s++) {
-        WeightBlob blob;
-        blob.base = p.blob_offsets[s];
-        LoweredSegment lowered = lower_segment(p.graph, p.weights, p.plan, static_cast<int>(s), blob);
+        LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, static_cast<int>(s));
         for (const auto &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide)) {
             std::string fused;
             for (const auto &r : c.reductions)
@@ -239,13 +230,11 @@ CompileReport compile_model(const CompileOptions &opt) {
     recover_output_folder(opt.out_dir);
     const TargetInfo &target = prepared.target;
     Graph &graph = prepared.graph;
-    const Weights &weights = prepared.weights;
     const LayerStats &stats = prepared.stats;
     const std::string &name = prepared.name;
     const SegmentPlan &plan = prepared.plan;
     const ScheduleFile &schedule = prepared.schedule;
-    const WeightBlob &blob = prepared.blob;
-    const std::vector<int64_t> &blob_offsets = prepared.blob_offsets;
+    const PackedWeights &blob = prepared.blob;
     report.schedule_source = schedule.source;
     report.target_folder = target.short_name;
 
@@ -288,8 +277,7 @@ CompileReport compile_model(const CompileOptions &opt) {
     int finished = 0;
     auto segment_done = [&](int s) { progress.update(++finished, plan.segments[s].name); };
     if (jobs == 1) {
-        compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[0], blob_offsets, opt.profile_halide, opt.save_temps,
-                         opt.autoscheduler, blob.size(), segment_done);
+        compile_segments(prepared, opt, model, tmp.path(), work[0], segment_done);
     } else {
         std::fflush(nullptr);
         pid_t parent = getpid();
@@ -310,8 +298,7 @@ CompileReport compile_model(const CompileOptions &opt) {
                 close(finished_pipe[0]);
                 int rc = 0;
                 try {
-                    compile_segments(graph, weights, plan, schedule, target, model, tmp.path(), work[j], blob_offsets, opt.profile_halide,
-                                     opt.save_temps, opt.autoscheduler, blob.size(), [&](int s) {
+                    compile_segments(prepared, opt, model, tmp.path(), work[j], [&](int s) {
                                          std::string line = std::to_string(s) + "\n";
                                          if (write(finished_pipe[1], line.data(), line.size()) < 0) {
                                          }

@@ -13,15 +13,15 @@
 #include <string>
 
 #include "graph/graph.h"
-#include "lower/lower_segment.h"
 #include "lower/segment_plan.h"
+#include "lower/weight_packing.h"
 
 namespace shufflec {
 
 // The canonical text the fingerprint hashes (for tests and debugging).
-std::string model_fingerprint_text(const Graph &graph, const SegmentPlan &plan, const WeightBlob &blob,
+std::string model_fingerprint_text(const Graph &graph, const SegmentPlan &plan, const PackedWeights &blob,
                                    const std::string &target);
-uint64_t model_fingerprint(const Graph &graph, const SegmentPlan &plan, const WeightBlob &blob,
+uint64_t model_fingerprint(const Graph &graph, const SegmentPlan &plan, const PackedWeights &blob,
                            const std::string &target);
 
 }  // namespace shufflec

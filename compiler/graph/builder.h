@@ -27,6 +27,10 @@ public:
     // Where the following nodes come from: the spec entry's JSON path and name.
     void set_origin(const std::string &origin, const std::string &block) { origin_ = origin, block_ = block; }
 
+    // Appends a node (its op's parameters named <name>.<role>); errors name the spec origin.
+    int append(Node node);
+
+    // Shorthands for the ops composite entries are built from.
     int input(const std::string &name, const Shape &shape);
     int conv(const std::string &name, int x, int64_t out_channels, const Window &window, int64_t groups, bool bias);
     int batchnorm(const std::string &name, int x, double eps);
@@ -42,12 +46,13 @@ public:
     int shuffle(const std::string &name, int x, int64_t groups, ShuffleConvention convention);
     int flatten(const std::string &name, int x);
     int softmax(const std::string &name, int x);
+    int clip(const std::string &name, int x, float lo, float hi);
+    int slice(const std::string &name, int x, int64_t begin, int64_t end);
 
     const Shape &shape(int node) const { return graph_.nodes[node].shape; }
     Graph &graph() { return graph_; }
 
 private:
-    int append(Node node, std::vector<std::string> param_roles);
     Graph &graph_;
     std::string origin_, block_;
     std::map<std::string, std::string> name_origins_;

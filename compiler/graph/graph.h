@@ -2,9 +2,11 @@
 //
 // Every later stage works on this: shape inference and statistics, weight
 // binding, the reference interpreter, the optimization passes and the Halide
-// lowering. Composite spec entries (shufflenet_unit, se, the shufflenet_v1
-// family) are expanded into these primitives by the graph builder, so each
-// stage only needs to know a dozen ops.
+// lowering. Composite spec entries (shufflenet_unit, se, the family shorthands)
+// are expanded into these primitives by the graph builder. What the compiler
+// knows about each primitive op (spec fields, shape rule, MACs, reference,
+// weight packing, lowering, ONNX mapping) lives in one file per op,
+// compiler/ops/<op>.cc, registered in compiler/ops/registry.cc.
 //
 // Tensors are 4-D NCHW in the IR (rank-2 tensors, from flatten/dense, are
 // N x C x 1 x 1 with rank 2 recorded for output files).
@@ -21,6 +23,7 @@ enum class Op {
     Conv,            // kernel, stride, pads, groups, optional bias
     BatchNorm,       // inference-mode: (x - mean) / sqrt(var + eps) * gamma + beta
     Relu,
+    Clip,            // clamp to [min, max] (ReLU6: [0, 6])
     Sigmoid,
     MaxPool,         // padding never wins (acts as -inf)
     AvgPool,         // count_include_pad chooses the divisor at the borders
@@ -30,10 +33,12 @@ enum class Op {
     ChannelScale,    // x[n,c,h,w] * s[n,c,0,0]  (squeeze-and-excitation)
     Concat,          // along channels
     ChannelShuffle,  // a channel permutation, see ShuffleConvention
+    Slice,           // channels [begin, end) (ShuffleNet V2's channel split)
     Flatten,         // N x (C*H*W); a no-op on NCHW memory
     Softmax,         // over channels, at every (n, y, x)
 };
 
+// The op's name in specs and messages (compiler/ops/).
 const char *op_name(Op op);
 
 // The two channel shuffles found in published ShuffleNet weights. With C channels
@@ -42,8 +47,18 @@ const char *op_name(Op op);
 //   Inverse: megvii's code, reshape (n, g) -> transpose: out[b*n + a] = in[a*g + b]
 enum class ShuffleConvention { Paper, Inverse };
 
-// Index of the input channel that output channel `c` reads.
-int64_t shuffle_source_channel(ShuffleConvention convention, int64_t groups, int64_t channels, int64_t c);
+// Index of the input channel that output channel `c` reads: the one formula,
+// for integers (passes, reference) and for Halide expressions (the lowering's
+// index arithmetic) alike.
+template <typename T>
+T shuffle_source(ShuffleConvention convention, int64_t groups, int64_t channels, T c) {
+    T g = static_cast<int>(groups), per = static_cast<int>(channels / groups);
+    // Paper: out[j*g + i] = in[i*n + j]. Inverse: out[b*n + a] = in[a*g + b].
+    return convention == ShuffleConvention::Paper ? (c % g) * per + c / g : (c % per) * g + c / per;
+}
+inline int64_t shuffle_source_channel(ShuffleConvention convention, int64_t groups, int64_t channels, int64_t c) {
+    return shuffle_source<int64_t>(convention, groups, channels, c);
+}
 
 // One channel shuffle folded into a conv's input read (see Node::input_shuffles).
 struct ShuffleStep {
@@ -72,6 +87,24 @@ struct Param {
     int64_t elements() const;
 };
 
+// An activation fused into a node's output by the passes: clamp to [lo, hi]
+// (ReLU: [0, inf), ReLU6: [0, 6]).
+struct Activation {
+    bool enabled = false;
+    float lo = 0, hi = 0;
+    static Activation relu();
+    static Activation clamp(float lo, float hi);
+    bool is_relu() const;
+};
+
+// One run of input channels of a conv that reads several tensors (the
+// ShuffleNet V2 channel split and shuffle, folded): channels [begin, begin +
+// count) of inputs[input]. The conv's logical input is the parts concatenated.
+struct InputPart {
+    int input = 0;
+    int64_t begin = 0, count = 0;
+};
+
 struct Node {
     Op op = Op::Input;
     std::string name;         // unique; e.g. "stage2.0.conv1"
@@ -87,13 +120,17 @@ struct Node {
     double eps = 1e-5;        // BatchNorm
     bool count_include_pad = true;  // AvgPool
     ShuffleConvention shuffle = ShuffleConvention::Paper;
+    float clip_min = 0, clip_max = 0;   // Clip
+    int64_t begin = 0, end = 0;         // Slice: channels [begin, end)
 
     // Set by passes (never by the spec): the activation fused after this node,
-    // and the channel shuffles folded into a conv's input read: where the conv
-    // would read channel c it reads shuffled_channel(input_shuffles, c). Kept as
-    // formulas, not a table, so the lowering emits index arithmetic.
-    bool fused_relu = false;
+    // the channel shuffles folded into a conv's input read (where the conv would
+    // read channel c it reads shuffled_channel(input_shuffles, c); formulas, not
+    // a table, so the lowering emits index arithmetic), and the input parts of a
+    // conv that reads several tensors (empty: all of inputs[0]).
+    Activation activation;
     std::vector<ShuffleStep> input_shuffles;
+    std::vector<InputPart> parts;
 
     std::vector<Param> params;
     std::string origin;  // JSON path of the spec entry this node came from
@@ -102,11 +139,19 @@ struct Node {
     const Param *param(const std::string &role) const;
 };
 
+// How an app's RGB8 image becomes the network's input (the spec's
+// input.preprocess; compiled into NAME_run_rgb8): optional resize of the
+// shorter side and center crop (torchvision's Resize + CenterCrop), channel
+// order, then (x * scale - mean) / std per channel.
 struct Preprocess {
     bool enabled = false;
-    std::string layout = "rgb8_hwc";  // uint8 interleaved RGB
+    bool bgr = false;               // the network wants B, G, R (megvii's checkpoints)
+    float scale = 1.0f / 255.0f;    // pixel value -> [0, 1] (ConvertImageDtype); 1: 0..255
     float mean[3] = {0, 0, 0};
     float std[3] = {1, 1, 1};
+    int64_t resize = 0;             // shorter side after resizing (0: no resize)
+    bool antialias = true;          // the resize filter widens when shrinking (torchvision antialias=True)
+    int64_t crop_h = 0, crop_w = 0; // center crop (0: none)
 };
 
 struct Graph {
@@ -129,6 +174,13 @@ void infer_node_shape(Graph &graph, size_t index);
 void infer_shapes(Graph &graph);
 // Re-runs shape inference for a new input shape (e.g. --input-shape, or an .npy file).
 void set_input_shape(Graph &graph, const Shape &input);
+
+// Channels a node's (first) input provides: all of inputs[0], or the sum of its parts.
+int64_t input_channels(const Graph &graph, const Node &node);
+// A conv that filters each channel alone (groups = channels in = channels out).
+bool is_depthwise(const Graph &graph, const Node &node);
+// A 1x1 conv with stride 1 and no padding.
+bool is_pointwise(const Node &node);
 
 // Cost and size of a graph.
 struct LayerStats {

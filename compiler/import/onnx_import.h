@@ -2,11 +2,16 @@
 //
 // Reads an ONNX model (Debian's libonnx protobuf classes) and writes the
 // layers it recognizes as a plain-layer spec, so that it compiles like any
-// hand-written one. The channel shuffle, which exporters write as
-// Reshape(4-D -> 5-D) -> Transpose(0, 2, 1, 3, 4) -> Reshape(5-D -> 4-D), becomes
-// the spec's channel_shuffle, which the compiler then folds into the next conv.
-// Anything else is an error that names the node, its op type and the reason:
-// a model is never approximated.
+// hand-written one. Each op's ONNX mapping lives with the op (compiler/ops/);
+// here are the patterns spanning several nodes: the channel shuffle, which
+// exporters write as Reshape(4-D -> 5-D) -> Transpose(0, 2, 1, 3, 4) ->
+// Reshape(5-D -> 4-D) and which becomes the spec's channel_shuffle; zero Pad
+// nodes, folded into the next conv or pool; MatMul + Add as an FC with bias;
+// and the shape arithmetic around reshapes and channel splits (Shape, Gather,
+// Unsqueeze, Concat, Add, Div, Mul, Slice on constants: shapes are static, so
+// it is evaluated here, import/onnx_constant_folding.h). Anything else is an
+// error that names the node, its op type and the reason: a model is never
+// approximated.
 #pragma once
 
 #include <string>
@@ -23,10 +28,14 @@ struct ImportedModel {
     std::string name;
 };
 
-// `name` becomes the spec's name and the files' stem (default: the file name).
-ImportedModel import_onnx(const std::string &path, const std::string &name);
+struct ImportOptions {
+    std::string name;        // the spec's name and the files' stem (default: the file name)
+    std::string preprocess;  // input.preprocess preset: torchvision, megvii or none (default)
+};
+
+ImportedModel import_onnx(const std::string &path, const ImportOptions &options = {});
 // The same from the file's contents (`path` names it in messages and gives the default name).
-ImportedModel import_onnx_bytes(const std::string &bytes, const std::string &path, const std::string &name);
+ImportedModel import_onnx_bytes(const std::string &bytes, const std::string &path, const ImportOptions &options = {});
 
 // Writes DIR/<name>.json and DIR/<name>.safetensors, both or neither.
 void write_imported_model(const ImportedModel &model, const std::string &dir);

@@ -1,20 +1,24 @@
 // Lowering one segment of the optimized graph to Halide Funcs: the algorithm
-// only. Schedules are applied separately (compiler/schedule/).
+// only. Schedules are applied separately (compiler/schedule/), and each op's
+// own Funcs are built by its `lower` (compiler/ops/) through the Lowering
+// helpers below.
 //
 // A tensor is a Func over (c, x, y, n), or, when the plan groups its channels
 // (SegmentPlan::grouping), over (k, g, x, y, n) with c = g * group + k: a
 // grouped conv computes each group's outputs as a dense block, so vectors run
 // along k inside one group whatever the group size, and the weights of a group
-// are padded to whole vectors with zeros.
+// are padded to whole vectors with zeros (lower/weight_packing.h).
 //
 // Convolutions, pools and the FC are an accumulator Func (pure definition =
-// bias, update = the reduction) plus a value Func (the epilogue: fused ReLU).
-// Elementwise ops (add, ReLU, channel scale, standalone batchnorm, sigmoid)
-// are Funcs that stay inlined into their readers unless scheduled otherwise,
-// so "fusing" them is the default. A folded channel shuffle is part of the
-// index expression of the conv that reads through it.
+// bias, update = the reduction) plus a value Func (the epilogue: fused
+// activation). Elementwise ops (add, ReLU, clip, channel scale, standalone
+// batchnorm, sigmoid) are Funcs that stay inlined into their readers unless
+// scheduled otherwise, so "fusing" them is the default. A folded channel
+// shuffle is part of the index expression of the conv that reads through it.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,33 +26,14 @@
 
 #include "graph/graph.h"
 #include "lower/segment_plan.h"
-#include "weights/weights.h"
+#include "lower/weight_packing.h"
 
 namespace shufflec {
-
-// The model's folded weights, laid out for the lowered code (every array
-// starts on a 64-byte boundary). One blob per model, passed to every segment.
-// A blob can start at `base` to lower one segment alone: with base = the size
-// the blob had before that segment, the offsets come out the same.
-struct WeightBlob {
-    int64_t base = 0;
-    std::vector<float> data;
-    // (offset, floats) of every array appended: the packing layout, which the
-    // external-weights fingerprint covers.
-    std::vector<std::pair<int64_t, int64_t>> arrays;
-    int64_t append(const std::vector<float> &values);  // returns the offset in floats
-    int64_t size() const { return base + static_cast<int64_t>(data.size()); }
-};
 
 // The variables every Func is defined over.
 struct Vars {
     static Halide::Var c, k, g, x, y, n;
 };
-
-// Weight arrays pad each group's output channels to a multiple of this, so a
-// vectorized accumulator may round its group up to whole vectors (up to 16
-// lanes: AVX-512).
-constexpr int64_t kGroupPadding = 16;
 
 // A node's value as its readers see it.
 struct Value {
@@ -68,7 +53,9 @@ struct Stage {
     Kind kind = Elementwise;
     Value value;         // what readers use
     Halide::Func acc;    // the reduction, for kinds that have one (same variables as value.f)
-    Halide::RDom r;
+    // The reduction domain of each update of acc (a conv that reads several
+    // input parts has one update per part).
+    std::vector<Halide::RDom> r;
     std::vector<Halide::Func> helpers;  // small reductions computed at root (softmax's max and sum)
     // A general conv's zero-padded input as a Func of its own, so the schedule
     // can copy it into a buffer before the taps read it (no border tests there).
@@ -90,10 +77,61 @@ struct LoweredSegment {
     std::vector<int> stage_of;
 };
 
-LoweredSegment lower_segment(const Graph &graph, const Weights &weights, const SegmentPlan &plan, int segment,
-                             WeightBlob &blob);
+// Lowers one segment; the weights were packed for the whole model before.
+LoweredSegment lower_segment(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment);
 
 // The Halide type of every activation and weight.
 inline Halide::Type element_type() { return Halide::Float(32); }
+
+// What an op's `lower` works with (compiler/ops/).
+class Lowering {
+public:
+    Lowering(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment);
+    LoweredSegment run();
+
+    const Graph &graph() const { return g_; }
+    const Node &node(int index) const { return g_.nodes[index]; }
+    const SegmentPlan &plan() const { return plan_; }
+    // The channel grouping of a node's value (0: none).
+    int64_t grouping(int node) const { return plan_.grouping[node]; }
+    const PackedNode &packed(int node) const { return packed_.nodes[node]; }
+
+    // A node's value as seen from this segment.
+    Value value(int node);
+    // `node` read with `pad_value` outside its [0, W) x [0, H), in grouping
+    // `group` (0: over c). Halide's constant_exterior marks the interior as
+    // likely, so loops split into a border part and an interior part free of
+    // clamps and selects.
+    Halide::Func padded(int node, float pad_value, int64_t group);
+    // A view concat of other segments' tensors, or the select that assembles one.
+    Halide::Func concat(const Node &node);
+    // The stage of a node computed here: its value Func (named after the node) in its grouping.
+    Stage &add_stage(int node, Stage::Kind kind);
+    // The weights blob at `offset` + index.
+    Halide::Expr weight_at(int64_t offset, Halide::Expr index);
+
+    // Definitions over a stage's variables: f(vars) = e(channel, k, g) where
+    // channel = c, or g * group + k for a grouped value.
+    using ChannelExpr = std::function<Halide::Expr(Halide::Expr ch, Halide::Expr k, Halide::Expr g)>;
+    static void define(Halide::Func f, int64_t group, const ChannelExpr &e);
+    static void update(Halide::Func f, int64_t group, const ChannelExpr &e);  // f(vars) += e
+    static Halide::Expr call(Halide::Func f, int64_t group);                  // f(vars)
+    // `v` read at the current stage's channel (grouped or not).
+    static Halide::Expr read(const Value &v, int64_t group, Halide::Expr ch, Halide::Expr k, Halide::Expr g,
+                             Halide::Expr x, Halide::Expr y, Halide::Expr n);
+    // The fused activation of `node` applied to e.
+    static Halide::Expr activate(const Node &node, Halide::Expr e);
+    // The channel a conv reads for logical channel `ch`: the folded shuffles as arithmetic.
+    static Halide::Expr shuffle_index(const std::vector<ShuffleStep> &steps, Halide::Expr ch);
+
+private:
+    const Graph &g_;
+    const PackedWeights &packed_;
+    const SegmentPlan &plan_;
+    const Segment &seg_;
+    Halide::ImageParam weights_;
+    std::map<int, Value> inputs_;
+    LoweredSegment out_;
+};
 
 }  // namespace shufflec

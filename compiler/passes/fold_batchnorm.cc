@@ -12,7 +12,7 @@ void fold_batchnorm(Graph &graph, Weights &weights) {
         if (bn.op != Op::BatchNorm) continue;
         int p = bn.inputs[0];
         Node &producer = graph.nodes[p];
-        bool foldable = (producer.op == Op::Conv || producer.op == Op::Dense) && !producer.fused_relu &&
+        bool foldable = (producer.op == Op::Conv || producer.op == Op::Dense) && !producer.activation.enabled &&
                         readers[p].size() == 1 && graph.output != p;
         if (!foldable) continue;
 

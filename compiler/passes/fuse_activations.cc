@@ -7,12 +7,12 @@ void fuse_activations(Graph &graph) {
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         Node &node = graph.nodes[i];
         int p = node.inputs.empty() ? -1 : node.inputs[0];
-        if (node.op == Op::Relu) {
+        if (node.op == Op::Relu || node.op == Op::Clip) {
             Node &producer = graph.nodes[p];
             bool fusable = (producer.op == Op::Conv || producer.op == Op::Dense || producer.op == Op::Add) &&
-                           readers[p].size() == 1 && graph.output != p;
+                           !producer.activation.enabled && readers[p].size() == 1 && graph.output != p;
             if (!fusable) continue;
-            producer.fused_relu = true;
+            producer.activation = node.op == Op::Relu ? Activation::relu() : Activation::clamp(node.clip_min, node.clip_max);
             replace_uses(graph, static_cast<int>(i), p);
         } else if (node.op == Op::Flatten) {
             bool only_dense = !readers[i].empty() && graph.output != static_cast<int>(i);

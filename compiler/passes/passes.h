@@ -20,8 +20,9 @@ void sink_shuffle_through_depthwise(Graph &graph, Weights &weights);
 // shuffle appended to `input_shuffles` and reads the shuffle's input directly.
 void fold_channel_shuffle(Graph &graph);
 
-// ReLU after a Conv, Dense or Add that nothing else reads becomes that node's
-// `fused_relu`. Flatten before a Dense is dropped (a no-op on NCHW data).
+// ReLU or clip (ReLU6) after a Conv, Dense or Add that nothing else reads
+// becomes that node's fused `activation`. Flatten before a Dense is dropped (a
+// no-op on NCHW data).
 void fuse_activations(Graph &graph);
 
 // All of the above, in order, then removes nodes the output does not need.

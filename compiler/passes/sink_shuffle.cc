@@ -17,9 +17,7 @@ void sink_shuffle_through_depthwise(Graph &graph, Weights &weights) {
         int j = readers[i][0];
         const Node &d = graph.nodes[j];
         int64_t channels = d.shape.c;
-        bool depthwise = d.op == Op::Conv && d.groups == channels && d.out_channels == channels &&
-                         graph.nodes[i].shape.c == channels && d.input_shuffles.empty();
-        if (!depthwise || graph.output == static_cast<int>(i)) continue;
+        if (!is_depthwise(graph, d) || graph.output == static_cast<int>(i)) continue;
         const Node &s = graph.nodes[i];
         for (const auto &param : d.params) {
             Tensor &t = weights.at(param.tensor);

@@ -1,10 +1,11 @@
-// The reference interpreter: every op as plain nested loops over NCHW float
-// tensors, accumulating in double. It is slow on purpose and shares no code
-// with the Halide lowering, so it can be the oracle for everything compiled.
+// The reference interpreter: runs every node's `reference` (compiler/ops/,
+// plain nested loops over NCHW float tensors, accumulating in double). They
+// are slow on purpose and share no code with the ops' Halide lowerings, so
+// they are the oracle for everything compiled.
 //
-// It also understands what the passes add to nodes (fused ReLU, an input
-// permutation on a conv), so an optimized graph can be checked against the
-// original one.
+// They also understand what the passes add to nodes (fused activations, a
+// conv's folded shuffles and input parts), so an optimized graph can be
+// checked against the original one.
 #pragma once
 
 #include <vector>

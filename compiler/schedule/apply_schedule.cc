@@ -164,7 +164,7 @@ private:
     int fusion_host(int node) {
         if (outputs_.count(node)) return -1;
         const Node &n = g_.nodes[node];
-        ScheduleKnobs k = resolve_knobs(file_, target_, n, stage(node).kind);
+        ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, n, stage(node).kind);
         if (!k.fuse.value_or(false) || n.shape.h * n.shape.w == 1) return -1;
         std::set<int> hosts;
         reading_roots(node, hosts);
@@ -187,7 +187,7 @@ private:
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
-        Tiling t = choose_tiling(resolve_knobs(file_, target_, tn, stage(tuned).kind), channels, s.w);
+        Tiling t = choose_tiling(resolve_knobs(file_, target_, seg_.block, tn, stage(tuned).kind), channels, s.w);
         // A conv whose input is staged per row task (the stem) keeps a row
         // split fixed at compile time, 8 tasks: staging inside a task whose
         // size is only known at run time sends Halide 14's simplifier into
@@ -281,24 +281,28 @@ private:
         // (the weights are padded with zeros for this).
         TailStrategy tail = grouped ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
         st.acc.split(ch, co, cv, t.vector, tail).vectorize(cv);
-        std::vector<VarOrRVar> order = {cv, co, Vars::x};
-        for (int i = 0; i < st.r.dimensions(); i++) order.push_back(st.r[i]);
-        if (grouped) order.push_back(Vars::g);
-        order.push_back(Vars::y);
-        order.push_back(Vars::n);
-        auto update = st.acc.update();
-        update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv);
-        if (spatial) {
+        if (spatial) st.acc.unroll(co).unroll(Vars::x);
+        // Every update (one per input part of a conv that reads several
+        // tensors) gets the same register tile.
+        for (size_t u = 0; u < st.r.size(); u++) {
+            const RDom &r = st.r[u];
+            std::vector<VarOrRVar> order = {cv, co, Vars::x};
+            for (int i = 0; i < r.dimensions(); i++) order.push_back(r[i]);
+            if (grouped) order.push_back(Vars::g);
+            order.push_back(Vars::y);
+            order.push_back(Vars::n);
+            auto update = st.acc.update(static_cast<int>(u));
+            update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv);
+            if (!spatial) continue;
             update.unroll(co).unroll(Vars::x);
-            st.acc.unroll(co).unroll(Vars::x);
             if (st.kind == Stage::Depthwise || st.kind == Stage::MaxPool || st.kind == Stage::AvgPool)
-                for (int i = 0; i < st.r.dimensions(); i++) update.unroll(st.r[i]);
+                for (int i = 0; i < r.dimensions(); i++) update.unroll(r[i]);
             // A general conv over few input channels (the RGB stem) unrolls
             // them: less loop overhead per tap. Not the taps: with the whole
             // reduction unrolled, LLVM hoists every weight vector out of the
             // pixel loop, spills them, and chains each pixel's FMAs.
             const Node &n = g_.nodes[st.node];
-            if (st.kind == Stage::Conv && g_.nodes[n.inputs[0]].shape.c / n.groups <= 4) update.unroll(st.r.x);
+            if (st.kind == Stage::Conv && input_channels(g_, n) / n.groups <= 4) update.unroll(r.x);
         }
     }
 

@@ -52,8 +52,9 @@ ScheduleKnobs target_defaults(const Halide::Target &target);
 
 const char *stage_kind_name(Stage::Kind kind);
 
-// The knobs in force for one node.
-ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const Node &node, Stage::Kind kind);
+// The knobs in force for one node of the pipeline (unit) `unit`.
+ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                           const Node &node, Stage::Kind kind);
 
 // What the scheduler chose for one root Func (for --print-schedule and the autotuner).
 struct ScheduleChoice {

@@ -101,15 +101,16 @@ const char *stage_kind_name(Stage::Kind kind) {
     return "?";
 }
 
-ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const Node &node, Stage::Kind kind) {
+ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                           const Node &node, Stage::Kind kind) {
     ScheduleKnobs k = target_defaults(target);
     k.merge(file.defaults);
     auto kind_it = file.kinds.find(stage_kind_name(kind));
     if (kind_it != file.kinds.end()) k.merge(kind_it->second);
-    auto block_it = file.layers.find(node.block);
-    if (block_it != file.layers.end()) k.merge(block_it->second);
+    auto unit_it = file.layers.find(unit);
+    if (unit_it != file.layers.end()) k.merge(unit_it->second);
     auto layer_it = file.layers.find(node.name);
-    if (layer_it != file.layers.end() && node.name != node.block) k.merge(layer_it->second);
+    if (layer_it != file.layers.end() && node.name != unit) k.merge(layer_it->second);
     return k;
 }
 

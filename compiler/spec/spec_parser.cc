@@ -4,6 +4,7 @@
 #include <map>
 
 #include "graph/builder.h"
+#include "ops/op.h"
 #include "spec/json_view.h"
 #include "spec/shufflenet_family.h"
 #include "util/error.h"
@@ -15,7 +16,6 @@ namespace {
 
 constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
 constexpr int64_t kMaxChannels = 1 << 20;
-constexpr int kMaxKernel = 1 << 12;
 
 void check_name(const JsonView &v, const std::string &name) {
     if (name.empty() || name.size() > 200) v.error("a name must have 1 to 200 characters");
@@ -29,30 +29,6 @@ void check_name(const JsonView &v, const std::string &name) {
 ShuffleConvention parse_convention(const JsonView &e) {
     return e.get_choice("shuffle_convention", "paper", {"paper", "inverse"}) == "paper" ? ShuffleConvention::Paper
                                                                                          : ShuffleConvention::Inverse;
-}
-
-// kernel / stride / pad of a conv or pooling entry.
-Window parse_window(const JsonView &e, bool stride_defaults_to_kernel) {
-    Window w;
-    std::vector<int64_t> k = e.at("kernel").as_int_list(2, 2, 1, kMaxKernel);
-    w.kernel_h = static_cast<int>(k[0]), w.kernel_w = static_cast<int>(k.size() == 2 ? k[1] : k[0]);
-    if (e.has("stride")) {
-        std::vector<int64_t> s = e.at("stride").as_int_list(2, 2, 1, kMaxKernel);
-        w.stride_h = static_cast<int>(s[0]), w.stride_w = static_cast<int>(s.size() == 2 ? s[1] : s[0]);
-    } else if (stride_defaults_to_kernel) {
-        w.stride_h = w.kernel_h, w.stride_w = w.kernel_w;
-    }
-    if (e.has("pad")) {
-        JsonView pv = e.at("pad");
-        if (pv.raw().is_array() && pv.raw().size() != 2 && pv.raw().size() != 4)
-            pv.error(cat("expected 2 or 4 integers, got ", pv.raw().size(),
-                         " (one integer, [h, w] or [top, left, bottom, right])"));
-        std::vector<int64_t> p = pv.as_int_list(pv.raw().is_array() ? pv.raw().size() : 1, 4, 0, kMaxKernel);
-        if (p.size() == 1) p = {p[0], p[0], p[0], p[0]};
-        else if (p.size() == 2) p = {p[0], p[1], p[0], p[1]};
-        for (int i = 0; i < 4; i++) w.pad[i] = static_cast<int>(p[i]);
-    }
-    return w;
 }
 
 class SpecParser {
@@ -102,20 +78,48 @@ public:
     }
 
 private:
+    // input.preprocess: how NAME_run_rgb8 turns an RGB8 image into the input
+    // (docs/spec.md). The crop (or, without one, the image) must have the
+    // input's size; a resize needs a crop, since its long side varies.
     void parse_preprocess(const JsonView &p, const Shape &s) {
-        p.check_fields({"from", "mean", "std"});
+        p.check_fields({"from", "order", "scale", "mean", "std", "resize", "center_crop"});
         Preprocess &pre = b_.graph().preprocess;
         pre.enabled = true;
-        pre.layout = p.get_choice("from", "rgb8_hwc", {"rgb8_hwc"});
-        if (s.c != 3) p.error(cat("preprocessing from rgb8_hwc needs 3 input channels, the input has ", s.c));
+        p.get_choice("from", "rgb8", {"rgb8", "rgb8_hwc"});
+        if (s.c != 3) p.error(cat("preprocessing an RGB image needs 3 input channels, the input has ", s.c));
+        pre.bgr = p.get_choice("order", "rgb", {"rgb", "bgr"}) == "bgr";
+        pre.scale = static_cast<float>(p.get_number("scale", 1.0 / 255.0, 1e-12, 1e6));
         for (const char *key : {"mean", "std"}) {
             if (!p.has(key)) continue;
             JsonView list = p.at(key);
-            if (list.size() != 3) list.error("expected 3 values (R, G, B)");
+            list.expect_array();
+            if (list.size() != 3) list.error(cat("expected 3 values (one per channel of the input, in its order), got ", list.size()));
             for (int c = 0; c < 3; c++) {
                 double v = std::string(key) == "mean" ? list[c].as_number(-1e6, 1e6) : list[c].as_number(1e-12, 1e6);
                 (std::string(key) == "mean" ? pre.mean : pre.std)[c] = static_cast<float>(v);
             }
+        }
+        if (p.has("resize")) {
+            JsonView r = p.at("resize");
+            if (r.raw().is_object()) {
+                r.check_fields({"shorter_side", "antialias"});
+                pre.resize = r.at("shorter_side").as_int(1, 1 << 16);
+                pre.antialias = r.get_bool("antialias", true);
+            } else {
+                pre.resize = r.as_int(1, 1 << 16);
+            }
+        }
+        if (p.has("center_crop")) {
+            std::vector<int64_t> crop = p.at("center_crop").as_int_list(1, 2, 1, 1 << 16);
+            pre.crop_h = crop[0], pre.crop_w = crop.size() == 2 ? crop[1] : crop[0];
+            if (pre.crop_h != s.h || pre.crop_w != s.w)
+                p.at("center_crop").error(cat("the crop ", pre.crop_h, "x", pre.crop_w, " must be the input's size ", s.h,
+                                              "x", s.w));
+            if (pre.resize && (pre.crop_h > pre.resize || pre.crop_w > pre.resize))
+                p.at("center_crop").error(cat("the crop ", pre.crop_h, "x", pre.crop_w, " is larger than the resized shorter side ",
+                                              pre.resize));
+        } else if (pre.resize) {
+            p.at("resize").error("a resize needs a center_crop (the input has a fixed size; the long side varies)");
         }
     }
 
@@ -150,12 +154,15 @@ private:
     void parse_entry(const JsonView &e, size_t index) {
         e.expect_object();
         std::string op = e.at("op").as_string();
-        static const std::vector<std::string> kOps = {"conv", "batchnorm", "relu", "sigmoid", "maxpool", "avgpool",
-                                                      "global_avgpool", "fc", "add", "concat", "channel_shuffle",
-                                                      "se", "flatten", "softmax", "mul", "shufflenet_unit"};
-        if (std::find(kOps.begin(), kOps.end(), op) == kOps.end()) {
+        // Primitive ops come from compiler/ops/; composites expand here.
+        static const std::vector<std::string> kComposites = {"se", "shufflenet_unit"};
+        const OpDef *def = find_op(op);
+        bool composite = std::find(kComposites.begin(), kComposites.end(), op) != kComposites.end();
+        if (!def && !composite) {
             std::string known;
-            for (const auto &k : kOps) known += (known.empty() ? "" : ", ") + k;
+            for (const OpDef *d : all_ops())
+                if (d->op != Op::Input) known += (known.empty() ? "" : ", ") + std::string(d->name);
+            for (const auto &k : kComposites) known += ", " + k;
             e.at("op").error("unknown op " + in_quotes(op) + " (known: " + known + ")");
         }
         std::string name = e.get_string("name", cat(op, "_", index));
@@ -169,62 +176,24 @@ private:
             e.check_fields(extra);
         };
         int out;
-        if (op == "conv") {
-            fields({"out_channels", "kernel", "stride", "pad", "groups", "bias"});
-            expect_inputs(e, in, 1, 1);
-            out = b_.conv(name, in[0], e.at("out_channels").as_int(1, kMaxChannels), parse_window(e, false),
-                          e.get_int("groups", 1, 1, kMaxChannels), e.get_bool("bias", true));
-        } else if (op == "batchnorm") {
-            fields({"eps"});
-            expect_inputs(e, in, 1, 1);
-            out = b_.batchnorm(name, in[0], e.get_number("eps", 1e-5, 0.0, 1.0));
-        } else if (op == "relu" || op == "sigmoid" || op == "global_avgpool" || op == "flatten" || op == "softmax") {
-            fields({});
-            expect_inputs(e, in, 1, 1);
-            out = op == "relu"      ? b_.relu(name, in[0])
-                  : op == "sigmoid" ? b_.sigmoid(name, in[0])
-                  : op == "flatten" ? b_.flatten(name, in[0])
-                  : op == "softmax" ? b_.softmax(name, in[0])
-                                    : b_.global_avgpool(name, in[0]);
-        } else if (op == "maxpool") {
-            fields({"kernel", "stride", "pad"});
-            expect_inputs(e, in, 1, 1);
-            out = b_.maxpool(name, in[0], parse_window(e, true));
-        } else if (op == "avgpool") {
-            fields({"kernel", "stride", "pad", "count_include_pad"});
-            expect_inputs(e, in, 1, 1);
-            out = b_.avgpool(name, in[0], parse_window(e, true), e.get_bool("count_include_pad", true));
-        } else if (op == "fc") {
-            fields({"out_features", "bias"});
-            expect_inputs(e, in, 1, 1);
-            out = b_.dense(name, in[0], e.at("out_features").as_int(1, kMaxChannels), e.get_bool("bias", true));
-        } else if (op == "add") {
-            fields({});
-            expect_inputs(e, in, 2, 2);
-            out = b_.add(name, in[0], in[1]);
-        } else if (op == "mul") {
-            fields({});
-            expect_inputs(e, in, 2, 2);
-            out = b_.channel_scale(name, in[0], in[1]);
-        } else if (op == "concat") {
-            fields({});
-            expect_inputs(e, in, 2, 1024);
-            out = b_.concat(name, in);
-        } else if (op == "channel_shuffle") {
-            fields({"groups", "shuffle_convention"});
-            expect_inputs(e, in, 1, 1);
-            out = b_.shuffle(name, in[0], e.at("groups").as_int(1, kMaxChannels), parse_convention(e));
+        if (def) {
+            fields(def->fields);
+            expect_inputs(e, in, def->min_inputs, def->max_inputs);
+            Node node;
+            node.op = def->op;
+            node.name = name;
+            node.inputs = in;
+            if (def->parse) def->parse(e, node);
+            out = b_.append(std::move(node));
         } else if (op == "se") {
             fields({"reduction", "channels"});
             expect_inputs(e, in, 1, 1);
             out = se_entry(e, name, in[0]);
-        } else if (op == "shufflenet_unit") {
+        } else {
             fields({"in_channels", "out_channels", "groups", "stride", "bottleneck", "first_pw_grouped", "shuffle",
                     "shuffle_convention", "shuffle_position", "concat_order", "count_include_pad", "se", "bn_eps"});
             expect_inputs(e, in, 1, 1);
             out = shufflenet_unit(e, name, in[0]);
-        } else {
-            fail("internal: op ", op, " has no parser");
         }
         outputs_[name] = previous_ = out;
     }

@@ -19,6 +19,7 @@
 #include "graph/graph.h"
 #include "lower/lower_segment.h"
 #include "lower/segment_plan.h"
+#include "lower/weight_packing.h"
 #include "passes/passes.h"
 #include "reference/interpreter.h"
 #include "schedule/schedule.h"
@@ -149,7 +150,7 @@ struct Lowered {
     Graph graph;
     Weights weights;
     SegmentPlan plan;
-    WeightBlob blob;
+    PackedWeights blob;
     LoweredSegment segment;
 };
 
@@ -164,7 +165,8 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
     optimize(out.graph, out.weights);
     out.plan = plan_segments(out.graph);
     ASSERT_EQ(out.plan.segments.size(), 1u) << "a unit is one segment";
-    out.segment = lower_segment(out.graph, out.weights, out.plan, 0, out.blob);
+    out.blob = pack_weights(out.graph, out.weights, out.plan);
+    out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
 }
 
 struct Case {
@@ -271,8 +273,8 @@ TEST(ShuffleLoweringControl, UnfoldedShuffleIsDetected) {
     ASSERT_NE(g.find("mix"), -1);
     SegmentPlan plan = plan_segments(g);
     ASSERT_EQ(plan.segments.size(), 1u);
-    WeightBlob blob;
-    LoweredSegment lowered = lower_segment(g, w, plan, 0, blob);
+    PackedWeights blob = pack_weights(g, w, plan);
+    LoweredSegment lowered = lower_segment(g, blob, plan, 0);
     int tensors = 0;
     std::vector<std::string> found = permuting_funcs(all_functions(lowered), &tensors);
     ASSERT_EQ(found.size(), 1u);

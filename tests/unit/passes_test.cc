@@ -190,17 +190,17 @@ TEST_P(UnitPasses, StructureAfterOptimize) {
         // Folded batchnorms give the convs a bias.
         EXPECT_TRUE(conv1.bias && dw.bias && conv3.bias);
         // relu1 fused into conv1; no ReLU after the depthwise conv.
-        EXPECT_TRUE(conv1.fused_relu);
-        EXPECT_FALSE(dw.fused_relu);
+        EXPECT_TRUE(conv1.activation.is_relu());
+        EXPECT_FALSE(dw.activation.enabled);
         EXPECT_EQ(o.find(unit + ".relu1"), -1);
         if (v.se) {
-            EXPECT_TRUE(node(o, unit + ".se.fc1").fused_relu);
-            EXPECT_FALSE(node(o, unit + ".se.fc2").fused_relu);  // read by the sigmoid
-            EXPECT_FALSE(conv3.fused_relu);                      // read by the SE block
+            EXPECT_TRUE(node(o, unit + ".se.fc1").activation.is_relu());
+            EXPECT_FALSE(node(o, unit + ".se.fc2").activation.enabled);  // read by the sigmoid
+            EXPECT_FALSE(conv3.activation.enabled);                      // read by the SE block
         }
     }
     // Stride 1: the unit's ReLU lives in the add.
-    EXPECT_TRUE(node(o, "u1.add").fused_relu);
+    EXPECT_TRUE(node(o, "u1.add").activation.is_relu());
     EXPECT_EQ(o.find("u1"), -1);
     // Stride 2: without SE the branch ReLU fuses into conv3; with SE it stays after the channel scale.
     for (const char *u : {"u0", "u2"}) {
@@ -211,7 +211,7 @@ TEST_P(UnitPasses, StructureAfterOptimize) {
             EXPECT_EQ(o.nodes[static_cast<size_t>(relu.inputs[0])].op, Op::ChannelScale);
         } else {
             EXPECT_EQ(o.find(unit + ".relu"), -1);
-            EXPECT_TRUE(node(o, unit + ".conv3").fused_relu);
+            EXPECT_TRUE(node(o, unit + ".conv3").activation.is_relu());
         }
         // The concat still reads the shortcut and the branch, in the spec's order.
         const Node &cat = node(o, unit);
@@ -341,10 +341,10 @@ TEST(PlainPasses, OptimizeKeepsTheFunctionAndFoldsWhatItCan) {
     EXPECT_EQ(o.find("bnB"), -1);
     EXPECT_EQ(count_ops(o, Op::BatchNorm), 1);
     // ReLUs: into convA (read by convB and the add), the add, and fc1.
-    EXPECT_TRUE(node(o, "convA").fused_relu);
-    EXPECT_TRUE(node(o, "add").fused_relu);
-    EXPECT_TRUE(node(o, "fc1").fused_relu);
-    EXPECT_FALSE(node(o, "convB").fused_relu);
+    EXPECT_TRUE(node(o, "convA").activation.is_relu());
+    EXPECT_TRUE(node(o, "add").activation.is_relu());
+    EXPECT_TRUE(node(o, "fc1").activation.is_relu());
+    EXPECT_FALSE(node(o, "convB").activation.enabled);
     EXPECT_EQ(count_ops(o, Op::Relu), 0);
     // The add reads convB and convA directly.
     const Node &add = node(o, "add");
@@ -383,7 +383,7 @@ TEST(PlainPasses, UnfoldableCasesStayAndKeepTheFunction) {
     EXPECT_NE(o.find("s"), -1);
     EXPECT_TRUE(node(o, "e").input_shuffles.empty());
     EXPECT_NE(o.find("r"), -1);
-    EXPECT_FALSE(node(o, "sum2").fused_relu);
+    EXPECT_FALSE(node(o, "sum2").activation.enabled);
 }
 
 TEST(PlainPasses, TwoShufflesInARowComposeInOneConv) {

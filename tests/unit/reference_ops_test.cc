@@ -514,7 +514,7 @@ TEST(ReferenceOps, FusedReluOnConvDenseAdd) {
     Weights w;
     w["conv.weight"] = {{2, 2, 1, 1}, {1.0f, -1.0f, -2.0f, 0.5f}};
     std::vector<float> plain = run_reference(g, w, x);
-    g.nodes[conv].fused_relu = true;
+    g.nodes[conv].activation = Activation::relu();
     std::vector<float> fused = run_reference(g, w, x);
     bool some_negative = false;
     for (size_t i = 0; i < plain.size(); i++) {

@@ -50,7 +50,7 @@ TEST(ScheduleFile, EmptyFileKeepsTargetDefaults) {
     EXPECT_FALSE(f.defaults.vector.has_value());
     EXPECT_TRUE(f.kinds.empty());
     EXPECT_TRUE(f.layers.empty());
-    ScheduleKnobs k = resolve_knobs(f, kAvx2, make_node("stage2.0.conv1", "stage2.0"), Stage::Pointwise);
+    ScheduleKnobs k = resolve_knobs(f, kAvx2, "stage2.0", make_node("stage2.0.conv1", "stage2.0"), Stage::Pointwise);
     EXPECT_EQ(k.vector, 8);
     EXPECT_FALSE(k.channel_vectors.has_value());
     EXPECT_FALSE(k.tile_x.has_value());
@@ -77,35 +77,35 @@ TEST(ScheduleFile, MergeOrderDefaultsKindsUnitLayer) {
     // A pointwise conv of unit stage2.0 without a layer entry:
     // vector 4 (defaults), channel_vectors 4 (unit beats kind's 3), tile_x 8 (kind beats defaults' 2),
     // rows_per_task 0 (unit beats the target's 1).
-    ScheduleKnobs k = resolve_knobs(f, kAvx2, make_node("stage2.0.conv1", "stage2.0"), Stage::Pointwise);
+    ScheduleKnobs k = resolve_knobs(f, kAvx2, "stage2.0", make_node("stage2.0.conv1", "stage2.0"), Stage::Pointwise);
     EXPECT_EQ(k.vector, 4);
     EXPECT_EQ(k.channel_vectors, 4);
     EXPECT_EQ(k.tile_x, 8);
     EXPECT_EQ(k.rows_per_task, 0);
 
     // Its conv3 has a layer entry: vector 2 and rows_per_task 7 beat the unit and the defaults.
-    k = resolve_knobs(f, kAvx2, make_node("stage2.0.conv3", "stage2.0"), Stage::Pointwise);
+    k = resolve_knobs(f, kAvx2, "stage2.0", make_node("stage2.0.conv3", "stage2.0"), Stage::Pointwise);
     EXPECT_EQ(k.vector, 2);
     EXPECT_EQ(k.channel_vectors, 4);
     EXPECT_EQ(k.tile_x, 8);
     EXPECT_EQ(k.rows_per_task, 7);
 
     // A depthwise conv of the same unit: the kind sets vector 16; tile_x from defaults; the unit's knobs apply.
-    k = resolve_knobs(f, kAvx2, make_node("stage2.0.dw", "stage2.0"), Stage::Depthwise);
+    k = resolve_knobs(f, kAvx2, "stage2.0", make_node("stage2.0.dw", "stage2.0"), Stage::Depthwise);
     EXPECT_EQ(k.vector, 16);
     EXPECT_EQ(k.channel_vectors, 4);
     EXPECT_EQ(k.tile_x, 2);
     EXPECT_EQ(k.rows_per_task, 0);
 
     // Another unit: only defaults and kinds.
-    k = resolve_knobs(f, kAvx2, make_node("stage3.1.conv1", "stage3.1"), Stage::Pointwise);
+    k = resolve_knobs(f, kAvx2, "stage3.1", make_node("stage3.1.conv1", "stage3.1"), Stage::Pointwise);
     EXPECT_EQ(k.vector, 4);
     EXPECT_EQ(k.channel_vectors, 3);
     EXPECT_EQ(k.tile_x, 8);
     EXPECT_FALSE(k.rows_per_task.has_value());
 
     // A plain layer whose name is its block: its entry applies (once), over defaults.
-    k = resolve_knobs(f, kAvx2, make_node("fc", "fc"), Stage::Dense);
+    k = resolve_knobs(f, kAvx2, "fc", make_node("fc", "fc"), Stage::Dense);
     EXPECT_EQ(k.vector, 4);
     EXPECT_FALSE(k.channel_vectors.has_value());  // nobody set it: the cost model's choice
     EXPECT_EQ(k.tile_x, 1);
@@ -169,14 +169,14 @@ TEST(ScheduleFile, TargetFileThenModelFile) {
         "model.json");
     merge_schedule(target, model);
     EXPECT_EQ(target.source, "default.json + model.json");
-    ScheduleKnobs k = resolve_knobs(target, kAvx2, make_node("stage2.1.dw", "stage2.1"), Stage::Depthwise);
+    ScheduleKnobs k = resolve_knobs(target, kAvx2, "stage2.1", make_node("stage2.1.dw", "stage2.1"), Stage::Depthwise);
     EXPECT_EQ(k.vector, 8);
     EXPECT_EQ(k.registers, 16);
     EXPECT_EQ(k.tasks_per_thread, 4);   // the model's default beats the target's
     EXPECT_EQ(k.tile_x, 7);             // the target's kind entry survives the merge
     EXPECT_EQ(k.channel_vectors, 2);    // and gains the model's knob
     EXPECT_EQ(k.fuse, true);            // the unit entry beats both defaults
-    k = resolve_knobs(target, kAvx2, make_node("stage3.1.dw", "stage3.1"), Stage::Depthwise);
+    k = resolve_knobs(target, kAvx2, "stage3.1", make_node("stage3.1.dw", "stage3.1"), Stage::Depthwise);
     EXPECT_EQ(k.fuse, false);
 }
 

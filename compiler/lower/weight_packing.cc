@@ -1,0 +1,55 @@
+#include "lower/weight_packing.h"
+
+#include "ops/op.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+namespace {
+
+constexpr int64_t kAlignFloats = 16;  // 64 bytes
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+}  // namespace
+
+const Tensor &WeightPacker::tensor(int node, const char *role) const {
+    const Param *p = graph_.nodes[node].param(role);
+    if (!p) fail("internal: ", op_name(graph_.nodes[node].op), " '", graph_.nodes[node].name, "' has no ", role);
+    auto it = weights_.find(p->tensor);
+    if (it == weights_.end()) fail("internal: missing tensor '", p->tensor, "'");
+    return it->second;
+}
+
+PackedArray WeightPacker::append(const std::vector<float> &values) {
+    PackedArray a{out_.size(), static_cast<int64_t>(values.size())};
+    out_.arrays.push_back({a.offset, a.floats});
+    out_.data.insert(out_.data.end(), values.begin(), values.end());
+    out_.data.resize(static_cast<size_t>(round_up(out_.size(), kAlignFloats)), 0.0f);
+    return a;
+}
+
+PackedArray WeightPacker::append_grouped(int64_t groups, int64_t per_group, int64_t inner,
+                                         const std::function<float(int64_t, int64_t, int64_t)> &values) {
+    int64_t padded = round_up(per_group, out_.group_padding);
+    std::vector<float> laid(static_cast<size_t>(groups * inner * padded), 0.0f);
+    for (int64_t g = 0; g < groups; g++)
+        for (int64_t i = 0; i < inner; i++)
+            for (int64_t k = 0; k < per_group; k++) laid[static_cast<size_t>((g * inner + i) * padded + k)] = values(g, k, i);
+    return append(laid);
+}
+
+PackedWeights pack_weights(const Graph &graph, const Weights &weights, const SegmentPlan &plan,
+                           const PackingOptions &options) {
+    PackedWeights out;
+    out.group_padding = options.group_padding;
+    out.nodes.resize(graph.nodes.size());
+    WeightPacker packer(graph, weights, plan, out);
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        const OpDef &def = op_def(graph.nodes[i].op);
+        if (def.pack) def.pack(packer, static_cast<int>(i));
+    }
+    return out;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,85 @@
+// Weight packing: the model's folded weights laid out for the lowered code,
+// as one blob (embedded in the library or written to NAME.weights). An
+// explicit step between the passes and the lowering; each op's `pack`
+// (compiler/ops/) says how its arrays are laid out, the lowering only reads
+// the offsets recorded here.
+//
+// Every array starts on a 64-byte boundary. A grouped conv's weights are laid
+// out per group, [group][input channel][tap][k], with each group's outputs k
+// padded with zeros to a multiple of `group_padding` lanes, so that a vector
+// of outputs never straddles two groups and the last vector of a group may
+// compute padding lanes harmlessly.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "graph/graph.h"
+#include "lower/segment_plan.h"
+#include "weights/weights.h"
+
+namespace shufflec {
+
+// Where one array of a node lives in the blob (offset -1: the node has none).
+struct PackedArray {
+    int64_t offset = -1;
+    int64_t floats = 0;
+};
+
+struct PackedNode {
+    PackedArray weight, bias;  // conv, dense
+    PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift
+    int64_t group = 0;         // grouped layout: outputs per group
+    int64_t padded_group = 0;  // ... and per group after padding
+};
+
+struct PackingOptions {
+    // Lanes each group's outputs are padded to (the widest vector the
+    // schedule may use; 16 covers AVX-512).
+    int64_t group_padding = 16;
+};
+
+struct PackedWeights {
+    std::vector<float> data;
+    std::vector<PackedNode> nodes;  // one per graph node
+    int64_t group_padding = 16;
+    // (offset, floats) of every array, in order: the layout the external
+    // weights fingerprint covers.
+    std::vector<std::pair<int64_t, int64_t>> arrays;
+    int64_t size() const { return static_cast<int64_t>(data.size()); }
+};
+
+// What an op's `pack` writes into.
+class WeightPacker {
+public:
+    WeightPacker(const Graph &graph, const Weights &weights, const SegmentPlan &plan, PackedWeights &out)
+        : graph_(graph), weights_(weights), plan_(plan), out_(out) {}
+    const Graph &graph() const { return graph_; }
+    const Node &node(int index) const { return graph_.nodes[index]; }
+    const SegmentPlan &plan() const { return plan_; }
+    // A weight tensor of a node, by role.
+    const Tensor &tensor(int node, const char *role) const;
+    PackedNode &packed(int node) { return out_.nodes[node]; }
+    int64_t group_padding() const { return out_.group_padding; }
+
+    // Appends an array (padded to 64 bytes); returns where it is.
+    PackedArray append(const std::vector<float> &values);
+    // Appends a grouped array: values(grp, k, i) for k < per_group, zeros for
+    // the padding lanes, laid out [grp][i][k padded to group_padding].
+    PackedArray append_grouped(int64_t groups, int64_t per_group, int64_t inner,
+                               const std::function<float(int64_t grp, int64_t k, int64_t i)> &values);
+
+private:
+    const Graph &graph_;
+    const Weights &weights_;
+    const SegmentPlan &plan_;
+    PackedWeights &out_;
+};
+
+// Packs every node's weights (graph order).
+PackedWeights pack_weights(const Graph &graph, const Weights &weights, const SegmentPlan &plan,
+                           const PackingOptions &options = {});
+
+}  // namespace shufflec

@@ -1,0 +1,74 @@
+// add: elementwise sum of two tensors of the same shape (a residual
+// connection; the passes fuse the ReLU after it).
+#include <algorithm>
+
+#include "import/onnx_node_import.h"
+#include "lower/lower_segment.h"
+#include "ops/op.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+using namespace Halide;
+
+namespace {
+
+Shape infer(const Graph &g, Node &node) {
+    const Shape &a = g.nodes[node.inputs[0]].shape, &b = g.nodes[node.inputs[1]].shape;
+    if (a != b)
+        fail(node.origin, ": add '", node.name, "': input shapes differ: ", to_string(a), " ('",
+             g.nodes[node.inputs[0]].name, "') vs ", to_string(b), " ('", g.nodes[node.inputs[1]].name, "')");
+    Shape s = a;
+    s.rank = std::max(a.rank, b.rank);
+    return s;
+}
+
+std::vector<float> reference(const Graph &, const Node &node, const std::vector<RefTensor> &in, const Weights &) {
+    std::vector<float> out(in[0].data->size());
+    for (size_t k = 0; k < out.size(); k++) out[k] = apply_activation(node, (*in[0].data)[k] + (*in[1].data)[k]);
+    return out;
+}
+
+// ReLU(x + branch) in a unit: follow the branch (input 1), computed in the same
+// segment, so the add fuses into its last conv's tiles.
+int64_t grouping(const Graph &, const std::vector<int64_t> &groupings, const Node &node) {
+    return groupings[node.inputs[1]] ? groupings[node.inputs[1]] : groupings[node.inputs[0]];
+}
+
+void lower(Lowering &L, int index) {
+    const Node &node = L.node(index);
+    int64_t group = L.grouping(index);
+    Value a = L.value(node.inputs[0]), b = L.value(node.inputs[1]);
+    Stage &st = L.add_stage(index, Stage::Elementwise);
+    Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
+        return Lowering::activate(node, Lowering::read(a, group, ch, kk, gg, Vars::x, Vars::y, Vars::n) +
+                                            Lowering::read(b, group, ch, kk, gg, Vars::x, Vars::y, Vars::n));
+    });
+}
+
+void import_onnx(OnnxNodeImport &o) {
+    OnnxTensor a = o.tensor(0), b = o.tensor(1);
+    if (a.shape != b.shape) o.error("only an add of two tensors of the same shape is supported (no broadcasting)");
+    o.emit({{"op", "add"}, {"name", o.layer_name()}}, {a.layer, b.layer}, a.shape);
+}
+
+}  // namespace
+
+const OpDef &add_op() {
+    static const OpDef def = [] {
+        OpDef d;
+        d.op = Op::Add;
+        d.name = "add";
+        d.min_inputs = d.max_inputs = 2;
+        d.infer = infer;
+        d.reference = reference;
+        d.grouping = grouping;
+        d.lower = lower;
+        d.onnx_ops = {"Add"};
+        d.import_onnx = import_onnx;
+        return d;
+    }();
+    return def;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,239 @@
+// conv: 2-D convolution with groups (1x1 group convs, depthwise 3x3, the stem).
+#include "ops/op.h"
+
+#include "import/onnx_node_import.h"
+#include "lower/lower_segment.h"
+#include "ops/window.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+using namespace Halide;
+
+namespace {
+
+constexpr int64_t kMaxChannels = 1 << 20;
+
+// Where logical input channel c of a conv comes from: (index into
+// node.inputs, channel of that input), through folded shuffles and parts.
+std::pair<int, int64_t> input_source(const Node &node, int64_t c) {
+    c = shuffled_channel(node.input_shuffles, c);
+    if (node.parts.empty()) return {0, c};
+    for (const auto &p : node.parts) {
+        if (c < p.count) return {p.input, p.begin + c};
+        c -= p.count;
+    }
+    fail("internal: conv '", node.name, "' reads past its input parts");
+}
+
+void parse(const JsonView &e, Node &node) {
+    node.out_channels = e.at("out_channels").as_int(1, kMaxChannels);
+    parse_window(e, node, false);
+    node.groups = e.get_int("groups", 1, 1, kMaxChannels);
+    node.bias = e.get_bool("bias", true);
+}
+
+std::vector<std::string> params(const Node &node) {
+    if (node.bias) return {"weight", "bias"};
+    return {"weight"};
+}
+
+Shape infer(const Graph &g, Node &node) {
+    const Shape &x = g.nodes[node.inputs[0]].shape;
+    auto where = [&]() { return cat(node.origin, ": conv '", node.name, "'"); };
+    for (const auto &p : node.parts) {
+        const Shape &s = g.nodes[node.inputs[p.input]].shape;
+        if (s.n != x.n || s.h != x.h || s.w != x.w || p.begin < 0 || p.count < 1 || p.begin + p.count > s.c)
+            fail(where(), ": input part ", p.begin, "+", p.count, " of ", to_string(s), " does not fit");
+    }
+    int64_t cin = input_channels(g, node);
+    if (cin % node.groups != 0) fail(where(), ": input channels ", cin, " are not divisible by groups ", node.groups);
+    if (node.out_channels % node.groups != 0)
+        fail(where(), ": output channels ", node.out_channels, " are not divisible by groups ", node.groups);
+    Shape s = window_output(node, x, node.out_channels);
+    for (auto &p : node.params) {
+        if (p.role == "weight") p.shape = {node.out_channels, cin / node.groups, node.kernel_h, node.kernel_w};
+        if (p.role == "bias") p.shape = {node.out_channels};
+    }
+    return s;
+}
+
+LayerStats stats(const Graph &g, const Node &node) {
+    int64_t per_output = (input_channels(g, node) / node.groups) * node.kernel_h * node.kernel_w;
+    return {node.shape.elements() * per_output, node.out_channels * per_output + (node.bias ? node.out_channels : 0)};
+}
+
+std::vector<float> reference(const Graph &g, const Node &node, const std::vector<RefTensor> &in, const Weights &w) {
+    const Shape &o = node.shape;
+    const Tensor &weight = w.at(node.param("weight")->tensor);
+    const float *bias = node.bias ? w.at(node.param("bias")->tensor).data.data() : nullptr;
+    int64_t cin_g = input_channels(g, node) / node.groups, cout_g = node.out_channels / node.groups;
+    const Shape &xs = *in[0].shape;
+    std::vector<float> out(static_cast<size_t>(o.elements()));
+    for (int64_t n = 0; n < o.n; n++)
+        for (int64_t co = 0; co < o.c; co++) {
+            int64_t grp = co / cout_g;
+            for (int64_t oy = 0; oy < o.h; oy++)
+                for (int64_t ox = 0; ox < o.w; ox++) {
+                    double acc = bias ? bias[co] : 0.0;
+                    for (int64_t ci = 0; ci < cin_g; ci++) {
+                        auto [input, c] = input_source(node, grp * cin_g + ci);
+                        for (int ky = 0; ky < node.kernel_h; ky++) {
+                            int64_t iy = oy * node.stride_h + ky - node.pad_top;
+                            if (iy < 0 || iy >= xs.h) continue;
+                            for (int kx = 0; kx < node.kernel_w; kx++) {
+                                int64_t ix = ox * node.stride_w + kx - node.pad_left;
+                                if (ix < 0 || ix >= xs.w) continue;
+                                double wv = weight.data[((co * cin_g + ci) * node.kernel_h + ky) * node.kernel_w + kx];
+                                acc += wv * in[input].at(n, c, iy, ix);
+                            }
+                        }
+                    }
+                    out[((n * o.c + co) * o.h + oy) * o.w + ox] = apply_activation(node, static_cast<float>(acc));
+                }
+        }
+    return out;
+}
+
+int64_t grouping(const Graph &g, const std::vector<int64_t> &groupings, const Node &node) {
+    // A depthwise conv keeps its input's grouping (each channel alone); other
+    // convs compute each group of outputs as one block.
+    if (is_depthwise(g, node)) {
+        int64_t in = groupings[node.inputs[0]];
+        return in ? in : node.out_channels;
+    }
+    return node.out_channels / node.groups;
+}
+
+// Weights [group of the value's grouping][input channel][tap][k], bias [group][k]; k padded.
+void pack(WeightPacker &packer, int index) {
+    const Node &node = packer.node(index);
+    const Graph &g = packer.graph();
+    int64_t group = packer.plan().grouping[index];
+    int64_t cin_g = input_channels(g, node) / node.groups, taps = int64_t{node.kernel_h} * node.kernel_w;
+    int64_t inner = is_depthwise(g, node) ? taps : cin_g * taps;
+    const auto &w = packer.tensor(index, "weight").data;
+    PackedNode &p = packer.packed(index);
+    p.group = group;
+    p.padded_group = (group + packer.group_padding() - 1) / packer.group_padding() * packer.group_padding();
+    // PyTorch layout [co][ci][ky][kx]: i = ci * taps + tap.
+    p.weight = packer.append_grouped(node.out_channels / group, group, inner,
+                                     [&](int64_t gi, int64_t kk, int64_t i) { return w[(gi * group + kk) * cin_g * taps + i]; });
+    if (node.bias) {
+        const auto &b = packer.tensor(index, "bias").data;
+        p.bias = packer.append_grouped(node.out_channels / group, group, 1,
+                                       [&](int64_t gi, int64_t kk, int64_t) { return b[gi * group + kk]; });
+    }
+}
+
+void lower(Lowering &L, int index) {
+    const Node &node = L.node(index);
+    const Graph &g = L.graph();
+    const Var &k = Vars::k, &gv = Vars::g, &x = Vars::x, &y = Vars::y, &n = Vars::n, &c = Vars::c;
+    int64_t group = L.grouping(index);
+    int64_t cout = node.out_channels, cin_g = input_channels(g, node) / node.groups;
+    int kh = node.kernel_h, kw = node.kernel_w, taps = kh * kw;
+    bool depthwise = is_depthwise(g, node), pointwise = is_pointwise(node);
+    if (!node.parts.empty() && !pointwise) fail("internal: conv '", node.name, "' reads parts but is not 1x1");
+    Stage &st = L.add_stage(index, depthwise ? Stage::Depthwise : pointwise ? Stage::Pointwise : Stage::Conv);
+    const PackedNode &packed = L.packed(index);
+    int pad = static_cast<int>(packed.padded_group), grp = static_cast<int>(group), icg = static_cast<int>(cin_g);
+    int64_t inner = depthwise ? taps : cin_g * taps, woff = packed.weight.offset;
+    auto wt = [&](Expr i) { return L.weight_at(woff, (gv * static_cast<int>(inner) + i) * pad + k); };
+
+    st.acc = Func(st.value.f.name() + "_acc");
+    st.acc(k, gv, x, y, n) = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
+    if (depthwise) {
+        // Each channel alone: read the input in this grouping, vectors along k.
+        Func in = L.padded(node.inputs[0], 0.0f, group);
+        RDom r(0, kw, 0, kh, "r");
+        Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
+        st.acc(k, gv, x, y, n) += wt(r.y * kw + r.x) * in(k, gv, ix, iy, n);
+        st.r = {r};
+    } else if (pointwise && !node.parts.empty()) {
+        // Several input tensors (a folded channel split and shuffle): one
+        // reduction per part, over its own contiguous channels; the weights'
+        // input order was permuted to the parts' order by the pass.
+        int offset = 0;
+        for (size_t p = 0; p < node.parts.size(); p++) {
+            const InputPart &part = node.parts[p];
+            Value in = L.value(node.inputs[part.input]);
+            RDom r(0, static_cast<int>(part.count), "r" + std::to_string(p));
+            st.acc(k, gv, x, y, n) += wt(offset + r.x) * in.at(static_cast<int>(part.begin) + r.x, x, y, n);
+            st.r.push_back(r);
+            offset += static_cast<int>(part.count);
+        }
+    } else if (pointwise) {
+        // One input channel at a time (a scalar broadcast against a vector of
+        // weights): the folded shuffle costs index arithmetic, never a gather.
+        Value in = L.value(node.inputs[0]);
+        RDom r(0, icg, "r");
+        Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);
+        st.acc(k, gv, x, y, n) += wt(r.x) * in.at(ch, x, y, n);
+        st.r = {r};
+    } else {
+        // A general conv (the stem): the padded input is a Func of its own,
+        // copied per row task by the schedule. Left inline, every tap of every
+        // pixel would test the border (the loops over a handful of taps are too
+        // short for Halide to split off a border-free part).
+        Func in(st.value.f.name() + "_input");
+        in(c, x, y, n) = L.padded(node.inputs[0], 0.0f, 0)(c, x, y, n);
+        st.staged_input = in;
+        RDom r(0, icg, 0, kw, 0, kh, "r");
+        Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);
+        Expr ix = x * node.stride_w + r.y - node.pad_left, iy = y * node.stride_h + r.z - node.pad_top;
+        st.acc(k, gv, x, y, n) += wt(r.x * taps + r.z * kw + r.y) * in(ch, ix, iy, n);
+        st.r = {r};
+    }
+    st.value.f(k, gv, x, y, n) = Lowering::activate(node, st.acc(k, gv, x, y, n));
+}
+
+void import_onnx(OnnxNodeImport &o) {
+    o.allow_attrs({"group", "strides", "pads", "dilations", "kernel_shape", "auto_pad"});
+    const OnnxConstant &w = o.constant(1);
+    if (w.dims.size() != 4) o.error("weights must be 4-D (2-D convolution)");
+    std::vector<int64_t> dil = o.two("dilations");
+    if (dil[0] != 1 || dil[1] != 1) o.error("dilated convolution is not supported");
+    std::vector<int64_t> stride = o.two("strides"), pads = o.pads();
+    OnnxTensor in = o.tensor_through_pad(0, pads, true);
+    int64_t groups = o.attr_int("group", 1);
+    if (groups < 1 || in.shape.size() != 4 || in.shape[1] != w.dims[1] * groups)
+        o.error(cat("weights for ", w.dims[1] * groups, " input channels, the input has ",
+                    in.shape.size() == 4 ? in.shape[1] : 0));
+    std::string name = o.layer_name(o.input_name(1));
+    bool bias = o.has_input(2);
+    o.add_weight(name + ".weight", w.dims, w.values);
+    if (bias) {
+        const OnnxConstant &b = o.constant(2);
+        if (b.elements() != w.dims[0]) o.error("bias size does not match the output channels");
+        o.add_weight(name + ".bias", {w.dims[0]}, b.values);
+    }
+    o.emit({{"op", "conv"}, {"name", name}, {"out_channels", w.dims[0]}, {"kernel", {w.dims[2], w.dims[3]}},
+            {"stride", stride}, {"pad", pads}, {"groups", groups}, {"bias", bias}},
+           {in.layer}, o.window_output(in.shape, w.dims[0], w.dims[2], w.dims[3], stride, pads));
+}
+
+}  // namespace
+
+const OpDef &conv_op() {
+    static const OpDef def = [] {
+        OpDef d;
+        d.op = Op::Conv;
+        d.name = "conv";
+        d.fields = {"out_channels", "kernel", "stride", "pad", "groups", "bias"};
+        d.parse = parse;
+        d.params = params;
+        d.infer = infer;
+        d.stats = stats;
+        d.reference = reference;
+        d.grouping = grouping;
+        d.pack = pack;
+        d.lower = lower;
+        d.onnx_ops = {"Conv"};
+        d.import_onnx = import_onnx;
+        return d;
+    }();
+    return def;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,141 @@
+// fc: fully connected over the C*H*W values of its input (N x out_features).
+#include "import/onnx_node_import.h"
+#include "lower/lower_segment.h"
+#include "ops/op.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+using namespace Halide;
+
+namespace {
+
+constexpr int64_t kMaxFeatures = 1 << 24;
+
+void parse(const JsonView &e, Node &node) {
+    node.out_channels = e.at("out_features").as_int(1, kMaxFeatures);
+    node.bias = e.get_bool("bias", true);
+}
+
+std::vector<std::string> params(const Node &node) {
+    if (node.bias) return {"weight", "bias"};
+    return {"weight"};
+}
+
+Shape infer(const Graph &g, Node &node) {
+    const Shape &x = g.nodes[node.inputs[0]].shape;
+    for (auto &p : node.params) {
+        if (p.role == "weight") p.shape = {node.out_channels, x.c * x.h * x.w};
+        if (p.role == "bias") p.shape = {node.out_channels};
+    }
+    Shape s = {x.n, node.out_channels, 1, 1};
+    s.rank = 2;
+    return s;
+}
+
+LayerStats stats(const Graph &g, const Node &node) {
+    int64_t features = g.nodes[node.inputs[0]].shape.elements() / node.shape.n;
+    return {node.shape.n * node.out_channels * features, node.out_channels * features + (node.bias ? node.out_channels : 0)};
+}
+
+std::vector<float> reference(const Graph &, const Node &node, const std::vector<RefTensor> &in, const Weights &w) {
+    const Shape &o = node.shape, &xs = *in[0].shape;
+    const auto &weight = w.at(node.param("weight")->tensor).data;
+    int64_t features = xs.c * xs.h * xs.w;
+    std::vector<float> out(static_cast<size_t>(o.elements()));
+    for (int64_t n = 0; n < o.n; n++)
+        for (int64_t j = 0; j < o.c; j++) {
+            double acc = node.bias ? w.at(node.param("bias")->tensor).data[j] : 0.0;
+            for (int64_t i = 0; i < features; i++) acc += static_cast<double>(weight[j * features + i]) * (*in[0].data)[n * features + i];
+            out[n * o.c + j] = apply_activation(node, static_cast<float>(acc));
+        }
+    return out;
+}
+
+// Weights [feature][out]: outputs innermost, so a vector of outputs reads one row.
+void pack(WeightPacker &packer, int index) {
+    const Node &node = packer.node(index);
+    const Shape &s = packer.graph().nodes[node.inputs[0]].shape;
+    int64_t outs = node.out_channels, features = s.c * s.h * s.w;
+    const auto &w = packer.tensor(index, "weight").data;
+    std::vector<float> laid(w.size());
+    for (int64_t o = 0; o < outs; o++)
+        for (int64_t f = 0; f < features; f++) laid[f * outs + o] = w[o * features + f];
+    PackedNode &p = packer.packed(index);
+    p.weight = packer.append(laid);
+    if (node.bias) p.bias = packer.append(packer.tensor(index, "bias").data);
+}
+
+void lower(Lowering &L, int index) {
+    const Node &node = L.node(index);
+    const Var &c = Vars::c, &x = Vars::x, &y = Vars::y, &n = Vars::n;
+    Stage &st = L.add_stage(index, Stage::Dense);
+    const Shape &s = L.graph().nodes[node.inputs[0]].shape;
+    const PackedNode &p = L.packed(index);
+    Value in = L.value(node.inputs[0]);
+    st.acc = Func(st.value.f.name() + "_acc");
+    st.acc(c, x, y, n) = p.bias.offset >= 0 ? L.weight_at(p.bias.offset, c) : Expr(0.0f);
+    // Features in NCHW flatten order: f = (ci * H + iy) * W + ix.
+    RDom r(0, static_cast<int>(s.w), 0, static_cast<int>(s.h), 0, static_cast<int>(s.c), "r");
+    st.r = {r};
+    Expr f = (r.z * static_cast<int>(s.h) + r.y) * static_cast<int>(s.w) + r.x;
+    st.acc(c, x, y, n) += L.weight_at(p.weight.offset, f * static_cast<int>(node.out_channels) + c) * in.at(r.z, r.x, r.y, n);
+    st.value.f(c, x, y, n) = Lowering::activate(node, st.acc(c, x, y, n));
+}
+
+// Gemm (alpha = beta = 1, transA = 0) with a constant weight matrix; a MatMul
+// is an FC without bias (the importer attaches an Add of a constant after it
+// as the bias).
+void import_onnx(OnnxNodeImport &o) {
+    OnnxTensor in = o.tensor(0);
+    const OnnxConstant &w = o.constant(1);
+    bool matmul = o.op_type() == "MatMul";
+    if (!matmul) {
+        o.allow_attrs({"alpha", "beta", "transA", "transB"});
+        if (o.attr_float("alpha", 1) != 1 || o.attr_float("beta", 1) != 1 || o.attr_int("transA", 0) != 0)
+            o.error("only alpha = beta = 1 and transA = 0 are supported");
+    }
+    bool trans_b = !matmul && o.attr_int("transB", 0) != 0;
+    if (in.shape.size() != 2 || w.dims.size() != 2)
+        o.error(matmul ? "only a matrix product of an N x K input with a constant K x M matrix is supported"
+                       : "needs a 2-D input and 2-D weights");
+    int64_t outs = trans_b ? w.dims[0] : w.dims[1], ins = trans_b ? w.dims[1] : w.dims[0];
+    if (ins != in.shape[1]) o.error(cat("weights for ", ins, " inputs, the input has ", in.shape[1]));
+    std::vector<double> t = w.values;  // to [out][in]
+    if (!trans_b)
+        for (int64_t i = 0; i < ins; i++)
+            for (int64_t k = 0; k < outs; k++) t[k * ins + i] = w.values[i * outs + k];
+    std::string name = o.layer_name(o.input_name(1));
+    o.add_weight(name + ".weight", {outs, ins}, t);
+    bool bias = !matmul && o.has_input(2);
+    if (bias) {
+        const OnnxConstant &b = o.constant(2);
+        if (b.elements() != outs) o.error("only a bias of one value per output is supported");
+        o.add_weight(name + ".bias", {outs}, b.values);
+    }
+    o.emit({{"op", "fc"}, {"name", name}, {"out_features", outs}, {"bias", bias}}, {in.layer}, {in.shape[0], outs});
+}
+
+}  // namespace
+
+const OpDef &dense_op() {
+    static const OpDef def = [] {
+        OpDef d;
+        d.op = Op::Dense;
+        d.name = "fc";
+        d.fields = {"out_features", "bias"};
+        d.parse = parse;
+        d.params = params;
+        d.infer = infer;
+        d.stats = stats;
+        d.reference = reference;
+        d.pack = pack;
+        d.lower = lower;
+        d.onnx_ops = {"Gemm", "MatMul"};
+        d.import_onnx = import_onnx;
+        return d;
+    }();
+    return def;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,158 @@
+// maxpool and avgpool: windows over each channel. Max pooling's padding never
+// wins (it acts as -inf); average pooling follows PyTorch's divisor rules
+// (count_include_pad counts padding cells, not cells beyond it).
+#include <algorithm>
+#include <limits>
+
+#include "import/onnx_node_import.h"
+#include "lower/lower_segment.h"
+#include "ops/op.h"
+#include "ops/window.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+using namespace Halide;
+
+namespace {
+
+void parse_max(const JsonView &e, Node &node) { parse_window(e, node, true); }
+
+void parse_avg(const JsonView &e, Node &node) {
+    parse_window(e, node, true);
+    node.count_include_pad = e.get_bool("count_include_pad", true);
+}
+
+Shape infer(const Graph &g, Node &node) {
+    if (node.pad_top >= node.kernel_h || node.pad_bottom >= node.kernel_h || node.pad_left >= node.kernel_w ||
+        node.pad_right >= node.kernel_w)
+        fail(node.origin, ": ", op_name(node.op), " '", node.name, "': padding must be smaller than the kernel");
+    const Shape &x = g.nodes[node.inputs[0]].shape;
+    return window_output(node, x, x.c);
+}
+
+std::vector<float> reference(const Graph &, const Node &node, const std::vector<RefTensor> &in, const Weights &) {
+    const Shape &o = node.shape, &xs = *in[0].shape;
+    bool is_max = node.op == Op::MaxPool;
+    std::vector<float> out(static_cast<size_t>(o.elements()));
+    for (int64_t n = 0; n < o.n; n++)
+        for (int64_t c = 0; c < o.c; c++)
+            for (int64_t oy = 0; oy < o.h; oy++)
+                for (int64_t ox = 0; ox < o.w; ox++) {
+                    double acc = is_max ? -std::numeric_limits<double>::infinity() : 0.0;
+                    int64_t count = 0, padded_count = 0;
+                    for (int ky = 0; ky < node.kernel_h; ky++)
+                        for (int kx = 0; kx < node.kernel_w; kx++) {
+                            int64_t iy = oy * node.stride_h + ky - node.pad_top;
+                            int64_t ix = ox * node.stride_w + kx - node.pad_left;
+                            // PyTorch counts padding cells (not cells beyond it) in the divisor.
+                            if (iy < xs.h + node.pad_bottom && ix < xs.w + node.pad_right) padded_count++;
+                            if (iy < 0 || iy >= xs.h || ix < 0 || ix >= xs.w) continue;
+                            double v = in[0].at(n, c, iy, ix);
+                            acc = is_max ? std::max(acc, v) : acc + v;
+                            count++;
+                        }
+                    if (!is_max) acc /= static_cast<double>(node.count_include_pad ? padded_count : count);
+                    out[((n * o.c + c) * o.h + oy) * o.w + ox] = static_cast<float>(acc);
+                }
+    return out;
+}
+
+void lower(Lowering &L, int index) {
+    const Node &node = L.node(index);
+    const Var &x = Vars::x, &y = Vars::y, &n = Vars::n, &c = Vars::c, &k = Vars::k, &g = Vars::g;
+    bool is_max = node.op == Op::MaxPool;
+    int64_t group = L.grouping(index);
+    Stage &st = L.add_stage(index, is_max ? Stage::MaxPool : Stage::AvgPool);
+    const Shape &s = L.graph().nodes[node.inputs[0]].shape;
+    const float lowest = -std::numeric_limits<float>::infinity();
+    Func in = L.padded(node.inputs[0], is_max ? lowest : 0.0f, group);
+    RDom r(0, node.kernel_w, 0, node.kernel_h, "r");
+    st.r = {r};
+    Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
+    auto tap = [&](Expr ch, Expr kk, Expr gg) { return group == 0 ? in(ch, ix, iy, n) : in(kk, gg, ix, iy, n); };
+    st.acc = Func(st.value.f.name() + "_acc");
+    Func acc = st.acc;
+    if (is_max) {
+        Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Expr(lowest); });
+        std::vector<Expr> args = group == 0 ? std::vector<Expr>{c, x, y, n} : std::vector<Expr>{k, g, x, y, n};
+        acc(args) = max(acc(args), group == 0 ? tap(c, Expr(), Expr()) : tap(Expr(), k, g));
+        Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group); });
+        return;
+    }
+    Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Expr(0.0f); });
+    Lowering::update(acc, group, tap);
+    // PyTorch's divisor: the window clipped to the padded input, or to the input itself.
+    auto count = [&](Expr out, int stride, int pad_a, int pad_b, int kernel, int64_t size) {
+        Expr start = out * stride - pad_a;
+        Expr end = min(start + kernel, static_cast<int>(size) + pad_b);
+        if (!node.count_include_pad) start = max(start, 0), end = min(end, static_cast<int>(size));
+        return end - start;
+    };
+    Expr area = count(y, node.stride_h, node.pad_top, node.pad_bottom, node.kernel_h, s.h) *
+                count(x, node.stride_w, node.pad_left, node.pad_right, node.kernel_w, s.w);
+    Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group) / cast<float>(area); });
+}
+
+void import_onnx(OnnxNodeImport &o) {
+    o.allow_attrs({"kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad", "dilations",
+                   "storage_order"});
+    if (o.attr_int("ceil_mode", 0) != 0) o.error("ceil_mode 1 is not supported");
+    std::vector<int64_t> k = o.attr_ints("kernel_shape", {});
+    if (k.size() != 2) o.error("kernel_shape must have 2 values");
+    if (o.has_attr("dilations") && o.two("dilations") != std::vector<int64_t>{1, 1})
+        o.error("dilated pooling is not supported");
+    std::vector<int64_t> stride = o.two("strides"), pads = o.pads(), own = pads;
+    bool avg = o.op_type() == "AveragePool";
+    OnnxTensor in = o.tensor_through_pad(0, pads, avg);
+    bool include = o.attr_int("count_include_pad", 0) != 0;
+    if (pads != own) {  // a zero Pad node before: those zeros count, like count_include_pad
+        if (own != std::vector<int64_t>{0, 0, 0, 0} && !include)
+            o.error("a Pad node before an average pool that also pads without counting is not supported");
+        include = true;
+    }
+    nlohmann::ordered_json e = {{"op", avg ? "avgpool" : "maxpool"}, {"name", o.layer_name()}, {"kernel", k},
+                                {"stride", stride}, {"pad", pads}};
+    if (avg) e["count_include_pad"] = include;
+    o.emit(e, {in.layer}, o.window_output(in.shape, in.shape.size() == 4 ? in.shape[1] : 0, k[0], k[1], stride, pads));
+}
+
+}  // namespace
+
+const OpDef &maxpool_op() {
+    static const OpDef def = [] {
+        OpDef d;
+        d.op = Op::MaxPool;
+        d.name = "maxpool";
+        d.fields = {"kernel", "stride", "pad"};
+        d.parse = parse_max;
+        d.infer = infer;
+        d.reference = reference;
+        d.grouping = input_grouping;
+        d.lower = lower;
+        d.onnx_ops = {"MaxPool"};
+        d.import_onnx = import_onnx;
+        return d;
+    }();
+    return def;
+}
+
+const OpDef &avgpool_op() {
+    static const OpDef def = [] {
+        OpDef d;
+        d.op = Op::AvgPool;
+        d.name = "avgpool";
+        d.fields = {"kernel", "stride", "pad", "count_include_pad"};
+        d.parse = parse_avg;
+        d.infer = infer;
+        d.reference = reference;
+        d.grouping = input_grouping;
+        d.lower = lower;
+        d.onnx_ops = {"AveragePool"};
+        d.import_onnx = import_onnx;
+        return d;
+    }();
+    return def;
+}
+
+}  // namespace shufflec
