@@ -30,6 +30,10 @@ TEST_P(GoldenReference, MatchesPyTorch) {
     std::printf("[ golden   ] %-18s reference vs PyTorch: max abs error %.3g, max |expected| %.4g, relative %.2e\n",
                 c.name.c_str(), d.max_abs_error, d.max_abs_expected, d.relative());
     EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected);
+    // The spec costs what the PyTorch model does (counted there with forward hooks).
+    if (c.macs >= 0) {
+        EXPECT_EQ(graph_stats(graph).macs, c.macs);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenReference, ::testing::ValuesIn(golden_cases()),

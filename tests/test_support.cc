@@ -45,6 +45,8 @@ std::vector<GoldenCase> golden_cases(const std::string &list_name) {
         g.input = info["input"];
         g.expected = info["expected"];
         g.onnx = info.value("onnx", "");
+        g.macs = info.value("macs", int64_t{-1});
+        g.shuffles = info.value("shuffles", int64_t{-1});
         for (const auto &t : info["targets"]) g.targets.push_back(t);
         cases.push_back(g);
     }

@@ -1,6 +1,7 @@
 // Helpers shared by the test programs: golden cases, array comparison, paths.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@ namespace shufflec_test {
 struct GoldenCase {
     std::string name, spec, weights, input, expected;
     std::string onnx;                  // the exported model, for ONNX cases
+    int64_t macs = -1, shuffles = -1;  // counted in PyTorch (torchvision cases), -1 if not
     std::vector<std::string> targets;  // "x86", "arm"
     std::string missing;               // why the data could not be read, if it could not
 };

@@ -325,8 +325,27 @@ def mobilenet_specs():
     return out
 
 
+# ---------------------------------------------------------------------------
+# 6: ShuffleNet V2 (Ma et al. 2018), torchvision's shufflenet_v2_x{0_5,1_0,1_5,2_0}
+
+V2_PAPER = "Ma et al., ShuffleNet V2 (ECCV 2018, arXiv 1807.11164)"
+V2_MACS = {"0.5": 41, "1.0": 146, "1.5": 299, "2.0": 591}
+
+
+def v2_specs():
+    out = []
+    for width, macs in V2_MACS.items():
+        name = f"shufflenet_v2_x{width}"
+        desc = (f"ShuffleNet V2 {width}x at 224x224: {V2_PAPER}, Table 5 ({macs} M MACs); layer names as "
+                f"torchvision's shufflenet_v2_x{width.replace('.', '_')}. Each unit splits its channels in two "
+                "(stride 1) or feeds both branches (stride 2), concatenates and shuffles with 2 groups; the "
+                "compiler folds the split, concat and shuffle into the next units' reads.")
+        out.append((name, spec(name, desc, {"family": {"name": "shufflenet_v2", "width": float(width)}}), "v2"))
+    return out
+
+
 def all_specs():
-    return family_specs() + table4_specs() + mobilenet_specs() + megvii_specs()
+    return family_specs() + table4_specs() + mobilenet_specs() + megvii_specs() + v2_specs()
 
 
 # ---------------------------------------------------------------------------
@@ -373,6 +392,8 @@ def check_targets(name, kind, macs, params):
             near(p, MEGVII_README[g][s][1], 0.02, "params")
     elif kind == "mobilenet":
         near(m, 569 if name.endswith("1.0") else 149, 0.01, "MACs")
+    elif kind == "v2":
+        near(m, V2_MACS[name.split("_x")[1]], 0.02, "MACs")
     elif kind == "se":
         near(m, 527, 0.01, "MACs")
     return fails
@@ -386,6 +407,7 @@ def catalogue(rows):
         "table4": "Table 4: another unit in Table 1's network",
         "mobilenet": "MobileNet V1 (Table 5 baseline)",
         "megvii": "megvii's official structure",
+        "v2": "ShuffleNet V2 (V2 paper Table 5, torchvision)",
     }
     lines = [
         "# Spec catalogue",
@@ -421,6 +443,9 @@ def catalogue(rows):
             detail = f"megvii official {s} g={g} (README {readme[0]} M, {readme[1]} M params)"
         elif kind == "mobilenet":
             detail = f"MobileNet V1 {name.split('_')[-1]} (paper Table 5: {569 if name.endswith('1.0') else 149} M)"
+        elif kind == "v2":
+            w = name.split("_x")[1]
+            detail = f"ShuffleNet V2 {w}x (V2 paper Table 5: {V2_MACS[w]} M)"
         lines.append(f"| `{name}.json` | {detail} | {macs / 1e6:.1f} | {params / 1e6:.3f} |")
     lines += [
         "",

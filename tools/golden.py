@@ -31,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shufflec_py import safetensors_io  # noqa: E402
+from shufflec_py import golden_io  # noqa: E402
 from shufflec_py.random_init import calibrate_batchnorm_, randomize_  # noqa: E402
 
 SPEC_FORMAT = "shufflec-spec/1"
@@ -564,12 +564,6 @@ def input_shape(spec, batch, height, width):
     return shape
 
 
-def export_onnx(model, example, path, opset):
-    """Exports the float32 `model` traced on `example`; input "input", output "output"."""
-    torch.onnx.export(model, example, path, opset_version=opset, input_names=["input"], output_names=["output"],
-                      do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("spec", help="a shufflec-spec/1 JSON file")
@@ -600,17 +594,10 @@ def main(argv=None):
         model.float()
 
     os.makedirs(args.output, exist_ok=True)
-    weights = {k: v for k, v in model.state_dict().items() if not k.endswith(".num_batches_tracked")}
-    safetensors_io.write(os.path.join(args.output, "weights.safetensors"), weights)
-    np.save(os.path.join(args.output, "input.npy"), x.numpy())
+    weights = golden_io.write_weights(model, args.output)
     if args.onnx:
-        export_onnx(model, x, args.onnx, args.opset)
-
-    model.double()
-    with torch.no_grad():
-        y = model(x.double())
-    expected = y.numpy().astype(np.float32)
-    np.save(os.path.join(args.output, "expected.npy"), expected)
+        golden_io.export_onnx(model, x, args.onnx, args.opset)
+    expected = golden_io.write_input_and_expected(model, x, args.output)
     print(f"{spec.str('name')}: input {list(shape)} -> output {list(expected.shape)}, "
           f"max|expected| {np.abs(expected).max():.6g}, {len(weights)} tensors -> {args.output}")
 

@@ -10,7 +10,9 @@ model.onnx, the float32 model exported by torch.onnx. Spec cases use golden.py (
 PyTorch model, float64, batchnorm statistics calibrated so activations stay of
 order one); megvii cases build a synthetic official-layout checkpoint with
 megvii_shufflenet.py and import it with import_megvii.py (the round trip an
-app developer does with a real checkpoint).
+app developer does with a real checkpoint); torchvision cases take
+torchvision's own model (torchvision_golden.py) with its state_dict names,
+and record the MACs and shuffles counted in PyTorch (facts.json).
 """
 
 import argparse
@@ -25,6 +27,7 @@ sys.path.insert(0, HERE)
 import golden  # noqa: E402
 import import_megvii  # noqa: E402
 import megvii_shufflenet  # noqa: E402
+import torchvision_golden  # noqa: E402
 
 
 def make_case(case, out_dir):
@@ -32,7 +35,17 @@ def make_case(case, out_dir):
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
     onnx_args = ["--onnx", os.path.join(folder, "model.onnx"), "--opset", str(case["opset"])] if "opset" in case else []
-    if "megvii" in case:
+    if case.get("constant_folding") is False:
+        onnx_args.append("--no-constant-folding")
+    facts = {}
+    if "torchvision" in case:
+        args = [case["torchvision"], "-o", folder, "--seed", str(case.get("seed", 1))] + onnx_args
+        torchvision_golden.main(args)
+        spec = os.path.join(ROOT, case["spec"]) if "spec" in case else ""
+        weights = os.path.join(folder, "weights.safetensors")
+        with open(os.path.join(folder, "facts.json")) as f:
+            facts = json.load(f)
+    elif "megvii" in case:
         m = case["megvii"]
         groups, size = str(m["groups"]), m["size"]
         megvii_shufflenet.main(["--groups", groups, "--size", size, "-o", folder, "--seed", "3"] + onnx_args)
@@ -51,6 +64,7 @@ def make_case(case, out_dir):
         weights = os.path.join(folder, "weights.safetensors")
     info = {"name": name, "spec": spec, "weights": weights, "input": os.path.join(folder, "input.npy"),
             "expected": os.path.join(folder, "expected.npy"), "targets": case.get("targets", [])}
+    info.update(facts)
     if onnx_args:
         info["onnx"] = onnx_args[1]
     with open(os.path.join(folder, "case.json"), "w") as f:
@@ -69,7 +83,7 @@ def main(argv=None):
     for case in cases:
         if args.only and case["name"] not in args.only:
             continue
-        make_case(case, args.out)
+        make_case(case, os.path.abspath(args.out))
 
 
 if __name__ == "__main__":

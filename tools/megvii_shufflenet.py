@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shufflec_py import megvii  # noqa: E402
+from shufflec_py import golden_io, megvii  # noqa: E402
 from shufflec_py.random_init import randomize_  # noqa: E402
 
 
@@ -138,14 +138,9 @@ def main(argv=None):
     os.makedirs(args.output, exist_ok=True)
     state = OrderedDict(("module." + k, v.clone()) for k, v in model.state_dict().items())
     torch.save({"state_dict": state}, os.path.join(args.output, "checkpoint.pth.tar"))
-    np.save(os.path.join(args.output, "input.npy"), x.numpy())
     if args.onnx:
-        torch.onnx.export(model, x, args.onnx, opset_version=args.opset, input_names=["input"], output_names=["output"],
-                          do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
-    model.double()
-    with torch.no_grad():
-        expected = model(x.double()).numpy().astype(np.float32)
-    np.save(os.path.join(args.output, "expected.npy"), expected)
+        golden_io.export_onnx(model, x, args.onnx, args.opset)
+    expected = golden_io.write_input_and_expected(model, x, args.output)
     print(f"megvii ShuffleNet V1 g{args.groups} {megvii.parse_size(args.size)}: {len(state)} tensors, "
           f"output {list(expected.shape)}, max|expected| {np.abs(expected).max():.6g} -> {args.output}")
 

@@ -21,6 +21,7 @@
 #include "emit/targets.h"
 #include "emit/toolchain.h"
 #include "lower/lower_segment.h"
+#include "lower/preprocess.h"
 #include "lower/segment_plan.h"
 #include "lower/weight_packing.h"
 #include "passes/passes.h"
@@ -336,6 +337,13 @@ CompileReport compile_model(const CompileOptions &opt) {
         if (!ok) fail("compiling the Halide pipelines failed (see above)");
     }
 
+    // The image preprocessing (NAME_run_rgb8): one more pipeline, compiled here.
+    if (graph.preprocess.enabled) {
+        PreprocessPipeline pre = build_preprocess(graph.preprocess, graph.input().shape);
+        pre.pipeline.compile_to_object(tmp.file("preprocess.o"), pre.arguments, name + "_preprocess_pipeline",
+                                       target.halide.with_feature(Halide::Target::NoRuntime));
+    }
+
     // 2. The shared runtime: Halide's runtime plus shufflec's helpers. Every
     // tool runs inside the staging folder on fixed file names: no path from
     // the command line reaches a tool's arguments or the generated sources.
@@ -378,6 +386,7 @@ CompileReport compile_model(const CompileOptions &opt) {
     // 4. Package.
     std::vector<std::string> model_objects = {name + "_glue.o"};
     for (const auto &seg : plan.segments) model_objects.push_back(seg.name + ".o");
+    if (graph.preprocess.enabled) model_objects.push_back("preprocess.o");
     std::vector<std::string> outputs = {"shufflec_runtime.h", "HalideRuntime.h"};
     if (opt.external_weights) outputs.push_back(name + ".weights");
     std::string runtime_object = "shufflec_runtime_" + target.short_name + ".o";

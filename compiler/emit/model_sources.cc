@@ -113,6 +113,11 @@ std::string generate_glue_c(const ModelDescription &m) {
         o << ");\n";
     }
 
+    const Preprocess &pre = g.preprocess;
+    if (pre.enabled)
+        o << "int " << N << "_preprocess_pipeline(int32_t threads, struct halide_buffer_t *pixels, int32_t resize_w, "
+          << "int32_t resize_h, int32_t crop_x, int32_t crop_y, struct halide_buffer_t *input);\n";
+
     // The build stamp NAME.h refers to: a header and a library from different
     // compiles do not link (docs/api.md).
     o << "\nconst char " << build_symbol(m) << "[1] = {0};\n";
@@ -242,7 +247,9 @@ std::string generate_glue_c(const ModelDescription &m) {
 
     // Every entry point holds the weights for the run and, without caller
     // scratch, takes an arena of its own: any number of threads may call them.
-    int64_t arena_bytes = std::max<int64_t>(plan.arena_floats, 16) * 4;
+    // With preprocessing, every arena also holds the preprocessed input, after the tensors.
+    int64_t input_offset = (std::max<int64_t>(plan.arena_floats, 16) + 15) / 16 * 16;
+    int64_t arena_bytes = pre.enabled ? (input_offset + in.elements()) * 4 : std::max<int64_t>(plan.arena_floats, 16) * 4;
     o << "static int " << N << "_run_held(const float *input, float *output, void *scratch) {\n"
       << "    const void *weights;\n    void *arena;\n"
       << "    int status = shufflec_internal_begin_run(" << N << "_state, " << N << "_EMBEDDED_WEIGHTS, scratch ? 0 : "
@@ -258,6 +265,57 @@ std::string generate_glue_c(const ModelDescription &m) {
       << "    if (!input || !output || !scratch) return SHUFFLEC_ERROR_NULL_ARGUMENT;\n"
       << "    if ((uintptr_t)scratch % 64 != 0) return SHUFFLEC_ERROR_BAD_ARGUMENT;\n"
       << "    return " << N << "_run_held(input, output, scratch);\n}\n\n";
+    if (pre.enabled) {
+        // torchvision's sizes: the shorter side becomes `resize`, the longer int(resize * long / short);
+        // the crop starts at Python's round((size - crop) / 2), ties to even.
+        o << "static int32_t " << N << "_center(int32_t size, int32_t crop) {\n"
+          << "    int32_t d = size - crop, q = d / 2;\n    return (d % 2 != 0 && q % 2 != 0) ? q + 1 : q;\n}\n\n"
+          << "int " << N << "_preprocess_rgb8(const uint8_t *pixels, int width, int height, int row_stride_bytes, float *input) {\n"
+          << "    halide_buffer_t image, tensor;\n    halide_dimension_t di[3], dt[4];\n"
+          << "    int32_t resize_w = width, resize_h = height, crop_x = 0, crop_y = 0;\n"
+          << "    if (!pixels || !input) return SHUFFLEC_ERROR_NULL_ARGUMENT;\n"
+          << "    if (width < 1 || height < 1 || width > 65536 || height > 65536 || row_stride_bytes < 3 * width)\n"
+          << "        return SHUFFLEC_ERROR_BAD_ARGUMENT;\n";
+        if (pre.resize)
+            o << "    if (width <= height) {\n        resize_w = " << pre.resize << ";\n        resize_h = (int32_t)((double)"
+              << pre.resize << " * height / width);\n    } else {\n        resize_h = " << pre.resize
+              << ";\n        resize_w = (int32_t)((double)" << pre.resize << " * width / height);\n    }\n";
+        if (pre.crop_h)
+            o << "    if (resize_w < " << in.w << " || resize_h < " << in.h << ") return SHUFFLEC_ERROR_SHAPE_MISMATCH;\n"
+              << "    crop_x = " << N << "_center(resize_w, " << in.w << ");\n    crop_y = " << N << "_center(resize_h, "
+              << in.h << ");\n";
+        else
+            o << "    if (resize_w != " << in.w << " || resize_h != " << in.h << ") return SHUFFLEC_ERROR_SHAPE_MISMATCH;\n";
+        o << "    di[0].min = 0, di[0].extent = 3, di[0].stride = 1, di[0].flags = 0;\n"
+          << "    di[1].min = 0, di[1].extent = width, di[1].stride = 3, di[1].flags = 0;\n"
+          << "    di[2].min = 0, di[2].extent = height, di[2].stride = row_stride_bytes, di[2].flags = 0;\n"
+          << "    dt[0].min = 0, dt[0].extent = " << in.w << ", dt[0].stride = 1, dt[0].flags = 0;\n"
+          << "    dt[1].min = 0, dt[1].extent = " << in.h << ", dt[1].stride = " << in.w << ", dt[1].flags = 0;\n"
+          << "    dt[2].min = 0, dt[2].extent = 3, dt[2].stride = " << in.w * in.h << ", dt[2].flags = 0;\n"
+          << "    dt[3].min = 0, dt[3].extent = 1, dt[3].stride = " << 3 * in.w * in.h << ", dt[3].flags = 0;\n"
+          << "    image.device = 0, image.device_interface = 0, image.host = (uint8_t *)pixels, image.flags = 0;\n"
+          << "    image.type.code = halide_type_uint, image.type.bits = 8, image.type.lanes = 1;\n"
+          << "    image.dimensions = 3, image.dim = di, image.padding = 0;\n"
+          << "    tensor.device = 0, tensor.device_interface = 0, tensor.host = (uint8_t *)input, tensor.flags = 0;\n"
+          << "    tensor.type.code = halide_type_float, tensor.type.bits = 32, tensor.type.lanes = 1;\n"
+          << "    tensor.dimensions = 4, tensor.dim = dt, tensor.padding = 0;\n"
+          << "    shufflec_internal_install_pool();\n"
+          << "    if (" << N << "_preprocess_pipeline(shufflec_get_num_threads(), &image, resize_w, resize_h, crop_x, crop_y, "
+          << "&tensor) != 0)\n        return SHUFFLEC_ERROR_PIPELINE;\n"
+          << "    return SHUFFLEC_OK;\n}\n\n"
+          << "int " << N << "_run_rgb8(const uint8_t *pixels, int width, int height, int row_stride_bytes, float *output) {\n"
+          << "    const void *weights;\n    void *arena;\n    int status;\n"
+          << "    if (!pixels || !output) return SHUFFLEC_ERROR_NULL_ARGUMENT;\n"
+          << "    status = shufflec_internal_begin_run(" << N << "_state, " << N << "_EMBEDDED_WEIGHTS, " << arena_bytes
+          << "ull, &weights, &arena);\n"
+          << "    if (status != SHUFFLEC_OK) return status;\n"
+          << "    float *input = (float *)arena + " << input_offset << ";\n"
+          << "    status = " << N << "_preprocess_rgb8(pixels, width, height, row_stride_bytes, input);\n"
+          << "    if (status == SHUFFLEC_OK) status = " << N
+          << "_run_internal(input, output, (float *)arena, (const float *)weights);\n"
+          << "    shufflec_internal_end_run(" << N << "_state, arena);\n"
+          << "    return status;\n}\n\n";
+    }
 
     // What the model is, as JSON (for wrappers such as runtime/python/shufflec.py).
     {
@@ -346,6 +404,18 @@ std::string generate_header(const ModelDescription &m) {
       << "struct halide_buffer_t;\nint " << N << "_run_halide(struct halide_buffer_t *input, struct halide_buffer_t *output);\n\n"
       << "/* The model as a JSON object: name, target, input and output shapes, MACs, ... */\n"
       << "const char *" << N << "_info(void);\n";
+    const Preprocess &pre = g.preprocess;
+    if (pre.enabled) {
+        o << "\n/* Built from a spec with input.preprocess: an interleaved RGB8 image of any size\n"
+          << " * (row_stride_bytes >= 3 * width) straight in: "
+          << (pre.resize ? cat("resize (shorter side ", pre.resize, pre.antialias ? ", antialias" : "", "), ") : std::string())
+          << (pre.crop_h ? cat("center crop ", pre.crop_h, "x", pre.crop_w, ", ") : std::string())
+          << (pre.bgr ? "BGR order, " : "") << "(x * " << pre.scale << " - mean) / std. */\n"
+          << "#define " << U << "_PREPROCESS 1\n"
+          << "int " << N << "_run_rgb8(const unsigned char *pixels, int width, int height, int row_stride_bytes, float *output);\n"
+          << "/* Only the preprocessing: the network's input (" << U << "_INPUT_SIZE floats) from an image. */\n"
+          << "int " << N << "_preprocess_rgb8(const unsigned char *pixels, int width, int height, int row_stride_bytes, float *input);\n";
+    }
     if (m.external_weights) {
         o << "\n/* External weights (compiled with --external-weights): load NAME.weights before running.\n"
           << " * The file is checked (size, model fingerprint, checksum). */\n"

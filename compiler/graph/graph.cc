@@ -41,6 +41,10 @@ bool is_pointwise(const Node &node) {
            node.pad_top + node.pad_left + node.pad_bottom + node.pad_right == 0;
 }
 
+bool is_channel_view(Op op) {
+    return op == Op::Slice || op == Op::Concat || op == Op::ChannelShuffle || op == Op::ChannelPermute;
+}
+
 std::vector<int64_t> Shape::dims() const {
     if (rank == 2) return {n, c};
     return {n, c, h, w};

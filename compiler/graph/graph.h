@@ -34,6 +34,7 @@ enum class Op {
     Concat,          // along channels
     ChannelShuffle,  // a channel permutation, see ShuffleConvention
     Slice,           // channels [begin, end) (ShuffleNet V2's channel split)
+    ChannelPermute,  // output channel c is input channel order[c] (any permutation)
     Flatten,         // N x (C*H*W); a no-op on NCHW memory
     Softmax,         // over channels, at every (n, y, x)
 };
@@ -122,6 +123,7 @@ struct Node {
     ShuffleConvention shuffle = ShuffleConvention::Paper;
     float clip_min = 0, clip_max = 0;   // Clip
     int64_t begin = 0, end = 0;         // Slice: channels [begin, end)
+    std::vector<int64_t> order;         // ChannelPermute: the source of each output channel
 
     // Set by passes (never by the spec): the activation fused after this node,
     // the channel shuffles folded into a conv's input read (where the conv would
@@ -181,6 +183,8 @@ int64_t input_channels(const Graph &graph, const Node &node);
 bool is_depthwise(const Graph &graph, const Node &node);
 // A 1x1 conv with stride 1 and no padding.
 bool is_pointwise(const Node &node);
+// Ops that only pick channels of their inputs (slice, concat, shuffle, permutation).
+bool is_channel_view(Op op);
 
 // Cost and size of a graph.
 struct LayerStats {

@@ -17,22 +17,6 @@ constexpr int64_t kArenaAlignFloats = 16;  // 64 bytes
 
 bool is_heavy(Op op) { return op == Op::Conv || op == Op::Dense; }
 
-// What a segment is called: the longest dotted prefix its nodes' names share
-// ("stage2.1" for stage2.1.conv1 ... stage2.1.add), else its first node's name.
-std::string unit_name(const Graph &graph, const std::vector<int> &nodes) {
-    std::string prefix = graph.nodes[nodes.front()].name;
-    for (int n : nodes) {
-        const std::string &name = graph.nodes[n].name;
-        size_t k = 0;
-        while (k < prefix.size() && k < name.size() && prefix[k] == name[k]) k++;
-        // Cut back to a whole component: the next character must end it in both names.
-        auto boundary = [&](const std::string &s) { return k == s.size() || s[k] == '.'; };
-        while (k > 0 && !(boundary(prefix) && boundary(name))) k--;
-        prefix.resize(k);
-    }
-    return prefix.empty() ? graph.nodes[nodes.front()].name : prefix;
-}
-
 void set_dense_strides(Placement &p, const Shape &s, bool planar) {
     if (planar) {  // NCHW, as the app passes its input and receives its output
         p.stride[0] = s.h * s.w, p.stride[1] = 1, p.stride[2] = s.w, p.stride[3] = s.c * s.h * s.w;
@@ -83,62 +67,31 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity) {
     plan.grouping.assign(count, 0);
     for (size_t i = 1; i < count; i++) plan.grouping[i] = value_grouping(graph, plan.grouping, static_cast<int>(i));
 
-    // 1. Segments, cut from the graph's structure. After node i, the tensors
-    // still needed later are those read after i (or the output). Where only
-    // i's own output is left, the graph can be cut. Between two cuts lies
-    // either a single node (a chain of plain layers) or a region where several
-    // tensors are alive at once: a unit with its shortcut or its branches,
-    // which becomes one segment. Runs of plain layers are grouped up to a few
-    // convolutions. The spec's entry names play no part (an ONNX import of a
-    // network gets the same pipelines as its spec).
-    std::vector<int> last_use(count, -1);
-    for (size_t i = 0; i < count; i++)
-        for (int in : graph.nodes[i].inputs) last_use[in] = std::max(last_use[in], static_cast<int>(i));
-    last_use[graph.output] = static_cast<int>(count);
-    std::vector<std::vector<int>> regions;
-    int live = 0;  // tensors produced so far and read later
-    std::vector<int> ends_at(count + 1, 0);
-    if (last_use[0] > 0) live++, ends_at[last_use[0]]++;
-    std::vector<int> region;
-    for (size_t i = 1; i < count; i++) {
-        region.push_back(static_cast<int>(i));
-        live -= ends_at[i];
-        if (last_use[i] > static_cast<int>(i)) live++, ends_at[std::min<size_t>(last_use[i], count)]++;
-        bool cut = live == 1 && last_use[i] > static_cast<int>(i);
-        if (cut || i + 1 == count || granularity == Granularity::Network) {
-            if (granularity == Granularity::Network && i + 1 < count) continue;
-            regions.push_back(region);
-            region.clear();
-        }
-    }
-    if (!region.empty()) regions.push_back(region);
+    // 1. Segments: one per unit (a node's `block`, which passes/mark_units
+    // sets from the graph's structure), runs of single-node units (plain
+    // layers) grouped up to a few convolutions.
+    std::map<std::string, int> nodes_per_block;
+    for (size_t i = 1; i < count; i++) nodes_per_block[graph.nodes[i].block]++;
     int heavy_in_segment = 0;
-    bool previous_composite = false;
-    for (const auto &nodes : regions) {
-        bool composite = nodes.size() > 1;
-        bool heavy = std::any_of(nodes.begin(), nodes.end(), [&](int n) { return is_heavy(graph.nodes[n].op); });
-        bool start = plan.segments.empty() || composite || previous_composite ||
-                     (heavy && heavy_in_segment >= kHeavyOpsPerPlainSegment);
+    std::string current_block;
+    for (size_t i = 1; i < count; i++) {
+        const Node &node = graph.nodes[i];
+        if (plan.concat_view[i]) continue;
+        bool composite = nodes_per_block[node.block] > 1;
+        bool start = plan.segments.empty();
+        if (!start && node.block != current_block && granularity == Granularity::Unit) {
+            bool previous_composite = nodes_per_block[current_block] > 1;
+            start = composite || previous_composite ||
+                    (is_heavy(node.op) && heavy_in_segment >= kHeavyOpsPerPlainSegment);
+        }
         if (start) {
-            plan.segments.push_back({});
+            plan.segments.push_back({c_identifier(node.block), node.block, {}, {}, {}});
             heavy_in_segment = 0;
         }
-        for (int n : nodes) {
-            if (plan.concat_view[n]) continue;
-            plan.segments.back().nodes.push_back(n);
-            plan.segment_of[n] = static_cast<int>(plan.segments.size() - 1);
-            if (is_heavy(graph.nodes[n].op)) heavy_in_segment++;
-        }
-        previous_composite = composite;
-    }
-    plan.segments.erase(std::remove_if(plan.segments.begin(), plan.segments.end(),
-                                       [](const Segment &seg) { return seg.nodes.empty(); }),
-                        plan.segments.end());
-    for (size_t s = 0; s < plan.segments.size(); s++) {
-        Segment &seg = plan.segments[s];
-        for (int n : seg.nodes) plan.segment_of[n] = static_cast<int>(s);
-        seg.block = unit_name(graph, seg.nodes);
-        seg.name = c_identifier(seg.block);
+        current_block = node.block;
+        plan.segments.back().nodes.push_back(static_cast<int>(i));
+        plan.segment_of[i] = static_cast<int>(plan.segments.size() - 1);
+        if (is_heavy(node.op)) heavy_in_segment++;
     }
     // Segment names must be unique C identifiers.
     std::map<std::string, int> seen;

@@ -1,8 +1,9 @@
 // How an optimized graph becomes a sequence of Halide pipelines ("segments")
 // and where every tensor that crosses a segment boundary lives.
 //
-// Granularity: one segment per ShuffleNet unit (or other composite spec entry),
-// and runs of plain layers grouped up to a few convolutions. Segments share one
+// Granularity: one segment per unit (a node's `block`: the structural unit
+// passes/mark_units finds, or the spec entry before the passes ran), and runs
+// of plain layers grouped up to a few convolutions. Segments share one
 // Halide runtime and compile independently, which keeps compile time linear in
 // the number of units (one big pipeline grows superlinearly, see
 // docs/design.md), and the whole unit stays one fusable loop nest.
@@ -31,7 +32,7 @@ struct Placement {
 
 struct Segment {
     std::string name;             // C-identifier suffix, e.g. "stage2_0"
-    std::string block;            // spec entry of its first node (schedules match on it)
+    std::string block;            // the unit it computes (schedules and profiles name it so)
     std::vector<int> nodes;       // computed here, topological order
     std::vector<int> inputs;      // materialized tensors it reads
     std::vector<int> outputs;     // tensors it writes

@@ -129,6 +129,7 @@ const OpDef &dense_op() {
         d.infer = infer;
         d.stats = stats;
         d.reference = reference;
+        d.grouping = no_grouping;
         d.pack = pack;
         d.lower = lower;
         d.onnx_ops = {"Gemm", "MatMul"};

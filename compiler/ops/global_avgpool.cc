@@ -47,17 +47,23 @@ void lower(Lowering &L, int index) {
     });
 }
 
-// GlobalAveragePool, or a ReduceMean over H and W that keeps them.
+// GlobalAveragePool, or a ReduceMean over H and W (torchvision's x.mean([2, 3])
+// drops them: keepdims 0 adds a flatten, a no-op on NCHW memory).
 void import_onnx(OnnxNodeImport &o) {
     OnnxTensor in = o.tensor(0);
+    bool keep = true;
     if (o.op_type() == "ReduceMean") {
+        o.allow_attrs({"axes", "keepdims"});
         std::vector<int64_t> axes = o.attr_ints("axes", {});
-        if (axes != std::vector<int64_t>{2, 3} && axes != std::vector<int64_t>{-2, -1})
+        if (axes != std::vector<int64_t>{2, 3} && axes != std::vector<int64_t>{-2, -1} &&
+            axes != std::vector<int64_t>{3, 2} && axes != std::vector<int64_t>{-1, -2})
             o.error("only a mean over H and W (axes 2, 3) is supported");
-        if (o.attr_int("keepdims", 1) != 1) o.error("keepdims 0 is not supported");
+        keep = o.attr_int("keepdims", 1) != 0;
     }
     if (in.shape.size() != 4) o.error("needs a 4-D input");
-    o.emit({{"op", "global_avgpool"}, {"name", o.layer_name()}}, {in.layer}, {in.shape[0], in.shape[1], 1, 1});
+    std::string name = o.layer_name();
+    o.emit({{"op", "global_avgpool"}, {"name", name}}, {in.layer}, {in.shape[0], in.shape[1], 1, 1});
+    if (!keep) o.emit({{"op", "flatten"}, {"name", o.layer_name()}}, {name}, {in.shape[0], in.shape[1]});
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ const OpDef &channel_scale_op();
 const OpDef &concat_op();
 const OpDef &channel_shuffle_op();
 const OpDef &slice_op();
+const OpDef &channel_permute_op();
 const OpDef &flatten_op();
 const OpDef &softmax_op();
 
@@ -29,7 +30,7 @@ const std::vector<const OpDef *> &all_ops() {
         &input_op(),   &conv_op(),           &batchnorm_op(),   &relu_op(),          &clip_op(),
         &sigmoid_op(), &maxpool_op(),        &avgpool_op(),     &global_avgpool_op(), &dense_op(),
         &add_op(),     &channel_scale_op(),  &concat_op(),      &channel_shuffle_op(), &slice_op(),
-        &flatten_op(), &softmax_op(),
+        &channel_permute_op(), &flatten_op(), &softmax_op(),
     };
     return ops;
 }

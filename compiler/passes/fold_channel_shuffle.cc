@@ -10,6 +10,10 @@ void fold_channel_shuffle(Graph &graph) {
     for (size_t i = graph.nodes.size(); i-- > 0;) {
         const Node &shuffle = graph.nodes[i];
         if (shuffle.op != Op::ChannelShuffle || graph.output == static_cast<int>(i)) continue;
+        // A shuffle of a view (ShuffleNet V2's concat) is left to fold_channel_views,
+        // which folds the whole chain of views into the readers' input parts.
+        Op source = graph.nodes[shuffle.inputs[0]].op;
+        if (source != Op::ChannelShuffle && is_channel_view(source)) continue;
         std::vector<int> readers;
         const auto all_readers = graph.consumers();
         for (int r : all_readers[i])

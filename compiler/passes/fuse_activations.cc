@@ -33,6 +33,8 @@ void optimize(Graph &graph, Weights &weights) {
     sink_shuffle_through_depthwise(graph, weights);
     fold_channel_shuffle(graph);
     fuse_activations(graph);
+    mark_units(graph);
+    fold_channel_views(graph, weights);
 }
 
 }  // namespace shufflec

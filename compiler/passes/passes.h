@@ -25,6 +25,17 @@ void fold_channel_shuffle(Graph &graph);
 // no-op on NCHW data).
 void fuse_activations(Graph &graph);
 
+// Records each node's unit (its `block`) from the graph's structure: the
+// regions between points where a single tensor is alive (passes/mark_units.cc).
+void mark_units(Graph &graph);
+
+// Channel views (slice, concat, channel shuffle, channel permutation) read by
+// ungrouped 1x1 convs disappear: the conv reads the views' source tensors as
+// input parts, its weights permuted to match. A depthwise conv that reads a
+// view is split into one depthwise conv per source part. What ShuffleNet V2's
+// channel split and shuffle become: no copy of either is ever made.
+void fold_channel_views(Graph &graph, Weights &weights);
+
 // All of the above, in order, then removes nodes the output does not need.
 void optimize(Graph &graph, Weights &weights);
 

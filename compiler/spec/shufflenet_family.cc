@@ -1,5 +1,6 @@
 #include "spec/shufflenet_family.h"
 
+#include <array>
 #include <cmath>
 
 #include "util/error.h"
@@ -34,6 +35,74 @@ ShuffleNetWidths shufflenet_v1_widths(int64_t groups, double scale) {
     return w;
 }
 
+json expand_family(const JsonView &family) {
+    std::string name = family.at("name").as_string();
+    if (name == "shufflenet_v1") return expand_shufflenet_v1(family);
+    if (name == "shufflenet_v2") return expand_shufflenet_v2(family);
+    family.at("name").error("unknown family \"" + name + "\" (known: \"shufflenet_v1\", \"shufflenet_v2\")");
+}
+
+namespace {
+
+// "stage_repeats": units per stage 2, 3, 4 (default Table 1's / Table 5's 4, 8, 4).
+std::array<int64_t, 3> stage_repeats(const JsonView &family) {
+    std::array<int64_t, 3> repeats = {4, 8, 4};
+    if (family.has("stage_repeats")) {
+        JsonView list = family.at("stage_repeats");
+        if (list.size() != 3) list.error("expected 3 repeat counts [stage2, stage3, stage4]");
+        for (int i = 0; i < 3; i++) repeats[static_cast<size_t>(i)] = list[i].as_int(1, 1000);
+    }
+    return repeats;
+}
+
+}  // namespace
+
+std::vector<int64_t> shufflenet_v2_widths(double width) {
+    // Table 5 of the paper (and torchvision's stages_out_channels).
+    if (width == 0.5) return {48, 96, 192, 1024};
+    if (width == 1.0) return {116, 232, 464, 1024};
+    if (width == 1.5) return {176, 352, 704, 1024};
+    if (width == 2.0) return {244, 488, 976, 2048};
+    return {};
+}
+
+json expand_shufflenet_v2(const JsonView &family) {
+    family.check_fields({"name", "width", "stage_out_channels", "stage_repeats", "num_classes", "bn_eps"});
+    std::vector<int64_t> widths;
+    if (family.has("stage_out_channels")) {
+        if (family.has("width")) family.at("width").error("give either \"width\" or \"stage_out_channels\", not both");
+        JsonView list = family.at("stage_out_channels");
+        if (list.size() != 5) list.error("expected 5 widths [conv1, stage2, stage3, stage4, conv5]");
+        for (int i = 0; i < 5; i++) widths.push_back(list[i].as_int(1, 1 << 20));
+    } else {
+        double width = family.get_number("width", 1.0, 0.01, 16.0);
+        std::vector<int64_t> w = shufflenet_v2_widths(width);
+        if (w.empty()) family.at("width").error(cat("Table 5 has widths 0.5, 1.0, 1.5 and 2.0, not ", width,
+                                                    "; give \"stage_out_channels\" instead"));
+        widths = {24, w[0], w[1], w[2], w[3]};
+    }
+    std::array<int64_t, 3> repeats = stage_repeats(family);
+    int64_t num_classes = family.get_int("num_classes", 1000, 1, 1 << 24);
+    double eps = family.get_number("bn_eps", 1e-5, 0.0, 1.0);
+    json layers = json::array();
+    auto layer = [&](json entry) { layers.push_back(std::move(entry)); };
+    layer({{"op", "conv"}, {"name", "conv1.0"}, {"out_channels", widths[0]}, {"kernel", 3}, {"stride", 2}, {"pad", 1},
+           {"bias", false}});
+    layer({{"op", "batchnorm"}, {"name", "conv1.1"}, {"eps", eps}});
+    layer({{"op", "relu"}, {"name", "conv1.2"}});
+    layer({{"op", "maxpool"}, {"name", "maxpool"}, {"kernel", 3}, {"stride", 2}, {"pad", 1}});
+    for (int s = 0; s < 3; s++)
+        for (int64_t i = 0; i < repeats[s]; i++)
+            layer({{"op", "shufflenet_v2_unit"}, {"name", cat("stage", s + 2, ".", i)}, {"out_channels", widths[s + 1]},
+                   {"stride", i == 0 ? 2 : 1}, {"bn_eps", eps}});
+    layer({{"op", "conv"}, {"name", "conv5.0"}, {"out_channels", widths[4]}, {"kernel", 1}, {"bias", false}});
+    layer({{"op", "batchnorm"}, {"name", "conv5.1"}, {"eps", eps}});
+    layer({{"op", "relu"}, {"name", "conv5.2"}});
+    layer({{"op", "global_avgpool"}, {"name", "global_pool"}});
+    layer({{"op", "fc"}, {"name", "fc"}, {"out_features", num_classes}, {"bias", true}});
+    return layers;
+}
+
 json expand_shufflenet_v1(const JsonView &family) {
     family.check_fields({"name", "groups", "scale", "stage_out_channels", "stage_repeats", "num_classes", "shuffle",
                          "shuffle_convention", "shuffle_position", "first_pw_grouped", "bottleneck_ratio",
@@ -59,12 +128,7 @@ json expand_shufflenet_v1(const JsonView &family) {
         stem = w.stem;
         for (int i = 0; i < 3; i++) stages[i] = w.stage[i];
     }
-    int64_t repeats[3] = {4, 8, 4};
-    if (family.has("stage_repeats")) {
-        JsonView list = family.at("stage_repeats");
-        if (list.size() != 3) list.error("expected 3 repeat counts [stage2, stage3, stage4]");
-        for (int i = 0; i < 3; i++) repeats[i] = list[i].as_int(1, 1000);
-    }
+    std::array<int64_t, 3> repeats = stage_repeats(family);
     int64_t num_classes = family.get_int("num_classes", 1000, 1, 1 << 24);
     double ratio = family.get_number("bottleneck_ratio", 0.25, 1e-3, 16.0);
     std::string bottleneck_of = family.get_choice("bottleneck_of", "out", {"out", "branch"});

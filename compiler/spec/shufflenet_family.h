@@ -8,8 +8,18 @@
 
 namespace shufflec {
 
-// Returns a JSON array of layer entries, each with an "op" and a "name".
+// Returns a JSON array of layer entries, each with an "op" and a "name", for
+// $.family.name "shufflenet_v1" or "shufflenet_v2".
+json expand_family(const JsonView &family);
 json expand_shufflenet_v1(const JsonView &family);
+// ShuffleNet V2 (Ma et al., ECCV 2018, Table 5; torchvision's layer names):
+// conv1 3x3/s2 24 + BN + ReLU, maxpool, stages of 4/8/4 units (the first with
+// stride 2), conv5 1x1 + BN + ReLU, global pool, fc.
+json expand_shufflenet_v2(const JsonView &family);
+
+// Stage output channels of ShuffleNet V2 at a width (0.5, 1.0, 1.5, 2.0):
+// {stage2, stage3, stage4, conv5}.
+std::vector<int64_t> shufflenet_v2_widths(double width);
 
 // Channel widths of the paper's family, exposed for tests and docs.
 struct ShuffleNetWidths {

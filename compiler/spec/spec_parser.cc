@@ -155,7 +155,7 @@ private:
         e.expect_object();
         std::string op = e.at("op").as_string();
         // Primitive ops come from compiler/ops/; composites expand here.
-        static const std::vector<std::string> kComposites = {"se", "shufflenet_unit"};
+        static const std::vector<std::string> kComposites = {"se", "shufflenet_unit", "shufflenet_v2_unit"};
         const OpDef *def = find_op(op);
         bool composite = std::find(kComposites.begin(), kComposites.end(), op) != kComposites.end();
         if (!def && !composite) {
@@ -189,6 +189,10 @@ private:
             fields({"reduction", "channels"});
             expect_inputs(e, in, 1, 1);
             out = se_entry(e, name, in[0]);
+        } else if (op == "shufflenet_v2_unit") {
+            fields({"in_channels", "out_channels", "stride", "bn_eps"});
+            expect_inputs(e, in, 1, 1);
+            out = shufflenet_v2_unit(e, name, in[0]);
         } else {
             fields({"in_channels", "out_channels", "groups", "stride", "bottleneck", "first_pw_grouped", "shuffle",
                     "shuffle_convention", "shuffle_position", "concat_order", "count_include_pad", "se", "bn_eps"});
@@ -279,6 +283,43 @@ private:
                                                           : std::vector<int>{branch_out, shortcut});
     }
 
+    // ShuffleNet V2 (Ma et al. 2018; layer names as torchvision's state_dict):
+    //   stride 1: x1, x2 = split(x); y = shuffle(concat(x1, branch2(x2)), 2)
+    //   stride 2: y = shuffle(concat(branch1(x), branch2(x)), 2)
+    //   branch1 = dw3x3/s2 -> bn -> 1x1 -> bn -> relu; branch2 = 1x1 -> bn -> relu -> dw3x3 -> bn -> 1x1 -> bn -> relu
+    // Each branch has out/2 channels. The split, concat and shuffle are views:
+    // the passes fold them into the next convs' reads (fold_channel_views).
+    int shufflenet_v2_unit(const JsonView &e, const std::string &name, int x) {
+        int64_t in_channels = b_.shape(x).c;
+        if (e.has("in_channels") && e.at("in_channels").as_int(1, kMaxChannels) != in_channels)
+            e.at("in_channels").error(cat("in_channels is ", e.at("in_channels").as_int(1, kMaxChannels),
+                                          " but the input has ", in_channels, " channels"));
+        int64_t out = e.at("out_channels").as_int(2, kMaxChannels);
+        int64_t stride = e.get_int("stride", 1, 1, 2);
+        double eps = e.get_number("bn_eps", 1e-5, 0.0, 1.0);
+        if (out % 2 != 0) e.at("out_channels").error(cat("out_channels ", out, " must be even (two branches of out/2)"));
+        int64_t half = out / 2;
+        if (stride == 1 && out != in_channels)
+            e.at("out_channels").error(cat("a stride-1 unit keeps its channels: out_channels must equal the input's ",
+                                           in_channels));
+        Window one = Window::square(1, 1, 0), dw = Window::square(3, static_cast<int>(stride), 1);
+        auto bn = [&](const std::string &n, int h) { return b_.batchnorm(name + n, h, eps); };
+        int left, source;
+        if (stride == 1) {
+            left = b_.slice(name + ".split1", x, 0, half);
+            source = b_.slice(name + ".split2", x, half, out);
+        } else {
+            int h = bn(".branch1.1", b_.conv(name + ".branch1.0", x, in_channels, dw, in_channels, false));
+            left = b_.relu(name + ".branch1.4", bn(".branch1.3", b_.conv(name + ".branch1.2", h, half, one, 1, false)));
+            source = x;
+        }
+        int h = b_.relu(name + ".branch2.2", bn(".branch2.1", b_.conv(name + ".branch2.0", source, half, one, 1, false)));
+        h = bn(".branch2.4", b_.conv(name + ".branch2.3", h, half, dw, half, false));
+        int right = b_.relu(name + ".branch2.7", bn(".branch2.6", b_.conv(name + ".branch2.5", h, half, one, 1, false)));
+        int joined = b_.concat(name + ".concat", {left, right});
+        return b_.shuffle(name, joined, 2, ShuffleConvention::Paper);
+    }
+
     GraphBuilder b_;
     std::string input_name_;
     std::map<std::string, int> outputs_;  // spec entry name -> node producing its output
@@ -313,13 +354,14 @@ Graph parse_spec_text(const std::string &text, const std::string &source_path, c
     if (spec.has("family")) {
         JsonView family = spec.at("family");
         family.expect_object();
-        json layers = expand_shufflenet_v1(family);
+        json layers = expand_family(family);
         try {
             parser.parse_layers(JsonView(layers, "$.family"), true);
         } catch (const Error &e) {
             // A generated layer is invalid: blame the family field that chose its widths.
             std::string field = family.has("stage_out_channels") ? "stage_out_channels"
                                 : family.has("scale")            ? "scale"
+                                : family.has("width")            ? "width"
                                                                  : "groups";
             std::string message = e.what();
             auto open = message.find('['), close = message.find(']'), colon = message.find(": ");

@@ -1,8 +1,9 @@
 // The lowering never materializes a channel shuffle: walking the Halide IR of
 // every Func of a lowered ShuffleNet unit shows no stage whose only job is to
 // permute channels, and the conv after the shuffle reads its producer through
-// the shuffle's index arithmetic (checked by evaluating that index). Also the
-// segment plan: stride-2 concats are views, and arena placements of tensors
+// the shuffle's index arithmetic (checked by evaluating that index). The same
+// for ShuffleNet V2's channel split, concat and shuffle: no stage of any unit
+// copies or permutes channels. Also the segment plan: stride-2 concats are views, and arena placements of tensors
 // alive at the same time never overlap.
 #include <algorithm>
 #include <cctype>
@@ -415,6 +416,59 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                                            Case{ShuffleConvention::Inverse, false},
                                            Case{ShuffleConvention::Inverse, true}),
                          [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
+
+// ShuffleNet V2: every unit's split, concat and shuffle are folded (passes)
+// and none is computed by any pipeline: each stage that survives scheduling
+// (not inlined) does arithmetic, no pipeline output is a view, and no
+// materialized stage is a plain read of another tensor at a moved channel.
+bool inlined(const HI::Function &f) {
+    Halide::LoopLevel level = f.schedule().compute_level();
+    level.lock();  // the schedule's levels are final once applied
+    return level.is_inlined();
+}
+
+TEST(ShuffleLoweringV2, NoSplitConcatOrShuffleIsMaterialized) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "v2", "input": {"shape": [1, 3, 32, 32]},
+        "family": {"name": "shufflenet_v2", "stage_out_channels": [8, 16, 32, 64, 80], "stage_repeats": [2, 3, 1],
+                   "num_classes": 10}})";
+    Graph g = parse_spec_text(text, "v2.json");
+    Weights w = random_weights(g, 5);
+    optimize(g, w);
+    SegmentPlan plan = plan_segments(g);
+    PackedWeights blob = pack_weights(g, w, plan);
+    ScheduleFile schedule;
+    schedule.source = "built-in";
+    int slices = 0, stages = 0, materialized = 0;
+    for (size_t s = 0; s < plan.segments.size(); s++) {
+        SCOPED_TRACE(plan.segments[s].name);
+        for (int out : plan.segments[s].outputs) {
+            Op op = g.nodes[static_cast<size_t>(out)].op;
+            EXPECT_FALSE(is_channel_view(op)) << g.nodes[static_cast<size_t>(out)].name << " is written as a copy";
+        }
+        LoweredSegment lowered = lower_segment(g, blob, plan, static_cast<int>(s));
+        apply_schedule(lowered, g, plan, schedule, Halide::get_host_target());
+        for (const Stage &st : lowered.stages) {
+            stages++;
+            const Node &node = g.nodes[static_cast<size_t>(st.node)];
+            if (!is_channel_view(node.op)) continue;
+            // The only views left: depthwise convs' reads of part of a tensor, inlined into them.
+            EXPECT_EQ(node.op, Op::Slice) << node.name;
+            EXPECT_TRUE(inlined(st.value.f.function())) << node.name << " is computed";
+            slices++;
+        }
+        std::map<std::string, HI::Function> env = all_functions(lowered);
+        std::map<std::string, HI::Function> kept;
+        for (const auto &[name, fn] : env)
+            if (!inlined(fn) || fn.name() == lowered.outputs[0].name()) kept.emplace(name, fn);
+        materialized += static_cast<int>(kept.size());
+        int tensors = 0;
+        std::vector<std::string> found = permuting_funcs(kept, &tensors);
+        EXPECT_TRUE(found.empty()) << "channel-moving stage: " << found.front();
+    }
+    EXPECT_GT(slices, 0) << "stage 3 and 4's first depthwise convs read parts of the previous unit";
+    EXPECT_GE(stages, 30);
+    EXPECT_GE(materialized, 10);
+}
 
 namespace {
 

@@ -1,0 +1,91 @@
+#include "lower/preprocess.h"
+
+namespace shufflec {
+
+using namespace Halide;
+
+namespace {
+
+// One axis of the resize: for output index i, the first input index, the
+// number of taps and each tap's weight, as PyTorch computes them in float
+// (aten's _compute_weights_aa: center = scale * (i + 0.5); support = scale when
+// shrinking with antialias, else 1; triangle filter; weights normalized).
+struct Axis {
+    Expr scale, support, invscale;
+    Expr in_size;
+    Expr center(Expr i) const { return scale * (cast<float>(i) + 0.5f); }
+    Expr first(Expr i) const { return max(cast<int>(center(i) - support + 0.5f), 0); }
+    Expr count(Expr i) const { return min(cast<int>(center(i) + support + 0.5f), in_size) - first(i); }
+    Expr taps() const { return cast<int>(ceil(support)) * 2 + 1; }
+
+    Axis(Expr in, Expr out, bool antialias) : in_size(in) {
+        scale = cast<float>(in) / cast<float>(out);
+        Expr shrink = antialias ? scale >= 1.0f : Expr(false);
+        support = select(shrink, scale, 1.0f);
+        invscale = select(shrink, 1.0f / scale, 1.0f);
+    }
+
+    // Normalized weights w(i, j), j < taps().
+    Func weights(const std::string &name) const {
+        Var i("i"), j("j");
+        Func raw(name + "_raw"), total(name + "_total"), w(name);
+        Expr x = (cast<float>(j + first(i)) - center(i) + 0.5f) * invscale;
+        raw(i, j) = select(j < count(i), max(1.0f - abs(x), 0.0f), 0.0f);
+        RDom r(0, taps(), name + "_r");
+        total(i) = 0.0f;
+        total(i) += raw(i, r);
+        w(i, j) = select(total(i) != 0.0f, raw(i, j) / total(i), raw(i, j));
+        total.compute_root();
+        w.compute_root();
+        return w;
+    }
+};
+
+}  // namespace
+
+PreprocessPipeline build_preprocess(const Preprocess &pre, const Shape &s) {
+    ImageParam image(UInt(8), 3, "pixels");
+    Halide::Param<int32_t> threads("threads"), resize_w("resize_w"), resize_h("resize_h"), crop_x("crop_x"), crop_y("crop_y");
+    image.dim(0).set_bounds(0, 3).set_stride(1);
+    image.dim(1).set_stride(3);
+    Var c("c"), x("x"), y("y"), n("n");
+    Expr in_w = image.dim(1).extent(), in_h = image.dim(2).extent();
+
+    Func value("resized");  // value(c, x, y): the image at the resized size, as float
+    if (pre.resize) {
+        Axis ax(in_w, resize_w, pre.antialias), ay(in_h, resize_h, pre.antialias);
+        Func wx = ax.weights("weights_x"), wy = ay.weights("weights_y");
+        // Only the rows the crop's vertical taps read are resized horizontally.
+        Expr row_lo = ay.first(crop_y);
+        Expr row_hi = min(ay.first(crop_y + static_cast<int>(s.h) - 1) + ay.taps(), in_h);
+        Func horizontal("horizontal");
+        RDom rx(0, ax.taps(), "rx");
+        horizontal(c, x, y) = 0.0f;
+        horizontal(c, x, y) += wx(x, rx) * cast<float>(image(c, clamp(ax.first(x) + rx, 0, in_w - 1), y));
+        RDom ry(0, ay.taps(), "ry");
+        value(c, x, y) = 0.0f;
+        value(c, x, y) += wy(y, ry) * horizontal(c, x, clamp(ay.first(y) + ry, row_lo, row_hi - 1));
+        horizontal.compute_root().bound(c, 0, 3).bound(y, row_lo, row_hi - row_lo);
+        horizontal.update().reorder(c, rx, x, y).unroll(c).parallel(y, 8);
+        value.compute_root().bound(c, 0, 3);
+        value.update().reorder(c, ry, x, y).unroll(c).parallel(y, 8);
+    } else {
+        value(c, x, y) = cast<float>(image(c, x, y));
+    }
+    // Channel order, crop and normalization into the network's input.
+    Func input("preprocessed");
+    Expr source_channel = pre.bgr ? 2 - c : c;
+    Expr v = value(source_channel, x + crop_x, y + crop_y) * pre.scale;
+    Expr mean = select(c == 0, pre.mean[0], c == 1, pre.mean[1], pre.mean[2]);
+    Expr std_dev = select(c == 0, pre.std[0], c == 1, pre.std[1], pre.std[2]);
+    input(x, y, c, n) = (v - mean) / std_dev;
+    input.bound(c, 0, 3).unroll(c).vectorize(x, 8, TailStrategy::GuardWithIf).parallel(y, 8);
+    input.output_buffer().dim(0).set_bounds(0, static_cast<int>(s.w)).set_stride(1);
+    input.output_buffer().dim(1).set_bounds(0, static_cast<int>(s.h)).set_stride(static_cast<int>(s.w));
+    input.output_buffer().dim(2).set_bounds(0, 3).set_stride(static_cast<int>(s.w * s.h));
+    input.output_buffer().dim(3).set_bounds(0, 1);
+    // `threads` is every pipeline's first argument; this one splits its rows in fixed blocks of 8.
+    return {Pipeline(input), {threads, image, resize_w, resize_h, crop_x, crop_y}};
+}
+
+}  // namespace shufflec
