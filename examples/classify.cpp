@@ -1,8 +1,8 @@
-// classify_cpp: the C++ flavour of classify.c. It owns its scratch memory
-// (so several threads could each run the model) and classifies every input
-// given on the command line.
+// classify_cpp: the C++ flavour of classify.c. It owns its memory (the
+// network input and the scratch arena, so several threads could each run their
+// own instance) and classifies every input given on the command line.
 //
-//   classify_cpp INPUT.ppm|INPUT.npy...
+//   classify_cpp IMAGE.jpg|IMAGE.png|IMAGE.ppm|TENSOR.npy...
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "image_input.h"
+#include "imagenet_classes.h"
 #include "shufflenet.h"
 
 namespace {
@@ -24,44 +25,57 @@ public:
 
     std::vector<float> logits(const std::vector<float> &input) {
         std::vector<float> out(SHUFFLENET_OUTPUT_SIZE);
-        int status = shufflenet_run_with_scratch(input.data(), out.data(), scratch_.get());
-        if (status != SHUFFLEC_OK) throw std::runtime_error(shufflec_status_string(status));
+        check(shufflenet_run_with_scratch(input.data(), out.data(), scratch_.get()));
         return out;
     }
 
+    // The network input for a file: a .npy tensor, or an image through the
+    // model's compiled preprocessing.
+    std::vector<float> input(const std::string &path) {
+        std::vector<float> in(SHUFFLENET_INPUT_SIZE);
+        if (is_npy(path.c_str())) {
+            if (load_npy_input(path.c_str(), in.data(), in.size()) != 0) throw std::runtime_error(path + ": unusable");
+            return in;
+        }
+#ifdef SHUFFLENET_PREPROCESS
+        unsigned char *raw;
+        int width, height;
+        if (load_rgb8_image(path.c_str(), &raw, &width, &height) != 0) throw std::runtime_error(path + ": unusable");
+        std::unique_ptr<unsigned char, void (*)(void *)> pixels(raw, std::free);
+        check(shufflenet_preprocess_rgb8(pixels.get(), width, height, 3 * width, in.data()));
+        return in;
+#else
+        throw std::runtime_error(path + ": the model was compiled without input.preprocess; give a .npy tensor");
+#endif
+    }
+
 private:
+    static void check(int status) {
+        if (status != SHUFFLEC_OK) throw std::runtime_error(shufflec_status_string(status));
+    }
     static size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
     std::unique_ptr<char, void (*)(void *)> scratch_;
 };
-
-std::vector<float> load(const std::string &path) {
-    std::vector<float> input(SHUFFLENET_INPUT_SIZE);
-    int kind = input_kind(path.c_str());
-    bool ok = kind == 0   ? load_npy_input(path.c_str(), input.data(), input.size()) == 0
-              : kind == 1 ? SHUFFLENET_INPUT_N == 1 && SHUFFLENET_INPUT_C == 3 &&
-                                load_ppm_input(path.c_str(), input.data(), SHUFFLENET_INPUT_H, SHUFFLENET_INPUT_W) == 0
-                          : false;
-    if (!ok) throw std::runtime_error(path + ": cannot use this input (need a .ppm image or a .npy tensor)");
-    return input;
-}
 
 }  // namespace
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s INPUT.ppm|INPUT.npy...\n", argv[0]);
+        std::fprintf(stderr, "usage: %s IMAGE.jpg|IMAGE.png|IMAGE.ppm|TENSOR.npy...\n", argv[0]);
         return 2;
     }
     try {
         Classifier model;
         for (int i = 1; i < argc; i++) {
-            std::vector<float> logits = model.logits(load(argv[i]));
+            std::vector<float> logits = model.logits(model.input(argv[i]));
             int top[5];
             float prob[5];
             int k = SHUFFLENET_OUTPUT_C < 5 ? SHUFFLENET_OUTPUT_C : 5;
             top_k(logits.data(), SHUFFLENET_OUTPUT_C, k, top, prob);
             std::printf("%s:", argv[i]);
-            for (int j = 0; j < k; j++) std::printf("  %d (%.3f)", top[j], prob[j]);
+            for (int j = 0; j < k; j++)
+                std::printf("  %s%s%d (%.3f)", SHUFFLENET_OUTPUT_C == IMAGENET_CLASSES ? imagenet_classes[top[j]] : "",
+                            SHUFFLENET_OUTPUT_C == IMAGENET_CLASSES ? " " : "", top[j], prob[j]);
             std::printf("\n");
         }
     } catch (const std::exception &e) {

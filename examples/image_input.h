@@ -1,6 +1,6 @@
-/* Loading a network input for the example apps: a float32 NCHW .npy tensor,
- * or a binary PPM (P6) image resized (bilinear) and normalized with the
- * ImageNet mean and standard deviation into a 1 x 3 x H x W float tensor. */
+/* Inputs for the example apps: a float32 NCHW .npy tensor, or an image file
+ * (JPEG and PNG when the examples were built with libjpeg / libpng, and
+ * binary PPM always) decoded to interleaved 8-bit RGB for NAME_run_rgb8. */
 #ifndef SHUFFLEC_EXAMPLES_IMAGE_INPUT_H
 #define SHUFFLEC_EXAMPLES_IMAGE_INPUT_H
 
@@ -10,14 +10,16 @@
 extern "C" {
 #endif
 
+/* Whether `path` names a .npy file (1) or anything else (0: an image). */
+int is_npy(const char *path);
+
 /* Fills `out` (count floats) from an .npy file; returns 0 or prints why not and returns -1. */
 int load_npy_input(const char *path, float *out, size_t count);
 
-/* Fills `out` (3 x height x width floats, NCHW) from a PPM image; returns 0 or -1. */
-int load_ppm_input(const char *path, float *out, int height, int width);
-
-/* 0 for ".npy", 1 for ".ppm"/".pnm", -1 otherwise. */
-int input_kind(const char *path);
+/* Decodes a JPEG, PNG or PPM (told apart by their first bytes) into a new
+ * buffer of height rows of 3 * width bytes (R, G, B); free() it. Returns 0,
+ * or prints why not and returns -1. */
+int load_rgb8_image(const char *path, unsigned char **pixels, int *width, int *height);
 
 /* Indices of the k largest of `values` (k <= 16), largest first; softmax
  * probabilities of those in `probs`. */

@@ -26,6 +26,9 @@ extern void halide_mutex_unlock(struct halide_mutex *mutex);
 extern void halide_cond_broadcast(struct halide_cond *cond);
 extern void halide_cond_wait(struct halide_cond *cond, struct halide_mutex *mutex);
 extern int halide_host_cpu_count(void);
+typedef void (*halide_error_handler_t)(void *, const char *);
+extern halide_error_handler_t halide_set_error_handler(halide_error_handler_t handler);
+extern void halide_print(void *user_context, const char *message);
 
 extern void *fopen(const char *path, const char *mode);
 extern size_t fread(void *dst, size_t size, size_t count, void *file);
@@ -201,12 +204,23 @@ static int shufflec_default_threads(void) {
 }
 
 /* Called at the start of every model run (cheap after the first time). */
+/* Halide's default error handler aborts the process. A pipeline that fails
+ * (an allocation, a broken internal invariant) must instead return its error:
+ * the entry points turn it into SHUFFLEC_ERROR_PIPELINE. The message still
+ * goes to stderr, the one diagnostic a library without a log has. */
+static void shufflec_halide_error(void *user_context, const char *message) {
+    halide_print(user_context, "shufflec: Halide pipeline error: ");
+    halide_print(user_context, message);
+    halide_print(user_context, "\n");
+}
+
 void shufflec_internal_install_pool(void) {
     if (atomic_load(&shufflec_pool.installed)) return;
     halide_mutex_lock(&shufflec_pool.mutex);
     if (!atomic_load(&shufflec_pool.installed)) {
         if (atomic_load(&shufflec_pool.threads) == 0) atomic_store(&shufflec_pool.threads, shufflec_default_threads());
         halide_set_custom_do_par_for(shufflec_par_for);
+        halide_set_error_handler(shufflec_halide_error);
         atomic_store(&shufflec_pool.installed, 1);
     }
     halide_mutex_unlock(&shufflec_pool.mutex);

@@ -57,8 +57,19 @@ def to_json_text(value):
     return _dump(value, 0) + "\n"
 
 
-def spec(name, description, body):
-    out = {"format": FORMAT, "name": name, "description": description, "input": {"shape": list(INPUT_SHAPE)}}
+# How images become the input (NAME_run_rgb8): ImageNet's standard evaluation
+# transform (torchvision's Resize(256) + CenterCrop(224) + Normalize), and
+# megvii's own (OpenCV resize, BGR 0..255) for its checkpoints.
+IMAGENET_PREPROCESS = {"order": "rgb", "scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                       "resize": {"shorter_side": 256, "antialias": True}, "center_crop": [224, 224]}
+MEGVII_PREPROCESS = {"order": "bgr", "scale": 1.0,
+                     "resize": {"shorter_side": 256, "antialias": False, "long_side": "round"},
+                     "center_crop": [224, 224]}
+
+
+def spec(name, description, body, preprocess=None):
+    out = {"format": FORMAT, "name": name, "description": description,
+           "input": {"shape": list(INPUT_SHAPE), "preprocess": preprocess or IMAGENET_PREPROCESS}}
     out.update(body)
     return out
 
@@ -129,7 +140,7 @@ def megvii_specs():
                     "(tools/import_megvii.py).")
             fam = {"name": "shufflenet_v1", "groups": g, "stage_out_channels": MEGVII_WIDTHS[g][s],
                    "shuffle_convention": "inverse", "shuffle_position": "after_dw", "fc_bias": False}
-            out.append((name, spec(name, desc, {"family": fam}), "megvii"))
+            out.append((name, spec(name, desc, {"family": fam}, MEGVII_PREPROCESS), "megvii"))
     return out
 
 

@@ -101,10 +101,14 @@ def make_spec(name, groups, size, num_classes):
         "description": (
             f"megvii-model/ShuffleNet-Series ShuffleNetV1 g{groups} {size}, imported by tools/import_megvii.py. "
             "megvii's head is AvgPool2d(7), which equals this global average pool at 224x224 input "
-            "(other resolutions differ from the original code). megvii feeds BGR pixel values 0..255 "
-            "without mean/std normalization (its ToBGRTensor), which the rgb8_hwc preprocess cannot "
-            "express, so none is recorded: give the network float BGR 0..255 input."),
-        "input": {"name": "input", "shape": [1, 3, 224, 224]},
+            "(other resolutions differ from the original code). input.preprocess is megvii's evaluation "
+            "transform (OpencvResize(256): OpenCV INTER_LINEAR, long side rounded; CenterCrop(224); "
+            "ToBGRTensor: BGR pixel values 0..255, no mean/std): NAME_run_rgb8 takes RGB8 images, "
+            "NAME_run float BGR 0..255 tensors."),
+        "input": {"name": "input", "shape": [1, 3, 224, 224],
+                  "preprocess": {"order": "bgr", "scale": 1.0,
+                                 "resize": {"shorter_side": 256, "antialias": False, "long_side": "round"},
+                                 "center_crop": [224, 224]}},
         "weights": f"{name}.safetensors",
         "family": family,
     }

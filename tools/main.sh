@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what shufflec needs, build it,
 # compile the default spec (ShuffleNet V1 1x g3) into a static library, link it
-# into the example C app and classify an image with it.
-#   tools/main.sh [IMAGE.ppm|TENSOR.npy]
+# into the example C app and classify an image with it (decoded by the app,
+# preprocessed by the compiled model: shufflenet_run_rgb8).
+#   tools/main.sh [IMAGE.jpg|IMAGE.png|IMAGE.ppm|TENSOR.npy]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
@@ -10,15 +11,16 @@ cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/nul
 ninja -C "$root/build" shufflec classify classify_cpp
 input=${1:-}
 if [ -z "$input" ]; then
-    # A synthetic 320x240 test image (no network access needed).
-    input="$root/build/example.ppm"
+    # A synthetic 640x480 JPEG (no network access needed).
+    input="$root/build/example.jpg"
     /usr/bin/python3 - "$input" <<'PY'
 import sys
 import numpy as np
-h, w = 240, 320
+from PIL import Image
+h, w = 480, 640
 y, x = np.mgrid[0:h, 0:w]
 img = np.stack([x * 255 // w, y * 255 // h, (x + y) * 255 // (h + w)], -1).astype(np.uint8)
-open(sys.argv[1], "wb").write(b"P6\n%d %d\n255\n" % (w, h) + img.tobytes())
+Image.fromarray(img).save(sys.argv[1], quality=90)
 PY
 fi
 echo "== shufflec info (default spec)"

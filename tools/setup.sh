@@ -12,7 +12,7 @@ packages=(
   nlohmann-json3-dev libgtest-dev googletest
   libonnx-dev libprotobuf-dev protobuf-compiler
   g++-aarch64-linux-gnu qemu-user openssh-server openssh-client dpkg-dev
-  python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
+  python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil python3-opencv
   libjpeg-dev libpng-dev
 )
 

@@ -89,6 +89,7 @@ int command_compile(const std::vector<std::string> &argv) {
                     o.spec_path.c_str(), target.c_str(), r.seconds, r.segments, r.weight_bytes / 1e6,
                     r.scratch_bytes / 1e6, r.schedule_source.c_str());
         for (const auto &f : r.files) std::printf("  %s\n", f.c_str());
+        for (const auto &n : r.notes) std::printf("note: %s\n", n.c_str());
     }
     return 0;
 }

@@ -43,11 +43,15 @@ int command_info(const std::vector<std::string> &argv) {
                               {"macs_per_image", total.macs / in.n},
                               {"params", total.params},
                               {"layers", layers}};
+        if (graph.preprocess.enabled) out["preprocess"] = describe(graph.preprocess);
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
-    std::printf("%s: input %s, output %s\n\n", graph.name.c_str(), to_string(in).c_str(),
+    std::printf("%s: input %s, output %s\n", graph.name.c_str(), to_string(in).c_str(),
                 to_string(graph.output_node().shape).c_str());
+    if (graph.preprocess.enabled)
+        std::printf("preprocess (NAME_run_rgb8): %s\n", describe(graph.preprocess).c_str());
+    std::printf("\n");
     std::printf("%-28s %-16s %-18s %12s %10s\n", "layer", "op", "output", "MACs", "params");
     for (const auto &node : graph.nodes) {
         LayerStats st = node_stats(graph, node);

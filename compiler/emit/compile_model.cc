@@ -422,6 +422,7 @@ CompileReport compile_model(const CompileOptions &opt) {
     progress.finish();
     tmp.publish(outputs);
     for (const auto &f : outputs) report.files.push_back(join_path(opt.out_dir, f));
+    if (!graph.preprocess_dropped.empty()) report.notes.push_back(graph.preprocess_dropped);
     report.segments = static_cast<int>(plan.segments.size());
     report.weight_bytes = static_cast<int64_t>(blob.data.size()) * 4;
     report.scratch_bytes = plan.arena_floats * 4;

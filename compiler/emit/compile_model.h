@@ -45,6 +45,7 @@ struct CompileReport {
     std::string schedule_source;
     std::string target_folder;  // the concrete target (`host` resolved)
     std::vector<std::string> files;
+    std::vector<std::string> notes;  // worth telling the user (e.g. why NAME_run_rgb8 is missing)
 };
 
 CompileReport compile_model(const CompileOptions &options);

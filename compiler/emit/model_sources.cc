@@ -4,6 +4,8 @@
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "util/error.h"
 
 namespace shufflec {
@@ -274,12 +276,19 @@ std::string generate_glue_c(const ModelDescription &m) {
           << "    halide_buffer_t image, tensor;\n    halide_dimension_t di[3], dt[4];\n"
           << "    int32_t resize_w = width, resize_h = height, crop_x = 0, crop_y = 0;\n"
           << "    if (!pixels || !input) return SHUFFLEC_ERROR_NULL_ARGUMENT;\n"
-          << "    if (width < 1 || height < 1 || width > 65536 || height > 65536 || row_stride_bytes < 3 * width)\n"
+          << "    if (width < 1 || height < 1 || width > 65536 || height > 65536 || row_stride_bytes < 3 * width ||\n"
+          << "        (int64_t)row_stride_bytes * height > 0x7fffffff)\n"
           << "        return SHUFFLEC_ERROR_BAD_ARGUMENT;\n";
-        if (pre.resize)
-            o << "    if (width <= height) {\n        resize_w = " << pre.resize << ";\n        resize_h = (int32_t)((double)"
-              << pre.resize << " * height / width);\n    } else {\n        resize_h = " << pre.resize
-              << ";\n        resize_w = (int32_t)((double)" << pre.resize << " * width / height);\n    }\n";
+        if (pre.resize) {
+            // The same double arithmetic as the Python each convention comes from.
+            auto long_side = [&](const char *lng, const char *shrt) {
+                return pre.round_long_side ? cat("(int32_t)((double)", pre.resize, " / ", shrt, " * ", lng, " + 0.5)")
+                                           : cat("(int32_t)((double)", pre.resize, " * ", lng, " / ", shrt, ")");
+            };
+            o << "    if (width <= height) {\n        resize_w = " << pre.resize << ";\n        resize_h = "
+              << long_side("height", "width") << ";\n    } else {\n        resize_h = " << pre.resize
+              << ";\n        resize_w = " << long_side("width", "height") << ";\n    }\n";
+        }
         if (pre.crop_h)
             o << "    if (resize_w < " << in.w << " || resize_h < " << in.h << ") return SHUFFLEC_ERROR_SHAPE_MISMATCH;\n"
               << "    crop_x = " << N << "_center(resize_w, " << in.w << ");\n    crop_y = " << N << "_center(resize_h, "
@@ -327,7 +336,8 @@ std::string generate_glue_c(const ModelDescription &m) {
         std::string info = cat("{\"name\": \"", N, "\", \"target\": \"", m.target_folder, "\", \"input\": ", dims(in),
                                ", \"output\": ", dims(out), ", \"macs\": ", m.macs, ", \"external_weights\": ",
                                m.external_weights ? "true" : "false", ", \"scratch_bytes\": ",
-                               std::max<int64_t>(plan.arena_floats, 16) * 4, "}");
+                               std::max<int64_t>(plan.arena_floats, 16) * 4, ", \"preprocess\": ",
+                               pre.enabled ? nlohmann::json(describe(pre)).dump() : "null", "}");
         o << "const char *" << N << "_info(void) { return " << c_string(info) << "; }\n\n";
     }
 
@@ -407,10 +417,7 @@ std::string generate_header(const ModelDescription &m) {
     const Preprocess &pre = g.preprocess;
     if (pre.enabled) {
         o << "\n/* Built from a spec with input.preprocess: an interleaved RGB8 image of any size\n"
-          << " * (row_stride_bytes >= 3 * width) straight in: "
-          << (pre.resize ? cat("resize (shorter side ", pre.resize, pre.antialias ? ", antialias" : "", "), ") : std::string())
-          << (pre.crop_h ? cat("center crop ", pre.crop_h, "x", pre.crop_w, ", ") : std::string())
-          << (pre.bgr ? "BGR order, " : "") << "(x * " << pre.scale << " - mean) / std. */\n"
+          << " * (row_stride_bytes >= 3 * width) straight in: " << describe(pre) << ". */\n"
           << "#define " << U << "_PREPROCESS 1\n"
           << "int " << N << "_run_rgb8(const unsigned char *pixels, int width, int height, int row_stride_bytes, float *output);\n"
           << "/* Only the preprocessing: the network's input (" << U << "_INPUT_SIZE floats) from an image. */\n"

@@ -1,6 +1,7 @@
 #include "graph/graph.h"
 
 #include <cmath>
+#include <sstream>
 #include <limits>
 
 #include "ops/op.h"
@@ -39,6 +40,17 @@ bool is_depthwise(const Graph &graph, const Node &node) {
 bool is_pointwise(const Node &node) {
     return node.op == Op::Conv && node.kernel_h == 1 && node.kernel_w == 1 && node.stride_h == 1 && node.stride_w == 1 &&
            node.pad_top + node.pad_left + node.pad_bottom + node.pad_right == 0;
+}
+
+std::string describe(const Preprocess &pre) {
+    std::ostringstream o;
+    if (pre.resize)
+        o << "resize shorter side to " << pre.resize << " (" << (pre.antialias ? "antialias" : "no antialias")
+          << (pre.round_long_side ? ", long side rounded" : "") << "), ";
+    if (pre.crop_h) o << "center crop " << pre.crop_h << "x" << pre.crop_w << ", ";
+    o << (pre.bgr ? "BGR" : "RGB") << ", x * " << pre.scale << ", mean [" << pre.mean[0] << ", " << pre.mean[1] << ", "
+      << pre.mean[2] << "], std [" << pre.std[0] << ", " << pre.std[1] << ", " << pre.std[2] << "]";
+    return o.str();
 }
 
 bool is_channel_view(Op op) {

@@ -153,13 +153,21 @@ struct Preprocess {
     float std[3] = {1, 1, 1};
     int64_t resize = 0;             // shorter side after resizing (0: no resize)
     bool antialias = true;          // the resize filter widens when shrinking (torchvision antialias=True)
+    // The long side: int(resize * long / short) (torchvision), or rounded as
+    // megvii's OpenCV-based eval code does: int(resize / short * long + 0.5).
+    bool round_long_side = false;
     int64_t crop_h = 0, crop_w = 0; // center crop (0: none)
 };
+
+// In words, for `shufflec info` and the generated header: "resize shorter side
+// to 256 (antialias), center crop 224x224, RGB, x * 0.00392157, mean [...], std [...]".
+std::string describe(const Preprocess &pre);
 
 struct Graph {
     std::string name;
     std::string weights_file;  // from the spec (resolved relative to it), may be empty
     Preprocess preprocess;
+    std::string preprocess_dropped;  // why a spec's preprocess does not apply to the input shape given, if so
     std::vector<Node> nodes;   // nodes[0] is the input
     int output = -1;
 

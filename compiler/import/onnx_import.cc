@@ -345,8 +345,10 @@ private:
         if (preset == "torchvision")
             return {{"order", "rgb"}, {"scale", 1.0 / 255.0}, {"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}},
                     {"resize", {{"shorter_side", resize}, {"antialias", true}}}, {"center_crop", {shape[2], shape[3]}}};
+        // megvii's eval code: OpenCV's INTER_LINEAR resize (no antialias; long side rounded), BGR 0..255.
         if (preset == "megvii")
-            return {{"order", "bgr"}, {"scale", 1.0}, {"resize", {{"shorter_side", resize}, {"antialias", true}}},
+            return {{"order", "bgr"}, {"scale", 1.0},
+                    {"resize", {{"shorter_side", resize}, {"antialias", false}, {"long_side", "round"}}},
                     {"center_crop", {shape[2], shape[3]}}};
         fail("--preprocess: expected torchvision, megvii or none, got ", in_quotes(preset));
     }

@@ -7,29 +7,35 @@ using namespace Halide;
 namespace {
 
 // One axis of the resize: for output index i, the first input index, the
-// number of taps and each tap's weight, as PyTorch computes them in float
-// (aten's _compute_weights_aa: center = scale * (i + 0.5); support = scale when
-// shrinking with antialias, else 1; triangle filter; weights normalized).
+// number of taps and each tap's weight, computed as PyTorch's CPU kernel does
+// (aten's separable _upsample_bilinear2d_aa: center = scale * (i + 0.5);
+// support = scale when shrinking with antialias, else 1; triangle filter;
+// weights normalized), down to which steps are float and which double: with
+// the pipeline compiled with strict float, the resized values are then
+// PyTorch's to the bit, and rounding them to uint8 as torchvision does lands on
+// the same grey levels (a value one ulp from .5 would otherwise round apart).
 struct Axis {
-    Expr scale, support, invscale;
+    Expr scale, support, invscale;  // float
     Expr in_size;
-    Expr center(Expr i) const { return scale * (cast<float>(i) + 0.5f); }
-    Expr first(Expr i) const { return max(cast<int>(center(i) - support + 0.5f), 0); }
-    Expr count(Expr i) const { return min(cast<int>(center(i) + support + 0.5f), in_size) - first(i); }
+    static Expr f64(Expr e) { return cast<double>(e); }
+    static Expr f32(Expr e) { return cast<float>(e); }
+    Expr center(Expr i) const { return f32(f64(scale) * (f64(i) + Expr(0.5))); }
+    Expr first(Expr i) const { return max(cast<int>(f64(center(i) - support) + Expr(0.5)), 0); }
+    Expr count(Expr i) const { return min(cast<int>(f64(center(i) + support) + Expr(0.5)), in_size) - first(i); }
     Expr taps() const { return cast<int>(ceil(support)) * 2 + 1; }
 
     Axis(Expr in, Expr out, bool antialias) : in_size(in) {
-        scale = cast<float>(in) / cast<float>(out);
+        scale = f32(in) / f32(out);
         Expr shrink = antialias ? scale >= 1.0f : Expr(false);
         support = select(shrink, scale, 1.0f);
-        invscale = select(shrink, 1.0f / scale, 1.0f);
+        invscale = select(shrink, f32(Expr(1.0) / f64(scale)), 1.0f);
     }
 
     // Normalized weights w(i, j), j < taps().
     Func weights(const std::string &name) const {
         Var i("i"), j("j");
         Func raw(name + "_raw"), total(name + "_total"), w(name);
-        Expr x = (cast<float>(j + first(i)) - center(i) + 0.5f) * invscale;
+        Expr x = f32((f64(f32(j + first(i)) - center(i)) + Expr(0.5)) * f64(invscale));
         raw(i, j) = select(j < count(i), max(1.0f - abs(x), 0.0f), 0.0f);
         RDom r(0, taps(), name + "_r");
         total(i) = 0.0f;
@@ -65,17 +71,29 @@ PreprocessPipeline build_preprocess(const Preprocess &pre, const Shape &s) {
         RDom ry(0, ay.taps(), "ry");
         value(c, x, y) = 0.0f;
         value(c, x, y) += wy(y, ry) * horizontal(c, x, clamp(ay.first(y) + ry, row_lo, row_hi - 1));
-        horizontal.compute_root().bound(c, 0, 3).bound(y, row_lo, row_hi - row_lo);
-        horizontal.update().reorder(c, rx, x, y).unroll(c).parallel(y, 8);
+        horizontal.compute_root().bound(c, 0, 3);
+        horizontal.update().reorder(c, rx, x, y).unroll(c).parallel(y, 8, TailStrategy::GuardWithIf);
         value.compute_root().bound(c, 0, 3);
-        value.update().reorder(c, ry, x, y).unroll(c).parallel(y, 8);
+        value.update().reorder(c, ry, x, y).unroll(c).parallel(y, 8, TailStrategy::GuardWithIf);
     } else {
         value(c, x, y) = cast<float>(image(c, x, y));
     }
     // Channel order, crop and normalization into the network's input.
     Func input("preprocessed");
     Expr source_channel = pre.bgr ? 2 - c : c;
-    Expr v = value(source_channel, x + crop_x, y + crop_y) * pre.scale;
+    Expr v = value(source_channel, x + crop_x, y + crop_y);
+    // The resized image is uint8 in both conventions (torchvision rounds half
+    // to even, as round() does; OpenCV rounds its fixed-point result), so
+    // rounding lands on the reference's grey level for nearly every value. A
+    // value within 1e-3 of a tie (x.5) could round either way, depending on
+    // the last bits of float arithmetic done in another order (PyTorch's
+    // kernels fuse multiply-adds their own way): it stays unrounded, half a
+    // level from either answer rather than possibly a whole level.
+    if (pre.resize) {
+        Expr tie = abs(v - floor(v) - 0.5f) < 1e-3f;
+        v = select(tie, v, clamp(round(v), 0.0f, 255.0f));
+    }
+    v = v * pre.scale;
     Expr mean = select(c == 0, pre.mean[0], c == 1, pre.mean[1], pre.mean[2]);
     Expr std_dev = select(c == 0, pre.std[0], c == 1, pre.std[1], pre.std[2]);
     input(x, y, c, n) = (v - mean) / std_dev;

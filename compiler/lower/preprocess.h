@@ -1,16 +1,18 @@
 // The fused image preprocessing of NAME_run_rgb8 (the spec's input.preprocess):
 // one Halide pipeline from an interleaved RGB8 image of any size to the
-// network's float input, with no float copy of the image in between:
+// network's float input, with no float copy of the image in between (the
+// resize's two passes hold only the crop's columns and the rows it needs):
 //
 //   resize the shorter side (bilinear; with antialias, the filter widens by the
 //   downscale factor: torchvision's Resize(size, antialias=True) on tensors,
-//   i.e. PyTorch's separable _upsample_bilinear2d_aa, horizontal pass first),
-//   center crop, channel order, then (x * scale - mean) / std.
+//   i.e. PyTorch's separable _upsample_bilinear2d_aa, horizontal pass first;
+//   without, OpenCV's INTER_LINEAR), round to grey levels as both do, center
+//   crop, channel order, then (x * scale - mean) / std.
 //
-// Only the crop's rows and columns are resized. torchvision rounds the resized
-// image to uint8 before normalizing; this pipeline keeps it in float, so it
-// differs from torchvision by at most half a grey level (0.5 * scale / std in
-// the normalized tensor: 0.0087 for ImageNet's std).
+// Against torchvision the result is exact but for float rounding, except that
+// a resized value within 1e-3 of a tie stays unrounded (half a grey level from
+// either answer: 0.5 * scale / std = 0.0087 in the normalized tensor for
+// ImageNet's std); see preprocess.cc.
 //
 // Arguments: threads, the image (uint8, dims c (3, stride 1), x, y with the
 // caller's row stride), resize_w, resize_h (the resized size; the input's

@@ -39,19 +39,33 @@ public:
         input.check_fields({"name", "shape", "preprocess"});
         input_name_ = input.get_string("name", "input");
         check_name(input.has("name") ? input.at("name") : input, input_name_);
-        Shape s;
-        if (options.input_shape) {
-            s = *options.input_shape;
-        } else {
+        Shape declared, s;
+        if (!options.input_shape || input.has("shape")) {
             JsonView shape = input.at("shape");
             if (shape.size() != 4) shape.error(cat("expected 4 dimensions [N, C, H, W], got ", shape.size()));
-            s = {shape[0].as_int(1, kMaxDim), shape[1].as_int(1, kMaxDim), shape[2].as_int(1, kMaxDim),
-                 shape[3].as_int(1, kMaxDim)};
+            declared = {shape[0].as_int(1, kMaxDim), shape[1].as_int(1, kMaxDim), shape[2].as_int(1, kMaxDim),
+                        shape[3].as_int(1, kMaxDim)};
         }
+        s = options.input_shape ? *options.input_shape : declared;
         b_.set_origin(input.path(), input_name_);
         outputs_[input_name_] = previous_ = b_.input(input_name_, s);
-        if (input.has("preprocess")) parse_preprocess(input.at("preprocess"), s);
+        if (input.has("preprocess")) {
+            // Checked against the spec's own shape; an input shape given on the
+            // command line that it does not fit (another crop size, a batch)
+            // compiles without NAME_run_rgb8, and says so.
+            parse_preprocess(input.at("preprocess"), declared);
+            Preprocess &pre = b_.graph().preprocess;
+            if (s.n != 1 || s.c != 3 || s.h != pre_rows(pre, declared) || s.w != pre_cols(pre, declared)) {
+                pre.enabled = false;
+                b_.graph().preprocess_dropped =
+                    cat("input.preprocess makes one ", declared.h, "x", declared.w, " image; the input is ", to_string(s),
+                        ", so NAME_run_rgb8 is not generated");
+            }
+        }
     }
+
+    static int64_t pre_rows(const Preprocess &pre, const Shape &declared) { return pre.crop_h ? pre.crop_h : declared.h; }
+    static int64_t pre_cols(const Preprocess &pre, const Shape &declared) { return pre.crop_w ? pre.crop_w : declared.w; }
 
     void parse_layers(const JsonView &layers, bool generated) {
         layers.expect_array();
@@ -87,6 +101,7 @@ private:
         pre.enabled = true;
         p.get_choice("from", "rgb8", {"rgb8", "rgb8_hwc"});
         if (s.c != 3) p.error(cat("preprocessing an RGB image needs 3 input channels, the input has ", s.c));
+        if (s.n != 1) p.error(cat("preprocessing makes one image: the input's batch must be 1, not ", s.n));
         pre.bgr = p.get_choice("order", "rgb", {"rgb", "bgr"}) == "bgr";
         pre.scale = static_cast<float>(p.get_number("scale", 1.0 / 255.0, 1e-12, 1e6));
         for (const char *key : {"mean", "std"}) {
@@ -102,9 +117,10 @@ private:
         if (p.has("resize")) {
             JsonView r = p.at("resize");
             if (r.raw().is_object()) {
-                r.check_fields({"shorter_side", "antialias"});
+                r.check_fields({"shorter_side", "antialias", "long_side"});
                 pre.resize = r.at("shorter_side").as_int(1, 1 << 16);
                 pre.antialias = r.get_bool("antialias", true);
+                pre.round_long_side = r.get_choice("long_side", "truncate", {"truncate", "round"}) == "round";
             } else {
                 pre.resize = r.as_int(1, 1 << 16);
             }

@@ -5,6 +5,8 @@
     model.threads = 2                      # shufflec_set_num_threads (0: the default)
     y = model(x)                           # x: float32 (N, C, H, W); any batch that is a multiple
                                            # of the compiled one runs in chunks of it
+    y = model.run_rgb8(image)              # image: uint8 (H, W, 3), any size, for specs with
+                                           # input.preprocess (model.preprocess describes it)
 
 Needs only ctypes and numpy. The library holds the model, its weights (unless
 compiled with --external-weights: then call model.load_weights(path)) and the
@@ -78,6 +80,36 @@ class Model:
             status = self._run(flat_x[k * per_in:].ctypes.data, flat_y[k * per_out:].ctypes.data)
             self._check(status, "run")
         return y
+
+    @property
+    def preprocess(self):
+        """The compiled input.preprocess in words, or None."""
+        return self.info.get("preprocess")
+
+    def _rgb8(self, function, image, out_shape):
+        if self.preprocess is None:
+            raise ShufflecError(f"{self.name}: compiled without input.preprocess: no {function}")
+        image = np.asarray(image)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"{self.name}.{function}: expected a uint8 (height, width, 3) image, got "
+                             f"{image.dtype} {image.shape}")
+        if image.strides[1] != 3 or image.strides[2] != 1 or image.strides[0] < 0:
+            image = np.ascontiguousarray(image)
+        fn = getattr(self._lib, f"{self.name}_{function}")
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+        fn.restype = ctypes.c_int
+        out = np.empty(out_shape, np.float32)
+        status = fn(image.ctypes.data, image.shape[1], image.shape[0], image.strides[0], out.ctypes.data)
+        self._check(status, f"{function} on a {image.shape[1]}x{image.shape[0]} image")
+        return out
+
+    def preprocess_rgb8(self, image):
+        """The network input the compiled preprocessing makes of a uint8 (H, W, 3) RGB image."""
+        return self._rgb8("preprocess_rgb8", image, self.input_shape)
+
+    def run_rgb8(self, image):
+        """Preprocesses a uint8 (H, W, 3) RGB image and runs the network on it."""
+        return self._rgb8("run_rgb8", image, self.output_shape)
 
     def __repr__(self):
         return f"<shufflec model {self.name}: {self.input_shape} -> {self.output_shape}, {self.info['target']}>"
