@@ -3,7 +3,8 @@
 # each is rejected the way expected.tsv says:
 #   - exit status 1 (not 0, not 2/3 or a signal, no timeout),
 #   - exactly one line on stderr, starting with "shufflec: error: ",
-#   - that line contains the expected substring (taken literally: no escapes).
+#   - that line contains the expected substring (taken literally: no escapes);
+# then `shufflec compile` on it: the same message, and no output folder written.
 # expected.tsv has one line per file: <file name> TAB <substring>. Every .json in
 # the folder must be listed, and every listed file must exist.
 #
@@ -87,6 +88,14 @@ while IFS= read -r line || [ -n "$line" ]; do
     if [[ "$err" != *"$want"* ]]; then
         fail "$file" "message lacks '$want': $err"
         continue
+    fi
+    timeout 60 "$bin" compile "$dir/$file" --random-weights 1 -o "$tmp/compiled" --quiet >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -ne 1 ] || [ "$(cat "$tmp/err")" != "$err" ]; then
+        fail "$file" "compile: exit status $rc, stderr: $(cat "$tmp/err") (info said: $err)"
+    elif [ -e "$tmp/compiled" ]; then
+        fail "$file" "compile wrote $(ls -A "$tmp/compiled" | head -3 | tr '\n' ' ')"
+        rm -rf "$tmp/compiled"
     fi
 done <"$table"
 

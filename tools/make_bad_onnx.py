@@ -87,6 +87,24 @@ def main():
     files["dynamic_slice.onnx"] = conv_model(
         [helper.make_node("Slice", ["c", "zero", "c"], ["y"], name="split")],
         initializers=[numpy_helper.from_array(np.array([0], np.int64), "zero")])
+    # Channel splits only: along H (Split, opset 13: sizes as an input) or W (Slice).
+    files["split_axis_h.onnx"] = conv_model(
+        [helper.make_node("Split", ["c", "halves"], ["y", "rest"], name="split", axis=2)],
+        initializers=[numpy_helper.from_array(np.array([4, 4], np.int64), "halves")])
+    files["slice_axis_w.onnx"] = conv_model(
+        [helper.make_node("Slice", ["c", "zero", "two", "three"], ["y"], name="crop")],
+        initializers=[numpy_helper.from_array(np.array([0], np.int64), "zero"),
+                      numpy_helper.from_array(np.array([2], np.int64), "two"),
+                      numpy_helper.from_array(np.array([3], np.int64), "three")])
+    # Clip's bounds must be constants (ReLU6 has 0 and 6): here the max is a tensor the network computes.
+    files["clip_dynamic_max.onnx"] = conv_model(
+        [helper.make_node("Relu", ["c"], ["m"], name="peak"),
+         helper.make_node("Clip", ["c", "lo", "m"], ["y"], name="clip")],
+        initializers=[numpy_helper.from_array(np.array(0, np.float32), "lo")])
+    # A reshape whose target shape comes from the network's values (not its shapes): cannot be folded.
+    files["dynamic_reshape.onnx"] = conv_model(
+        [helper.make_node("Relu", ["c"], ["r"], name="values"),
+         helper.make_node("Reshape", ["c", "r"], ["y"], name="reshape")])
     for name, content in files.items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(content if isinstance(content, bytes) else content.SerializeToString())
