@@ -4,11 +4,15 @@
     /usr/bin/python3 bench/compare.py [--quick] [--rounds R] [--only NAME ...]
 
 For every configuration (ShuffleNet V1 1x g3 at 224x224 with every system; then
-0.5x g3, 1x g8, 2x g3 and 1x g3 at 480x640 and 720x1280 against ONNX Runtime
-and PyTorch), with the same weights everywhere (tools/golden.py makes them and
-the ONNX export):
+0.5x g3, 1x g8, 2x g3 and 1x g3 at 480x640 and 720x1280, torchvision's
+ShuffleNet V2 1.0x and MobileNet V2 against ONNX Runtime and PyTorch), with the
+same weights everywhere (tools/golden.py or, for torchvision's models,
+tools/torchvision_golden.py makes them and the ONNX export; MobileNet V2 is
+compiled from its ONNX import):
 
-  * shufflec: the compiled model (hand schedules, target host), bench/worker.c
+  * shufflec: the compiled model (hand schedules, target host), bench/worker.c;
+    for ShuffleNet V2 also NAME_run_rgb8 on a 640x480 image (preprocessing and
+    network together)
   * shufflec + Mullapudi2016 / Li2018 / Adams2019: the same pipelines scheduled
     by Halide's autoschedulers (Adams2019 with HL_BEAM_SIZE=1, a bounded search)
   * ONNX Runtime 1.30 (npm onnxruntime-node, CPU), bench/peers/ort_worker.js
@@ -46,12 +50,16 @@ PEERS = os.path.join(BENCH, "peers")
 PYTHON = "/usr/bin/python3"
 
 CONFIGS = [
-    {"name": "1x g3, 224x224", "spec": "specs/shufflenet_v1_g3_1.0x.json", "hw": (224, 224), "autoschedulers": True},
-    {"name": "0.5x g3, 224x224", "spec": "specs/shufflenet_v1_g3_0.5x.json", "hw": (224, 224)},
-    {"name": "1x g8, 224x224", "spec": "specs/shufflenet_v1_g8_1.0x.json", "hw": (224, 224)},
-    {"name": "2x g3, 224x224", "spec": "specs/shufflenet_v1_g3_2.0x.json", "hw": (224, 224)},
-    {"name": "1x g3, 480x640", "spec": "specs/shufflenet_v1_g3_1.0x.json", "hw": (480, 640)},
-    {"name": "1x g3, 720x1280", "spec": "specs/shufflenet_v1_g3_1.0x.json", "hw": (720, 1280)},
+    {"name": "ShuffleNet V1 1x g3, 224x224", "spec": "specs/shufflenet_v1_g3_1.0x.json", "hw": (224, 224),
+     "autoschedulers": True},
+    {"name": "ShuffleNet V1 0.5x g3, 224x224", "spec": "specs/shufflenet_v1_g3_0.5x.json", "hw": (224, 224)},
+    {"name": "ShuffleNet V1 1x g8, 224x224", "spec": "specs/shufflenet_v1_g8_1.0x.json", "hw": (224, 224)},
+    {"name": "ShuffleNet V1 2x g3, 224x224", "spec": "specs/shufflenet_v1_g3_2.0x.json", "hw": (224, 224)},
+    {"name": "ShuffleNet V1 1x g3, 480x640", "spec": "specs/shufflenet_v1_g3_1.0x.json", "hw": (480, 640)},
+    {"name": "ShuffleNet V1 1x g3, 720x1280", "spec": "specs/shufflenet_v1_g3_1.0x.json", "hw": (720, 1280)},
+    {"name": "ShuffleNet V2 1.0x (torchvision), 224x224", "torchvision": "shufflenet_v2_x1_0",
+     "spec": "specs/shufflenet_v2_x1.0.json", "hw": (224, 224), "rgb8": (640, 480)},
+    {"name": "MobileNet V2 (torchvision, via ONNX), 224x224", "torchvision": "mobilenet_v2", "hw": (224, 224)},
 ]
 AUTOSCHEDULERS = ["Mullapudi2016", "Li2018", "Adams2019"]
 
@@ -115,7 +123,8 @@ def compile_model(spec, weights, hw, out, autoscheduler=None):
     run(argv, env=env)
     seconds = time.perf_counter() - start
     exe = os.path.join(out, "worker")
-    run(["cc", "-O2", "-I" + out, "-DMODEL=net", "-DMODEL_UPPER=NET", '-DMODEL_HEADER="net.h"',
+    preprocess = ["-DMODEL_PREPROCESS"] if "NET_PREPROCESS" in open(os.path.join(out, "net.h")).read() else []
+    run(["cc", "-O2", "-I" + out, "-DMODEL=net", "-DMODEL_UPPER=NET", '-DMODEL_HEADER="net.h"', *preprocess,
          os.path.join(BENCH, "worker.c"), os.path.join(out, "net.a"), "-lpthread", "-lm", "-o", exe])
     return exe, seconds
 
@@ -156,14 +165,27 @@ def block_runs(estimate_ms):
 
 
 def bench_config(cfg, work, threads_list, rounds, quick, log):
-    spec = os.path.join(ROOT, cfg["spec"])
     h, w = cfg["hw"]
     folder = os.path.join(work, re.sub(r"[^A-Za-z0-9]+", "_", cfg["name"]))
     os.makedirs(folder, exist_ok=True)
     onnx_path = os.path.join(folder, "model.onnx")
-    run([PYTHON, os.path.join(ROOT, "tools", "golden.py"), spec, "-o", folder, "--seed", "1", "--calibrate-bn",
-         "--height", str(h), "--width", str(w), "--onnx", onnx_path])
     weights, x = os.path.join(folder, "weights.safetensors"), os.path.join(folder, "input.npy")
+    if "torchvision" in cfg:
+        run([PYTHON, os.path.join(ROOT, "tools", "torchvision_golden.py"), cfg["torchvision"], "-o", folder,
+             "--height", str(h), "--width", str(w), "--onnx", onnx_path])
+        if "spec" in cfg:
+            spec = os.path.join(ROOT, cfg["spec"])
+        else:  # the ONNX import is the spec, with the weights it holds
+            run([SHUFFLEC, "import-onnx", onnx_path, "-o", os.path.join(folder, "imported"), "--name", "net",
+                 "--preprocess", "torchvision", "--quiet"])
+            spec = os.path.join(folder, "imported", "net.json")
+            weights = os.path.join(folder, "imported", "net.safetensors")
+        torch_args = ["--torchvision", cfg["torchvision"], os.path.join(folder, "weights.safetensors")]
+    else:
+        spec = os.path.join(ROOT, cfg["spec"])
+        run([PYTHON, os.path.join(ROOT, "tools", "golden.py"), spec, "-o", folder, "--seed", "1", "--calibrate-bn",
+             "--height", str(h), "--width", str(w), "--onnx", onnx_path])
+        torch_args = [spec, weights]
     expected = np.load(os.path.join(folder, "expected.npy"))
     macs = macs_of(spec, (h, w))
 
@@ -186,9 +208,12 @@ def bench_config(cfg, work, threads_list, rounds, quick, log):
             raise RuntimeError(f"{label}: output differs from PyTorch (relative error {err:.2e})")
         worker.times.clear()
         systems.append(worker)
+        if label == "shufflec" and cfg.get("rgb8"):
+            size = "%dx%d" % cfg["rgb8"]
+            systems.append(Worker(f"shufflec run_rgb8, {size} image", [exe, x, size]))
     ort = Worker("ONNX Runtime", ["node", os.path.join(PEERS, "ort_worker.js"), onnx_path, "1", "3", str(h), str(w)])
     systems.append(ort)
-    torch_worker = Worker("PyTorch", [PYTHON, os.path.join(PEERS, "torch_worker.py"), spec, weights, "1", "3",
+    torch_worker = Worker("PyTorch", [PYTHON, os.path.join(PEERS, "torch_worker.py"), *torch_args, "1", "3",
                                       str(h), str(w)])
     systems.append(torch_worker)
     versions = {"ONNX Runtime": ort.info.get("version"), "PyTorch": torch_worker.info.get("version")}
@@ -246,7 +271,7 @@ def report(all_results, peaks, threads_list, rounds):
     for res in all_results:
         cfg, macs = res["config"], res["macs"]
         base = res["results"]["shufflec"]
-        lines.append(f"## ShuffleNet V1 {cfg['name']} ({macs / 1e6:.1f} M MACs)")
+        lines.append(f"## {cfg['name']} ({macs / 1e6:.1f} M MACs)")
         lines.append("")
         header = "| system | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}: ms | x shufflec | GMAC/s | % peak"
                                               for t in threads_list) + " |"

@@ -2,9 +2,10 @@
 """PyTorch (Debian's python3-torch, CPU, eager, float32) as a benchmark worker.
 
     torch_worker.py SPEC WEIGHTS.safetensors N C H W
+    torch_worker.py --torchvision MODEL WEIGHTS.safetensors N C H W
 
-The network comes from tools/golden.py (its own PyTorch model of the spec) with
-the given weights. Protocol as bench/worker.c: lines "T N" on stdin, one JSON
+The network comes from tools/golden.py (its own PyTorch model of the spec), or
+is torchvision's MODEL (e.g. shufflenet_v2_x1_0), with the given weights. Protocol as bench/worker.c: lines "T N" on stdin, one JSON
 line {"ms": [...]} per command; {"ready": true, "version": ...} first.
 """
 import json
@@ -21,9 +22,17 @@ from shufflec_py import safetensors_io  # noqa: E402
 
 
 def main():
-    spec_path, weights_path = sys.argv[1], sys.argv[2]
-    shape = tuple(int(v) for v in sys.argv[3:7])
-    model = golden.Network(golden.load_spec(spec_path), shape)
+    args = sys.argv[1:]
+    torchvision_model = None
+    if args and args[0] == "--torchvision":
+        torchvision_model, args = args[1], args[1:]  # args[0]: the model's name instead of a spec
+    spec_path, weights_path = args[0], args[1]
+    shape = tuple(int(v) for v in args[2:6])
+    if torchvision_model:
+        import torchvision
+        model = getattr(torchvision.models, torchvision_model)(weights=None)
+    else:
+        model = golden.Network(golden.load_spec(spec_path), shape)
     tensors, _ = safetensors_io.read(weights_path)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=False)
     model.eval()

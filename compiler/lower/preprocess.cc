@@ -61,20 +61,33 @@ PreprocessPipeline build_preprocess(const Preprocess &pre, const Shape &s) {
     if (pre.resize) {
         Axis ax(in_w, resize_w, pre.antialias), ay(in_h, resize_h, pre.antialias);
         Func wx = ax.weights("weights_x"), wy = ay.weights("weights_y");
+        // Each output's first input index, once (not per tap and channel).
+        Func first_x("first_x"), first_y("first_y");
+        first_x(x) = ax.first(x);
+        first_y(y) = ay.first(y);
+        first_x.compute_root();
+        first_y.compute_root();
         // Only the rows the crop's vertical taps read are resized horizontally.
         Expr row_lo = ay.first(crop_y);
         Expr row_hi = min(ay.first(crop_y + static_cast<int>(s.h) - 1) + ay.taps(), in_h);
         Func horizontal("horizontal");
         RDom rx(0, ax.taps(), "rx");
         horizontal(c, x, y) = 0.0f;
-        horizontal(c, x, y) += wx(x, rx) * cast<float>(image(c, clamp(ax.first(x) + rx, 0, in_w - 1), y));
+        horizontal(c, x, y) += wx(x, rx) * cast<float>(image(c, clamp(first_x(x) + rx, 0, in_w - 1), y));
         RDom ry(0, ay.taps(), "ry");
         value(c, x, y) = 0.0f;
-        value(c, x, y) += wy(y, ry) * horizontal(c, x, clamp(ay.first(y) + ry, row_lo, row_hi - 1));
-        horizontal.compute_root().bound(c, 0, 3);
-        horizontal.update().reorder(c, rx, x, y).unroll(c).parallel(y, 8, TailStrategy::GuardWithIf);
-        value.compute_root().bound(c, 0, 3);
-        value.update().reorder(c, ry, x, y).unroll(c).parallel(y, 8, TailStrategy::GuardWithIf);
+        value(c, x, y) += wy(y, ry) * horizontal(c, x, clamp(first_y(y) + ry, row_lo, row_hi - 1));
+        // Both passes vectorize along x (planar storage: x innermost), the
+        // taps in order around it: each value's sum is the same sequence of
+        // multiply-adds as PyTorch's.
+        for (Func f : {horizontal, value}) {
+            f.compute_root().bound(c, 0, 3).reorder_storage(x, c, y);
+            f.vectorize(x, 8, TailStrategy::GuardWithIf).parallel(y, 8, TailStrategy::GuardWithIf);
+        }
+        horizontal.update().reorder(x, c, rx, y).vectorize(x, 8, TailStrategy::GuardWithIf).unroll(c)
+            .parallel(y, 8, TailStrategy::GuardWithIf);
+        value.update().reorder(x, c, ry, y).vectorize(x, 8, TailStrategy::GuardWithIf).unroll(c)
+            .parallel(y, 8, TailStrategy::GuardWithIf);
     } else {
         value(c, x, y) = cast<float>(image(c, x, y));
     }
