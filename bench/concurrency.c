@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include MODEL_HEADER
+#include "bench_common.h" /* now(), by_value(), quantile() */
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -16,17 +17,6 @@
 #define RUN CAT(MODEL, _run)
 
 enum { kMaxCalls = 1 << 16 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     double until;

@@ -12,11 +12,7 @@ tmp=$(mktemp -d)
 sshd_pid=""
 cleanup() { [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-spec="$tmp/tiny.json"
-cat > "$spec" <<'JSON'
-{"format": "shufflec-spec/1", "name": "tiny", "input": {"shape": [1, 3, 40, 48]},
- "family": {"name": "shufflenet_v1", "groups": 3, "scale": 0.5, "stage_repeats": [2, 2, 1], "num_classes": 10}}
-JSON
+spec="$src/tests/tiny_shufflenet_v1.json"  # 3 stages of 2, 2, 1 units at 40x48: compiles in seconds
 
 # A JSON report must hold these facts (python: Debian's, for json only).
 check_report() {  # FILE RUNNER THREADS...
@@ -62,35 +58,7 @@ done
 echo "ok: bad runner, thread and run arguments are one-line errors"
 
 # ssh: a real sshd on 127.0.0.1, keys made here, the client configured by $SHUFFLEC_SSH / $SHUFFLEC_SCP.
-mkdir -p "$tmp/ssh" /run/sshd 2>/dev/null || true
-ssh-keygen -q -t ed25519 -N '' -f "$tmp/ssh/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$tmp/ssh/client_key"
-cp "$tmp/ssh/client_key.pub" "$tmp/ssh/authorized_keys"
-port=$((20000 + $$ % 20000))
-cat > "$tmp/ssh/sshd_config" <<CONF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $tmp/ssh/host_key
-AuthorizedKeysFile $tmp/ssh/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile $tmp/ssh/sshd.pid
-Subsystem sftp /usr/lib/openssh/sftp-server
-CONF
-cat > "$tmp/ssh/client_config" <<CONF
-Host 127.0.0.1
-  IdentityFile $tmp/ssh/client_key
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-CONF
-/usr/sbin/sshd -D -f "$tmp/ssh/sshd_config" -E "$tmp/ssh/sshd.log" &
-sshd_pid=$!
-for _ in $(seq 50); do ssh -F "$tmp/ssh/client_config" -o BatchMode=yes -p "$port" "$(id -un)@127.0.0.1" true 2>/dev/null && break; sleep 0.1; done
-export SHUFFLEC_SSH="ssh -F $tmp/ssh/client_config -o BatchMode=yes"
-export SHUFFLEC_SCP="scp -F $tmp/ssh/client_config -q"
+source "$src/tests/sshd_fixture.sh"
 "$shufflec" bench "$spec" --runner "ssh://$(id -un)@127.0.0.1:$port/$tmp/remote" --runs 10 --threads 1 --json --quiet > "$tmp/ssh.json"
 check_report "$tmp/ssh.json" "ssh://$(id -un)@127.0.0.1:$port/$tmp/remote" 1
 [ -x "$tmp/remote/shufflec-bench-model" ] || { echo "FAIL: nothing arrived in the remote folder"; exit 1; }

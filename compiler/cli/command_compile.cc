@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "emit/compile_model.h"
 #include "emit/targets.h"
+#include "measure/bench_program.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -23,10 +24,13 @@ int command_compile(const std::vector<std::string> &argv) {
                {"-o", "DIR", "output folder (created if missing)"},
                {"--input-shape", "N,C,H,W", "compile for this input shape instead of the spec's"},
                {"--schedule", "FILE", "schedule file (default: schedules/<target>/<spec name>.json if present)"},
+               {"--tuning-log", "FILE", "apply the best record per unit workload of a `shufflec tune` log "
+                                        "(unknown workloads: the cost model)"},
+               {"--tuning-threads", "N", "which thread count's records to apply (default: the log's last)"},
                {"--external-weights", "", "write NAME.weights for the app to load instead of embedding them"},
                {"--emit", "KIND", "lib (default: NAME.a), obj (NAME.o + shared runtime object) or so (NAME.so: for "
                                   "Python, runtime/python/shufflec.py)"},
-               {"--profile", "", "time each pipeline (one per unit): NAME_profile_* in NAME.h, see bench/profile.c"},
+               {"--profile", "", "time each pipeline (one per unit): NAME_profile_* in NAME.h (shufflec profile)"},
                {"--profile-halide", "", "build with Halide's sampling profiler: per-Func times printed at exit"},
                {"--jobs", "N", "parallel compile workers (default: number of cores)"},
                {"--autoschedule", "NAME", "schedule with Halide's Mullapudi2016, Li2018 or Adams2019 (a baseline)"},
@@ -50,6 +54,12 @@ int command_compile(const std::vector<std::string> &argv) {
     if (o.out_dir.empty() && !args.has("--print-schedule")) fail("shufflec compile: missing -o DIR");
     if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     o.schedule_path = args.get("--schedule");
+    o.tuning_log = args.get("--tuning-log");
+    if (args.has("--tuning-threads")) {
+        std::vector<int> t = parse_int_list(args.get("--tuning-threads"), "--tuning-threads", 1, 64);
+        if (t.size() != 1) fail("--tuning-threads: expected one number");
+        o.tuning_threads = t[0];
+    }
     o.external_weights = args.has("--external-weights");
     std::string emit = args.get("--emit", "lib");
     if (emit != "lib" && emit != "obj" && emit != "so") fail("--emit: expected lib, obj or so, got ", in_quotes(emit));

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "util/error.h"
+#include "util/version.h"
 
 namespace {
 
@@ -20,6 +21,7 @@ const char *kUsage =
     "  import-onnx MODEL     turn an ONNX model into a spec and a weights file\n"
     "  bench SPEC|DIR        latency, GMAC/s and share of the FMA peak of a compiled model (here or on a runner)\n"
     "  profile SPEC          time and GMAC/s per unit and per layer (--csv, --json, --plot FILE.svg)\n"
+    "  tune SPEC             search every unit's schedule on this machine (or boards) and write the best\n"
     "  version               print the version\n"
     "\n"
     "'shufflec COMMAND --help' describes a command's options. Specs: docs/spec.md.\n";
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (command == "version" || command == "--version") {
-            std::printf("shufflec 0.1.0 (spec format shufflec-spec/1)\n");
+            std::printf("shufflec %s (spec format shufflec-spec/1)\n", shufflec::kShufflecVersion);
             return 0;
         }
         if (command == "info") return shufflec::command_info(rest);
@@ -48,6 +50,7 @@ int main(int argc, char **argv) {
         if (command == "import-onnx") return shufflec::command_import_onnx(rest);
         if (command == "bench") return shufflec::command_bench(rest);
         if (command == "profile") return shufflec::command_profile(rest);
+        if (command == "tune") return shufflec::command_tune(rest);
         std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const shufflec::Error &e) {

@@ -27,6 +27,7 @@
 #include "passes/passes.h"
 #include "schedule/schedule.h"
 #include "spec/spec_parser.h"
+#include "tune/tuning_log.h"
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/hash.h"
@@ -48,19 +49,6 @@ std::string weights_file_image(const std::vector<float> &blob, uint64_t fingerpr
         for (int b = 0; b < 8; b++) header[8 + 8 * f + b] = static_cast<char>((fields[f] >> (8 * b)) & 0xff);
     return header + std::string(reinterpret_cast<const char *>(blob.data()), blob.size() * 4);
 }
-
-// Everything before code generation: the optimized graph, its pipelines, the
-// schedule and the packed weights.
-struct PreparedModel {
-    TargetInfo target;
-    Graph graph;
-    Weights weights;
-    LayerStats stats;
-    std::string name;
-    SegmentPlan plan;
-    ScheduleFile schedule;
-    PackedWeights blob;
-};
 
 // The plugin of one of Halide's autoschedulers; an unknown name is an error
 // (checked before any worker starts, so it is reported once).
@@ -150,7 +138,9 @@ void check_weight_size(int64_t floats, bool external, const char *what) {
              "compile with --external-weights and load the weights file at run time");
 }
 
-PreparedModel prepare(const CompileOptions &opt) {
+}  // namespace
+
+PreparedModel prepare_model(const CompileOptions &opt) {
     PreparedModel p;
     p.target = resolve_target(opt.target);
     if (!opt.autoscheduler.empty()) autoscheduler_plugin(opt.autoscheduler);
@@ -174,15 +164,19 @@ PreparedModel prepare(const CompileOptions &opt) {
     std::string folder = cat(schedules_dir(), "/", p.target.short_name, "/");
     if (access((folder + "default.json").c_str(), R_OK) == 0) merge_schedule(p.schedule, load_schedule(folder + "default.json"));
     std::string schedule_path = opt.schedule_path;
-    if (schedule_path.empty() && access((folder + p.graph.name + ".json").c_str(), R_OK) == 0)
+    if (schedule_path.empty() && !opt.ignore_model_schedule && access((folder + p.graph.name + ".json").c_str(), R_OK) == 0)
         schedule_path = folder + p.graph.name + ".json";
     if (!schedule_path.empty()) merge_schedule(p.schedule, load_schedule(schedule_path));
 
     // The weights blob: every op's arrays, laid out for its lowering.
-    p.blob = pack_weights(p.graph, p.weights, p.plan);
+    p.blob = pack_weights(p.graph, p.weights, p.plan, {group_padding(p.schedule, p.target.halide)});
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
+    // Tuned records by workload, over the schedule files (they never change the packing).
+    if (!opt.tuning_log.empty()) apply_tuning_log(p, opt.tuning_log, opt.tuning_threads);
     return p;
 }
+
+namespace {
 
 uint64_t fingerprint_of(const PreparedModel &p) {
     return model_fingerprint(p.graph, p.plan, p.blob, p.target.short_name + " " + p.target.halide.to_string());
@@ -191,12 +185,12 @@ uint64_t fingerprint_of(const PreparedModel &p) {
 }  // namespace
 
 WeightsIdentity weights_identity(const CompileOptions &opt) {
-    PreparedModel p = prepare(opt);
+    PreparedModel p = prepare_model(opt);
     return {fingerprint_of(p), p.blob.size()};
 }
 
 std::vector<std::string> describe_schedule(const CompileOptions &opt) {
-    PreparedModel p = prepare(opt);
+    PreparedModel p = prepare_model(opt);
     std::vector<std::string> lines = {cat("schedule: ", p.schedule.source, ", target ", p.target.name)};
     for (size_t s = 0; s < p.plan.segments.size(); s++) {
         LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, static_cast<int>(s));
@@ -215,11 +209,35 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
     return lines;
 }
 
+namespace {
+
+// clang for the glue and the runtime helpers: freestanding C for the target
+// (no libc headers of the target are needed), run inside the staging folder.
+std::vector<std::string> glue_compile_command(const TargetInfo &target, const Toolchain &tools) {
+    return {tools.clang, "--target=" + target.triple, "-O2", "-std=c99", "-ffreestanding",
+            "-fno-builtin", "-nostdinc", "-fPIC", "-Wall", "-Werror",
+            "-isystem", tools.clang_resource_dir + "/include", "-isystem", ".",
+            "-I", tools.halide_include, "-c"};
+}
+
+}  // namespace
+
+void build_runtime_objects(const TargetInfo &target, const std::string &dir) {
+    Toolchain tools = find_toolchain();
+    Halide::compile_standalone_runtime(join_path(dir, "halide_runtime.o"), target.halide);
+    write_file_atomic(join_path(dir, "shufflec_runtime.h"), embedded_file("shufflec_runtime.h"));
+    write_file_atomic(join_path(dir, "shufflec_runtime.c"), embedded_file("shufflec_runtime.c"));
+    write_file_atomic(join_path(dir, "string.h"), "/* freestanding stand-in: the glue needs no libc string functions */\n");
+    std::vector<std::string> argv = glue_compile_command(target, tools);
+    argv.insert(argv.end(), {"shufflec_runtime.c", "-o", "shufflec_helpers.o"});
+    run_tool(argv, "compiling the shufflec runtime", dir);
+}
+
 CompileReport compile_model(const CompileOptions &opt) {
     auto start = std::chrono::steady_clock::now();
     CompileReport report;
     if (opt.out_dir.empty()) fail("shufflec compile: missing -o DIR");
-    PreparedModel prepared = prepare(opt);
+    PreparedModel prepared = prepare_model(opt);
     struct stat st;
     if (stat(opt.out_dir.c_str(), &st) != 0) {
         if (mkdir(opt.out_dir.c_str(), 0755) != 0)
@@ -348,20 +366,13 @@ CompileReport compile_model(const CompileOptions &opt) {
     // tool runs inside the staging folder on fixed file names: no path from
     // the command line reaches a tool's arguments or the generated sources.
     const std::string &dir = tmp.path();
-    Halide::compile_standalone_runtime(tmp.file("halide_runtime.o"), target.halide);
-    write_file_atomic(tmp.file("shufflec_runtime.h"), embedded_file("shufflec_runtime.h"));
-    write_file_atomic(tmp.file("shufflec_runtime.c"), embedded_file("shufflec_runtime.c"));
-    write_file_atomic(tmp.file("string.h"), "/* freestanding stand-in: the glue needs no libc string functions */\n");
-    std::vector<std::string> cc = {tools.clang, "--target=" + target.triple, "-O2", "-std=c99", "-ffreestanding",
-                                   "-fno-builtin", "-nostdinc", "-fPIC", "-Wall", "-Werror",
-                                   "-isystem", tools.clang_resource_dir + "/include", "-isystem", ".",
-                                   "-I", tools.halide_include, "-c"};
+    build_runtime_objects(target, dir);
+    std::vector<std::string> cc = glue_compile_command(target, tools);
     auto compile_c = [&](const std::string &source, const std::string &object, const std::string &what) {
         std::vector<std::string> argv = cc;
         argv.insert(argv.end(), {source, "-o", object});
         run_tool(argv, what, dir);
     };
-    compile_c("shufflec_runtime.c", "shufflec_helpers.o", "compiling the shufflec runtime");
     progress.update(++finished, "runtime");
 
     // 3. Weights, glue and header. The build stamp (which ties NAME.h to this

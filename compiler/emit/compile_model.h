@@ -11,7 +11,14 @@
 #include <optional>
 #include <string>
 
+#include <Halide.h>
+
+#include "emit/targets.h"
 #include "graph/graph.h"
+#include "lower/segment_plan.h"
+#include "lower/weight_packing.h"
+#include "schedule/schedule.h"
+#include "weights/weights.h"
 
 namespace shufflec {
 
@@ -24,6 +31,9 @@ struct CompileOptions {
     std::string out_dir;
     std::optional<Shape> input_shape;
     std::string schedule_path;  // --schedule; default schedules/<target>/<spec name>.json if present
+    bool ignore_model_schedule = false;  // only the target's default.json (+ --schedule): tune's baseline
+    std::string tuning_log;     // --tuning-log: best record per workload (tune/tuning_log.h)
+    int tuning_threads = 0;     // --tuning-threads: which records (0: the log's last thread count)
     bool external_weights = false;
     // --emit: lib (NAME.a), obj (NAME.o + the shared runtime object), so (NAME.so, e.g. for Python)
     enum class Emit { Library, Objects, Shared } emit = Emit::Library;
@@ -49,6 +59,26 @@ struct CompileReport {
 };
 
 CompileReport compile_model(const CompileOptions &options);
+
+// Everything before code generation: the optimized graph, its pipelines, the
+// schedule (target defaults, model file or --schedule, --tuning-log records)
+// and the packed weights. `compile`, `tune` and `--print-schedule` share it.
+struct PreparedModel {
+    TargetInfo target;
+    Graph graph;
+    Weights weights;
+    LayerStats stats;
+    std::string name;
+    SegmentPlan plan;
+    ScheduleFile schedule;
+    PackedWeights blob;
+};
+PreparedModel prepare_model(const CompileOptions &options);
+
+// The shared runtime objects of a target in `dir`: halide_runtime.o (Halide's
+// runtime) and shufflec_helpers.o (runtime/shufflec_runtime.c: thread pool,
+// allocation cache, error codes).
+void build_runtime_objects(const TargetInfo &target, const std::string &dir);
 
 // The scheduler's choices for every pipeline of a spec, one line per root Func
 // ("<pipeline> <root> [<fused reductions>]: vector V x N, tile_x T, rows R").

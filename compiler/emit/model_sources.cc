@@ -12,31 +12,6 @@ namespace shufflec {
 
 namespace {
 
-// halide_buffer_t dims in the order the pipelines use: (c, x, y, n), or
-// (k, g, x, y, n) for a tensor a pipeline writes in grouped form.
-struct BufferLayout {
-    std::vector<int64_t> extent, stride;
-};
-
-BufferLayout layout_of(const Graph &g, const SegmentPlan &plan, int node, bool grouped) {
-    const Shape &s = g.nodes[node].shape;
-    const Placement &p = plan.placement[node];
-    int64_t group = plan.grouping[node];
-    BufferLayout b;
-    if (grouped && group > 0) {
-        b.extent = {group, s.c / group};
-        b.stride = {p.stride[0], group * p.stride[0]};
-    } else {
-        b.extent = {s.c};
-        b.stride = {p.stride[0]};
-    }
-    for (int d = 1; d < 4; d++) b.stride.push_back(p.stride[d]);
-    b.extent.push_back(s.w);
-    b.extent.push_back(s.h);
-    b.extent.push_back(s.n);
-    return b;
-}
-
 std::string host_expression(const SegmentPlan &plan, int node) {
     const Placement &p = plan.placement[node];
     switch (p.kind) {
@@ -83,6 +58,32 @@ std::string build_symbol(const ModelDescription &model) {
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(model.build_stamp));
     return model.name + "_build_" + hex;
+}
+
+BufferLayout layout_of(const Graph &g, const SegmentPlan &plan, int node, bool grouped) {
+    const Shape &s = g.nodes[node].shape;
+    const Placement &p = plan.placement[node];
+    int64_t group = plan.grouping[node];
+    BufferLayout b;
+    if (grouped && group > 0) {
+        b.extent = {group, s.c / group};
+        b.stride = {p.stride[0], group * p.stride[0]};
+    } else {
+        b.extent = {s.c};
+        b.stride = {p.stride[0]};
+    }
+    for (int d = 1; d < 4; d++) b.stride.push_back(p.stride[d]);
+    b.extent.push_back(s.w);
+    b.extent.push_back(s.h);
+    b.extent.push_back(s.n);
+    return b;
+}
+
+std::vector<BufferLayout> segment_buffer_layouts(const Graph &g, const SegmentPlan &plan, int segment) {
+    std::vector<BufferLayout> layouts;
+    for (int t : plan.segments[segment].inputs) layouts.push_back(layout_of(g, plan, t, false));
+    for (int t : plan.segments[segment].outputs) layouts.push_back(layout_of(g, plan, t, true));
+    return layouts;
 }
 
 std::string segment_function(const ModelDescription &model, int segment) {

@@ -49,6 +49,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
         const OpDef &def = op_def(graph.nodes[i].op);
         if (def.pack) def.pack(packer, static_cast<int>(i));
     }
+    out.data.resize(out.data.size() + kWeightsTailFloats, 0.0f);
     return out;
 }
 

@@ -36,10 +36,18 @@ struct PackedNode {
 };
 
 struct PackingOptions {
-    // Lanes each group's outputs are padded to (the widest vector the
-    // schedule may use; 16 covers AVX-512).
+    // Lanes each group's outputs are padded to: by default the widest vector
+    // the model's schedule uses on its target (8 for AVX2, 4 for NEON), so a
+    // group of 20 costs 24 lanes on AVX2 and none extra on NEON. Any value is
+    // correct (a vector that reads past its group's lanes computes padding
+    // lanes nobody stores; the blob ends with kWeightsTailFloats of slack);
+    // it only decides how many lanes the FMAs waste.
     int64_t group_padding = 16;
 };
+
+// Zeros after the last array: a channel block rounded up past a group's
+// padded lanes (at most one block: 8 vectors of 16 lanes) stays inside the blob.
+constexpr int64_t kWeightsTailFloats = 128;
 
 struct PackedWeights {
     std::vector<float> data;

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include SHUFFLEC_BENCH_HEADER
+#include "bench_common.h"
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -31,91 +32,10 @@
 #include "HalideRuntime.h"
 #endif
 
-#ifndef SHUFFLEC_BENCH_VECTOR_BYTES
-#define SHUFFLEC_BENCH_VECTOR_BYTES 16
-#endif
 
 enum { kBlock = 10, kMaxThreadCounts = 16 };
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The q-quantile of n values (sorts them). */
-static double quantile(double *v, int n, double q) {
-    qsort(v, (size_t)n, sizeof(double), by_value);
-    double at = q * (n - 1);
-    int i = (int)at;
-    return i + 1 < n ? v[i] + (at - i) * (v[i + 1] - v[i]) : v[n - 1];
-}
-
-/* ---- FMA peak ---------------------------------------------------------- */
-
-typedef float vec __attribute__((vector_size(SHUFFLEC_BENCH_VECTOR_BYTES)));
-
-enum { kLanes = SHUFFLEC_BENCH_VECTOR_BYTES / 4, kChains = 12, kIterations = 4000000 };
-
-static void *fma_chains(void *out) {
-    vec a, b, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11;
-    /* Named accumulators (an array would live in memory), twelve independent
-     * chains: enough to cover the FMA latency on current cores. */
-    for (int l = 0; l < kLanes; l++) {
-        a[l] = 0.999999f, b[l] = 1e-7f;
-        c0[l] = 0, c1[l] = 1, c2[l] = 2, c3[l] = 3, c4[l] = 4, c5[l] = 5;
-        c6[l] = 6, c7[l] = 7, c8[l] = 8, c9[l] = 9, c10[l] = 10, c11[l] = 11;
-    }
-    for (long it = 0; it < kIterations; it++) {
-        c0 = c0 * a + b, c1 = c1 * a + b, c2 = c2 * a + b, c3 = c3 * a + b, c4 = c4 * a + b, c5 = c5 * a + b;
-        c6 = c6 * a + b, c7 = c7 * a + b, c8 = c8 * a + b, c9 = c9 * a + b, c10 = c10 * a + b, c11 = c11 * a + b;
-    }
-    vec sum = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;
-    *(float *)out = sum[0];
-    return NULL;
-}
-
-/* Best of 3 runs of `threads` threads running the chains, in GMAC/s. */
-static double fma_peak(int threads) {
-    double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        pthread_t t[64];
-        float sink[64];
-        double start = now();
-        for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, fma_chains, &sink[i]);
-        for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
-        double g = (double)threads * kIterations * kChains * kLanes / (now() - start) / 1e9;
-        best = g > best ? g : best;
-    }
-    return best;
-}
-
 /* ---- The model ---------------------------------------------------------- */
-
-static int parse_list(const char *text, int *out, int max) {
-    int n = 0;
-    while (*text && n < max) {
-        out[n++] = atoi(text);
-        while (*text && *text != ',') text++;
-        if (*text == ',') text++;
-    }
-    return n;
-}
-
-static void json_string(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-        else putchar(*s);
-    }
-    putchar('"');
-}
 
 int main(int argc, char **argv) {
     int runs = 100, warmup = 5, peak = 0, threads[kMaxThreadCounts] = {1}, n_threads = 1;

@@ -77,6 +77,7 @@ std::string build_bench_program(const CompiledModel &model, const std::string &a
              " binaries (compile for its target)");
     std::string source = join_path(work_dir, "bench_main.c");
     write_file_atomic(source, embedded_file("bench_main.c"));
+    write_file_atomic(join_path(work_dir, "bench_common.h"), embedded_file("bench_common.h"));
     std::string program = join_path(work_dir, "shufflec-bench-" + model.name);
     // The FMA peak loop uses the target's vector width and FMA instructions.
     std::vector<std::string> flags;

@@ -73,7 +73,7 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     double best = 1e30;
     for (int v = 1; v <= 8; v++) {
         if (has_knob_vectors && v != *k.channel_vectors) continue;
-        for (int tx = 1; tx <= 8 && v * tx + v + 1 <= regs; tx++) {
+        for (int tx = 1; tx <= 8 && register_tile_fits(v, tx, regs); tx++) {
             if (has_knob_tile && tx != *k.tile_x) continue;
             if (tx > width) continue;
             double cost = tile_cost(v, tx, tl.vector, channels, width);
@@ -121,8 +121,18 @@ public:
         std::vector<ScheduleChoice> choices;
         for (int node : roots_) {
             const Tiling &t = tiling_[node];
-            ScheduleChoice c{g_.nodes[node].name, {}, t.vector, t.vectors, t.tile_x, t.rows, t.tasks_per_thread,
-                             static_cast<int>(g_.nodes[node].shape.h)};
+            ScheduleChoice c;
+            c.root = g_.nodes[node].name;
+            c.vector = t.vector, c.channel_vectors = t.vectors, c.tile_x = t.tile_x;
+            c.rows_per_task = t.rows, c.tasks_per_thread = t.tasks_per_thread;
+            c.height = static_cast<int>(g_.nodes[node].shape.h);
+            const RootInfo &info = info_[node];
+            c.fused = host_[node] >= 0;
+            c.output = outputs_.count(node) > 0;
+            c.kind = info.kind;
+            c.channels = info.channels;
+            c.width = g_.nodes[node].shape.w;
+            c.registers = info.registers;
             for (auto &[reduction, anchor] : anchor_of_)
                 if (anchor == node) c.reductions.push_back(g_.nodes[reduction].name);
             choices.push_back(c);
@@ -187,7 +197,9 @@ private:
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
-        Tiling t = choose_tiling(resolve_knobs(file_, target_, seg_.block, tn, stage(tuned).kind), channels, s.w);
+        ScheduleKnobs knobs = resolve_knobs(file_, target_, seg_.block, tn, stage(tuned).kind);
+        Tiling t = choose_tiling(knobs, channels, s.w);
+        info_[node] = {stage_kind_name(stage(tuned).kind), channels, knobs.registers.value_or(16)};
         // A conv whose input is staged per row task (the stem) keeps a row
         // split fixed at compile time, 8 tasks: staging inside a task whose
         // size is only known at run time sends Halide 14's simplifier into
@@ -337,9 +349,17 @@ private:
     std::map<int, Var> tile_var_;
     std::map<int, int> host_;                 // root -> root it is fused into (-1: none)
     std::map<int, Var> row_outer_, row_inner_;  // a root's row-task and row loops
+    struct RootInfo {
+        std::string kind;
+        int64_t channels = 0;
+        int registers = 16;
+    };
+    std::map<int, RootInfo> info_;
 };
 
 }  // namespace
+
+bool register_tile_fits(int vectors, int tile_x, int registers) { return vectors * tile_x + vectors + 1 <= registers; }
 
 std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
                                            const ScheduleFile &file, const Target &target) {

@@ -32,6 +32,9 @@ struct ScheduleKnobs {
     // contiguous block of rows; more: smaller blocks that balance better when
     // other work shares the cores).
     std::optional<int> tasks_per_thread;
+    // Lanes each group of a grouped conv's weights is padded to (model-wide:
+    // only read from "defaults"; unset: the widest vector the schedule uses).
+    std::optional<int> group_padding;
     void merge(const ScheduleKnobs &over);
 };
 
@@ -52,6 +55,9 @@ ScheduleKnobs target_defaults(const Halide::Target &target);
 
 const char *stage_kind_name(Stage::Kind kind);
 
+// The group padding of the model's weights (ScheduleKnobs::group_padding).
+int group_padding(const ScheduleFile &file, const Halide::Target &target);
+
 // The knobs in force for one node of the pipeline (unit) `unit`.
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
                            const Node &node, Stage::Kind kind);
@@ -64,7 +70,19 @@ struct ScheduleChoice {
     int rows_per_task = 0;     // 0: serial; -1: the rows split among the threads at run time
     int tasks_per_thread = 1;  // with rows_per_task -1
     int height = 0;            // of the root's output
+    bool fused = false;        // computed in the rows of the root that reads it
+    // What the search space of this root depends on (tune/search_space.h).
+    bool output = false;       // a segment output (never fused into another root)
+    std::string kind;          // stage_kind_name of the reduction it computes
+    int64_t channels = 0;      // channels per group (grouped) or channels
+    int64_t width = 0;         // of the root's output
+    int registers = 16;        // vector registers of the target (knob)
 };
+
+// Whether a register tile of `vectors` x `tile_x` accumulators (plus the
+// weight vectors and one broadcast input) fits in `registers`: the cost model
+// and the tuner's search space share this limit.
+bool register_tile_fits(int vectors, int tile_x, int registers);
 
 std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
                                            const ScheduleFile &file, const Halide::Target &target);

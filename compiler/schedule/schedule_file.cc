@@ -11,7 +11,7 @@ namespace {
 constexpr const char *kScheduleFormat = "shufflec-schedule/1";
 
 ScheduleKnobs parse_knobs(const JsonView &v) {
-    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread", "comment"});
+    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread", "group_padding", "comment"});
     ScheduleKnobs k;
     if (v.has("vector")) {
         int64_t lanes = v.at("vector").as_int(1, 64);
@@ -24,6 +24,7 @@ ScheduleKnobs parse_knobs(const JsonView &v) {
     if (v.has("fuse")) k.fuse = v.at("fuse").as_bool();
     if (v.has("registers")) k.registers = static_cast<int>(v.at("registers").as_int(8, 64));
     if (v.has("tasks_per_thread")) k.tasks_per_thread = static_cast<int>(v.at("tasks_per_thread").as_int(1, 64));
+    if (v.has("group_padding")) k.group_padding = static_cast<int>(v.at("group_padding").as_int(1, 64));
     return k;
 }
 
@@ -37,6 +38,7 @@ void ScheduleKnobs::merge(const ScheduleKnobs &over) {
     if (over.fuse) fuse = over.fuse;
     if (over.registers) registers = over.registers;
     if (over.tasks_per_thread) tasks_per_thread = over.tasks_per_thread;
+    if (over.group_padding) group_padding = over.group_padding;
 }
 
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source) {
@@ -85,6 +87,16 @@ ScheduleKnobs target_defaults(const Halide::Target &target) {
     // them per layer (cost model; rows split among the threads at run time)
     // unless a schedule file gives them.
     return k;
+}
+
+int group_padding(const ScheduleFile &file, const Halide::Target &target) {
+    if (file.defaults.group_padding) return *file.defaults.group_padding;
+    int widest = *target_defaults(target).vector;
+    if (file.defaults.vector) widest = *file.defaults.vector;
+    for (const auto *knobs : {&file.kinds, &file.layers})
+        for (const auto &[name, k] : *knobs)
+            if (k.vector) widest = std::max(widest, *k.vector);
+    return widest;
 }
 
 const char *stage_kind_name(Stage::Kind kind) {

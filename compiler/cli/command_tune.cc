@@ -1,0 +1,133 @@
+// shufflec tune SPEC ...: search the schedule of every unit on this machine
+// (or on boards reached through runners) and write the best as a schedule file.
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "emit/targets.h"
+#include "measure/bench_program.h"
+#include "spec/spec_parser.h"
+#include "tune/tuner.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace shufflec {
+
+namespace {
+
+int one_int(const Args &args, const std::string &flag, int min, int max, int fallback) {
+    if (!args.has(flag)) return fallback;
+    std::vector<int> v = parse_int_list(args.get(flag), flag, min, max);
+    if (v.size() != 1) fail(flag, ": expected one number from ", min, " to ", max);
+    return v[0];
+}
+
+std::vector<std::string> split_commas(const std::string &text) {
+    std::vector<std::string> parts;
+    size_t pos = 0;
+    for (;;) {
+        size_t comma = text.find(',', pos);
+        parts.push_back(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+    }
+    return parts;
+}
+
+}  // namespace
+
+int command_tune(const std::vector<std::string> &argv) {
+    std::string targets;
+    for (const auto &t : target_names()) targets += (targets.empty() ? "" : ", ") + t;
+    Args args("tune",
+              {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
+               {"--random-weights", "SEED", "deterministic random weights (timing does not depend on the values)"},
+               {"--target", "T", "one of " + targets + " (default host; arm-64-linux for an ARM runner)"},
+               {"--threads", "N", "threads per run to tune for (default 1)"},
+               {"--input-shape", "N,C,H,W", "tune for this input shape instead of the spec's"},
+               {"--budget", "MINUTES", "time for the search (default 10)"},
+               {"--trials", "N", "trials in all instead of a time budget (with --resume: the log's count too)"},
+               {"--log", "FILE", "JSON-lines log, one record per trial (default tune-<spec>-<target>-t<threads>.jsonl)"},
+               {"--resume", "", "continue the log: its trials count and are not measured again"},
+               {"-o", "FILE", "schedule file to write (default schedules/<target>/<spec name>.json, which compile reads)"},
+               {"--runner", "R[,R...]", "where to measure: local (default), qemu, ssh://[user@]host[:port][/dir], "
+                                        "adb[:SERIAL]; several identical boards measure in parallel"},
+               {"--search", "KIND", "evolve (default: mutates the best configs measured) or random (the baseline)"},
+               {"--seed", "N", "seed of the search (default 1)"},
+               {"--no-confirm", "", "skip the whole-model A/B against the default (the file is then unconfirmed)"},
+               {"--compile-timeout", "S", "seconds a candidate may take to compile (default 120)"},
+               {"--run-timeout", "S", "seconds a candidate's measurement may take (default 60)"},
+               {"--print-space", "", "print the search space of every unit and stop"},
+               {"--report", "LOG", "summarize a tuning log (table per unit) instead of tuning; SPEC not needed"},
+               {"--plot", "FILE.svg", "with --report: best model latency over trials, one line per session"},
+               {"--quiet", "", "no progress line"}},
+              {"SPEC"});
+    // --report takes no SPEC: parse with a placeholder.
+    std::vector<std::string> given = argv;
+    bool report = false;
+    for (const auto &a : argv) report = report || a == "--report";
+    bool has_positional = false;
+    for (size_t i = 0; i < argv.size(); i++) {
+        if (argv[i].rfind("-", 0) == 0) {
+            if (argv[i] != "--resume" && argv[i] != "--no-confirm" && argv[i] != "--print-space" && argv[i] != "--quiet" &&
+                argv[i] != "--help" && argv[i] != "-h")
+                i++;
+            continue;
+        }
+        has_positional = true;
+    }
+    if (report && !has_positional) given.push_back("-");
+    if (!args.parse(given)) {
+        std::printf("%s\nSearches the schedule of every unit of SPEC on the machine it will run on and writes the best\n"
+                    "as a schedule file that `shufflec compile` reads. Each trial compiles one unit with a candidate\n"
+                    "schedule in a child process, runs it against the best so far (alternating, medians) with a time\n"
+                    "limit, checks its outputs against the default schedule's and appends a record to the log. The\n"
+                    "result is confirmed on the whole model (alternating A/B) and never slower than the default.\n"
+                    "See docs/schedules.md.\n",
+                    args.usage().c_str());
+        return 0;
+    }
+    if (report) {
+        std::fputs(tune_report(args.get("--report"), args.get("--plot")).c_str(), stdout);
+        return 0;
+    }
+    if (args.has("--plot")) fail("--plot: only with --report LOG");
+    TuneOptions o;
+    CompileOptions &c = o.compile;
+    c.spec_path = args.positional()[0];
+    c.weights_path = args.get("--weights");
+    c.random_seed = args.get("--random-weights");
+    if (args.has("--input-shape")) c.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
+    if (args.has("--runner")) o.runners = split_commas(args.get("--runner"));
+    bool arm_runner = false;
+    for (const auto &r : o.runners) arm_runner = arm_runner || r == "qemu" || r.rfind("adb", 0) == 0;
+    c.target = args.get("--target", arm_runner ? "arm-64-linux" : "host");
+    o.threads = one_int(args, "--threads", 1, 64, 1);
+    if (args.has("--print-space")) {
+        std::fputs(print_space(c, o.threads).c_str(), stdout);
+        return 0;
+    }
+    if (c.weights_path.empty() && c.random_seed.empty() && load_spec(c.spec_path).weights_file.empty()) c.random_seed = "1";
+    if (args.has("--trials") && args.has("--budget")) fail("--trials and --budget: give one of them");
+    o.trials = one_int(args, "--trials", 1, 1000000, 0);
+    if (args.has("--budget")) {
+        o.budget_minutes = std::atof(args.get("--budget").c_str());
+        if (!(o.budget_minutes > 0 && o.budget_minutes <= 7 * 24 * 60))
+            fail("--budget: expected minutes (> 0), got ", in_quotes(args.get("--budget")));
+    }
+    o.log_path = args.get("--log");
+    o.resume = args.has("--resume");
+    o.out_path = args.get("-o");
+    o.search = args.get("--search", "evolve");
+    if (o.search != "evolve" && o.search != "random") fail("--search: expected evolve or random, got ", in_quotes(o.search));
+    o.seed = static_cast<uint64_t>(one_int(args, "--seed", 0, 1 << 30, 1));
+    o.confirm = !args.has("--no-confirm");
+    o.compile_timeout_s = one_int(args, "--compile-timeout", 1, 86400, 120);
+    o.run_timeout_s = one_int(args, "--run-timeout", 1, 86400, 60);
+    if (const char *faults = std::getenv("SHUFFLEC_TUNE_FAULTS")) o.faults = faults;
+    o.progress = progress_wanted(args.has("--quiet"));
+    return run_tune(o);
+}
+
+}  // namespace shufflec

@@ -1,0 +1,250 @@
+#include "tune/search_space.h"
+
+#include <sstream>
+
+#include "emit/model_sources.h"
+#include "lower/lower_segment.h"
+#include "util/error.h"
+#include "util/hash.h"
+
+namespace shufflec {
+
+namespace {
+
+constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxTasksPerThread = 4;
+
+// The unit's structure without its names: what its speed depends on.
+std::string workload_description(const Graph &g, const SegmentPlan &plan, int segment) {
+    const Segment &seg = plan.segments[segment];
+    std::map<int, std::string> local;
+    for (size_t i = 0; i < seg.inputs.size(); i++) local[seg.inputs[i]] = "in" + std::to_string(i);
+    for (size_t i = 0; i < seg.nodes.size(); i++) local[seg.nodes[i]] = "n" + std::to_string(i);
+    auto ref = [&](int node) {
+        auto it = local.find(node);
+        return it != local.end() ? it->second : "ext:" + to_string(g.nodes[node].shape);
+    };
+    std::ostringstream o;
+    for (const BufferLayout &b : segment_buffer_layouts(g, plan, segment)) {
+        o << "buf";
+        for (int64_t e : b.extent) o << " " << e;
+        o << " /";
+        for (int64_t s : b.stride) o << " " << s;
+        o << "; ";
+    }
+    for (size_t i = 0; i < seg.nodes.size(); i++) {
+        const Node &n = g.nodes[seg.nodes[i]];
+        o << "n" << i << "=" << op_name(n.op) << "(";
+        for (size_t k = 0; k < n.inputs.size(); k++) o << (k ? "," : "") << ref(n.inputs[k]);
+        o << ") " << to_string(n.shape) << " k" << n.kernel_h << "x" << n.kernel_w << " s" << n.stride_h << "x"
+          << n.stride_w << " p" << n.pad_top << "," << n.pad_left << "," << n.pad_bottom << "," << n.pad_right << " g"
+          << n.groups << " grp" << plan.grouping[seg.nodes[i]];
+        if (n.activation.enabled) o << " act[" << n.activation.lo << "," << n.activation.hi << "]";
+        for (const ShuffleStep &st : n.input_shuffles)
+            o << " shuffle(" << (st.convention == ShuffleConvention::Paper ? "paper" : "inverse") << "," << st.groups
+              << "," << st.channels << ")";
+        for (const InputPart &p : n.parts) o << " part(" << p.input << "," << p.begin << "," << p.count << ")";
+        if (n.op == Op::AvgPool) o << " cip" << n.count_include_pad;
+        if (n.op == Op::Slice) o << " [" << n.begin << "," << n.end << ")";
+        if (n.op == Op::Clip) o << " [" << n.clip_min << "," << n.clip_max << "]";
+        if (n.op == Op::ChannelPermute) {
+            uint64_t h = kFnvOffset;
+            for (int64_t v : n.order) h = fnv1a(&v, sizeof v, h);
+            o << " order" << h;
+        }
+        if (n.op == Op::ChannelShuffle)
+            o << " shuffle" << (n.shuffle == ShuffleConvention::Paper ? "paper" : "inverse");
+        o << "; ";
+    }
+    o << "out";
+    for (int t : seg.outputs) o << " " << ref(t);
+    return o.str();
+}
+
+std::string hex(uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::vector<int> range(int lo, int hi) {
+    std::vector<int> v;
+    for (int i = lo; i <= hi; i++) v.push_back(i);
+    return v;
+}
+
+}  // namespace
+
+const KnobSpace *RootSpace::knob(const std::string &name) const {
+    for (const auto &k : knobs)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+
+ModelSpace search_space(const PreparedModel &p, int threads) {
+    ModelSpace space;
+    space.target = p.target.short_name;
+    space.threads = threads;
+    int vector = *target_defaults(p.target.halide).vector;
+    space.group_padding = {"group_padding", {}, group_padding(p.schedule, p.target.halide)};
+    for (int lanes = 1; lanes <= 16; lanes *= 2)
+        if (lanes >= vector / 2) space.group_padding.values.push_back(lanes);
+    for (size_t s = 0; s < p.plan.segments.size(); s++) {
+        const Segment &seg = p.plan.segments[s];
+        UnitSpace u;
+        u.segment = static_cast<int>(s);
+        u.unit = seg.block;
+        u.workload = workload_description(p.graph, p.plan, u.segment);
+        u.key = hex(fnv1a(cat(u.workload, " | ", p.target.short_name, " | threads ", threads)));
+        for (int node : seg.nodes) u.macs += node_stats(p.graph, p.graph.nodes[node]).macs;
+        LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
+        for (const ScheduleChoice &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide)) {
+            RootSpace r;
+            r.root = c.root;
+            r.names = {c.root};
+            for (const auto &red : c.reductions)
+                if (red != c.root) r.names.push_back(red);
+            r.kind = c.kind;
+            r.channels = c.channels;
+            r.width = c.width;
+            r.height = c.height;
+            r.registers = c.registers;
+            bool spatial = c.width * c.height > 1;
+            // An output's last channel block shifts inwards: no block wider
+            // than its channels; an internal one rounds up: no block with a
+            // whole vector of padding.
+            int64_t lanes = std::max(1, c.vector);
+            int64_t whole = c.output ? c.channels / lanes : (c.channels + lanes - 1) / lanes;
+            int max_vectors = static_cast<int>(std::clamp<int64_t>(whole, 1, kMaxVectors));
+            r.knobs.push_back({"channel_vectors", range(1, max_vectors), std::min(c.channel_vectors, max_vectors)});
+            if (spatial) r.knobs.push_back({"tile_x", range(1, static_cast<int>(std::min<int64_t>(kMaxTileX, c.width))), c.tile_x});
+            if (c.height > 1 && !c.fused)
+                r.knobs.push_back({"tasks_per_thread", range(1, kMaxTasksPerThread), std::min(c.tasks_per_thread, kMaxTasksPerThread)});
+            if (!c.output && spatial) r.knobs.push_back({"fuse", {0, 1}, c.fused ? 1 : 0});
+            u.roots.push_back(r);
+        }
+        space.units.push_back(u);
+    }
+    return space;
+}
+
+Config default_config(const UnitSpace &unit) {
+    Config c(unit.roots.size());
+    for (size_t i = 0; i < unit.roots.size(); i++)
+        for (const auto &k : unit.roots[i].knobs) c[i][k.name] = k.default_value;
+    return c;
+}
+
+bool config_is_legal(const UnitSpace &unit, const Config &config) {
+    if (config.size() != unit.roots.size()) return false;
+    for (size_t i = 0; i < unit.roots.size(); i++) {
+        const RootSpace &r = unit.roots[i];
+        if (config[i].size() != r.knobs.size()) return false;
+        for (const auto &k : r.knobs) {
+            auto it = config[i].find(k.name);
+            if (it == config[i].end() || std::find(k.values.begin(), k.values.end(), it->second) == k.values.end())
+                return false;
+        }
+        if (r.knob("tile_x") && !register_tile_fits(config[i].at("channel_vectors"), config[i].at("tile_x"), r.registers))
+            return false;
+    }
+    return true;
+}
+
+void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &config) {
+    for (size_t i = 0; i < unit.roots.size() && i < config.size(); i++)
+        for (const auto &name : unit.roots[i].names) {
+            ScheduleKnobs &k = file.layers[name];
+            for (const auto &[knob, value] : config[i]) {
+                if (knob == "channel_vectors") k.channel_vectors = value;
+                else if (knob == "tile_x") k.tile_x = value;
+                else if (knob == "tasks_per_thread") k.tasks_per_thread = value;
+                else if (knob == "fuse") k.fuse = value != 0;
+            }
+        }
+}
+
+nlohmann::json config_to_json(const Config &config) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto &root : config) {
+        nlohmann::json o = nlohmann::json::object();
+        for (const auto &[k, v] : root) o[k] = v;
+        j.push_back(o);
+    }
+    return j;
+}
+
+Config config_from_json(const nlohmann::json &j, const UnitSpace &unit) {
+    Config c;
+    if (!j.is_array()) fail("config: expected an array of objects (one per root Func)");
+    for (const auto &root : j) {
+        if (!root.is_object()) fail("config: expected an object per root Func");
+        std::map<std::string, int> knobs;
+        for (auto it = root.begin(); it != root.end(); ++it) {
+            if (!it.value().is_number_integer()) fail("config: knob ", in_quotes(it.key()), " is not an integer");
+            knobs[it.key()] = it.value().get<int>();
+        }
+        c.push_back(knobs);
+    }
+    if (!config_is_legal(unit, c)) fail("config ", j.dump(), " is not a point of unit ", in_quotes(unit.unit), "'s space");
+    return c;
+}
+
+double space_size(const UnitSpace &unit) {
+    double total = 1;
+    for (const auto &r : unit.roots) {
+        double points = 0;
+        const KnobSpace *v = r.knob("channel_vectors"), *t = r.knob("tile_x");
+        if (t) {
+            for (int a : v->values)
+                for (int b : t->values) points += register_tile_fits(a, b, r.registers);
+        } else {
+            points = static_cast<double>(v->values.size());
+        }
+        for (const auto &k : r.knobs)
+            if (k.name != "channel_vectors" && k.name != "tile_x") points *= static_cast<double>(k.values.size());
+        total *= points;
+    }
+    return total;
+}
+
+std::string describe_space(const ModelSpace &space) {
+    std::ostringstream o;
+    o << "search space for " << space.target << ", " << space.threads << " thread" << (space.threads > 1 ? "s" : "")
+      << " (default: the cost model's choice, marked *)\n";
+    o << "model-wide: group_padding {";
+    for (size_t i = 0; i < space.group_padding.values.size(); i++)
+        o << (i ? ", " : "") << space.group_padding.values[i]
+          << (space.group_padding.values[i] == space.group_padding.default_value ? "*" : "");
+    o << "} (lanes per group of a grouped conv's weights; set in the schedule file's defaults)\n";
+    std::map<std::string, int> seen;
+    for (const auto &u : space.units) {
+        auto it = seen.find(u.key);
+        if (it != seen.end()) {
+            o << "\nunit " << u.unit << ": same workload as " << space.units[static_cast<size_t>(it->second)].unit << "\n";
+            continue;
+        }
+        seen[u.key] = static_cast<int>(&u - &space.units[0]);
+        o << "\nunit " << u.unit << " (workload " << u.key << ", " << static_cast<double>(u.macs) / 1e6 << " M MACs, "
+          << space_size(u) << " points)\n";
+        for (const auto &r : u.roots) {
+            o << "  " << r.root;
+            if (r.names.size() > 1) {
+                o << " [";
+                for (size_t i = 1; i < r.names.size(); i++) o << (i > 1 ? ", " : "") << r.names[i];
+                o << "]";
+            }
+            o << ": " << r.kind << ", " << r.channels << " channels x " << r.width << " x " << r.height << "\n";
+            for (const auto &k : r.knobs) {
+                o << "    " << k.name << " {";
+                for (size_t i = 0; i < k.values.size(); i++)
+                    o << (i ? ", " : "") << k.values[i] << (k.values[i] == k.default_value ? "*" : "");
+                o << "}\n";
+            }
+            if (r.knob("tile_x"))
+                o << "    where channel_vectors * tile_x + channel_vectors + 1 <= " << r.registers << " registers\n";
+        }
+    }
+    return o.str();
+}
+
+}  // namespace shufflec

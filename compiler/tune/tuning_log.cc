@@ -1,0 +1,103 @@
+#include "tune/tuning_log.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+#include "tune/search_space.h"
+#include "util/error.h"
+#include "util/file_io.h"
+
+namespace shufflec {
+
+TuningLog::TuningLog(const std::string &path) : path_(path) {
+    fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("--log: cannot open ", in_quotes(path), " for appending: ", std::strerror(errno));
+}
+
+TuningLog::~TuningLog() {
+    if (fd_ >= 0) close(fd_);
+}
+
+void TuningLog::append(const nlohmann::json &record) {
+    // One write per record (O_APPEND): a kill leaves at most a torn last line.
+    std::string line = record.dump() + "\n";
+    size_t done = 0;
+    while (done < line.size()) {
+        ssize_t n = write(fd_, line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail("--log: cannot write to ", in_quotes(path_), ": ", std::strerror(errno));
+        done += static_cast<size_t>(n);
+    }
+    fsync(fd_);
+}
+
+std::vector<nlohmann::json> read_tuning_log(const std::string &path) {
+    std::string text = read_file(path, "tuning log");
+    std::vector<nlohmann::json> records;
+    std::istringstream in(text);
+    std::string line;
+    int number = 0;
+    bool last_complete = !text.empty() && text.back() == '\n';
+    while (std::getline(in, line)) {
+        number++;
+        if (line.empty()) continue;
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::exception &) {
+            if (!last_complete && in.peek() == EOF) break;  // torn by a kill: the trial in flight is lost
+            fail(path, ":", number, ": not a JSON record");
+        }
+        if (!j.is_object() || j.value("format", "") != kTuneLogFormat)
+            fail(path, ":", number, ": not a ", kTuneLogFormat, " record");
+        for (const char *field : {"workload", "status", "target", "threads"})
+            if (!j.contains(field)) fail(path, ":", number, ": the record has no \"", field, "\"");
+        records.push_back(std::move(j));
+    }
+    return records;
+}
+
+int apply_tuning_log(PreparedModel &model, const std::string &path, int threads) {
+    std::vector<nlohmann::json> records = read_tuning_log(path);
+    if (threads <= 0) {
+        threads = 1;
+        for (const auto &r : records)
+            if (r.value("target", "") == model.target.short_name) threads = r.value("threads", 1);
+    }
+    ModelSpace space = search_space(model, threads);
+    // Per workload: the default's and the best estimate.
+    struct Best {
+        double default_ms = 0, best_ms = 0;
+        const nlohmann::json *best = nullptr;
+    };
+    std::map<std::string, Best> best;
+    for (const auto &r : records) {
+        if (r.value("status", "") != "ok" || r.value("target", "") != model.target.short_name ||
+            r.value("threads", 0) != threads || !r.contains("est_ms"))
+            continue;
+        Best &b = best[r["workload"].get<std::string>()];
+        double est = r["est_ms"].get<double>();
+        if (r.value("default", false) && (b.default_ms == 0 || est < b.default_ms)) b.default_ms = est;
+        if (!b.best || est < b.best_ms) b.best = &r, b.best_ms = est;
+    }
+    int changed = 0;
+    for (const auto &u : space.units) {
+        auto it = best.find(u.key);
+        if (it == best.end() || !it->second.best || it->second.best->value("default", false)) continue;
+        if (it->second.default_ms > 0 && it->second.best_ms >= it->second.default_ms * 0.99) continue;
+        try {
+            apply_config(model.schedule, u, config_from_json((*it->second.best)["config"], u));
+            changed++;
+        } catch (const Error &) {
+            // A record of another version of the space: the cost model decides.
+        }
+    }
+    model.schedule.source += cat(" + ", path, " (", changed, " pipeline", changed == 1 ? "" : "s", ")");
+    return changed;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,51 @@
+// The tuning log: JSON lines, one record per trial, appended and flushed (and
+// fsync'ed) as each trial ends, so an interrupted run (Ctrl-C, kill -9) loses
+// at most the trial in flight. `tune --resume` reads it back instead of
+// measuring again; `compile --tuning-log` applies the best record per workload.
+//
+// A record: {"format": "shufflec-tune/1", "session", "trial", "time", "model",
+//   "unit", "workload" (key), "workload_desc", "count" (units of the model with
+//   this workload), "macs", "config", "default" (the cost model's config),
+//   "status" (ok, compile_failed, compile_timeout, crashed, timeout,
+//   wrong_output, failed), "error", "median_ms", "min_ms", "spread",
+//   "incumbent_median_ms", "est_ms" (the candidate's time on the scale of the
+//   unit's default measurement), "max_rel_diff", "target", "threads", "cpu",
+//   "runner", "search", "version", "peak_gmacs" (when measured)}
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "emit/compile_model.h"
+
+namespace shufflec {
+
+constexpr const char *kTuneLogFormat = "shufflec-tune/1";
+
+class TuningLog {
+public:
+    // Opens `path` for appending (created if missing).
+    explicit TuningLog(const std::string &path);
+    ~TuningLog();
+    TuningLog(const TuningLog &) = delete;
+    TuningLog &operator=(const TuningLog &) = delete;
+    void append(const nlohmann::json &record);
+
+private:
+    int fd_ = -1;
+    std::string path_;
+};
+
+// Every well-formed record of a log (a torn last line, from a kill in the
+// middle of a write, is skipped; other malformed lines are errors naming the line).
+std::vector<nlohmann::json> read_tuning_log(const std::string &path);
+
+// compile --tuning-log: for every pipeline whose workload has an ok record for
+// the model's target and `threads` (0: the thread count of the log's last
+// record) faster than its default, sets that record's config as layers knobs.
+// Returns the number of pipelines it changed.
+int apply_tuning_log(PreparedModel &model, const std::string &path, int threads);
+
+}  // namespace shufflec

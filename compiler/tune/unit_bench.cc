@@ -1,0 +1,199 @@
+#include "tune/unit_bench.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "emit/embedded_files.h"
+#include "emit/model_sources.h"
+#include "emit/output_folder.h"
+#include "emit/toolchain.h"
+#include "lower/lower_segment.h"
+#include "measure/bench_program.h"
+#include "util/error.h"
+#include "util/file_io.h"
+#include "util/process.h"
+
+namespace shufflec {
+
+namespace {
+
+// The C compiler for the runner's machine, and the flags of the FMA peak loop.
+std::vector<std::string> c_compiler(const std::string &arch, const std::string &target, std::string &vector_bytes) {
+    const char *env = std::getenv("SHUFFLEC_CC");
+    std::vector<std::string> cc = {env && *env ? env : arch == "arm-64" ? "aarch64-linux-gnu-gcc" : "cc", "-O2",
+                                   "-std=gnu11"};
+    vector_bytes = "16";
+    if (target == "x86-64-linux") cc.insert(cc.end(), {"-mavx2", "-mfma"}), vector_bytes = "32";
+    if (target == "x86-64-linux-avx512") cc.insert(cc.end(), {"-mavx512f", "-mfma"}), vector_bytes = "64";
+    return cc;
+}
+
+std::string last_line(const std::string &text) {
+    std::string t = text;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    size_t nl = t.find_last_of('\n');
+    return one_line(nl == std::string::npos ? t : t.substr(nl + 1));
+}
+
+TrialTiming timing_of(const nlohmann::json &j) {
+    return {j.at("median_ms").get<double>(), j.at("min_ms").get<double>(), j.at("p10_ms").get<double>(),
+            j.at("p90_ms").get<double>()};
+}
+
+}  // namespace
+
+double timing_spread(const TrialTiming &t) { return t.median_ms > 0 ? (t.p90_ms - t.p10_ms) / t.median_ms : 0; }
+
+UnitBench::UnitBench(const PreparedModel &model, const std::string &work_dir, int threads)
+    : model_(model), dir_(work_dir), threads_(threads), arch_(target_arch(model.target.short_name)) {
+    build_runtime_objects(model.target, dir_);
+    write_file_atomic(join_path(dir_, "weights.bin"),
+                      std::string(reinterpret_cast<const char *>(model.blob.data.data()), model.blob.data.size() * 4));
+    write_file_atomic(join_path(dir_, "unit_bench_main.c"), embedded_file("unit_bench_main.c"));
+    write_file_atomic(join_path(dir_, "bench_common.h"), embedded_file("bench_common.h"));
+    std::string vector_bytes;
+    std::vector<std::string> argv = c_compiler(arch_, model.target.short_name, vector_bytes);
+    argv.insert(argv.end(), {"-DSHUFFLEC_BENCH_VECTOR_BYTES=" + vector_bytes, "-I", dir_, "-I",
+                             find_toolchain().halide_include, "-c", join_path(dir_, "unit_bench_main.c"), "-o",
+                             join_path(dir_, "unit_bench_main.o")});
+    ProcessResult r = run_process(argv);
+    if (r.status != 0) throw Error("building the unit benchmark program failed: " + command_line(argv), r.err);
+}
+
+std::string UnitBench::layout_file(int segment) {
+    std::string name = "layout_" + model_.plan.segments[segment].name + ".txt";
+    std::string path = join_path(dir_, name);
+    if (access(path.c_str(), R_OK) != 0) {
+        std::string text = cat("weights ", model_.blob.size(), "\n");
+        const Segment &seg = model_.plan.segments[segment];
+        std::vector<BufferLayout> layouts = segment_buffer_layouts(model_.graph, model_.plan, segment);
+        for (size_t i = 0; i < layouts.size(); i++) {
+            text += i < seg.inputs.size() ? "in " : "out ";
+            text += std::to_string(layouts[i].extent.size());
+            for (int64_t e : layouts[i].extent) text += " " + std::to_string(e);
+            for (int64_t s : layouts[i].stride) text += " " + std::to_string(s);
+            text += "\n";
+        }
+        write_file_atomic(path, text);
+    }
+    return name;
+}
+
+std::pair<std::string, std::string> UnitBench::compile(int segment, const ScheduleFile &schedule,
+                                                       const std::string &function, const std::string &object,
+                                                       double timeout_s) const {
+    std::string error_file = object + ".error";
+    unlink(error_file.c_str());
+    unlink(object.c_str());
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) return {"compile_failed", cat("cannot fork: ", std::strerror(errno))};
+    if (pid == 0) {
+        detach_worker_from_parent_signals();
+        int rc = 0;
+        try {
+            LoweredSegment lowered = lower_segment(model_.graph, model_.blob, model_.plan, segment);
+            Halide::Pipeline pipeline(lowered.outputs);
+            apply_schedule(lowered, model_.graph, model_.plan, schedule, model_.target.halide);
+            pipeline.compile_to_object(object, lowered.arguments, function,
+                                       model_.target.halide.with_feature(Halide::Target::NoRuntime));
+        } catch (const std::exception &e) {
+            write_file_atomic(error_file, one_line(e.what()));
+            rc = 1;
+        }
+        std::fflush(nullptr);
+        _exit(rc);
+    }
+    auto start = std::chrono::steady_clock::now();
+    int status = 0;
+    for (;;) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid) break;
+        if (done < 0 && errno != EINTR) return {"compile_failed", "lost the compile worker"};
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            return {"compile_timeout", cat("compiling took more than ", timeout_s, " s")};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {"", ""};
+    std::string why = access(error_file.c_str(), R_OK) == 0 ? read_file(error_file)
+                      : WIFSIGNALED(status) ? cat("the compile worker died of signal ", WTERMSIG(status))
+                                            : "the compile worker failed";
+    return {"compile_failed", why};
+}
+
+void UnitBench::prepare_runner(Runner &runner) {
+    if (runner_ready_[runner.name()]) return;
+    if (runner.arch() != arch_)
+        fail("--runner ", runner.name(), " runs ", runner.arch(), " binaries; the target ", model_.target.short_name,
+             " needs ", arch_);
+    runner.put({join_path(dir_, "weights.bin")});
+    runner_ready_[runner.name()] = true;
+}
+
+TrialResult UnitBench::measure(Runner &runner, int segment, const std::string &default_object,
+                               const std::string &incumbent_object, const std::string &candidate_object,
+                               const std::string &program_name, bool peak, const std::string &fault, double timeout_s) {
+    prepare_runner(runner);
+    TrialResult result;
+    std::string layout = layout_file(segment);
+    std::string vector_bytes;
+    std::vector<std::string> argv = c_compiler(arch_, model_.target.short_name, vector_bytes);
+    std::string program = join_path(dir_, program_name);
+    argv.insert(argv.end(), {join_path(dir_, "unit_bench_main.o"), default_object, incumbent_object, candidate_object,
+                             join_path(dir_, "halide_runtime.o"), join_path(dir_, "shufflec_helpers.o"), "-lpthread",
+                             "-lm", "-o", program});
+    if (runner.wants_static()) argv.push_back("-static");
+    ProcessResult linked = run_process(argv);
+    if (linked.status != 0) {
+        result.status = "failed";
+        result.error = "linking failed: " + one_line(linked.err.substr(0, 600));
+        return result;
+    }
+    runner.put({program, join_path(dir_, layout)});
+    std::vector<std::string> args = {layout, "weights.bin", "--threads", std::to_string(threads_)};
+    if (peak) args.push_back("--peak");
+    if (!fault.empty()) args.insert(args.end(), {"--fault", fault});
+    ProcessResult r = runner.run(program_name, args, timeout_s);
+    unlink(program.c_str());
+    if (r.timed_out) {
+        result.status = "timeout";
+        result.error = cat("no result within ", timeout_s, " s");
+        return result;
+    }
+    if (r.status >= 128) {
+        result.status = "crashed";
+        result.error = cat("killed by signal ", r.status - 128);
+        return result;
+    }
+    if (r.status != 0) {
+        result.status = "failed";
+        result.error = cat("exit ", r.status, ": ", last_line(r.err));
+        return result;
+    }
+    try {
+        nlohmann::json j = nlohmann::json::parse(r.out);
+        result.max_rel_diff = j.at("max_rel_diff").get<double>();
+        result.calls = j.at("calls").get<int>();
+        result.incumbent = timing_of(j.at("incumbent"));
+        result.candidate = timing_of(j.at("candidate"));
+        if (j.contains("peak_gmacs")) result.peak_gmacs = j["peak_gmacs"].get<double>();
+    } catch (const nlohmann::json::exception &) {
+        result.status = "failed";
+        result.error = "no valid report: " + last_line(r.out + r.err);
+        return result;
+    }
+    result.status = result.max_rel_diff <= 1e-5 ? "ok" : "wrong_output";
+    if (result.status == "wrong_output")
+        result.error = cat("outputs differ from the default schedule's by ", result.max_rel_diff, " (relative)");
+    return result;
+}
+
+}  // namespace shufflec

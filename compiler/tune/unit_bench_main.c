@@ -1,0 +1,209 @@
+/* The program `shufflec tune` measures one pipeline (unit) with: three
+ * compiled variants of the same Halide pipeline, linked in as
+ *   ub_default_argv    the cost model's schedule (the reference for outputs)
+ *   ub_incumbent_argv  the best schedule measured so far
+ *   ub_candidate_argv  the schedule on trial
+ * plus the Halide runtime and shufflec's runtime helpers (thread pool,
+ * allocation cache), as in a compiled model.
+ *
+ *   unit_bench LAYOUT WEIGHTS [--threads N] [--rounds R] [--round-ms MS] [--peak] [--fault crash|hang|wrong]
+ *
+ * LAYOUT is a text file: "weights FLOATS", then one line per buffer argument
+ * after the weights and the thread count, in the pipeline's order:
+ *   "in|out DIMS EXTENT... STRIDE..." (DIMS extents, then DIMS strides, in floats)
+ * WEIGHTS holds the model's packed weights (raw little-endian floats).
+ *
+ * Inputs are filled with fixed pseudo-random values. The candidate's outputs
+ * are compared with the default's (max |difference| / max |default|). Timing:
+ * after a warm-up, R rounds; each round times calls of the incumbent and then
+ * of the candidate (the order alternates per round) for about MS milliseconds
+ * each, so slow drifts of the machine hit both alike. Prints one JSON object:
+ *   {"max_rel_diff", "calls", "incumbent": {"median_ms", "min_ms", "p10_ms", "p90_ms"}, "candidate": {...},
+ *    "peak_gmacs"}
+ * --fault makes the candidate crash, hang or corrupt its output (for the
+ * tuner's isolation tests). */
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "HalideRuntime.h"
+#include "bench_common.h"
+#include "shufflec_runtime.h"
+
+int ub_default_argv(void **args);
+int ub_incumbent_argv(void **args);
+int ub_candidate_argv(void **args);
+void shufflec_internal_install_pool(void);
+
+enum { kMaxBuffers = 32, kMaxCalls = 100000 };
+
+struct arg_buffer {
+    int output;
+    halide_buffer_t buf;
+    halide_dimension_t dim[5];
+    float *data[3]; /* one per variant for outputs; inputs share data[0] */
+    long floats;
+};
+
+static struct arg_buffer buffers[kMaxBuffers];
+static int n_buffers;
+static halide_buffer_t weights_buf;
+static halide_dimension_t weights_dim;
+static int32_t threads = 1;
+static void *args[2 + kMaxBuffers];
+
+static void *aligned(long floats) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, (size_t)(floats > 0 ? floats : 1) * sizeof(float))) return NULL;
+    return p;
+}
+
+static void set_buffer(halide_buffer_t *b, halide_dimension_t *d, int dims, float *host) {
+    memset(b, 0, sizeof *b);
+    b->host = (uint8_t *)host;
+    b->type.code = halide_type_float, b->type.bits = 32, b->type.lanes = 1;
+    b->dimensions = dims;
+    b->dim = d;
+}
+
+/* Points the output buffers at variant v's storage and calls it. */
+static int call(int v) {
+    static int (*const fn[3])(void **) = {ub_default_argv, ub_incumbent_argv, ub_candidate_argv};
+    for (int i = 0; i < n_buffers; i++)
+        if (buffers[i].output) buffers[i].buf.host = (uint8_t *)buffers[i].data[v];
+    return fn[v](args);
+}
+
+static void report(const char *name, double *t, int n) {
+    double p10 = quantile(t, n, 0.1), p90 = quantile(t, n, 0.9), median = quantile(t, n, 0.5);
+    printf("\"%s\": {\"median_ms\": %.6f, \"min_ms\": %.6f, \"p10_ms\": %.6f, \"p90_ms\": %.6f}", name, median, t[0],
+           p10, p90);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return fprintf(stderr, "usage: unit_bench LAYOUT WEIGHTS [options]\n"), 2;
+    int rounds = 10, peak = 0;
+    double round_ms = 20;
+    const char *fault = "";
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--round-ms") && i + 1 < argc) round_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--peak")) peak = 1;
+        else if (!strcmp(argv[i], "--fault") && i + 1 < argc) fault = argv[++i];
+        else return fprintf(stderr, "unit_bench: unknown argument %s\n", argv[i]), 2;
+    }
+    if (threads < 1 || threads > 64 || rounds < 1 || rounds > 1000)
+        return fprintf(stderr, "unit_bench: bad --threads or --rounds\n"), 2;
+
+    FILE *f = fopen(argv[1], "r");
+    if (!f) return fprintf(stderr, "unit_bench: cannot open %s\n", argv[1]), 1;
+    long weight_floats = 0;
+    if (fscanf(f, " weights %ld", &weight_floats) != 1 || weight_floats < 1)
+        return fprintf(stderr, "unit_bench: %s: bad weights line\n", argv[1]), 1;
+    char kind[8];
+    while (n_buffers < kMaxBuffers && fscanf(f, " %7s", kind) == 1) {
+        struct arg_buffer *b = &buffers[n_buffers];
+        int dims = 0;
+        if (fscanf(f, " %d", &dims) != 1 || dims < 1 || dims > 5)
+            return fprintf(stderr, "unit_bench: %s: bad buffer line\n", argv[1]), 1;
+        long extent[5], stride[5];
+        for (int d = 0; d < dims; d++)
+            if (fscanf(f, " %ld", &extent[d]) != 1) return fprintf(stderr, "unit_bench: bad extent\n"), 1;
+        for (int d = 0; d < dims; d++)
+            if (fscanf(f, " %ld", &stride[d]) != 1) return fprintf(stderr, "unit_bench: bad stride\n"), 1;
+        b->output = !strcmp(kind, "out");
+        b->floats = 1;
+        for (int d = 0; d < dims; d++) {
+            b->dim[d].min = 0, b->dim[d].extent = (int32_t)extent[d], b->dim[d].stride = (int32_t)stride[d];
+            b->dim[d].flags = 0;
+            b->floats += (extent[d] - 1) * stride[d];
+        }
+        for (int v = 0; v < (b->output ? 3 : 1); v++) {
+            b->data[v] = aligned(b->floats);
+            if (!b->data[v]) return fprintf(stderr, "unit_bench: out of memory\n"), 1;
+            /* Fixed pseudo-random values in [-1, 1): inputs; outputs start equal
+             * (a view writes only some channels of its buffer). */
+            uint32_t state = 12345u + (uint32_t)n_buffers;
+            for (long i = 0; i < b->floats; i++) {
+                state = state * 1664525u + 1013904223u;
+                b->data[v][i] = (float)(state >> 8) / 8388608.0f - 1.0f;
+            }
+        }
+        set_buffer(&b->buf, b->dim, dims, b->data[0]);
+        n_buffers++;
+    }
+    fclose(f);
+
+    float *weights = aligned(weight_floats);
+    FILE *w = fopen(argv[2], "rb");
+    if (!weights || !w || fread(weights, sizeof(float), (size_t)weight_floats, w) != (size_t)weight_floats)
+        return fprintf(stderr, "unit_bench: cannot read %ld floats from %s\n", weight_floats, argv[2]), 1;
+    fclose(w);
+    weights_dim.min = 0, weights_dim.extent = (int32_t)weight_floats, weights_dim.stride = 1, weights_dim.flags = 0;
+    set_buffer(&weights_buf, &weights_dim, 1, weights);
+
+    if (shufflec_set_num_threads(threads) != SHUFFLEC_OK) return fprintf(stderr, "unit_bench: bad thread count\n"), 2;
+    shufflec_internal_install_pool();
+    args[0] = &weights_buf;
+    args[1] = &threads;
+    for (int i = 0; i < n_buffers; i++) args[2 + i] = &buffers[i].buf;
+
+    if (!strcmp(fault, "crash")) raise(SIGSEGV);
+    if (!strcmp(fault, "hang"))
+        for (;;) pause();
+    for (int v = 0; v < 3; v++)
+        if (call(v) != 0) return fprintf(stderr, "unit_bench: variant %d failed\n", v), 1;
+    if (!strcmp(fault, "wrong"))
+        for (int i = 0; i < n_buffers; i++)
+            if (buffers[i].output) buffers[i].data[2][0] += 1.0f;
+    double max_diff = 0, max_ref = 0;
+    int nan_seen = 0;
+    for (int i = 0; i < n_buffers; i++) {
+        if (!buffers[i].output) continue;
+        for (long k = 0; k < buffers[i].floats; k++) {
+            double ref = buffers[i].data[0][k], d = fabs(buffers[i].data[2][k] - ref);
+            if (d != d) nan_seen = 1;
+            else if (d > max_diff) max_diff = d;
+            if (fabs(ref) > max_ref) max_ref = fabs(ref);
+        }
+    }
+    double rel = nan_seen ? 1e30 : max_diff / (max_ref > 0 ? max_ref : 1);
+
+    /* Warm-up, and the calls per round from the slower variant's time. */
+    double slowest = 0;
+    for (int v = 1; v < 3; v++)
+        for (int k = 0; k < 3; k++) {
+            double t0 = now();
+            call(v);
+            double t = now() - t0;
+            if (k == 2 && t > slowest) slowest = t;
+        }
+    int calls = (int)(round_ms * 1e-3 / (slowest > 1e-7 ? slowest : 1e-7));
+    if (calls < 3) calls = 3;
+    if (calls * rounds > kMaxCalls) calls = kMaxCalls / rounds;
+    double *times[2];
+    for (int v = 0; v < 2; v++) {
+        times[v] = malloc(sizeof(double) * (size_t)calls * (size_t)rounds);
+        if (!times[v]) return fprintf(stderr, "unit_bench: out of memory\n"), 1;
+    }
+    for (int r = 0; r < rounds; r++)
+        for (int o = 0; o < 2; o++) {
+            int v = (r + o) % 2; /* 0: incumbent, 1: candidate */
+            for (int k = 0; k < calls; k++) {
+                double t0 = now();
+                int status = call(1 + v);
+                times[v][r * calls + k] = (now() - t0) * 1e3;
+                if (status) return fprintf(stderr, "unit_bench: variant %d failed\n", 1 + v), 1;
+            }
+        }
+    printf("{\"max_rel_diff\": %.9g, \"calls\": %d, ", rel, calls * rounds);
+    report("incumbent", times[0], calls * rounds);
+    printf(", ");
+    report("candidate", times[1], calls * rounds);
+    if (peak) printf(", \"peak_gmacs\": %.3f", fma_peak(threads));
+    printf("}\n");
+    return 0;
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# `shufflec tune` end to end on a tiny model (a few trials each; timings are
+# not checked, the machinery is):
+#   --print-space lists knobs with legal values and defaults
+#   crash, hang and wrong-output candidates (injected with $SHUFFLEC_TUNE_FAULTS)
+#     are logged as failed and the run goes on
+#   kill -9 in the middle of a run, then --resume: no trial measured twice, the
+#     requested count completed, the torn last line (if any) skipped
+#   --report and --plot; the whole-model confirmation writes a schedule file
+#   compile --tuning-log applies a non-default record, and the tuned model's
+#     outputs equal the default's (Python wrapper, max difference <= 1e-5 relative)
+#   the qemu runner (aarch64 programs under qemu-aarch64) and the ssh runner (a
+#     real sshd on 127.0.0.1)
+#   tests/check_tune.sh SHUFFLEC_BINARY
+set -euo pipefail
+shufflec=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+sshd_pid=""
+tune_pid=""
+cleanup() {
+    [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null
+    [ -n "$tune_pid" ] && kill -9 "$tune_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+spec="$src/tests/tiny_shufflenet_v1.json"  # 3 stages of 2, 2, 1 units at 40x48: compiles in seconds
+fail() { echo "FAIL: $*"; exit 1; }
+tune() { "$shufflec" tune "$spec" --random-weights 1 --target x86-64-linux --quiet "$@"; }
+
+# The space.
+"$shufflec" tune --print-space "$spec" --target x86-64-linux > "$tmp/space.txt"
+grep -q "tile_x {1, 2" "$tmp/space.txt" || fail "no tile_x knob in: $(head -20 "$tmp/space.txt")"
+grep -q "group_padding {4, 8\*, 16}" "$tmp/space.txt" || fail "group padding is not the AVX2 vector by default"
+grep -q "same workload as stage3.0" "$tmp/space.txt" && fail "a stride-2 and a stride-1 unit share a workload"
+grep -q "unit stage2.1: same workload" "$tmp/space.txt" && fail "stage2.1 cannot share stage2.0's workload"
+echo "ok: --print-space ($(grep -c '^unit' "$tmp/space.txt") units)"
+
+# Faults: the default trials come first (one per workload), then these.
+defaults=$(grep -c '^unit .*(workload' "$tmp/space.txt")
+crash=$defaults; hang=$((defaults + 1)); wrong=$((defaults + 2))
+SHUFFLEC_TUNE_FAULTS="crash:$crash,hang:$hang,wrong:$wrong" tune --trials $((defaults + 5)) --run-timeout 5 \
+    --log "$tmp/faults.jsonl" -o "$tmp/faults.json" --no-confirm > "$tmp/faults.out"
+/usr/bin/python3 - "$tmp/faults.jsonl" "$crash" "$hang" "$wrong" "$((defaults + 5))" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+crash, hang, wrong, total = map(int, sys.argv[2:])
+status = {r["trial"]: r["status"] for r in records}
+assert len(records) == total, (len(records), total)
+assert status[crash] == "crashed" and status[hang] == "timeout" and status[wrong] == "wrong_output", status
+assert all(s == "ok" for t, s in status.items() if t not in (crash, hang, wrong)), status
+for r in records:
+    for field in ("workload", "config", "target", "threads", "cpu", "version", "search", "session"):
+        assert field in r, (field, r)
+    if r["status"] == "ok":
+        assert r["median_ms"] > 0 and r["min_ms"] <= r["median_ms"] and r["est_ms"] > 0 and r["max_rel_diff"] <= 1e-5, r
+print("ok: crash, hang and wrong output logged as failed; the run went on (%d trials)" % total)
+PY
+[ -f "$tmp/faults.json" ] || fail "no schedule file written"
+
+# kill -9 in the middle, then --resume.
+total=$((defaults + 14))
+"$shufflec" tune "$spec" --random-weights 1 --target x86-64-linux --quiet --trials $total --log "$tmp/resume.jsonl" \
+    -o "$tmp/resume.json" --no-confirm > /dev/null 2>&1 &
+tune_pid=$!  # shufflec itself (not a subshell): kill -9 hits the tuner
+for _ in $(seq 600); do
+    [ -f "$tmp/resume.jsonl" ] && [ "$(wc -l < "$tmp/resume.jsonl")" -ge $((defaults + 3)) ] && break
+    sleep 0.1
+done
+kill -9 "$tune_pid"; wait "$tune_pid" 2>/dev/null || true; tune_pid=""
+before=$(wc -l < "$tmp/resume.jsonl")
+[ "$before" -lt "$total" ] || fail "the run finished before it was killed"
+sleep 1
+pgrep -f "unit_bench_t[0-9]* layout_" > /dev/null && fail "a measuring program outlived the killed tune"
+tune --trials $total --log "$tmp/resume.jsonl" -o "$tmp/resume.json" --no-confirm --resume > "$tmp/resume.out"
+/usr/bin/python3 - "$tmp/resume.jsonl" "$total" "$before" <<'PY'
+import json, sys
+total, before = int(sys.argv[2]), int(sys.argv[3])
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+records = [json.loads(l) for l in lines]
+keys = [(r["workload"], json.dumps(r["config"], sort_keys=True)) for r in records]
+assert len(records) == total, (len(records), total)
+assert len(set(keys)) == total, "a config was measured twice"
+assert len({r["trial"] for r in records}) == total, "trial numbers repeat"
+assert len({r["session"] for r in records}) == 1, "the resumed run started a new session"
+assert sum(r["default"] for r in records) == len({r["workload"] for r in records}), "a default was measured again"
+print("ok: killed after %d of %d trials, resumed without measuring any again" % (before, total))
+PY
+
+# Report and plot.
+"$shufflec" tune --report "$tmp/resume.jsonl" --plot "$tmp/plot.svg" > "$tmp/report.txt"
+grep -q "stage3.1" "$tmp/report.txt" || fail "report: $(cat "$tmp/report.txt")"
+grep -q "% peak" "$tmp/report.txt" || fail "report without the share of the peak"
+grep -q "<polyline" "$tmp/plot.svg" || fail "the plot has no line"
+echo "ok: --report and --plot"
+
+# compile --tuning-log: a non-default record made the best (its est_ms halved),
+# applied by workload; outputs equal the default compile's.
+/usr/bin/python3 - "$tmp/resume.jsonl" "$tmp/forced.jsonl" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+pick = next(r for r in records if r["status"] == "ok" and not r["default"])
+default = next(r for r in records if r["default"] and r["workload"] == pick["workload"])
+pick["est_ms"] = default["est_ms"] * 0.5
+with open(sys.argv[2], "w") as f:
+    for r in records:
+        f.write(json.dumps(r) + "\n")
+PY
+"$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --emit so --name plain -o "$tmp/plain" --quiet
+"$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --emit so --name tuned -o "$tmp/tuned" \
+    --tuning-log "$tmp/forced.jsonl" > "$tmp/compile.out"
+grep -Eq "forced.jsonl \(([1-9][0-9]*) pipelines?\)" "$tmp/compile.out" || fail "no pipeline took the log's record: $(cat "$tmp/compile.out")"
+PYTHONPATH="$src/runtime/python" /usr/bin/python3 - "$tmp" <<'PY'
+import sys
+import numpy as np
+import shufflec
+tmp = sys.argv[1]
+plain, tuned = shufflec.load(tmp + "/plain/plain.so"), shufflec.load(tmp + "/tuned/tuned.so")
+x = np.random.default_rng(0).standard_normal((1, 3, 40, 48)).astype(np.float32)
+a, b = plain(x), tuned(x)
+err = np.abs(a - b).max() / np.abs(a).max()
+assert err <= 1e-5, err
+print("ok: compile --tuning-log applies the record; outputs equal the default's (max rel diff %.2g)" % err)
+PY
+
+# Whole-model confirmation writes a schedule file either way.
+tune --trials $((defaults + 2)) --log "$tmp/confirm.jsonl" -o "$tmp/confirm.json" > "$tmp/confirm.out"
+grep -q '"format": "shufflec-schedule/1"' "$tmp/confirm.json" || fail "no schedule file after confirmation"
+grep -Eq "whole model|no unit beat" "$tmp/confirm.out" || fail "no confirmation: $(cat "$tmp/confirm.out")"
+"$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --schedule "$tmp/confirm.json" -o "$tmp/c" --quiet
+echo "ok: whole-model confirmation; the written file compiles"
+
+# qemu: aarch64 candidates under qemu-aarch64 (timings meaningless; protocol, checks and log real).
+"$shufflec" tune "$spec" --random-weights 1 --runner qemu --trials $((defaults + 2)) --log "$tmp/qemu.jsonl" \
+    -o "$tmp/qemu.json" --no-confirm --quiet > /dev/null
+/usr/bin/python3 - "$tmp/qemu.jsonl" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+assert all(r["target"] == "arm-64-linux" and r["runner"] == "qemu" for r in records)
+assert sum(r["status"] == "ok" for r in records) >= len(records) - 1, [r["status"] for r in records]
+print("ok: qemu runner: %d trials of arm-64-linux candidates" % len(records))
+PY
+
+# ssh: a real sshd on 127.0.0.1.
+source "$src/tests/sshd_fixture.sh"
+runner="ssh://$(id -un)@127.0.0.1:$port/$tmp/remote"
+tune --runner "$runner" --trials $((defaults + 2)) --log "$tmp/ssh.jsonl" -o "$tmp/ssh.json" --no-confirm > /dev/null
+/usr/bin/python3 - "$tmp/ssh.jsonl" "$runner" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+assert all(r["runner"] == sys.argv[2] for r in records)
+assert all(r["status"] == "ok" for r in records), [r.get("error") for r in records]
+print("ok: ssh runner: %d trials measured through sshd" % len(records))
+PY
+[ -f "$tmp/remote/weights.bin" ] || fail "nothing arrived in the remote folder"
+
+# Bad arguments: one line each.
+for bad in "--trials 0" "--search annealing" "--runner ftp://x" "--budget soon" "--plot x.svg"; do
+    if tune $bad > /dev/null 2> "$tmp/err"; then fail "tune $bad succeeded"; fi
+    [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "tune $bad: $(cat "$tmp/err")"
+done
+if "$shufflec" tune --report "$tmp/missing.jsonl" 2> "$tmp/err"; then fail "--report of a missing log succeeded"; fi
+echo "ok: bad tune arguments are one-line errors"
