@@ -31,18 +31,25 @@ void write_text(const std::string &path, const std::string &text) {
     std::fclose(f);
 }
 
-// The tiny spec with `family_extra` (e.g. ', "shuffle_convention": "inverse"') added to its family.
-std::string tiny_spec(const std::string &family_extra) {
+// An input.preprocess block for the tiny model's 40x48 input.
+const char *kTinyPreprocess = R"(, "preprocess": {"order": "rgb", "scale": 0.00392156862745098, "mean": [0.5, 0.4, 0.3],
+    "std": [0.2, 0.25, 0.3], "resize": {"shorter_side": 48, "antialias": true}, "center_crop": [40, 48]})";
+
+// The tiny spec with `family_extra` (e.g. ', "shuffle_convention": "inverse"') added to its family and
+// `input_extra` to its input.
+std::string tiny_spec(const std::string &family_extra, const std::string &input_extra = "") {
     std::string spec = kTinySpec;
-    return spec.replace(spec.find("\"num_classes\": 10"), 17, "\"num_classes\": 10" + family_extra);
+    spec.replace(spec.find("\"num_classes\": 10"), 17, "\"num_classes\": 10" + family_extra);
+    return spec.replace(spec.find("[1, 3, 40, 48]"), 14, "[1, 3, 40, 48]" + input_extra);
 }
 
 // Compiles the tiny model once into build/contract/<variant>.
-std::string compile_tiny(const std::string &variant, bool external, const std::string &family_extra = "") {
+std::string compile_tiny(const std::string &variant, bool external, const std::string &family_extra = "",
+                         const std::string &input_extra = "") {
     std::string dir = build_dir() + "/contract/" + variant;
     EXPECT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
     std::string spec = dir + "/tiny.json";
-    write_text(spec, tiny_spec(family_extra));
+    write_text(spec, tiny_spec(family_extra, input_extra));
     CompileOptions o;
     o.spec_path = spec;
     o.random_seed = "5";
@@ -209,6 +216,13 @@ TEST(AppContract, ConcurrentCallsGiveTheSameBits) {
     EXPECT_EQ(run_command("'" + app + "' 8 150 '" + external + "/tiny.weights'", &out), 0) << out;
     std::printf("[ contract ] external weights reloaded meanwhile, 8 threads x 150 calls: %s", out.c_str());
     EXPECT_NE(out.find("0 of 1200 outputs wrong, 0 errors"), std::string::npos) << out;
+
+    // With input.preprocess: NAME_run_rgb8 joins the cycle.
+    std::string rgb8 = compile_tiny("concurrent-rgb8", false, "", kTinyPreprocess);
+    app = link_app(rgb8, "concurrent_runs");
+    EXPECT_EQ(run_command("'" + app + "' 8 300", &out), 0) << out;
+    std::printf("[ contract ] with NAME_run_rgb8, 8 threads x 300 calls: %s", out.c_str());
+    EXPECT_NE(out.find("0 of 2400 outputs wrong, 0 errors"), std::string::npos) << out;
 }
 
 // The external-weights fingerprint covers what gives the weights their

@@ -91,7 +91,7 @@ PY
 (cd "$build" && cpack -G DEB > "$tmp/cpack.log") || { cat "$tmp/cpack.log"; exit 1; }
 deb=$(ls "$build"/shufflec_*.deb | head -1)
 depends=$(dpkg-deb -f "$deb" Depends)
-for want in libhalide14-0-dev clang-14 lld-14 llvm-14 libc6 libstdc++6 libonnx1 libprotobuf32; do
+for want in libhalide14-0-dev clang-14 lld-14 llvm-14 gcc libc6 libstdc++6 libonnx1 libprotobuf32; do
     [[ "$depends" == *"$want"* ]] || { echo "FAIL: $deb does not depend on $want (Depends: $depends)"; exit 1; }
 done
 echo "ok: $(basename "$deb") depends on: $depends"

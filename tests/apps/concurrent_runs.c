@@ -2,7 +2,8 @@
  * bit for bit against the same input computed alone (tests/app_contract_test.cc):
  *   concurrent_runs THREADS CALLS [WEIGHTS_FILE]
  * Each thread cycles through NAME_run, NAME_run_halide and NAME_run_with_scratch
- * (its own scratch) on inputs that differ per call. Meanwhile one more thread
+ * (its own scratch) on inputs that differ per call, and, for a model with
+ * input.preprocess, NAME_run_rgb8 on 8-bit images (of two sizes) that differ per call. Meanwhile one more thread
  * keeps changing the thread count and, for a model built with
  * --external-weights (WEIGHTS_FILE given), another one keeps reloading the
  * weights. Prints "<wrong> of <calls> outputs wrong, <errors> errors" and exits
@@ -26,7 +27,19 @@
 
 enum { kInputs = 12 };
 
+#if M(_PREPROCESS)
+enum { kEntries = 4 };
+#else
+enum { kEntries = 3 };
+#endif
+
 static float *inputs[kInputs], *expected[kInputs];
+static uint8_t *images[kInputs];
+static float *expected_rgb8[kInputs];
+
+/* Image k: 64x52 for even k, 50x41 for odd k (any size is resized and cropped). */
+static int image_w(int k) { return k % 2 ? 50 : 64; }
+static int image_h(int k) { return k % 2 ? 41 : 52; }
 static int calls_per_thread;
 static const char *weights_file;
 static atomic_int wrong, errors, done;
@@ -43,7 +56,11 @@ static void halide_buffer(halide_buffer_t *b, halide_dimension_t *d, int dims, c
     b->dimensions = dims, b->dim = d;
 }
 
-static int run_entry(int entry, float *in, float *out, void *scratch) {
+static int run_entry(int entry, int which, float *out, void *scratch) {
+    float *in = inputs[which];
+#if M(_PREPROCESS)
+    if (entry == 3) return F(_run_rgb8)(images[which], image_w(which), image_h(which), 3 * image_w(which), out);
+#endif
     if (entry == 0) return F(_run)(in, out);
     if (entry == 1) return F(_run_with_scratch)(in, out, scratch);
     halide_dimension_t din[4], dout[4];
@@ -62,12 +79,13 @@ static void *caller(void *arg) {
     float *out = malloc(sizeof(float) * M(_OUTPUT_SIZE));
     void *scratch = aligned_alloc(64, (M(_SCRATCH_BYTES) + 63) / 64 * 64);
     for (int i = 0; i < calls_per_thread; i++) {
-        int which = (id * 5 + i * 7) % kInputs, entry = (id + i) % 3;
+        int which = (id * 5 + i * 7) % kInputs, entry = (id + i) % kEntries;
         memset(out, 0xff, sizeof(float) * M(_OUTPUT_SIZE));
-        int status = run_entry(entry, inputs[which], out, scratch);
+        int status = run_entry(entry, which, out, scratch);
+        const float *want = entry == 3 ? expected_rgb8[which] : expected[which];
         if (status != SHUFFLEC_OK) {
             if (atomic_fetch_add(&errors, 1) < 5) printf("thread %d call %d: status %d (%s)\n", id, i, status, shufflec_status_string(status));
-        } else if (memcmp(out, expected[which], sizeof(float) * M(_OUTPUT_SIZE)) != 0) {
+        } else if (memcmp(out, want, sizeof(float) * M(_OUTPUT_SIZE)) != 0) {
             if (atomic_fetch_add(&wrong, 1) < 5) printf("thread %d call %d (entry %d, input %d): wrong output\n", id, i, entry, which);
         }
     }
@@ -103,6 +121,14 @@ int main(int argc, char **argv) {
         expected[k] = malloc(sizeof(float) * M(_OUTPUT_SIZE));
         for (int i = 0; i < M(_INPUT_SIZE); i++) inputs[k][i] = (float)((i * 7919 + k * 104729) % 1000) / 500.0f - 1.0f;
         if (F(_run)(inputs[k], expected[k]) != SHUFFLEC_OK) return printf("reference run failed\n"), 1;
+        int pixels = 3 * image_w(k) * image_h(k);
+        images[k] = malloc((size_t)pixels);
+        expected_rgb8[k] = malloc(sizeof(float) * M(_OUTPUT_SIZE));
+        for (int i = 0; i < pixels; i++) images[k][i] = (uint8_t)((i * 31 + k * 17) % 256);
+#if M(_PREPROCESS)
+        if (F(_run_rgb8)(images[k], image_w(k), image_h(k), 3 * image_w(k), expected_rgb8[k]) != SHUFFLEC_OK)
+            return printf("reference run_rgb8 failed\n"), 1;
+#endif
     }
     pthread_t t[65], d;
     pthread_create(&d, NULL, disturber, NULL);
