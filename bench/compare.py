@@ -110,11 +110,11 @@ class Worker:
             self.proc.kill()
 
 
-def compile_model(spec, weights, hw, out, autoscheduler=None):
+def compile_model(spec, weights, hw, out, autoscheduler=None, extra=()):
     """shufflec compile + link bench/worker.c; returns (worker path, compile seconds)."""
     os.makedirs(out, exist_ok=True)
     argv = [SHUFFLEC, "compile", spec, "--weights", weights, "--target", "host", "--name", "net", "-o", out,
-            "--input-shape", f"1,3,{hw[0]},{hw[1]}", "--quiet"]
+            "--input-shape", f"1,3,{hw[0]},{hw[1]}", "--quiet", *extra]
     env = dict(os.environ)
     if autoscheduler:
         argv += ["--autoschedule", autoscheduler]
@@ -164,7 +164,7 @@ def block_runs(estimate_ms):
     return int(max(3, min(20, 250 / max(estimate_ms, 0.01))))
 
 
-def bench_config(cfg, work, threads_list, rounds, quick, log):
+def bench_config(cfg, work, threads_list, rounds, quick, log, tuning_logs=()):
     h, w = cfg["hw"]
     folder = os.path.join(work, re.sub(r"[^A-Za-z0-9]+", "_", cfg["name"]))
     os.makedirs(folder, exist_ok=True)
@@ -190,12 +190,16 @@ def bench_config(cfg, work, threads_list, rounds, quick, log):
     macs = macs_of(spec, (h, w))
 
     systems, compile_seconds = [], {}
-    variants = [("shufflec", None)]
+    variants = [("shufflec", None, ())]
+    # Tuned: the records of `shufflec tune` logs applied by workload (one per thread count).
+    for threads, path in tuning_logs:
+        variants.append((f"shufflec tuned for {threads}t", None, ("--tuning-log", path, "--tuning-threads", str(threads))))
     if cfg.get("autoschedulers") and not quick:
-        variants += [(f"shufflec + {a}", a) for a in AUTOSCHEDULERS]
-    for label, auto in variants:
+        variants += [(f"shufflec + {a}", a, ()) for a in AUTOSCHEDULERS]
+    for label, auto, extra in variants:
         log(f"  compiling {label} ...")
-        exe, seconds = compile_model(spec, weights, (h, w), os.path.join(folder, label.replace(" + ", "_")), auto)
+        exe, seconds = compile_model(spec, weights, (h, w), os.path.join(folder, re.sub(r"[^A-Za-z0-9]+", "_", label)),
+                                     auto, extra)
         compile_seconds[label] = seconds
         worker = Worker(label, [exe, x])
         # Correctness first: the compiled output against PyTorch's float64 result.
@@ -300,6 +304,8 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (1 2)")
     parser.add_argument("--only", nargs="*", help="configuration names to run (substring match)")
     parser.add_argument("--out", help="results file (default bench/results/<cpu>.md)")
+    parser.add_argument("--tuning-log", action="append", default=[], metavar="THREADS=LOG",
+                        help="also run shufflec compiled with a `shufflec tune` log's records for THREADS threads")
     args = parser.parse_args()
     if not os.path.exists(SHUFFLEC):
         sys.exit("compare.py: build shufflec first (tools/test.sh or cmake --build build)")
@@ -309,6 +315,12 @@ def main():
     if args.only:
         configs = [c for c in configs if any(o in c["name"] for o in args.only)]
     rounds = 3 if args.quick and args.rounds == 7 else args.rounds
+    tuning_logs = []
+    for item in args.tuning_log:
+        threads, _, path = item.partition("=")
+        if not threads.isdigit() or not os.path.exists(path):
+            parser.error(f"--tuning-log: expected THREADS=LOG with an existing log, got {item!r}")
+        tuning_logs.append((int(threads), os.path.abspath(path)))
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -319,7 +331,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="shufflec-compare-") as work:
         for cfg in configs:
             log(f"{cfg['name']}:")
-            results.append(bench_config(cfg, work, args.threads, rounds, args.quick, log))
+            results.append(bench_config(cfg, work, args.threads, rounds, args.quick, log, tuning_logs))
     text, cpu = report(results, peaks, args.threads, rounds)
     print(text)
     out = args.out or os.path.join(BENCH, "results", re.sub(r"[^A-Za-z0-9]+", "_", cpu).strip("_") + ".md")
