@@ -458,7 +458,6 @@ int run_tune(const TuneOptions &opt) {
                                 {"units", w->units},
                                 {"count", w->count()},
                                 {"workload", w->space->key},
-                                {"workload_desc", w->space->workload},
                                 {"macs", w->space->macs},
                                 {"config", config_to_json(config)},
                                 {"default", is_default},
@@ -470,6 +469,8 @@ int run_tune(const TuneOptions &opt) {
                                 {"search", opt.search},
                                 {"version", kShufflecVersion}};
             if (!result.error.empty()) r["error"] = result.error;
+            // What the workload key stands for, once per workload (with its default's record).
+            if (is_default) r["workload_desc"] = w->space->workload;
             if (result.peak_gmacs > 0) r["peak_gmacs"] = result.peak_gmacs;
             if (result.status == "ok" || result.status == "wrong_output") {
                 r["median_ms"] = result.candidate.median_ms;

@@ -4,7 +4,7 @@
 // measuring again; `compile --tuning-log` applies the best record per workload.
 //
 // A record: {"format": "shufflec-tune/1", "session", "trial", "time", "model",
-//   "unit", "workload" (key), "workload_desc", "count" (units of the model with
+//   "unit", "workload" (key), "workload_desc" (in the default's record), "count" (units of the model with
 //   this workload), "macs", "config", "default" (the cost model's config),
 //   "status" (ok, compile_failed, compile_timeout, crashed, timeout,
 //   wrong_output, failed), "error", "median_ms", "min_ms", "spread",

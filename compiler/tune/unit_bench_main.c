@@ -6,7 +6,8 @@
  * plus the Halide runtime and shufflec's runtime helpers (thread pool,
  * allocation cache), as in a compiled model.
  *
- *   unit_bench LAYOUT WEIGHTS [--threads N] [--rounds R] [--round-ms MS] [--peak] [--fault crash|hang|wrong]
+ *   unit_bench LAYOUT WEIGHTS [--threads N] [--rounds R] [--round-ms MS] [--evict-kb KB] [--peak]
+ *              [--fault crash|hang|wrong]
  *
  * LAYOUT is a text file: "weights FLOATS", then one line per buffer argument
  * after the weights and the thread count, in the pipeline's order:
@@ -17,7 +18,11 @@
  * are compared with the default's (max |difference| / max |default|). Timing:
  * after a warm-up, R rounds; each round times calls of the incumbent and then
  * of the candidate (the order alternates per round) for about MS milliseconds
- * each, so slow drifts of the machine hit both alike. Prints one JSON object:
+ * each, so slow drifts of the machine hit both alike. Before every timed call
+ * the program reads KB kilobytes of other data (default 4096): in a model, a
+ * unit's weights were last used a whole inference ago and are no longer in
+ * the core's caches, so a unit timed hot in a loop would flatter tiles that
+ * reread weights (the evicting read is not timed). Prints one JSON object:
  *   {"max_rel_diff", "calls", "incumbent": {"median_ms", "min_ms", "p10_ms", "p90_ms"}, "candidate": {...},
  *    "peak_gmacs"}
  * --fault makes the candidate crash, hang or corrupt its output (for the
@@ -86,16 +91,18 @@ int main(int argc, char **argv) {
     if (argc < 3) return fprintf(stderr, "usage: unit_bench LAYOUT WEIGHTS [options]\n"), 2;
     int rounds = 10, peak = 0;
     double round_ms = 20;
+    long evict_kb = 4096;
     const char *fault = "";
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--round-ms") && i + 1 < argc) round_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--evict-kb") && i + 1 < argc) evict_kb = atol(argv[++i]);
         else if (!strcmp(argv[i], "--peak")) peak = 1;
         else if (!strcmp(argv[i], "--fault") && i + 1 < argc) fault = argv[++i];
         else return fprintf(stderr, "unit_bench: unknown argument %s\n", argv[i]), 2;
     }
-    if (threads < 1 || threads > 64 || rounds < 1 || rounds > 1000)
+    if (threads < 1 || threads > 64 || rounds < 1 || rounds > 1000 || evict_kb < 0 || evict_kb > (1L << 22))
         return fprintf(stderr, "unit_bench: bad --threads or --rounds\n"), 2;
 
     FILE *f = fopen(argv[1], "r");
@@ -181,7 +188,22 @@ int main(int argc, char **argv) {
             double t = now() - t0;
             if (k == 2 && t > slowest) slowest = t;
         }
-    int calls = (int)(round_ms * 1e-3 / (slowest > 1e-7 ? slowest : 1e-7));
+    long evict_floats = evict_kb * 256;
+    float *evict = aligned(evict_floats > 0 ? evict_floats : 1);
+    if (!evict) return fprintf(stderr, "unit_bench: out of memory\n"), 1;
+    for (long i = 0; i < evict_floats; i++) evict[i] = (float)(i & 255);
+    volatile float evict_sink = 0;
+    double evict_seconds = 0;
+    for (int k = 0; k < 3; k++) {
+        double t0 = now();
+        float sum = 0;
+        for (long i = 0; i < evict_floats; i += 16) sum += evict[i];
+        evict_sink += sum;
+        evict_seconds = now() - t0;
+    }
+    /* A round is about round_ms of calls and their evicting reads. */
+    double per_call = slowest + evict_seconds;
+    int calls = (int)(round_ms * 1e-3 / (per_call > 1e-7 ? per_call : 1e-7));
     if (calls < 3) calls = 3;
     if (calls * rounds > kMaxCalls) calls = kMaxCalls / rounds;
     double *times[2];
@@ -193,6 +215,9 @@ int main(int argc, char **argv) {
         for (int o = 0; o < 2; o++) {
             int v = (r + o) % 2; /* 0: incumbent, 1: candidate */
             for (int k = 0; k < calls; k++) {
+                float sum = 0;
+                for (long i = 0; i < evict_floats; i += 16) sum += evict[i]; /* one read per 64-byte line */
+                evict_sink += sum;
                 double t0 = now();
                 int status = call(1 + v);
                 times[v][r * calls + k] = (now() - t0) * 1e3;

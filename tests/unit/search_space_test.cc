@@ -1,0 +1,109 @@
+// The tuner's search space (compiler/tune/search_space.h): what it declares
+// for a model, that the cost model's choice is a legal point, that a point
+// becomes ordinary schedule knobs which the scheduler then uses, and that
+// workload keys name a unit's structure, not its name.
+#include <set>
+
+#include "emit/compile_model.h"
+#include "lower/lower_segment.h"
+#include "tune/search_space.h"
+#include "unit_support.h"
+#include "util/file_io.h"
+
+using namespace shufflec;
+
+namespace {
+
+PreparedModel prepare_tiny(const std::string &target, const unit::TempDir &dir) {
+    std::string spec = dir.file("tiny.json");
+    write_file_atomic(spec, R"({"format": "shufflec-spec/1", "name": "tiny", "input": {"shape": [1, 3, 40, 48]},
+        "family": {"name": "shufflenet_v1", "groups": 3, "scale": 0.5, "stage_repeats": [2, 3, 1], "num_classes": 10}})");
+    CompileOptions o;
+    o.spec_path = spec;
+    o.random_seed = "1";
+    o.target = target;
+    o.ignore_model_schedule = true;
+    return prepare_model(o);
+}
+
+const UnitSpace &unit_named(const ModelSpace &space, const std::string &name) {
+    for (const auto &u : space.units)
+        if (u.unit == name) return u;
+    ADD_FAILURE() << "no unit " << name;
+    return space.units.front();
+}
+
+}  // namespace
+
+TEST(SearchSpace, DefaultsAreLegalPointsAndKnobsFitTheRegisters) {
+    unit::TempDir dir;
+    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    ModelSpace space = search_space(p, 1);
+    EXPECT_EQ(space.units.size(), p.plan.segments.size());
+    EXPECT_EQ(space.group_padding.default_value, 8);  // AVX2: 8 lanes
+    for (const auto &u : space.units) {
+        ASSERT_FALSE(u.roots.empty()) << u.unit;
+        EXPECT_TRUE(config_is_legal(u, default_config(u))) << u.unit;
+        for (const auto &r : u.roots) {
+            EXPECT_EQ(r.registers, 16) << r.root;
+            const KnobSpace *t = r.knob("tile_x");
+            if (t) {
+                EXPECT_LE(t->values.back(), std::min<int64_t>(8, r.width)) << r.root;
+            }
+        }
+    }
+    // A tile that does not fit 16 registers (8 vectors x 8 pixels) is not a point.
+    const UnitSpace &u = unit_named(space, "stage3.1");
+    Config c = default_config(u);
+    c[0]["channel_vectors"] = 8;
+    c[0]["tile_x"] = 2;  // 8 * 2 + 8 + 1 = 25 > 16
+    EXPECT_FALSE(config_is_legal(u, c));
+    EXPECT_EQ(prepare_tiny("arm-64-linux", dir).blob.group_padding, 4);  // NEON: no padding beyond 4 lanes
+}
+
+TEST(SearchSpace, WorkloadKeysNameStructureNotNames) {
+    unit::TempDir dir;
+    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    ModelSpace one = search_space(p, 1), two = search_space(p, 2);
+    // stage3.1 and stage3.2 are the same unit under two names; stage3.0 (stride 2) is not.
+    EXPECT_EQ(unit_named(one, "stage3.1").key, unit_named(one, "stage3.2").key);
+    EXPECT_NE(unit_named(one, "stage3.0").key, unit_named(one, "stage3.1").key);
+    EXPECT_NE(unit_named(one, "stage2.1").key, unit_named(one, "stage3.1").key);
+    // Thread counts are part of the key.
+    EXPECT_NE(unit_named(one, "stage3.1").key, unit_named(two, "stage3.1").key);
+    std::set<std::string> keys;
+    for (const auto &u : one.units) keys.insert(u.key);
+    EXPECT_EQ(keys.size(), one.units.size() - 1);  // only stage3.1 / stage3.2 share
+}
+
+TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
+    unit::TempDir dir;
+    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    ModelSpace space = search_space(p, 1);
+    const UnitSpace &u = unit_named(space, "stage3.1");
+    Config c = default_config(u);
+    for (auto &root : c) {
+        root["channel_vectors"] = 1;
+        if (root.count("tile_x")) root["tile_x"] = 3;
+        if (root.count("tasks_per_thread")) root["tasks_per_thread"] = 2;
+    }
+    ASSERT_TRUE(config_is_legal(u, c));
+    ScheduleFile file = p.schedule;
+    apply_config(file, u, c);
+    LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
+    std::vector<ScheduleChoice> choices = apply_schedule(lowered, p.graph, p.plan, file, p.target.halide);
+    ASSERT_EQ(choices.size(), u.roots.size());
+    for (size_t i = 0; i < choices.size(); i++) {
+        EXPECT_EQ(choices[i].root, u.roots[i].root);
+        EXPECT_EQ(choices[i].channel_vectors, 1) << choices[i].root;
+        if (u.roots[i].knob("tile_x")) {
+            EXPECT_EQ(choices[i].tile_x, std::min<int64_t>(3, u.roots[i].width));
+        }
+        if (u.roots[i].knob("tasks_per_thread")) {
+            EXPECT_EQ(choices[i].tasks_per_thread, 2);
+        }
+    }
+    // JSON round trip; a config of another unit's shape is refused.
+    EXPECT_EQ(config_to_json(config_from_json(config_to_json(c), u)), config_to_json(c));
+    EXPECT_THROW(config_from_json(config_to_json(default_config(unit_named(space, "stem.conv"))), u), Error);
+}
