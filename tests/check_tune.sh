@@ -43,7 +43,7 @@ SHUFFLEC_TUNE_FAULTS="crash:$crash,hang:$hang,wrong:$wrong" tune --trials $((def
     --log "$tmp/faults.jsonl" -o "$tmp/faults.json" --no-confirm > "$tmp/faults.out"
 /usr/bin/python3 - "$tmp/faults.jsonl" "$crash" "$hang" "$wrong" "$((defaults + 5))" <<'PY'
 import json, sys
-records = [json.loads(l) for l in open(sys.argv[1])]
+records = [r for r in map(json.loads, open(sys.argv[1])) if not r.get("check")]  # trials only
 crash, hang, wrong, total = map(int, sys.argv[2:])
 status = {r["trial"]: r["status"] for r in records}
 assert len(records) == total, (len(records), total)
@@ -76,8 +76,7 @@ tune --trials $total --log "$tmp/resume.jsonl" -o "$tmp/resume.json" --no-confir
 /usr/bin/python3 - "$tmp/resume.jsonl" "$total" "$before" <<'PY'
 import json, sys
 total, before = int(sys.argv[2]), int(sys.argv[3])
-lines = [l for l in open(sys.argv[1]) if l.strip()]
-records = [json.loads(l) for l in lines]
+records = [r for r in map(json.loads, open(sys.argv[1])) if not r.get("check")]  # trials only
 keys = [(r["workload"], json.dumps(r["config"], sort_keys=True)) for r in records]
 assert len(records) == total, (len(records), total)
 assert len(set(keys)) == total, "a config was measured twice"
@@ -98,18 +97,26 @@ echo "ok: --report and --plot"
 # applied by workload; outputs equal the default compile's.
 /usr/bin/python3 - "$tmp/resume.jsonl" "$tmp/forced.jsonl" <<'PY'
 import json, sys
-records = [json.loads(l) for l in open(sys.argv[1])]
+records = [r for r in map(json.loads, open(sys.argv[1])) if not r.get("check")]  # trials only
 pick = next(r for r in records if r["status"] == "ok" and not r["default"])
 default = next(r for r in records if r["default"] and r["workload"] == pick["workload"])
 pick["est_ms"] = default["est_ms"] * 0.5
 with open(sys.argv[2], "w") as f:
     for r in records:
         f.write(json.dumps(r) + "\n")
+# The same log with a final check that found the pick not faster: the check decides.
+check = {k: pick[k] for k in ("format", "session", "model", "unit", "workload", "config", "target", "threads")}
+check.update({"check": True, "status": "not_faster", "ratio_to_default": 1.02})
+with open(sys.argv[2].replace(".jsonl", "_checked.jsonl"), "w") as f:
+    for r in records + [check]:
+        f.write(json.dumps(r) + "\n")
 PY
 "$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --emit so --name plain -o "$tmp/plain" --quiet
 "$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --emit so --name tuned -o "$tmp/tuned" \
     --tuning-log "$tmp/forced.jsonl" > "$tmp/compile.out"
 grep -Eq "forced.jsonl \(([1-9][0-9]*) pipelines?\)" "$tmp/compile.out" || fail "no pipeline took the log's record: $(cat "$tmp/compile.out")"
+"$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --print-schedule --tuning-log "$tmp/forced_checked.jsonl" \
+    | grep -q "forced_checked.jsonl (0 pipelines)" || fail "a record whose final check failed was applied"
 PYTHONPATH="$src/runtime/python" /usr/bin/python3 - "$tmp" <<'PY'
 import sys
 import numpy as np
@@ -135,7 +142,7 @@ echo "ok: whole-model confirmation; the written file compiles"
     -o "$tmp/qemu.json" --no-confirm --quiet > /dev/null
 /usr/bin/python3 - "$tmp/qemu.jsonl" <<'PY'
 import json, sys
-records = [json.loads(l) for l in open(sys.argv[1])]
+records = [r for r in map(json.loads, open(sys.argv[1])) if not r.get("check")]  # trials only
 assert all(r["target"] == "arm-64-linux" and r["runner"] == "qemu" for r in records)
 assert sum(r["status"] == "ok" for r in records) >= len(records) - 1, [r["status"] for r in records]
 print("ok: qemu runner: %d trials of arm-64-linux candidates" % len(records))
@@ -147,7 +154,7 @@ runner="ssh://$(id -un)@127.0.0.1:$port/$tmp/remote"
 tune --runner "$runner" --trials $((defaults + 2)) --log "$tmp/ssh.jsonl" -o "$tmp/ssh.json" --no-confirm > /dev/null
 /usr/bin/python3 - "$tmp/ssh.jsonl" "$runner" <<'PY'
 import json, sys
-records = [json.loads(l) for l in open(sys.argv[1])]
+records = [r for r in map(json.loads, open(sys.argv[1])) if not r.get("check")]  # trials only
 assert all(r["runner"] == sys.argv[2] for r in records)
 assert all(r["status"] == "ok" for r in records), [r.get("error") for r in records]
 print("ok: ssh runner: %d trials measured through sshd" % len(records))

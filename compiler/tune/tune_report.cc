@@ -14,7 +14,9 @@
 namespace shufflec {
 
 std::string tune_report(const std::string &log_path, const std::string &plot_path) {
-    std::vector<nlohmann::json> records = read_tuning_log(log_path);
+    std::vector<nlohmann::json> records;
+    for (auto &r : read_tuning_log(log_path))
+        if (!r.value("check", false)) records.push_back(std::move(r));  // trials only
     if (records.empty()) fail(log_path, ": the log holds no trials");
     std::ostringstream o;
     // Per (model, target, threads, workload): default, best, trials, failures.

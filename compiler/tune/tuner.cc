@@ -237,7 +237,12 @@ std::pair<double, double> confirm_ab(const TuneOptions &opt, Runner &runner, con
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
-    return {median(medians[0]), median(medians[1])};
+    // Paired: each round's tuned / default ratio (a slow minute of the machine
+    // hits both halves of a round), then the median ratio.
+    std::vector<double> ratios;
+    for (size_t r = 0; r < medians[0].size(); r++) ratios.push_back(medians[1][r] / medians[0][r]);
+    double d = median(medians[0]);
+    return {d, d * median(ratios)};
 }
 
 }  // namespace
@@ -288,6 +293,7 @@ int run_tune(const TuneOptions &opt) {
         int last_session = 0;
         for (const auto &r : read_tuning_log(log_path)) {
             last_session = std::max(last_session, r.value("session", 0));
+            if (r.value("check", false)) continue;  // a final check, not a trial
             auto it = by_key.find(r["workload"].get<std::string>());
             if (it == by_key.end() || r.value("target", "") != space.target || r.value("threads", 0) != opt.threads)
                 continue;
@@ -343,11 +349,13 @@ int run_tune(const TuneOptions &opt) {
         auto [status, error] = bench.compile(w.space->segment, s, "ub_candidate", base, opt.compile_timeout_s);
         if (!status.empty()) fail("compiling unit ", w.units[0], " with the default schedule failed: ", error);
         rename_object(base, object(w, "default"), "default");
+        rename_object(base, object(w, "default_as_incumbent"), "incumbent");  // for the final check
         if (w.incumbent_ms > 0) {
             ScheduleFile si = model.schedule;
             apply_config(si, *w.space, w.incumbent);
             auto [st, err] = bench.compile(w.space->segment, si, "ub_candidate", base, opt.compile_timeout_s);
             if (!st.empty()) w.incumbent = default_config(*w.space), w.incumbent_ms = w.default_ms, w.good.clear();
+            if (st.empty()) run_process({"cp", base, object(w, "incumbent_as_candidate")});
             rename_object(st.empty() ? base : object(w, "default"), object(w, "incumbent"), "incumbent");
         } else {
             rename_object(base, object(w, "incumbent"), "incumbent");
@@ -498,6 +506,7 @@ int run_tune(const TuneOptions &opt) {
                     w->incumbent_ms = est;
                     w->incumbent_version++;
                     rename_object(candidate, object(*w, "incumbent"), "incumbent");
+                    run_process({"cp", candidate, object(*w, "incumbent_as_candidate")});
                 }
             } else if (is_default) {
                 fail("measuring unit ", w->units[0], " with the default schedule failed (", result.status,
@@ -535,6 +544,47 @@ int run_tune(const TuneOptions &opt) {
         if (e) std::rethrow_exception(e);
     progress.finish();
 
+    // Each workload's best against its default, directly (twice, the less
+    // favourable ratio kept): the chained estimates of a long search collect
+    // lucky measurements, so a best that is not confirmed here reverts.
+    std::map<int, double> checked;  // workload -> confirmed ratio best / default
+    for (auto &w : workloads) {
+        if (!w.default_done || config_to_json(w.incumbent) == config_to_json(default_config(*w.space))) continue;
+        progress.update(0, "checking the best of " + w.units[0] + " against its default");
+        double ratio = 0;
+        for (int rep = 0; rep < 2; rep++) {
+            TrialResult r = bench.measure(*runners[0], w.space->segment, object(w, "default"), object(w, "default_as_incumbent"),
+                                          object(w, "incumbent_as_candidate"), cat("unit_bench_check", w.index), false, "",
+                                          opt.run_timeout_s);
+            if (r.status != "ok") {
+                ratio = 1e30;
+                break;
+            }
+            ratio = std::max(ratio, r.candidate.median_ms / r.incumbent.median_ms);
+        }
+        checked[w.index] = ratio;
+        // The check is a record too: compile --tuning-log applies only a best that passed it.
+        log.append({{"format", kTuneLogFormat},
+                    {"session", session},
+                    {"check", true},
+                    {"time", iso_time()},
+                    {"model", model.graph.name},
+                    {"unit", w.units[0]},
+                    {"workload", w.space->key},
+                    {"config", config_to_json(w.incumbent)},
+                    {"status", ratio < kImprovement ? "ok" : ratio >= 1e29 ? "failed" : "not_faster"},
+                    {"ratio_to_default", ratio < 1e29 ? ratio : 0.0},
+                    {"target", space.target},
+                    {"threads", opt.threads},
+                    {"runner", runners[0]->name()},
+                    {"version", kShufflecVersion}});
+        if (ratio >= kImprovement) {
+            w.incumbent = default_config(*w.space);
+            w.incumbent_ms = w.default_ms;
+        }
+    }
+    progress.finish();
+
     // The result: every unit gets its workload's incumbent.
     ScheduleFile tuned;
     int changed = 0;
@@ -546,11 +596,16 @@ int run_tune(const TuneOptions &opt) {
     }
     std::printf("tuned %s for %s, %d thread%s: %d trials in this log (%d in this run), %.0f s\n", model.graph.name.c_str(),
                 space.target.c_str(), opt.threads, opt.threads == 1 ? "" : "s", next_trial, next_trial - done, elapsed());
-    std::printf("%-14s %5s %6s %11s %11s %8s\n", "unit", "units", "trials", "default ms", "best ms", "speedup");
+    std::printf("%-14s %5s %6s %11s %11s %8s %9s\n", "unit", "units", "trials", "default ms", "best ms", "speedup",
+                "checked");
     for (const auto &w : workloads)
-        if (w.default_done)
-            std::printf("%-14s %5d %6d %11.4f %11.4f %7.2fx\n", w.units[0].c_str(), w.count(), w.trials, w.default_ms,
-                        w.incumbent_ms, w.default_ms / w.incumbent_ms);
+        if (w.default_done) {
+            auto c = checked.find(w.index);
+            std::string check = c == checked.end() ? "-" : c->second >= 1e29 ? "failed" : cat(std::round(100 / c->second) / 100, "x");
+            if (c != checked.end() && c->second >= kImprovement) check += " (kept default)";
+            std::printf("%-14s %5d %6d %11.4f %11.4f %7.2fx %9s\n", w.units[0].c_str(), w.count(), w.trials, w.default_ms,
+                        w.incumbent_ms, w.default_ms / w.incumbent_ms, check.c_str());
+        }
     double est = model_estimate(true), base = model_estimate(false);
     if (base > 0) std::printf("sum of units: default %.3f ms, tuned %.3f ms (x%.2f)\n", base, est, base / est);
 

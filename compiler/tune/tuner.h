@@ -24,7 +24,7 @@ struct TuneOptions {
     uint64_t seed = 1;
     bool progress = false;
     bool confirm = true;             // whole-model A/B against the default before writing
-    int confirm_rounds = 7;
+    int confirm_rounds = 11;
     double compile_timeout_s = 120;
     double run_timeout_s = 60;
     // For tests: "crash:N,hang:N,wrong:N" makes trial N's program misbehave.

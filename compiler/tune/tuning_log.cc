@@ -75,7 +75,14 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
         const nlohmann::json *best = nullptr;
     };
     std::map<std::string, Best> best;
+    // The final checks of tuning runs (best against default, directly): where a
+    // workload has one, its last check decides.
+    std::map<std::string, const nlohmann::json *> check;
+    for (const auto &r : records)
+        if (r.value("check", false) && r.value("target", "") == model.target.short_name && r.value("threads", 0) == threads)
+            check[r["workload"].get<std::string>()] = &r;
     for (const auto &r : records) {
+        if (r.value("check", false)) continue;
         if (r.value("status", "") != "ok" || r.value("target", "") != model.target.short_name ||
             r.value("threads", 0) != threads || !r.contains("est_ms"))
             continue;
@@ -86,6 +93,16 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
     }
     int changed = 0;
     for (const auto &u : space.units) {
+        auto ck = check.find(u.key);
+        if (ck != check.end()) {
+            if (ck->second->value("status", "") != "ok") continue;
+            try {
+                apply_config(model.schedule, u, config_from_json((*ck->second)["config"], u));
+                changed++;
+            } catch (const Error &) {
+            }
+            continue;
+        }
         auto it = best.find(u.key);
         if (it == best.end() || !it->second.best || it->second.best->value("default", false)) continue;
         if (it->second.default_ms > 0 && it->second.best_ms >= it->second.default_ms * 0.99) continue;

@@ -11,6 +11,9 @@
 //   "incumbent_median_ms", "est_ms" (the candidate's time on the scale of the
 //   unit's default measurement), "max_rel_diff", "target", "threads", "cpu",
 //   "runner", "search", "version", "peak_gmacs" (when measured)}
+// After the search, one "check" record per workload whose best is not the
+// default: the best measured directly against the default ("ratio_to_default",
+// status ok or not_faster); compile --tuning-log applies only bests that passed.
 #pragma once
 
 #include <string>
@@ -42,9 +45,10 @@ private:
 // middle of a write, is skipped; other malformed lines are errors naming the line).
 std::vector<nlohmann::json> read_tuning_log(const std::string &path);
 
-// compile --tuning-log: for every pipeline whose workload has an ok record for
-// the model's target and `threads` (0: the thread count of the log's last
-// record) faster than its default, sets that record's config as layers knobs.
+// compile --tuning-log: for every pipeline whose workload has records for the
+// model's target and `threads` (0: the thread count of the log's last record),
+// the config of its last passed check, or without checks its best ok record
+// faster than its default by 1%, set as layers knobs.
 // Returns the number of pipelines it changed.
 int apply_tuning_log(PreparedModel &model, const std::string &path, int threads);
 
