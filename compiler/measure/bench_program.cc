@@ -70,6 +70,17 @@ CompiledModel read_compiled_model(const std::string &dir, const std::string &nam
     return m;
 }
 
+std::vector<std::string> bench_c_compiler(const std::string &arch, const std::string &target) {
+    const char *env = std::getenv("SHUFFLEC_CC");
+    std::vector<std::string> cc = {env && *env ? env : arch == "arm-64" ? "aarch64-linux-gnu-gcc" : "cc", "-O2",
+                                   "-std=gnu11", "-DSHUFFLEC_BENCH_VECTOR_BYTES=16"};
+    // The FMA peak loop uses the target's vector width and FMA instructions.
+    if (target == "x86-64-linux") cc.back() = "-DSHUFFLEC_BENCH_VECTOR_BYTES=32", cc.insert(cc.end(), {"-mavx2", "-mfma"});
+    if (target == "x86-64-linux-avx512")
+        cc.back() = "-DSHUFFLEC_BENCH_VECTOR_BYTES=64", cc.insert(cc.end(), {"-mavx512f", "-mfma"});
+    return cc;
+}
+
 std::string build_bench_program(const CompiledModel &model, const std::string &arch, bool static_link,
                                 const std::string &work_dir) {
     if (arch != target_arch(model.target))
@@ -79,19 +90,10 @@ std::string build_bench_program(const CompiledModel &model, const std::string &a
     write_file_atomic(source, embedded_file("bench_main.c"));
     write_file_atomic(join_path(work_dir, "bench_common.h"), embedded_file("bench_common.h"));
     std::string program = join_path(work_dir, "shufflec-bench-" + model.name);
-    // The FMA peak loop uses the target's vector width and FMA instructions.
-    std::vector<std::string> flags;
-    int vector_bytes = 16;
-    if (model.target == "x86-64-linux") flags = {"-mavx2", "-mfma"}, vector_bytes = 32;
-    if (model.target == "x86-64-linux-avx512") flags = {"-mavx512f", "-mfma"}, vector_bytes = 64;
-    const char *env = std::getenv("SHUFFLEC_CC");
-    std::string cc = env && *env ? env : arch == "arm-64" ? "aarch64-linux-gnu-gcc" : "cc";
-    std::vector<std::string> argv = {cc, "-O2", "-std=gnu11", "-ffp-contract=fast", "-I", model.dir,
-                                     "-DSHUFFLEC_BENCH_MODEL=" + model.name,
-                                     "-DSHUFFLEC_BENCH_UPPER=" + upper(model.name),
-                                     "-DSHUFFLEC_BENCH_HEADER=\"" + model.name + ".h\"",
-                                     "-DSHUFFLEC_BENCH_VECTOR_BYTES=" + std::to_string(vector_bytes)};
-    argv.insert(argv.end(), flags.begin(), flags.end());
+    std::vector<std::string> argv = bench_c_compiler(arch, model.target);
+    argv.insert(argv.end(), {"-ffp-contract=fast", "-I", model.dir, "-DSHUFFLEC_BENCH_MODEL=" + model.name,
+                             "-DSHUFFLEC_BENCH_UPPER=" + upper(model.name),
+                             "-DSHUFFLEC_BENCH_HEADER=\"" + model.name + ".h\""});
     argv.insert(argv.end(), {source, join_path(model.dir, model.name + ".a"), "-lpthread", "-lm", "-o", program});
     if (static_link) argv.push_back("-static");
     ProcessResult r = run_process(argv);

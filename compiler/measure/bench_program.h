@@ -29,6 +29,11 @@ CompiledModel read_compiled_model(const std::string &dir, const std::string &nam
 // The architecture a target's binaries are for ("x86-64" or "arm-64").
 std::string target_arch(const std::string &target);
 
+// The C compiler (and flags) for benchmark programs of `target` on a runner of
+// `arch`: $SHUFFLEC_CC, else cc or aarch64-linux-gnu-gcc; the FMA peak loop's
+// vector width and FMA flags (bench_common.h).
+std::vector<std::string> bench_c_compiler(const std::string &arch, const std::string &target);
+
 // Compiles bench_main.c against `model` for `arch` into `work_dir`; returns the program's path.
 std::string build_bench_program(const CompiledModel &model, const std::string &arch, bool static_link,
                                 const std::string &work_dir);

@@ -21,17 +21,6 @@ namespace shufflec {
 
 namespace {
 
-// The C compiler for the runner's machine, and the flags of the FMA peak loop.
-std::vector<std::string> c_compiler(const std::string &arch, const std::string &target, std::string &vector_bytes) {
-    const char *env = std::getenv("SHUFFLEC_CC");
-    std::vector<std::string> cc = {env && *env ? env : arch == "arm-64" ? "aarch64-linux-gnu-gcc" : "cc", "-O2",
-                                   "-std=gnu11"};
-    vector_bytes = "16";
-    if (target == "x86-64-linux") cc.insert(cc.end(), {"-mavx2", "-mfma"}), vector_bytes = "32";
-    if (target == "x86-64-linux-avx512") cc.insert(cc.end(), {"-mavx512f", "-mfma"}), vector_bytes = "64";
-    return cc;
-}
-
 std::string last_line(const std::string &text) {
     std::string t = text;
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
@@ -55,9 +44,8 @@ UnitBench::UnitBench(const PreparedModel &model, const std::string &work_dir, in
                       std::string(reinterpret_cast<const char *>(model.blob.data.data()), model.blob.data.size() * 4));
     write_file_atomic(join_path(dir_, "unit_bench_main.c"), embedded_file("unit_bench_main.c"));
     write_file_atomic(join_path(dir_, "bench_common.h"), embedded_file("bench_common.h"));
-    std::string vector_bytes;
-    std::vector<std::string> argv = c_compiler(arch_, model.target.short_name, vector_bytes);
-    argv.insert(argv.end(), {"-DSHUFFLEC_BENCH_VECTOR_BYTES=" + vector_bytes, "-I", dir_, "-I",
+    std::vector<std::string> argv = bench_c_compiler(arch_, model.target.short_name);
+    argv.insert(argv.end(), {"-I", dir_, "-I",
                              find_toolchain().halide_include, "-c", join_path(dir_, "unit_bench_main.c"), "-o",
                              join_path(dir_, "unit_bench_main.o")});
     ProcessResult r = run_process(argv);
@@ -144,8 +132,7 @@ TrialResult UnitBench::measure(Runner &runner, int segment, const std::string &d
     prepare_runner(runner);
     TrialResult result;
     std::string layout = layout_file(segment);
-    std::string vector_bytes;
-    std::vector<std::string> argv = c_compiler(arch_, model_.target.short_name, vector_bytes);
+    std::vector<std::string> argv = bench_c_compiler(arch_, model_.target.short_name);
     std::string program = join_path(dir_, program_name);
     argv.insert(argv.end(), {join_path(dir_, "unit_bench_main.o"), default_object, incumbent_object, candidate_object,
                              join_path(dir_, "halide_runtime.o"), join_path(dir_, "shufflec_helpers.o"), "-lpthread",
