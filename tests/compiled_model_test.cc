@@ -43,7 +43,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, CompiledModel, ::testing::ValuesIn(target_cases(
 
 // Schedules change loops, never results: the knobs the default schedules leave
 // off or at their defaults (unit fusion, several row tasks per thread, a fixed
-// row split, odd tiles) must compute the same model.
+// row split, odd tiles, channel blocks outside the pixels, unrolled
+// reductions) must compute the same model.
 TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
     GoldenCase c;
     for (const auto &g : golden_cases())
@@ -58,8 +59,9 @@ TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
     std::fputs(R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
   "description": "non-default knobs, for correctness only",
   "defaults": {"fuse": true, "tasks_per_thread": 3},
-  "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5}},
-  "layers": {"stage3.1": {"fuse": false, "rows_per_task": 2}, "stage4.2.conv3": {"channel_vectors": 2, "tile_x": 6}}})",
+  "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5, "channels_outer": true, "unroll": 2}},
+  "layers": {"stage3.1": {"fuse": false, "rows_per_task": 2}, "stage4.2.conv3": {"channel_vectors": 2, "tile_x": 6},
+             "stage2.1": {"channels_outer": false, "unroll": 4}}})",
                f);
     std::fclose(f);
     double seconds = 0;

@@ -203,7 +203,8 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
                                : c.tasks_per_thread == 1 ? cat(c.height, "/threads")
                                                          : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
             lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, ": vector ", c.vector, " x ", c.channel_vectors,
-                                ", tile_x ", c.tile_x, ", rows ", rows));
+                                ", tile_x ", c.tile_x, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
+                                c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string()));
         }
     }
     return lines;

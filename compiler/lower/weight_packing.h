@@ -33,6 +33,7 @@ struct PackedNode {
     PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift
     int64_t group = 0;         // grouped layout: outputs per group
     int64_t padded_group = 0;  // ... and per group after padding
+    int64_t panel = 0;         // dense: outputs per contiguous panel of weights
 };
 
 struct PackingOptions {

@@ -52,17 +52,24 @@ std::vector<float> reference(const Graph &, const Node &node, const std::vector<
     return out;
 }
 
-// Weights [feature][out]: outputs innermost, so a vector of outputs reads one row.
+// Weights in panels of `panel` outputs (the target's vector), each panel
+// [feature][output in panel], outputs past the last one zero: a vector of
+// outputs reads one contiguous stream per panel. The plain [feature][out]
+// layout put consecutive features 4 KB apart (1000 outputs): every load
+// touched a new page, which the hardware prefetchers do not follow, and the
+// FC of a ShuffleNet ran at memory latency (0.3 ms for 1 M MACs).
 void pack(WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
     const Shape &s = packer.graph().nodes[node.inputs[0]].shape;
-    int64_t outs = node.out_channels, features = s.c * s.h * s.w;
+    int64_t outs = node.out_channels, features = s.c * s.h * s.w, panel = packer.group_padding();
+    int64_t panels = (outs + panel - 1) / panel;
     const auto &w = packer.tensor(index, "weight").data;
-    std::vector<float> laid(w.size());
+    std::vector<float> laid(static_cast<size_t>(panels * features * panel), 0.0f);
     for (int64_t o = 0; o < outs; o++)
-        for (int64_t f = 0; f < features; f++) laid[f * outs + o] = w[o * features + f];
+        for (int64_t f = 0; f < features; f++) laid[((o / panel) * features + f) * panel + o % panel] = w[o * features + f];
     PackedNode &p = packer.packed(index);
     p.weight = packer.append(laid);
+    p.panel = panel;
     if (node.bias) p.bias = packer.append(packer.tensor(index, "bias").data);
 }
 
@@ -79,7 +86,8 @@ void lower(Lowering &L, int index) {
     RDom r(0, static_cast<int>(s.w), 0, static_cast<int>(s.h), 0, static_cast<int>(s.c), "r");
     st.r = {r};
     Expr f = (r.z * static_cast<int>(s.h) + r.y) * static_cast<int>(s.w) + r.x;
-    st.acc(c, x, y, n) += L.weight_at(p.weight.offset, f * static_cast<int>(node.out_channels) + c) * in.at(r.z, r.x, r.y, n);
+    int panel = static_cast<int>(p.panel), features = static_cast<int>(s.c * s.h * s.w);
+    st.acc(c, x, y, n) += L.weight_at(p.weight.offset, ((c / panel) * features + f) * panel + c % panel) * in.at(r.z, r.x, r.y, n);
     st.value.f(c, x, y, n) = Lowering::activate(node, st.acc(c, x, y, n));
 }
 

@@ -7,6 +7,10 @@
 //         for r (the reduction) { for x in tile (unrolled) { for vectors (unrolled) { fma } } }
 //       epilogue (bias, ReLU, residual add) and store
 //
+// or, with channels_outer, the groups and channel blocks outside y and the x
+// tiles (inside the row task): a block's weights are reused by every pixel
+// of the task before the next block's are loaded.
+//
 // Channels are the group's k (grouped values) or c. A reduction read only
 // through elementwise ops (ReLU, add) by a root Func of the same spatial size
 // and grouping is computed inside that Func's tiles: this is how the residual
@@ -15,6 +19,7 @@
 // Unset knobs come from a small cost model: the register tile (channel vectors
 // x pixels) that wastes the fewest padded lanes while keeping enough
 // independent FMAs per loaded value.
+#include <numeric>
 #include <set>
 
 #include "schedule/schedule.h"
@@ -40,6 +45,8 @@ struct Tiling {
     int tile_x = 1;
     int rows = 0;      // rows per parallel task (0: serial; -1: split among the threads at run time)
     int tasks_per_thread = 1;
+    bool channels_outer = false;
+    int unroll = 1;
     int block() const { return vector * vectors; }
 };
 
@@ -68,6 +75,8 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     // tasks, 4 for one thread and 3 for the other).
     tl.rows = k.rows_per_task ? *k.rows_per_task : -1;
     tl.tasks_per_thread = k.tasks_per_thread.value_or(1);
+    tl.channels_outer = k.channels_outer.value_or(false);
+    tl.unroll = k.unroll.value_or(1);
     // Accumulators, the weight vectors and one broadcast input live in registers.
     int regs = k.registers.value_or(16);
     double best = 1e30;
@@ -133,8 +142,14 @@ public:
             c.channels = info.channels;
             c.width = g_.nodes[node].shape.w;
             c.registers = info.registers;
-            for (auto &[reduction, anchor] : anchor_of_)
-                if (anchor == node) c.reductions.push_back(g_.nodes[reduction].name);
+            c.channels_outer = t.channels_outer;
+            c.unroll = t.unroll;
+            for (auto &[reduction, anchor] : anchor_of_) {
+                if (anchor != node) continue;
+                c.reductions.push_back(g_.nodes[reduction].name);
+                if (stage(reduction).kind == Stage::Pointwise)
+                    for (const RDom &r : stage(reduction).r) c.reduction = std::gcd(c.reduction, constant_extent(r));
+            }
             choices.push_back(c);
         }
         return choices;
@@ -236,19 +251,38 @@ private:
         f.split(ch, cb, ci, t.block(), block_tail)
             .split(ci, ci, cv, t.vector, TailStrategy::GuardWithIf)
             .split(Vars::x, xo, xi, t.tile_x, TailStrategy::ShiftInwards);
-        if (grouped) {
-            f.reorder(cv, ci, xi, cb, Vars::g, xo, Vars::y, Vars::n);
+        // Innermost first; the row-task split below replaces y in place.
+        std::vector<VarOrRVar> order = {cv, ci, xi};
+        std::vector<VarOrRVar> channel_loops = {cb};
+        if (grouped) channel_loops.push_back(Vars::g);
+        if (t.channels_outer) {
+            order.insert(order.end(), {xo, Vars::y});
+            order.insert(order.end(), channel_loops.begin(), channel_loops.end());
         } else {
-            f.reorder(cv, ci, xi, cb, xo, Vars::y, Vars::n);
+            order.insert(order.end(), channel_loops.begin(), channel_loops.end());
+            order.insert(order.end(), {xo, Vars::y});
         }
+        order.push_back(Vars::n);
+        f.reorder(order);
         f.vectorize(cv).unroll(ci).unroll(xi);
         if (t.rows != 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host))) {
             f.split(Vars::y, yo, yi, rows_per_task(t, s.h), TailStrategy::GuardWithIf);
+            if (t.channels_outer) {
+                // The channel loops go inside the task, outside its rows.
+                std::vector<VarOrRVar> task = {cv, ci, xi, xo, yi};
+                task.insert(task.end(), channel_loops.begin(), channel_loops.end());
+                task.insert(task.end(), {yo, Vars::n});
+                f.reorder(task);
+            }
             f.fuse(yo, Vars::n, yo).parallel(yo);
             row_outer_.emplace(node, yo);
-            row_inner_.emplace(node, yi);
+            // A Func fused into these rows is computed per task: its rows are
+            // needed by every channel block.
+            row_inner_.emplace(node, t.channels_outer ? yo : yi);
         }
-        tile_var_[node] = cb;
+        // The accumulators live per register tile: inside the innermost of
+        // the tile loops.
+        tile_var_[node] = t.channels_outer ? xo : cb;
     }
 
     // Rows per parallel task: fixed by a schedule, or the height split evenly
@@ -315,7 +349,18 @@ private:
             // pixel loop, spills them, and chains each pixel's FMAs.
             const Node &n = g_.nodes[st.node];
             if (st.kind == Stage::Conv && input_channels(g_, n) / n.groups <= 4) update.unroll(r.x);
+            // A 1x1 conv's input channels, `unroll` per iteration: fewer loop
+            // and folded-shuffle index updates per FMA.
+            if (st.kind == Stage::Pointwise && t.unroll > 1 && constant_extent(r) % t.unroll == 0) {
+                RVar ro(r.x.name() + "o"), ri(r.x.name() + "i");
+                update.split(r.x, ro, ri, t.unroll).unroll(ri);
+            }
         }
+    }
+
+    static int64_t constant_extent(const RDom &r) {
+        const int64_t *e = as_const_int(r.x.extent());
+        return e ? *e : 1;
     }
 
     // A general conv's padded input is copied once per row task (or per image

@@ -35,6 +35,15 @@ struct ScheduleKnobs {
     // Lanes each group of a grouped conv's weights is padded to (model-wide:
     // only read from "defaults"; unset: the widest vector the schedule uses).
     std::optional<int> group_padding;
+    // Loop order of a 1x1 conv's tiles: pixels innermost (false: for every
+    // pixel tile all channel blocks, the input stays in L1) or channel blocks
+    // outermost within a row task (true: one block's weights stay in L1 while
+    // every pixel of the task streams past; pays when the weights outgrow L2,
+    // as in stage 4).
+    std::optional<bool> channels_outer;
+    // Input channels of a 1x1 conv's reduction per loop iteration (unrolled;
+    // applied only where it divides the reduction).
+    std::optional<int> unroll;
     void merge(const ScheduleKnobs &over);
 };
 
@@ -77,6 +86,9 @@ struct ScheduleChoice {
     int64_t channels = 0;      // channels per group (grouped) or channels
     int64_t width = 0;         // of the root's output
     int registers = 16;        // vector registers of the target (knob)
+    bool channels_outer = false;
+    int unroll = 1;
+    int64_t reduction = 0;     // input channels per step of its 1x1 conv reductions (their gcd; 0: none)
 };
 
 // Whether a register tile of `vectors` x `tile_x` accumulators (plus the

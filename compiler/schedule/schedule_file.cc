@@ -11,7 +11,8 @@ namespace {
 constexpr const char *kScheduleFormat = "shufflec-schedule/1";
 
 ScheduleKnobs parse_knobs(const JsonView &v) {
-    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread", "group_padding", "comment"});
+    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread", "group_padding", "channels_outer",
+                    "unroll", "comment"});
     ScheduleKnobs k;
     if (v.has("vector")) {
         int64_t lanes = v.at("vector").as_int(1, 64);
@@ -25,6 +26,8 @@ ScheduleKnobs parse_knobs(const JsonView &v) {
     if (v.has("registers")) k.registers = static_cast<int>(v.at("registers").as_int(8, 64));
     if (v.has("tasks_per_thread")) k.tasks_per_thread = static_cast<int>(v.at("tasks_per_thread").as_int(1, 64));
     if (v.has("group_padding")) k.group_padding = static_cast<int>(v.at("group_padding").as_int(1, 64));
+    if (v.has("channels_outer")) k.channels_outer = v.at("channels_outer").as_bool();
+    if (v.has("unroll")) k.unroll = static_cast<int>(v.at("unroll").as_int(1, 64));
     return k;
 }
 
@@ -39,6 +42,8 @@ void ScheduleKnobs::merge(const ScheduleKnobs &over) {
     if (over.registers) registers = over.registers;
     if (over.tasks_per_thread) tasks_per_thread = over.tasks_per_thread;
     if (over.group_padding) group_padding = over.group_padding;
+    if (over.channels_outer) channels_outer = over.channels_outer;
+    if (over.unroll) unroll = over.unroll;
 }
 
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source) {

@@ -1,5 +1,6 @@
 #include "tune/search_space.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "emit/model_sources.h"
@@ -11,7 +12,7 @@ namespace shufflec {
 
 namespace {
 
-constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxTasksPerThread = 4;
+constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxTasksPerThread = 4, kMaxUnroll = 8;
 
 // The unit's structure without its names: what its speed depends on.
 std::string workload_description(const Graph &g, const SegmentPlan &plan, int segment) {
@@ -120,6 +121,14 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
             if (c.height > 1 && !c.fused)
                 r.knobs.push_back({"tasks_per_thread", range(1, kMaxTasksPerThread), std::min(c.tasks_per_thread, kMaxTasksPerThread)});
             if (!c.output && spatial) r.knobs.push_back({"fuse", {0, 1}, c.fused ? 1 : 0});
+            if (spatial && c.kind == "pointwise") {
+                r.knobs.push_back({"channels_outer", {0, 1}, c.channels_outer ? 1 : 0});
+                KnobSpace unroll{"unroll", {}, 1};
+                for (int steps = 1; steps <= kMaxUnroll; steps *= 2)
+                    if (c.reduction % steps == 0) unroll.values.push_back(steps);
+                if (std::count(unroll.values.begin(), unroll.values.end(), c.unroll)) unroll.default_value = c.unroll;
+                r.knobs.push_back(unroll);
+            }
             u.roots.push_back(r);
         }
         space.units.push_back(u);
@@ -159,6 +168,8 @@ void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &confi
                 else if (knob == "tile_x") k.tile_x = value;
                 else if (knob == "tasks_per_thread") k.tasks_per_thread = value;
                 else if (knob == "fuse") k.fuse = value != 0;
+                else if (knob == "channels_outer") k.channels_outer = value != 0;
+                else if (knob == "unroll") k.unroll = value;
             }
         }
 }

@@ -11,6 +11,10 @@
 //   tasks_per_thread parallel row tasks per thread (1-4; roots with rows)
 //   fuse             compute inside the rows of the root that reads it (0/1;
 //                    internal roots with rows)
+//   channels_outer   1x1 convs: channel blocks outside the pixels of a row
+//                    task (0/1; weights reused from L1 when they outgrow L2)
+//   unroll           1x1 convs: input channels per reduction step (1, 2, 4,
+//                    8 where they divide the group's input channels)
 // Model-wide (one packing of the weights for all units, so not searched per
 // unit): group_padding, the lanes each group of a grouped conv is padded to.
 //

@@ -194,6 +194,8 @@ nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tun
         if (k.tile_x) o["tile_x"] = *k.tile_x;
         if (k.tasks_per_thread) o["tasks_per_thread"] = *k.tasks_per_thread;
         if (k.fuse) o["fuse"] = *k.fuse;
+        if (k.channels_outer) o["channels_outer"] = *k.channels_outer;
+        if (k.unroll) o["unroll"] = *k.unroll;
         layers[name] = o;
     }
     nlohmann::json j = {{"format", "shufflec-schedule/1"},

@@ -86,6 +86,8 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
         root["channel_vectors"] = 1;
         if (root.count("tile_x")) root["tile_x"] = 3;
         if (root.count("tasks_per_thread")) root["tasks_per_thread"] = 2;
+        if (root.count("channels_outer")) root["channels_outer"] = 1;
+        if (root.count("unroll")) root["unroll"] = 2;
     }
     ASSERT_TRUE(config_is_legal(u, c));
     ScheduleFile file = p.schedule;
@@ -93,6 +95,7 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
     LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
     std::vector<ScheduleChoice> choices = apply_schedule(lowered, p.graph, p.plan, file, p.target.halide);
     ASSERT_EQ(choices.size(), u.roots.size());
+    int pointwise = 0;
     for (size_t i = 0; i < choices.size(); i++) {
         EXPECT_EQ(choices[i].root, u.roots[i].root);
         EXPECT_EQ(choices[i].channel_vectors, 1) << choices[i].root;
@@ -102,7 +105,13 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
         if (u.roots[i].knob("tasks_per_thread")) {
             EXPECT_EQ(choices[i].tasks_per_thread, 2);
         }
+        if (u.roots[i].knob("unroll")) {
+            EXPECT_TRUE(choices[i].channels_outer) << choices[i].root;
+            EXPECT_EQ(choices[i].unroll, 2) << choices[i].root;
+            ++pointwise;
+        }
     }
+    EXPECT_EQ(pointwise, 2);  // conv1 and conv3 (with the residual add and ReLU)
     // JSON round trip; a config of another unit's shape is refused.
     EXPECT_EQ(config_to_json(config_from_json(config_to_json(c), u)), config_to_json(c));
     EXPECT_THROW(config_from_json(config_to_json(default_config(unit_named(space, "stem.conv"))), u), Error);
