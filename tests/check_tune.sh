@@ -5,6 +5,7 @@
 #   crash, hang and wrong-output candidates (injected with $SHUFFLEC_TUNE_FAULTS)
 #     are logged as failed and the run goes on
 #   kill -9 in the middle of a run, then --resume: no trial measured twice, the
+#   killed run's work folder removed by the next run, the
 #     requested count completed, the torn last line (if any) skipped
 #   --report and --plot; the whole-model confirmation writes a schedule file
 #   compile --tuning-log applies a non-default record, and the tuned model's
@@ -67,12 +68,16 @@ for _ in $(seq 600); do
     [ -f "$tmp/resume.jsonl" ] && [ "$(wc -l < "$tmp/resume.jsonl")" -ge $((defaults + 3)) ] && break
     sleep 0.1
 done
+killed=$tune_pid
 kill -9 "$tune_pid"; wait "$tune_pid" 2>/dev/null || true; tune_pid=""
+stale=$(grep -lx "$killed" /tmp/shufflec-tune-*/owner 2>/dev/null | head -n 1)
+[ -n "$stale" ] || fail "the killed run left no work folder naming it (expected /tmp/shufflec-tune-*/owner)"
 before=$(wc -l < "$tmp/resume.jsonl")
 [ "$before" -lt "$total" ] || fail "the run finished before it was killed"
 sleep 1
 pgrep -f "unit_bench_t[0-9]* layout_" > /dev/null && fail "a measuring program outlived the killed tune"
 tune --trials $total --log "$tmp/resume.jsonl" -o "$tmp/resume.json" --no-confirm --resume > "$tmp/resume.out"
+[ -e "$stale" ] && fail "the next run did not remove the killed run's work folder $(dirname "$stale")"
 /usr/bin/python3 - "$tmp/resume.jsonl" "$total" "$before" <<'PY'
 import json, sys
 total, before = int(sys.argv[2]), int(sys.argv[3])

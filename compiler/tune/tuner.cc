@@ -12,6 +12,8 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <csignal>
+#include <glob.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -186,6 +188,27 @@ void rename_object(const std::string &from, const std::string &to, const std::st
 
 void remove_tree(const std::string &dir) { run_process({"rm", "-rf", dir}); }
 
+constexpr const char *kWorkPrefix = "/tmp/shufflec-tune-";
+
+// Work folders of tuning runs that ended without cleaning up (kill -9, a
+// crash): each holds its owner's pid; a folder whose owner is gone is removed.
+void remove_stale_work_folders() {
+    glob_t found{};
+    if (glob((std::string(kWorkPrefix) + "*/owner").c_str(), 0, nullptr, &found) == 0) {
+        for (size_t i = 0; i < found.gl_pathc; i++) {
+            std::string owner = found.gl_pathv[i];
+            long pid = 0;
+            if (FILE *f = std::fopen(owner.c_str(), "r")) {
+                if (std::fscanf(f, "%ld", &pid) != 1) pid = 0;
+                std::fclose(f);
+            }
+            if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+                remove_tree(owner.substr(0, owner.size() - std::strlen("/owner")));
+        }
+    }
+    globfree(&found);
+}
+
 nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tuned, const std::string &description) {
     nlohmann::json layers = nlohmann::json::object();
     for (const auto &[name, k] : tuned.layers) {
@@ -330,9 +353,11 @@ int run_tune(const TuneOptions &opt) {
     const double budget_s = opt.trials > 0 ? 1e30 : opt.budget_minutes * 60;
     std::map<int, std::string> faults = parse_faults(opt.faults);
 
-    char pattern[] = "/tmp/shufflec-tune-XXXXXX";
-    if (!mkdtemp(pattern)) fail("cannot create a temporary folder: ", std::strerror(errno));
+    remove_stale_work_folders();
+    std::string pattern = std::string(kWorkPrefix) + "XXXXXX";
+    if (!mkdtemp(pattern.data())) fail("cannot create a temporary folder: ", std::strerror(errno));
     std::string dir = pattern;
+    write_file_atomic(join_path(dir, "owner"), cat(getpid(), "\n"));
     struct Cleanup {
         std::string dir;
         ~Cleanup() { remove_tree(dir); }
