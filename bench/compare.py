@@ -164,7 +164,7 @@ def block_runs(estimate_ms):
     return int(max(3, min(20, 250 / max(estimate_ms, 0.01))))
 
 
-def bench_config(cfg, work, threads_list, rounds, quick, log, tuning_logs=()):
+def bench_config(cfg, work, threads_list, rounds, quick, log, tuning_logs=(), autoschedulers=True):
     h, w = cfg["hw"]
     folder = os.path.join(work, re.sub(r"[^A-Za-z0-9]+", "_", cfg["name"]))
     os.makedirs(folder, exist_ok=True)
@@ -194,7 +194,7 @@ def bench_config(cfg, work, threads_list, rounds, quick, log, tuning_logs=()):
     # Tuned: the records of `shufflec tune` logs applied by workload (one per thread count).
     for threads, path in tuning_logs:
         variants.append((f"shufflec tuned for {threads}t", None, ("--tuning-log", path, "--tuning-threads", str(threads))))
-    if cfg.get("autoschedulers") and not quick:
+    if cfg.get("autoschedulers") and autoschedulers and not quick:
         variants += [(f"shufflec + {a}", a, ()) for a in AUTOSCHEDULERS]
     for label, auto, extra in variants:
         log(f"  compiling {label} ...")
@@ -304,6 +304,8 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (1 2)")
     parser.add_argument("--only", nargs="*", help="configuration names to run (substring match)")
     parser.add_argument("--out", help="results file (default bench/results/<cpu>.md)")
+    parser.add_argument("--no-autoschedulers", action="store_true",
+                        help="skip the Halide autoscheduler builds (their compiles take minutes)")
     parser.add_argument("--tuning-log", action="append", default=[], metavar="THREADS=LOG",
                         help="also run shufflec compiled with a `shufflec tune` log's records for THREADS threads")
     args = parser.parse_args()
@@ -331,7 +333,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="shufflec-compare-") as work:
         for cfg in configs:
             log(f"{cfg['name']}:")
-            results.append(bench_config(cfg, work, args.threads, rounds, args.quick, log, tuning_logs))
+            results.append(bench_config(cfg, work, args.threads, rounds, args.quick, log, tuning_logs,
+                                        not args.no_autoschedulers))
     text, cpu = report(results, peaks, args.threads, rounds)
     print(text)
     out = args.out or os.path.join(BENCH, "results", re.sub(r"[^A-Za-z0-9]+", "_", cpu).strip("_") + ".md")
