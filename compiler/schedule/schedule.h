@@ -35,11 +35,11 @@ struct ScheduleKnobs {
     // Lanes each group of a grouped conv's weights is padded to (model-wide:
     // only read from "defaults"; unset: the widest vector the schedule uses).
     std::optional<int> group_padding;
-    // Loop order of a 1x1 conv's tiles: pixels innermost (false: for every
-    // pixel tile all channel blocks, the input stays in L1) or channel blocks
-    // outermost within a row task (true: one block's weights stay in L1 while
-    // every pixel of the task streams past; pays when the weights outgrow L2,
-    // as in stage 4).
+    // Loop order of a 1x1 conv's tiles: pixels outside the channel blocks
+    // (false: for every pixel tile all channel blocks, the input stays in L1)
+    // or channel blocks outside the pixels of a row task (true: one block's
+    // weights stay in cache while every pixel of the task streams past).
+    // Unset: true when the conv's weights exceed 32 KB (apply_schedule.cc).
     std::optional<bool> channels_outer;
     // Input channels of a 1x1 conv's reduction per loop iteration (unrolled;
     // applied only where it divides the reduction).
