@@ -5,8 +5,8 @@
 #   crash, hang and wrong-output candidates (injected with $SHUFFLEC_TUNE_FAULTS)
 #     are logged as failed and the run goes on
 #   kill -9 in the middle of a run, then --resume: no trial measured twice, the
-#   killed run's work folder removed by the next run, the
-#     requested count completed, the torn last line (if any) skipped
+#     requested count completed, the torn last line (if any) skipped, the
+#     killed run's work folder removed by the next run
 #   --report and --plot; the whole-model confirmation writes a schedule file
 #   compile --tuning-log applies a non-default record, and the tuned model's
 #     outputs equal the default's (Python wrapper, max difference <= 1e-5 relative)

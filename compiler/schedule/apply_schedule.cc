@@ -79,7 +79,6 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     // tasks, 4 for one thread and 3 for the other).
     tl.rows = k.rows_per_task ? *k.rows_per_task : -1;
     tl.tasks_per_thread = k.tasks_per_thread.value_or(1);
-    tl.channels_outer = k.channels_outer.value_or(false);
     tl.unroll = k.unroll.value_or(1);
     // Accumulators, the weight vectors and one broadcast input live in registers.
     int regs = k.registers.value_or(16);
@@ -222,10 +221,9 @@ private:
         // over channel blocks outside its pixels (measured on 1x g3, Zen 3:
         // stage 4, 307 KB of weights per conv, 10-14% faster; stage 3, 77 KB,
         // 2-7%; stage 2, 19 KB, unchanged).
-        if (!knobs.channels_outer && stage(tuned).kind == Stage::Pointwise) {
-            int64_t weights = tn.out_channels * input_channels(g_, tn) / tn.groups * int64_t{sizeof(float)};
-            t.channels_outer = weights > kL1Bytes;
-        }
+        bool pointwise = stage(tuned).kind == Stage::Pointwise;
+        int64_t weight_bytes = tn.out_channels * input_channels(g_, tn) / tn.groups * int64_t{sizeof(float)};
+        t.channels_outer = knobs.channels_outer.value_or(pointwise && weight_bytes > kL1Bytes);
         info_[node] = {stage_kind_name(stage(tuned).kind), channels, knobs.registers.value_or(16)};
         // A conv whose input is staged per row task (the stem) keeps a row
         // split fixed at compile time, 8 tasks: staging inside a task whose

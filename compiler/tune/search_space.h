@@ -12,7 +12,7 @@
 //   fuse             compute inside the rows of the root that reads it (0/1;
 //                    internal roots with rows)
 //   channels_outer   1x1 convs: channel blocks outside the pixels of a row
-//                    task (0/1; weights reused from L1 when they outgrow L2)
+//                    task (0/1; default 1 when the weights exceed 32 KB)
 //   unroll           1x1 convs: input channels per reduction step (1, 2, 4,
 //                    8 where they divide the group's input channels)
 // Model-wide (one packing of the weights for all units, so not searched per
