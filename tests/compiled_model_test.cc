@@ -41,32 +41,58 @@ TEST_P(CompiledModel, MatchesPyTorchAndReference) {
 INSTANTIATE_TEST_SUITE_P(Cases, CompiledModel, ::testing::ValuesIn(target_cases("cases")),
                          [](const auto &p) { return test_name(p.param.golden.name + "_" + p.param.target); });
 
-// Schedules change loops, never results: the knobs the default schedules leave
-// off or at their defaults (unit fusion, several row tasks per thread, a fixed
-// row split, odd tiles, channel blocks outside the pixels, unrolled
-// reductions) must compute the same model.
-TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
+// Schedules change loops, never results: 0.5x g3 compiled for x86 with the
+// schedule `text` must compute the same model as PyTorch.
+static void expect_schedule_matches_pytorch(const std::string &variant, const char *text) {
     GoldenCase c;
     for (const auto &g : golden_cases())
         if (g.name == "g3_0.5x") c = g;
     ASSERT_EQ(c.name, "g3_0.5x");
     ASSERT_TRUE(c.missing.empty()) << c.missing;
-    std::string dir = build_dir() + "/compiled/schedule-variants";
-    std::string schedule = build_dir() + "/compiled/schedule-variants.json";
+    std::string dir = build_dir() + "/compiled/schedule-" + variant;
+    std::string schedule = build_dir() + "/compiled/schedule-" + variant + ".json";
     ASSERT_EQ(run_command("mkdir -p '" + build_dir() + "/compiled'"), 0);
     FILE *f = std::fopen(schedule.c_str(), "w");
     ASSERT_NE(f, nullptr);
-    std::fputs(R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
-  "description": "non-default knobs, for correctness only",
-  "defaults": {"fuse": true, "tasks_per_thread": 3},
-  "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5, "channels_outer": true, "unroll": 2}},
-  "layers": {"stage3.1": {"fuse": false, "rows_per_task": 2}, "stage4.2.conv3": {"channel_vectors": 2, "tile_x": 6},
-             "stage2.1": {"channels_outer": false, "unroll": 4}}})",
-               f);
+    std::fputs(text, f);
     std::fclose(f);
     double seconds = 0;
     std::vector<float> y = compile_and_run(c.spec, c.weights, "x86", dir, c.input, &seconds, schedule);
     Difference d = compare(y, read_npy(c.expected).data);
-    std::printf("[ compiled ] %s with non-default knobs: vs PyTorch %.2e\n", c.name.c_str(), d.relative());
+    std::printf("[ compiled ] %s with schedule %s: vs PyTorch %.2e\n", c.name.c_str(), variant.c_str(), d.relative());
     EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected);
+}
+
+// The knobs the default schedules leave off or at their defaults (unit
+// fusion, several row tasks per thread, a fixed row split, odd tiles, channel
+// blocks outside the pixels, unrolled reductions).
+TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
+    expect_schedule_matches_pytorch("variants", R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
+  "description": "non-default knobs, for correctness only",
+  "defaults": {"fuse": true, "tasks_per_thread": 3},
+  "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5, "channels_outer": true, "unroll": 2}},
+  "layers": {"stage3.1": {"fuse": false, "rows_per_task": 2}, "stage4.2.conv3": {"channel_vectors": 2, "tile_x": 6},
+             "stage2.1": {"channels_outer": false, "unroll": 4}}})");
+}
+
+// Lanes and layouts: groups padded to less than the vector (AVX2's 8-lane
+// vectors then compute lanes of the next group's weights, discarded), 4-lane
+// vectors on some layers of every kind, the stem's input copy interleaved.
+TEST(CompiledModelSchedules, PaddingBelowTheVectorMatchesPyTorch) {
+    expect_schedule_matches_pytorch("padding4", R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
+  "description": "group padding 4 on AVX2, for correctness only",
+  "defaults": {"group_padding": 4},
+  "kinds": {"global_pool": {"vector": 4}, "maxpool": {"vector": 4}},
+  "layers": {"stem.conv": {"planar_input": false, "vector": 4}, "stage3.0": {"vector": 4},
+             "stage4.1.conv1": {"vector": 4, "channel_vectors": 3}, "stage2.2.dw": {"vector": 4, "fuse": true}}})");
+}
+
+// Groups padded to more than the vector, and the FC with 4-lane vectors in
+// its panels of 16 outputs.
+TEST(CompiledModelSchedules, PaddingAboveTheVectorMatchesPyTorch) {
+    expect_schedule_matches_pytorch("padding16", R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
+  "description": "group padding 16 on AVX2, for correctness only",
+  "defaults": {"group_padding": 16},
+  "kinds": {"dense": {"vector": 4}, "avgpool": {"vector": 4}},
+  "layers": {"stage2.0": {"vector": 4}, "stage4.2": {"vector": 4, "channels_outer": false}}})");
 }

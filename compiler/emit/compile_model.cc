@@ -191,7 +191,8 @@ WeightsIdentity weights_identity(const CompileOptions &opt) {
 
 std::vector<std::string> describe_schedule(const CompileOptions &opt) {
     PreparedModel p = prepare_model(opt);
-    std::vector<std::string> lines = {cat("schedule: ", p.schedule.source, ", target ", p.target.name)};
+    std::vector<std::string> lines = {
+        cat("schedule: ", p.schedule.source, ", target ", p.target.name, ", group padding ", p.blob.group_padding)};
     for (size_t s = 0; s < p.plan.segments.size(); s++) {
         LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, static_cast<int>(s));
         for (const auto &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide)) {
@@ -204,7 +205,8 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
                                                          : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
             lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, ": vector ", c.vector, " x ", c.channel_vectors,
                                 ", tile_x ", c.tile_x, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
-                                c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string()));
+                                c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string(), c.fused ? ", fused" : "",
+                                c.staged_input ? (c.planar_input ? ", input planes" : ", input interleaved") : ""));
         }
     }
     return lines;

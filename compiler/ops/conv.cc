@@ -141,7 +141,7 @@ void lower(Lowering &L, int index) {
     int64_t inner = depthwise ? taps : cin_g * taps, woff = packed.weight.offset;
     auto wt = [&](Expr i) { return L.weight_at(woff, (gv * static_cast<int>(inner) + i) * pad + k); };
 
-    st.acc = Func(st.value.f.name() + "_acc");
+    st.acc = Func(c_identifier(node.name) + "_acc");
     st.acc(k, gv, x, y, n) = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
     if (depthwise) {
         // Each channel alone: read the input in this grouping, vectors along k.
@@ -176,7 +176,7 @@ void lower(Lowering &L, int index) {
         // copied per row task by the schedule. Left inline, every tap of every
         // pixel would test the border (the loops over a handful of taps are too
         // short for Halide to split off a border-free part).
-        Func in(st.value.f.name() + "_input");
+        Func in(c_identifier(node.name) + "_input");
         in(c, x, y, n) = L.padded(node.inputs[0], 0.0f, 0)(c, x, y, n);
         st.staged_input = in;
         RDom r(0, icg, 0, kw, 0, kh, "r");

@@ -80,7 +80,7 @@ void lower(Lowering &L, int index) {
     const Shape &s = L.graph().nodes[node.inputs[0]].shape;
     const PackedNode &p = L.packed(index);
     Value in = L.value(node.inputs[0]);
-    st.acc = Func(st.value.f.name() + "_acc");
+    st.acc = Func(c_identifier(node.name) + "_acc");
     st.acc(c, x, y, n) = p.bias.offset >= 0 ? L.weight_at(p.bias.offset, c) : Expr(0.0f);
     // Features in NCHW flatten order: f = (ci * H + iy) * W + ix.
     RDom r(0, static_cast<int>(s.w), 0, static_cast<int>(s.h), 0, static_cast<int>(s.c), "r");

@@ -34,7 +34,7 @@ void lower(Lowering &L, int index) {
     Stage &st = L.add_stage(index, Stage::GlobalPool);
     const Shape &s = L.graph().nodes[node.inputs[0]].shape;
     Value in = L.value(node.inputs[0]);
-    st.acc = Func(st.value.f.name() + "_sum");
+    st.acc = Func(c_identifier(node.name) + "_sum");
     RDom r(0, static_cast<int>(s.w), 0, static_cast<int>(s.h), "r");
     st.r = {r};
     Lowering::define(st.acc, group, [&](Expr, Expr, Expr) { return Expr(0.0f); });

@@ -71,7 +71,7 @@ void lower(Lowering &L, int index) {
     st.r = {r};
     Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
     auto tap = [&](Expr ch, Expr kk, Expr gg) { return group == 0 ? in(ch, ix, iy, n) : in(kk, gg, ix, iy, n); };
-    st.acc = Func(st.value.f.name() + "_acc");
+    st.acc = Func(c_identifier(node.name) + "_acc");
     Func acc = st.acc;
     if (is_max) {
         Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Expr(lowest); });

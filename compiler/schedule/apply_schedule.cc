@@ -51,6 +51,7 @@ struct Tiling {
     int tasks_per_thread = 1;
     bool channels_outer = false;
     int unroll = 1;
+    bool planar_input = false;
     int block() const { return vector * vectors; }
 };
 
@@ -147,6 +148,8 @@ public:
             c.registers = info.registers;
             c.channels_outer = t.channels_outer;
             c.unroll = t.unroll;
+            c.staged_input = info.staged_input;
+            c.planar_input = t.planar_input;
             for (auto &[reduction, anchor] : anchor_of_) {
                 if (anchor != node) continue;
                 c.reductions.push_back(g_.nodes[reduction].name);
@@ -224,12 +227,16 @@ private:
         bool pointwise = stage(tuned).kind == Stage::Pointwise;
         int64_t weight_bytes = tn.out_channels * input_channels(g_, tn) / tn.groups * int64_t{sizeof(float)};
         t.channels_outer = knobs.channels_outer.value_or(pointwise && weight_bytes > kL1Bytes);
-        info_[node] = {stage_kind_name(stage(tuned).kind), channels, knobs.registers.value_or(16)};
+        // The stem's input copy: planes when its channels fill less than a vector.
+        bool staged = stage(tuned).staged_input.defined();
+        if (staged)
+            t.planar_input = knobs.planar_input.value_or(g_.nodes[tn.inputs[0]].shape.c < t.vector);
+        info_[node] = {stage_kind_name(stage(tuned).kind), channels, knobs.registers.value_or(16), staged};
         // A conv whose input is staged per row task (the stem) keeps a row
         // split fixed at compile time, 8 tasks: staging inside a task whose
         // size is only known at run time sends Halide 14's simplifier into
         // endless recursion (a crash at compile time).
-        if (t.rows < 0 && stage(tuned).staged_input.defined()) t.rows = static_cast<int>((s.h + 7) / 8);
+        if (t.rows < 0 && staged) t.rows = static_cast<int>((s.h + 7) / 8);
 
         Var ch = grouped ? Vars::k : Vars::c;
         Var cb("cb"), ci("ci"), cv("cv"), xo("xo"), xi("xi"), yo("yo"), yi("yi");
@@ -375,15 +382,15 @@ private:
 
     // A general conv's padded input is copied once per row task (or per image
     // without row tasks): the rows a task reads, with their border, stay in
-    // L2 and the taps read them without tests. Few channels (the RGB stem
-    // reads 3 planes) are stored and copied along x, many along the channels.
+    // L2 and the taps read them without tests. As planes (the RGB stem's 3
+    // channels by default) it is stored and copied along x, otherwise along
+    // the channels.
     void stage_input(Stage &st, int anchor, const Tiling &t) {
         Func root = stage(anchor).value.f;
         Func in = st.staged_input;
         if (row_outer_.count(anchor)) in.compute_at(root, row_outer_.at(anchor));
         else in.compute_at(root, Vars::n);
-        int64_t channels = g_.nodes[g_.nodes[st.node].inputs[0]].shape.c;
-        if (channels < t.vector) {
+        if (t.planar_input) {
             in.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n).reorder(Vars::x, Vars::c, Vars::y, Vars::n);
             in.vectorize(Vars::x, t.vector, TailStrategy::GuardWithIf);
         } else {
@@ -408,6 +415,7 @@ private:
         std::string kind;
         int64_t channels = 0;
         int registers = 16;
+        bool staged_input = false;
     };
     std::map<int, RootInfo> info_;
 };

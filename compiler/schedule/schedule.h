@@ -44,6 +44,10 @@ struct ScheduleKnobs {
     // Input channels of a 1x1 conv's reduction per loop iteration (unrolled;
     // applied only where it divides the reduction).
     std::optional<int> unroll;
+    // A general conv's (the stem's) input, copied per row task: stored as
+    // planes, x innermost (vectors along x for the copy), or channels
+    // innermost. Unset: planes when the input has fewer channels than a vector.
+    std::optional<bool> planar_input;
     void merge(const ScheduleKnobs &over);
 };
 
@@ -89,6 +93,8 @@ struct ScheduleChoice {
     bool channels_outer = false;
     int unroll = 1;
     int64_t reduction = 0;     // input channels per step of its 1x1 conv reductions (their gcd; 0: none)
+    bool staged_input = false; // a general conv whose input is copied per row task (the stem)
+    bool planar_input = false; // ... stored as planes
 };
 
 // Whether a register tile of `vectors` x `tile_x` accumulators (plus the

@@ -12,7 +12,7 @@ namespace shufflec {
 
 namespace {
 
-constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxTasksPerThread = 4, kMaxUnroll = 8;
+constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxTasksPerThread = 4, kMaxUnroll = 8, kMinVector = 4;
 
 // The unit's structure without its names: what its speed depends on.
 std::string workload_description(const Graph &g, const SegmentPlan &plan, int segment) {
@@ -116,6 +116,16 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
             int64_t lanes = std::max(1, c.vector);
             int64_t whole = c.output ? c.channels / lanes : (c.channels + lanes - 1) / lanes;
             int max_vectors = static_cast<int>(std::clamp<int64_t>(whole, 1, kMaxVectors));
+            // Narrower vectors than the target's widest: fewer padding lanes for
+            // groups that are not whole vectors (a group of 20 is 24 lanes in
+            // 8s, 20 in 4s), at a narrower FMA. From 4 lanes up, within the
+            // channels (the scheduler never uses more lanes than channels).
+            KnobSpace lanes_knob{"vector", {}, c.vector};
+            for (int v = kMinVector; v <= vector && v <= std::max<int64_t>(c.channels, kMinVector); v *= 2)
+                lanes_knob.values.push_back(v);
+            if (lanes_knob.values.size() > 1 &&
+                std::count(lanes_knob.values.begin(), lanes_knob.values.end(), c.vector))
+                r.knobs.push_back(lanes_knob);
             r.knobs.push_back({"channel_vectors", range(1, max_vectors), std::min(c.channel_vectors, max_vectors)});
             if (spatial) r.knobs.push_back({"tile_x", range(1, static_cast<int>(std::min<int64_t>(kMaxTileX, c.width))), c.tile_x});
             if (c.height > 1 && !c.fused)
@@ -129,6 +139,7 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
                 if (std::count(unroll.values.begin(), unroll.values.end(), c.unroll)) unroll.default_value = c.unroll;
                 r.knobs.push_back(unroll);
             }
+            if (c.staged_input) r.knobs.push_back({"planar_input", {0, 1}, c.planar_input ? 1 : 0});
             u.roots.push_back(r);
         }
         space.units.push_back(u);
@@ -170,6 +181,8 @@ void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &confi
                 else if (knob == "fuse") k.fuse = value != 0;
                 else if (knob == "channels_outer") k.channels_outer = value != 0;
                 else if (knob == "unroll") k.unroll = value;
+                else if (knob == "vector") k.vector = value;
+                else if (knob == "planar_input") k.planar_input = value != 0;
             }
         }
 }
@@ -196,6 +209,9 @@ Config config_from_json(const nlohmann::json &j, const UnitSpace &unit) {
         }
         c.push_back(knobs);
     }
+    // A record from before a knob was declared measured it at its default.
+    for (size_t i = 0; i < c.size() && i < unit.roots.size(); i++)
+        for (const auto &k : unit.roots[i].knobs) c[i].emplace(k.name, k.default_value);
     if (!config_is_legal(unit, c)) fail("config ", j.dump(), " is not a point of unit ", in_quotes(unit.unit), "'s space");
     return c;
 }

@@ -15,6 +15,10 @@
 //                    task (0/1; default 1 when the weights exceed 32 KB)
 //   unroll           1x1 convs: input channels per reduction step (1, 2, 4,
 //                    8 where they divide the group's input channels)
+//   vector           SIMD lanes (4 up to the target's vector; where that is
+//                    more than one choice)
+//   planar_input     general convs with a staged input (the stem): the copy
+//                    stored as planes, x innermost (0/1)
 // Model-wide (one packing of the weights for all units, so not searched per
 // unit): group_padding, the lanes each group of a grouped conv is padded to.
 //

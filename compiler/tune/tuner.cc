@@ -219,6 +219,8 @@ nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tun
         if (k.fuse) o["fuse"] = *k.fuse;
         if (k.channels_outer) o["channels_outer"] = *k.channels_outer;
         if (k.unroll) o["unroll"] = *k.unroll;
+        if (k.vector) o["vector"] = *k.vector;
+        if (k.planar_input) o["planar_input"] = *k.planar_input;
         layers[name] = o;
     }
     nlohmann::json j = {{"format", "shufflec-schedule/1"},

@@ -88,6 +88,7 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
         if (root.count("tasks_per_thread")) root["tasks_per_thread"] = 2;
         if (root.count("channels_outer")) root["channels_outer"] = 1;
         if (root.count("unroll")) root["unroll"] = 2;
+        if (root.count("vector")) root["vector"] = 4;
     }
     ASSERT_TRUE(config_is_legal(u, c));
     ScheduleFile file = p.schedule;
@@ -99,6 +100,8 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
     for (size_t i = 0; i < choices.size(); i++) {
         EXPECT_EQ(choices[i].root, u.roots[i].root);
         EXPECT_EQ(choices[i].channel_vectors, 1) << choices[i].root;
+        ASSERT_NE(u.roots[i].knob("vector"), nullptr) << choices[i].root;  // AVX2: 4 or 8 lanes
+        EXPECT_EQ(choices[i].vector, 4) << choices[i].root;
         if (u.roots[i].knob("tile_x")) {
             EXPECT_EQ(choices[i].tile_x, std::min<int64_t>(3, u.roots[i].width));
         }
@@ -115,4 +118,43 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
     // JSON round trip; a config of another unit's shape is refused.
     EXPECT_EQ(config_to_json(config_from_json(config_to_json(c), u)), config_to_json(c));
     EXPECT_THROW(config_from_json(config_to_json(default_config(unit_named(space, "stem.conv"))), u), Error);
+    // A record from before a knob existed is read with that knob at its default.
+    nlohmann::json old_record = config_to_json(c);
+    for (auto &root : old_record) root.erase("vector");
+    Config read = config_from_json(old_record, u);
+    for (size_t i = 0; i < read.size(); i++) EXPECT_EQ(read[i].at("vector"), u.roots[i].knob("vector")->default_value);
+}
+
+TEST(SearchSpace, TheStemChoosesItsInputLayoutAndNeonHasOneVectorWidth) {
+    unit::TempDir dir;
+    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    ModelSpace space = search_space(p, 1);
+    const UnitSpace &stem = unit_named(space, "stem.conv");
+    const KnobSpace *planar = stem.roots[0].knob("planar_input");
+    ASSERT_NE(planar, nullptr);
+    EXPECT_EQ(planar->default_value, 1);  // 3 input channels: planes
+    Config c = default_config(stem);
+    c[0]["planar_input"] = 0;
+    ScheduleFile file = p.schedule;
+    apply_config(file, stem, c);
+    LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, stem.segment);
+    std::vector<ScheduleChoice> choices = apply_schedule(lowered, p.graph, p.plan, file, p.target.halide);
+    ASSERT_FALSE(choices.empty());
+    EXPECT_TRUE(choices[0].staged_input);
+    EXPECT_FALSE(choices[0].planar_input);
+    // Only the stem has a staged input.
+    for (const auto &u : space.units) {
+        for (const auto &r : u.roots) {
+            if (&u != &stem) {
+                EXPECT_EQ(r.knob("planar_input"), nullptr) << r.root;
+            }
+        }
+    }
+    // NEON's 4-lane vectors are the narrowest: no vector knob there.
+    ModelSpace arm = search_space(prepare_tiny("arm-64-linux", dir), 1);
+    for (const auto &u : arm.units) {
+        for (const auto &r : u.roots) {
+            EXPECT_EQ(r.knob("vector"), nullptr) << r.root;
+        }
+    }
 }
