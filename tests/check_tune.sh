@@ -7,7 +7,8 @@
 #   kill -9 in the middle of a run, then --resume: no trial measured twice, the
 #     requested count completed, the torn last line (if any) skipped, the
 #     killed run's work folder removed by the next run
-#   --report and --plot; the whole-model confirmation writes a schedule file
+#   --report and --plot; the group paddings measured on the whole model; the
+#     whole-model confirmation writes a schedule file
 #   compile --tuning-log applies a non-default record, and the tuned model's
 #     outputs equal the default's (Python wrapper, max difference <= 1e-5 relative)
 #   the qemu runner (aarch64 programs under qemu-aarch64) and the ssh runner (a
@@ -139,8 +140,13 @@ PY
 tune --trials $((defaults + 2)) --log "$tmp/confirm.jsonl" -o "$tmp/confirm.json" > "$tmp/confirm.out"
 grep -q '"format": "shufflec-schedule/1"' "$tmp/confirm.json" || fail "no schedule file after confirmation"
 grep -Eq "whole model|no unit beat" "$tmp/confirm.out" || fail "no confirmation: $(cat "$tmp/confirm.out")"
+# The model-wide group padding: 4 and 16 each measured against AVX2's 8, logged.
+for p in 4 16; do
+    grep -q "^group padding 8: .* $p: " "$tmp/confirm.out" || fail "group padding $p not measured: $(cat "$tmp/confirm.out")"
+    grep -q "\"config\":{\"group_padding\":$p}" "$tmp/confirm.jsonl" || fail "no log record for group padding $p"
+done
 "$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --schedule "$tmp/confirm.json" -o "$tmp/c" --quiet
-echo "ok: whole-model confirmation; the written file compiles"
+echo "ok: whole-model confirmation and group padding; the written file compiles"
 
 # qemu: aarch64 candidates under qemu-aarch64 (timings meaningless; protocol, checks and log real).
 "$shufflec" tune "$spec" --random-weights 1 --runner qemu --trials $((defaults + 2)) --log "$tmp/qemu.jsonl" \

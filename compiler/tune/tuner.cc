@@ -12,6 +12,7 @@
 #include <glob.h>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sys/stat.h>
@@ -227,49 +228,59 @@ nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tun
                         {"target", model.target.short_name},
                         {"model", model.graph.name},
                         {"description", description}};
+    if (tuned.defaults.group_padding) j["defaults"] = {{"group_padding", *tuned.defaults.group_padding}};
     if (!layers.empty()) j["layers"] = layers;
     return j;
 }
 
-// Whole-model A/B: both compiled, their benchmark programs run alternately
-// (rounds x runs); returns the medians of the per-round medians.
-std::pair<double, double> confirm_ab(const TuneOptions &opt, Runner &runner, const std::string &dir,
-                                     const std::string &tuned_schedule) {
-    CompiledModel models[2];
-    std::string programs[2];
-    for (int v = 0; v < 2; v++) {
-        CompileOptions c = opt.compile;
-        c.name = v == 0 ? "ab_default" : "ab_tuned";
-        c.out_dir = join_path(dir, c.name);
-        c.schedule_path = v == 0 ? "" : tuned_schedule;
-        c.ignore_model_schedule = true;
-        c.progress = false;
-        compile_model(c);
-        models[v] = read_compiled_model(c.out_dir, c.name);
-        programs[v] = build_bench_program(models[v], runner.arch(), runner.wants_static(), dir);
-    }
+// A whole model compiled with `schedule` ("": the default) and its benchmark program.
+struct ModelVariant {
+    CompiledModel model;
+    std::string program;
+};
+
+ModelVariant build_variant(const TuneOptions &opt, Runner &runner, const std::string &dir, const std::string &name,
+                           const std::string &schedule) {
+    CompileOptions c = opt.compile;
+    c.name = name;
+    c.out_dir = join_path(dir, name);
+    c.schedule_path = schedule;
+    c.ignore_model_schedule = true;
+    c.progress = false;
+    compile_model(c);
+    ModelVariant v;
+    v.model = read_compiled_model(c.out_dir, c.name);
+    v.program = build_bench_program(v.model, runner.arch(), runner.wants_static(), dir);
+    return v;
+}
+
+// Whole-model A/B: the two programs run alternately (rounds x 20 runs);
+// returns a's median of its per-round medians and b's time as a times the
+// median per-round ratio b / a (paired: a slow minute of the machine hits
+// both halves of a round).
+std::pair<double, double> alternate(const TuneOptions &opt, Runner &runner, const ModelVariant &a,
+                                    const ModelVariant &b, int rounds) {
+    const ModelVariant *v[2] = {&a, &b};
     std::vector<double> medians[2];
-    BenchOptions b;
-    b.threads = {opt.threads};
-    b.runs = 20;
-    b.warmup = 3;
-    b.peak = false;
-    for (int r = 0; r < opt.confirm_rounds; r++)
+    BenchOptions bo;
+    bo.threads = {opt.threads};
+    bo.runs = 20;
+    bo.warmup = 3;
+    bo.peak = false;
+    for (int r = 0; r < rounds; r++)
         for (int o = 0; o < 2; o++) {
-            int v = (r + o) % 2;
-            nlohmann::json report = run_bench_program(runner, models[v], programs[v], b);
-            medians[v].push_back(report["results"][0]["median_ms"].get<double>());
+            int i = (r + o) % 2;
+            nlohmann::json report = run_bench_program(runner, v[i]->model, v[i]->program, bo);
+            medians[i].push_back(report["results"][0]["median_ms"].get<double>());
         }
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
+    auto median = [](std::vector<double> m) {
+        std::sort(m.begin(), m.end());
+        return m[m.size() / 2];
     };
-    // Paired: each round's tuned / default ratio (a slow minute of the machine
-    // hits both halves of a round), then the median ratio.
     std::vector<double> ratios;
     for (size_t r = 0; r < medians[0].size(); r++) ratios.push_back(medians[1][r] / medians[0][r]);
-    double d = median(medians[0]);
-    return {d, d * median(ratios)};
+    double ms = median(medians[0]);
+    return {ms, ms * median(ratios)};
 }
 
 }  // namespace
@@ -647,10 +658,56 @@ int run_tune(const TuneOptions &opt) {
                                   log_path, ".");
     std::string tuned_path = join_path(dir, "tuned.json");
     write_file_atomic(tuned_path, schedule_json(model, tuned, description).dump(2) + "\n");
-    bool keep = changed > 0;
-    if (changed > 0 && opt.confirm) {
+    std::optional<ModelVariant> tuned_model;
+    // Model-wide: the group padding (one packing of every weight, so it is
+    // measured on the whole model, not per unit): each other value against
+    // the tuned schedule with the default padding, kept when faster.
+    if (opt.confirm && opt.padding_rounds > 0 && space.group_padding.values.size() > 1) {
+        progress.update(0, "model-wide: group padding " + std::to_string(space.group_padding.default_value));
+        tuned_model = build_variant(opt, *runners[0], dir, "ab_tuned", tuned_path);
+        double best_ratio = kImprovement;
+        int best_padding = 0;
+        for (int padding : space.group_padding.values) {
+            if (padding == space.group_padding.default_value) continue;
+            progress.update(0, cat("model-wide: group padding ", padding, " against ", space.group_padding.default_value));
+            ScheduleFile padded = tuned;
+            padded.defaults.group_padding = padding;
+            std::string path = join_path(dir, cat("tuned_padding", padding, ".json"));
+            write_file_atomic(path, schedule_json(model, padded, description).dump(2) + "\n");
+            ModelVariant candidate = build_variant(opt, *runners[0], dir, cat("ab_padding", padding), path);
+            auto [base_ms, padded_ms] = alternate(opt, *runners[0], *tuned_model, candidate, opt.padding_rounds);
+            std::printf("group padding %d: %.3f ms, %d: %.3f ms (x%.3f)\n", space.group_padding.default_value, base_ms,
+                        padding, padded_ms, base_ms / padded_ms);
+            // A record for the log (not a trial of any unit: readers skip checks).
+            log.append({{"format", kTuneLogFormat},
+                        {"session", session},
+                        {"check", true},
+                        {"time", iso_time()},
+                        {"model", model.graph.name},
+                        {"workload", "model-wide group_padding"},
+                        {"config", {{"group_padding", padding}}},
+                        {"status", padded_ms / base_ms < kImprovement ? "ok" : "not_faster"},
+                        {"ratio_to_default", padded_ms / base_ms},
+                        {"target", space.target},
+                        {"threads", opt.threads},
+                        {"runner", runners[0]->name()},
+                        {"version", kShufflecVersion}});
+            if (padded_ms / base_ms < best_ratio) best_ratio = padded_ms / base_ms, best_padding = padding;
+        }
+        progress.finish();
+        if (best_padding > 0) {
+            tuned.defaults.group_padding = best_padding;
+            write_file_atomic(tuned_path, schedule_json(model, tuned, description).dump(2) + "\n");
+            tuned_model.reset();
+        }
+    }
+    bool any = changed > 0 || tuned.defaults.group_padding.has_value();
+    bool keep = any;
+    if (any && opt.confirm) {
         progress.update(0, "confirming on the whole model");
-        auto [default_ms, tuned_ms] = confirm_ab(opt, *runners[0], dir, tuned_path);
+        ModelVariant default_model = build_variant(opt, *runners[0], dir, "ab_default", "");
+        if (!tuned_model) tuned_model = build_variant(opt, *runners[0], dir, "ab_tuned", tuned_path);
+        auto [default_ms, tuned_ms] = alternate(opt, *runners[0], default_model, *tuned_model, opt.confirm_rounds);
         progress.finish();
         std::printf("whole model, %d alternating rounds of 20 runs on %s: default %.3f ms, tuned %.3f ms: x%.3f\n",
                     opt.confirm_rounds, runners[0]->name().c_str(), default_ms, tuned_ms, default_ms / tuned_ms);
@@ -659,9 +716,10 @@ int run_tune(const TuneOptions &opt) {
     }
     if (!keep) {
         tuned.layers.clear();
-        description += changed > 0 ? " The tuned schedule was not faster on the whole model: this file keeps the default."
+        tuned.defaults = ScheduleKnobs();
+        description += any ? " The tuned schedule was not faster on the whole model: this file keeps the default."
                                    : " No unit beat the default schedule: this file keeps it.";
-        std::printf("%s\n", changed > 0 ? "the tuned schedule was not faster than the default: writing the default"
+        std::printf("%s\n", any ? "the tuned schedule was not faster than the default: writing the default"
                                         : "no unit beat the default schedule: writing the default");
     }
     std::string folder = out.substr(0, out.find_last_of('/') == std::string::npos ? 0 : out.find_last_of('/'));
@@ -671,8 +729,9 @@ int run_tune(const TuneOptions &opt) {
     } catch (const Error &e) {
         fail("-o: cannot write the schedule to ", in_quotes(out), " (", one_line(e.what()), "); give -o FILE");
     }
-    std::printf("wrote %s (%d pipeline%s tuned); log %s\n", out.c_str(), keep ? changed : 0,
-                keep && changed == 1 ? "" : "s", log_path.c_str());
+    std::string padding = keep && tuned.defaults.group_padding ? cat(", group padding ", *tuned.defaults.group_padding) : "";
+    std::printf("wrote %s (%d pipeline%s tuned%s); log %s\n", out.c_str(), keep ? changed : 0,
+                keep && changed == 1 ? "" : "s", padding.c_str(), log_path.c_str());
     return 0;
 }
 
