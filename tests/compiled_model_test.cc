@@ -65,12 +65,12 @@ static void expect_schedule_matches_pytorch(const std::string &variant, const ch
 
 // The knobs the default schedules leave off or at their defaults (unit
 // fusion, several row tasks per thread, a fixed row split, odd tiles, channel
-// blocks outside the pixels, unrolled reductions).
+// blocks outside the pixels, unrolled and blocked reductions).
 TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
     expect_schedule_matches_pytorch("variants", R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
   "description": "non-default knobs, for correctness only",
   "defaults": {"fuse": true, "tasks_per_thread": 3},
-  "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5, "channels_outer": true, "unroll": 2}},
+  "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5, "channels_outer": true, "unroll": 2, "reduction_block": 16}},
   "layers": {"stage3.1": {"fuse": false, "rows_per_task": 2}, "stage4.2.conv3": {"channel_vectors": 2, "tile_x": 6},
              "stage2.1": {"channels_outer": false, "unroll": 4}}})");
 }

@@ -205,7 +205,9 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
                                                          : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
             lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, ": vector ", c.vector, " x ", c.channel_vectors,
                                 ", tile_x ", c.tile_x, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
-                                c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string(), c.fused ? ", fused" : "",
+                                c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string(),
+                                c.reduction_block > 0 ? cat(", reduction blocks of ", c.reduction_block) : std::string(),
+                                c.fused ? ", fused" : "",
                                 c.staged_input ? (c.planar_input ? ", input planes" : ", input interleaved") : ""));
         }
     }

@@ -51,6 +51,7 @@ struct Tiling {
     int tasks_per_thread = 1;
     bool channels_outer = false;
     int unroll = 1;
+    int reduction_block = 0;  // asked for (applied per reduction where it divides)
     bool planar_input = false;
     int block() const { return vector * vectors; }
 };
@@ -148,6 +149,7 @@ public:
             c.registers = info.registers;
             c.channels_outer = t.channels_outer;
             c.unroll = t.unroll;
+            c.reduction_block = 0;
             c.staged_input = info.staged_input;
             c.planar_input = t.planar_input;
             for (auto &[reduction, anchor] : anchor_of_) {
@@ -155,6 +157,7 @@ public:
                 c.reductions.push_back(g_.nodes[reduction].name);
                 if (stage(reduction).kind == Stage::Pointwise)
                     for (const RDom &r : stage(reduction).r) c.reduction = std::gcd(c.reduction, constant_extent(r));
+                if (blocked_.count(reduction)) c.reduction_block = t.reduction_block;
             }
             choices.push_back(c);
         }
@@ -227,6 +230,13 @@ private:
         bool pointwise = stage(tuned).kind == Stage::Pointwise;
         int64_t weight_bytes = tn.out_channels * input_channels(g_, tn) / tn.groups * int64_t{sizeof(float)};
         t.channels_outer = knobs.channels_outer.value_or(pointwise && weight_bytes > kL1Bytes);
+        // Blocks of the reduction sweep a row of pixels per block of channels:
+        // the channel loops must be outside the pixels.
+        t.reduction_block = pointwise && s.h * s.w > 1 ? knobs.reduction_block.value_or(0) : 0;
+        for (const RDom &r : stage(tuned).r)
+            if (t.reduction_block > 0 && (constant_extent(r) <= t.reduction_block || constant_extent(r) % t.reduction_block))
+                t.reduction_block = 0;
+        if (t.reduction_block > 0) t.channels_outer = true;
         // The stem's input copy: planes when its channels fill less than a vector.
         bool staged = stage(tuned).staged_input.defined();
         if (staged)
@@ -298,8 +308,9 @@ private:
             row_inner_.emplace(node, t.channels_outer ? yo : yi);
         }
         // The accumulators live per register tile: inside the innermost of
-        // the tile loops.
+        // the tile loops; blocked reductions' per row (of one channel block).
         tile_var_[node] = t.channels_outer ? xo : cb;
+        row_var_[node] = t.rows != 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host)) ? yi : Vars::y;
     }
 
     // Rows per parallel task: fixed by a schedule, or the height split evenly
@@ -334,17 +345,46 @@ private:
         int anchor = anchor_of_[st.node];
         const Tiling &t = tiling_[anchor];
         Func root = stage(anchor).value.f;
-        st.acc.compute_at(root, tile_var_[anchor]);
+        bool spatial = g_.nodes[st.node].shape.h * g_.nodes[st.node].shape.w > 1;
+        // A blocked reduction: every update's reduction splits into whole blocks.
+        int block = t.reduction_block;
+        bool blocked = st.kind == Stage::Pointwise && spatial && block > 0 && row_var_.count(anchor);
+        for (const RDom &r : st.r)
+            blocked = blocked && constant_extent(r) % block == 0;
+        if (blocked) blocked_.insert(st.node);
+        st.acc.compute_at(root, blocked ? row_var_.at(anchor) : tile_var_[anchor]);
         if (st.staged_input.defined()) stage_input(st, anchor, t);
         bool grouped = st.grouped();
         Var ch = grouped ? Vars::k : Vars::c;
         Var cv("cv"), co("co");
-        bool spatial = g_.nodes[st.node].shape.h * g_.nodes[st.node].shape.w > 1;
         // Accumulators are internal: round their channels up to whole vectors
         // (the weights are padded with zeros for this).
         TailStrategy tail = grouped ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
         st.acc.split(ch, co, cv, t.vector, tail).vectorize(cv);
-        if (spatial) st.acc.unroll(co).unroll(Vars::x);
+        if (spatial && !blocked) st.acc.unroll(co).unroll(Vars::x);
+        if (blocked) {
+            // Per block of input channels, the row's pixel tiles; the
+            // accumulators go to the row buffer between blocks (the register
+            // tile's loads and stores are hoisted out of the block's loop).
+            for (size_t u = 0; u < st.r.size(); u++) {
+                const RDom &r = st.r[u];
+                Var xt("xt"), xb("xb");
+                RVar rb(r.x.name() + "b"), rk(r.x.name() + "k");
+                auto update = st.acc.update(static_cast<int>(u));
+                update.split(ch, co, cv, t.vector, tail)
+                    .split(Vars::x, xb, xt, t.tile_x, TailStrategy::GuardWithIf)
+                    .split(r.x, rb, rk, block);
+                std::vector<VarOrRVar> order = {cv, co, xt, rk, xb, rb};
+                if (grouped) order.push_back(Vars::g);
+                order.insert(order.end(), {Vars::y, Vars::n});
+                update.reorder(order).vectorize(cv).unroll(co).unroll(xt);
+                if (t.unroll > 1 && block % t.unroll == 0) {
+                    RVar ro(rk.name() + "o"), ri(rk.name() + "i");
+                    update.split(rk, ro, ri, t.unroll).unroll(ri);
+                }
+            }
+            return;
+        }
         // Every update (one per input part of a conv that reads several
         // tensors) gets the same register tile.
         for (size_t u = 0; u < st.r.size(); u++) {
@@ -408,7 +448,8 @@ private:
     std::vector<std::vector<int>> readers_;
     std::map<int, int> anchor_of_;
     std::map<int, Tiling> tiling_;
-    std::map<int, Var> tile_var_;
+    std::map<int, Var> tile_var_, row_var_;
+    std::set<int> blocked_;  // reductions computed in blocks (reduction_block)
     std::map<int, int> host_;                 // root -> root it is fused into (-1: none)
     std::map<int, Var> row_outer_, row_inner_;  // a root's row-task and row loops
     struct RootInfo {

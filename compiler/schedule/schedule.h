@@ -44,6 +44,12 @@ struct ScheduleKnobs {
     // Input channels of a 1x1 conv's reduction per loop iteration (unrolled;
     // applied only where it divides the reduction).
     std::optional<int> unroll;
+    // A 1x1 conv's reduction in blocks of this many input channels (0: whole):
+    // its accumulators live in a row buffer (in L1) instead of registers, and
+    // each block's weights are reused by every pixel tile of the row before
+    // the next block's are loaded. Applied only where it divides the
+    // reduction; implies channels_outer.
+    std::optional<int> reduction_block;
     // A general conv's (the stem's) input, copied per row task: stored as
     // planes, x innermost (vectors along x for the copy), or channels
     // innermost. Unset: planes when the input has fewer channels than a vector.
@@ -92,6 +98,7 @@ struct ScheduleChoice {
     int registers = 16;        // vector registers of the target (knob)
     bool channels_outer = false;
     int unroll = 1;
+    int reduction_block = 0;   // applied to its 1x1 conv reductions (0: none)
     int64_t reduction = 0;     // input channels per step of its 1x1 conv reductions (their gcd; 0: none)
     bool staged_input = false; // a general conv whose input is copied per row task (the stem)
     bool planar_input = false; // ... stored as planes

@@ -12,7 +12,7 @@ constexpr const char *kScheduleFormat = "shufflec-schedule/1";
 
 ScheduleKnobs parse_knobs(const JsonView &v) {
     v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread",
-                    "group_padding", "channels_outer", "unroll", "planar_input", "comment"});
+                    "group_padding", "channels_outer", "unroll", "reduction_block", "planar_input", "comment"});
     ScheduleKnobs k;
     if (v.has("vector")) {
         int64_t lanes = v.at("vector").as_int(1, 64);
@@ -28,6 +28,7 @@ ScheduleKnobs parse_knobs(const JsonView &v) {
     if (v.has("group_padding")) k.group_padding = static_cast<int>(v.at("group_padding").as_int(1, 64));
     if (v.has("channels_outer")) k.channels_outer = v.at("channels_outer").as_bool();
     if (v.has("unroll")) k.unroll = static_cast<int>(v.at("unroll").as_int(1, 64));
+    if (v.has("reduction_block")) k.reduction_block = static_cast<int>(v.at("reduction_block").as_int(0, 1 << 16));
     if (v.has("planar_input")) k.planar_input = v.at("planar_input").as_bool();
     return k;
 }
@@ -45,6 +46,7 @@ void ScheduleKnobs::merge(const ScheduleKnobs &over) {
     if (over.group_padding) group_padding = over.group_padding;
     if (over.channels_outer) channels_outer = over.channels_outer;
     if (over.unroll) unroll = over.unroll;
+    if (over.reduction_block) reduction_block = over.reduction_block;
     if (over.planar_input) planar_input = over.planar_input;
 }
 

@@ -12,7 +12,8 @@ namespace shufflec {
 
 namespace {
 
-constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxTasksPerThread = 4, kMaxUnroll = 8, kMinVector = 4;
+constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxTasksPerThread = 4, kMaxUnroll = 8, kMinVector = 4,
+              kMinReductionBlock = 16, kMaxReductionBlock = 128;
 
 // The unit's structure without its names: what its speed depends on.
 std::string workload_description(const Graph &g, const SegmentPlan &plan, int segment) {
@@ -138,6 +139,10 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
                     if (c.reduction % steps == 0) unroll.values.push_back(steps);
                 if (std::count(unroll.values.begin(), unroll.values.end(), c.unroll)) unroll.default_value = c.unroll;
                 r.knobs.push_back(unroll);
+                KnobSpace blocks{"reduction_block", {0}, c.reduction_block};
+                for (int b = kMinReductionBlock; b <= kMaxReductionBlock; b *= 2)
+                    if (c.reduction > b && c.reduction % b == 0) blocks.values.push_back(b);
+                if (blocks.values.size() > 1) r.knobs.push_back(blocks);
             }
             if (c.staged_input) r.knobs.push_back({"planar_input", {0, 1}, c.planar_input ? 1 : 0});
             u.roots.push_back(r);
@@ -166,6 +171,9 @@ bool config_is_legal(const UnitSpace &unit, const Config &config) {
         }
         if (r.knob("tile_x") && !register_tile_fits(config[i].at("channel_vectors"), config[i].at("tile_x"), r.registers))
             return false;
+        // A blocked reduction implies channels_outer: one point, not two.
+        if (r.knob("reduction_block") && config[i].at("reduction_block") > 0 && config[i].at("channels_outer") == 0)
+            return false;
     }
     return true;
 }
@@ -182,6 +190,7 @@ void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &confi
                 else if (knob == "channels_outer") k.channels_outer = value != 0;
                 else if (knob == "unroll") k.unroll = value;
                 else if (knob == "vector") k.vector = value;
+                else if (knob == "reduction_block") k.reduction_block = value;
                 else if (knob == "planar_input") k.planar_input = value != 0;
             }
         }

@@ -15,6 +15,9 @@
 //                    task (0/1; default 1 when the weights exceed 32 KB)
 //   unroll           1x1 convs: input channels per reduction step (1, 2, 4,
 //                    8 where they divide the group's input channels)
+//   reduction_block  1x1 convs: input channels per block of the reduction,
+//                    accumulators in a row buffer between blocks (0, or 16-128
+//                    dividing it; > 0 only with channels_outer 1)
 //   vector           SIMD lanes (4 up to the target's vector; where that is
 //                    more than one choice)
 //   planar_input     general convs with a staged input (the stem): the copy

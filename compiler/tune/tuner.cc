@@ -221,6 +221,7 @@ nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tun
         if (k.channels_outer) o["channels_outer"] = *k.channels_outer;
         if (k.unroll) o["unroll"] = *k.unroll;
         if (k.vector) o["vector"] = *k.vector;
+        if (k.reduction_block) o["reduction_block"] = *k.reduction_block;
         if (k.planar_input) o["planar_input"] = *k.planar_input;
         layers[name] = o;
     }

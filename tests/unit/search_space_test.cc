@@ -89,6 +89,7 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
         if (root.count("channels_outer")) root["channels_outer"] = 1;
         if (root.count("unroll")) root["unroll"] = 2;
         if (root.count("vector")) root["vector"] = 4;
+        if (root.count("reduction_block")) root["reduction_block"] = root["unroll"] == 2 ? 16 : 0;
     }
     ASSERT_TRUE(config_is_legal(u, c));
     ScheduleFile file = p.schedule;
@@ -96,7 +97,7 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
     LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
     std::vector<ScheduleChoice> choices = apply_schedule(lowered, p.graph, p.plan, file, p.target.halide);
     ASSERT_EQ(choices.size(), u.roots.size());
-    int pointwise = 0;
+    int pointwise = 0, blocked = 0;
     for (size_t i = 0; i < choices.size(); i++) {
         EXPECT_EQ(choices[i].root, u.roots[i].root);
         EXPECT_EQ(choices[i].channel_vectors, 1) << choices[i].root;
@@ -113,8 +114,18 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
             EXPECT_EQ(choices[i].unroll, 2) << choices[i].root;
             ++pointwise;
         }
+        if (u.roots[i].knob("reduction_block")) {
+            EXPECT_EQ(choices[i].reduction_block, 16) << choices[i].root;
+            ++blocked;
+        }
     }
     EXPECT_EQ(pointwise, 2);  // conv1 and conv3 (with the residual add and ReLU)
+    EXPECT_EQ(blocked, 1);    // conv1 (80 input channels per group; conv3 has 20: no block of 16 divides it)
+    // A blocked reduction without channels_outer is not a point of its own.
+    Config inner = c;
+    for (size_t i = 0; i < inner.size(); i++)
+        if (u.roots[i].knob("reduction_block")) inner[i]["channels_outer"] = 0;
+    EXPECT_FALSE(config_is_legal(u, inner));
     // JSON round trip; a config of another unit's shape is refused.
     EXPECT_EQ(config_to_json(config_from_json(config_to_json(c), u)), config_to_json(c));
     EXPECT_THROW(config_from_json(config_to_json(default_config(unit_named(space, "stem.conv"))), u), Error);
