@@ -8,7 +8,8 @@
 //   channel_vectors  vectors of output channels per register tile (1-8)
 //   tile_x           output pixels per register tile (1-8, at most the width)
 //     constraint: the tile fits the target's vector registers (register_tile_fits)
-//   tasks_per_thread parallel row tasks per thread (1-4; roots with rows)
+//   tasks_per_thread parallel row tasks per thread (1, 2, 3, 4, 6, 8, 12, 16 up
+//                    to the height; roots with rows)
 //   fuse             compute inside the rows of the root that reads it (0/1;
 //                    internal roots with rows)
 //   channels_outer   1x1 convs: channel blocks outside the pixels of a row

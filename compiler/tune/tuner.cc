@@ -677,6 +677,12 @@ int run_tune(const TuneOptions &opt) {
             write_file_atomic(path, schedule_json(model, padded, description).dump(2) + "\n");
             ModelVariant candidate = build_variant(opt, *runners[0], dir, cat("ab_padding", padding), path);
             auto [base_ms, padded_ms] = alternate(opt, *runners[0], *tuned_model, candidate, opt.padding_rounds);
+            if (padded_ms / base_ms < kImprovement) {
+                // As for units: a gain must show twice (the less favourable
+                // kept); a slow minute of a shared machine fakes 10%.
+                auto [again_base, again_padded] = alternate(opt, *runners[0], *tuned_model, candidate, opt.padding_rounds);
+                if (again_padded / again_base > padded_ms / base_ms) base_ms = again_base, padded_ms = again_padded;
+            }
             std::printf("group padding %d: %.3f ms, %d: %.3f ms (x%.3f)\n", space.group_padding.default_value, base_ms,
                         padding, padded_ms, base_ms / padded_ms);
             // A record for the log (not a trial of any unit: readers skip checks).
