@@ -57,7 +57,7 @@ int command_tune(const std::vector<std::string> &argv) {
                {"--seed", "N", "seed of the search (default 1)"},
                {"--no-confirm", "", "skip the whole-model A/B against the default (the file is then unconfirmed)"},
                {"--padding-rounds", "N", "alternating rounds per group padding tried on the whole model after the "
-                                         "search (default 5; 0 keeps the target's)"},
+                                         "search (default 11; 0 keeps the target's)"},
                {"--compile-timeout", "S", "seconds a candidate may take to compile (default 120)"},
                {"--run-timeout", "S", "seconds a candidate's measurement may take (default 60)"},
                {"--print-space", "", "print the search space of every unit and stop"},
@@ -125,7 +125,7 @@ int command_tune(const std::vector<std::string> &argv) {
     if (o.search != "evolve" && o.search != "random") fail("--search: expected evolve or random, got ", in_quotes(o.search));
     o.seed = static_cast<uint64_t>(one_int(args, "--seed", 0, 1 << 30, 1));
     o.confirm = !args.has("--no-confirm");
-    o.padding_rounds = one_int(args, "--padding-rounds", 0, 1000, 5);
+    o.padding_rounds = one_int(args, "--padding-rounds", 0, 1000, 11);
     o.compile_timeout_s = one_int(args, "--compile-timeout", 1, 86400, 120);
     o.run_timeout_s = one_int(args, "--run-timeout", 1, 86400, 60);
     if (const char *faults = std::getenv("SHUFFLEC_TUNE_FAULTS")) o.faults = faults;

@@ -25,7 +25,7 @@ struct TuneOptions {
     bool progress = false;
     bool confirm = true;             // whole-model A/B against the default before writing
     int confirm_rounds = 11;
-    int padding_rounds = 5;          // per group padding tried on the whole model (0: keep the default)
+    int padding_rounds = 11;         // per group padding tried on the whole model (0: keep the default)
     double compile_timeout_s = 120;
     double run_timeout_s = 60;
     // For tests: "crash:N,hang:N,wrong:N" makes trial N's program misbehave.
