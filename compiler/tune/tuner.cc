@@ -589,6 +589,22 @@ int run_tune(const TuneOptions &opt) {
     // favourable ratio kept): the chained estimates of a long search collect
     // lucky measurements, so a best that is not confirmed here reverts.
     std::map<int, double> checked;  // workload -> confirmed ratio best / default
+    // A check: a best measured directly against its default (ratio >= 1e29: the measurement failed).
+    auto check_record = [&](const std::string &workload, const nlohmann::json &config, double ratio) {
+        return nlohmann::json{{"format", kTuneLogFormat},
+                               {"session", session},
+                               {"check", true},
+                               {"time", iso_time()},
+                               {"model", model.graph.name},
+                               {"workload", workload},
+                               {"config", config},
+                               {"status", ratio < kImprovement ? "ok" : ratio >= 1e29 ? "failed" : "not_faster"},
+                               {"ratio_to_default", ratio < 1e29 ? ratio : 0.0},
+                               {"target", space.target},
+                               {"threads", opt.threads},
+                               {"runner", runners[0]->name()},
+                               {"version", kShufflecVersion}};
+    };
     for (auto &w : workloads) {
         if (!w.default_done || config_to_json(w.incumbent) == config_to_json(default_config(*w.space))) continue;
         progress.update(0, "checking the best of " + w.units[0] + " against its default");
@@ -605,20 +621,9 @@ int run_tune(const TuneOptions &opt) {
         }
         checked[w.index] = ratio;
         // The check is a record too: compile --tuning-log applies only a best that passed it.
-        log.append({{"format", kTuneLogFormat},
-                    {"session", session},
-                    {"check", true},
-                    {"time", iso_time()},
-                    {"model", model.graph.name},
-                    {"unit", w.units[0]},
-                    {"workload", w.space->key},
-                    {"config", config_to_json(w.incumbent)},
-                    {"status", ratio < kImprovement ? "ok" : ratio >= 1e29 ? "failed" : "not_faster"},
-                    {"ratio_to_default", ratio < 1e29 ? ratio : 0.0},
-                    {"target", space.target},
-                    {"threads", opt.threads},
-                    {"runner", runners[0]->name()},
-                    {"version", kShufflecVersion}});
+        nlohmann::json record = check_record(w.space->key, config_to_json(w.incumbent), ratio);
+        record["unit"] = w.units[0];
+        log.append(record);
         if (ratio >= kImprovement) {
             w.incumbent = default_config(*w.space);
             w.incumbent_ms = w.default_ms;
@@ -685,20 +690,8 @@ int run_tune(const TuneOptions &opt) {
             }
             std::printf("group padding %d: %.3f ms, %d: %.3f ms (x%.3f)\n", space.group_padding.default_value, base_ms,
                         padding, padded_ms, base_ms / padded_ms);
-            // A record for the log (not a trial of any unit: readers skip checks).
-            log.append({{"format", kTuneLogFormat},
-                        {"session", session},
-                        {"check", true},
-                        {"time", iso_time()},
-                        {"model", model.graph.name},
-                        {"workload", "model-wide group_padding"},
-                        {"config", {{"group_padding", padding}}},
-                        {"status", padded_ms / base_ms < kImprovement ? "ok" : "not_faster"},
-                        {"ratio_to_default", padded_ms / base_ms},
-                        {"target", space.target},
-                        {"threads", opt.threads},
-                        {"runner", runners[0]->name()},
-                        {"version", kShufflecVersion}});
+            // A check record (not a trial of any unit's workload).
+            log.append(check_record("model-wide group_padding", {{"group_padding", padding}}, padded_ms / base_ms));
             if (padded_ms / base_ms < best_ratio) best_ratio = padded_ms / base_ms, best_padding = padding;
         }
         progress.finish();
