@@ -131,8 +131,8 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
             if (spatial) r.knobs.push_back({"tile_x", range(1, static_cast<int>(std::min<int64_t>(kMaxTileX, c.width))), c.tile_x});
             if (c.height > 1 && !c.fused) {
                 // Small tasks keep a task's rows of the input and output in
-                // L2 between channel blocks (2x g3, stage 2: 28 rows of 1.8 MB
-                // tensors; 2-row tasks were 3-10% faster there, 4-12% slower
+                // L2 between channel blocks (2x g3, stage 2: 28 rows of 1.5 MB
+                // tensors; 2-row tasks were up to 10% faster there, up to 12% slower
                 // at 14 rows in stage 3).
                 KnobSpace tasks{"tasks_per_thread", {}, 1};
                 for (int v : {1, 2, 3, 4, 6, 8, 12, 16})
