@@ -68,6 +68,11 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
+// The scheduler's choice when it is one of `values`, else `fallback`.
+int chosen_or(const std::vector<int> &values, int chosen, int fallback) {
+    return std::count(values.begin(), values.end(), chosen) ? chosen : fallback;
+}
+
 std::vector<int> range(int lo, int hi) {
     std::vector<int> v;
     for (int i = lo; i <= hi; i++) v.push_back(i);
@@ -124,8 +129,7 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
             KnobSpace lanes_knob{"vector", {}, c.vector};
             for (int v = kMinVector; v <= vector && v <= std::max<int64_t>(c.channels, kMinVector); v *= 2)
                 lanes_knob.values.push_back(v);
-            if (lanes_knob.values.size() > 1 &&
-                std::count(lanes_knob.values.begin(), lanes_knob.values.end(), c.vector))
+            if (lanes_knob.values.size() > 1 && chosen_or(lanes_knob.values, c.vector, 0) == c.vector)
                 r.knobs.push_back(lanes_knob);
             r.knobs.push_back({"channel_vectors", range(1, max_vectors), std::min(c.channel_vectors, max_vectors)});
             if (spatial) r.knobs.push_back({"tile_x", range(1, static_cast<int>(std::min<int64_t>(kMaxTileX, c.width))), c.tile_x});
@@ -137,8 +141,7 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
                 KnobSpace tasks{"tasks_per_thread", {}, 1};
                 for (int v : {1, 2, 3, 4, 6, 8, 12, 16})
                     if (v <= c.height) tasks.values.push_back(v);
-                if (std::count(tasks.values.begin(), tasks.values.end(), c.tasks_per_thread))
-                    tasks.default_value = c.tasks_per_thread;
+                tasks.default_value = chosen_or(tasks.values, c.tasks_per_thread, 1);
                 r.knobs.push_back(tasks);
             }
             if (!c.output && spatial) r.knobs.push_back({"fuse", {0, 1}, c.fused ? 1 : 0});
@@ -147,7 +150,7 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
                 KnobSpace unroll{"unroll", {}, 1};
                 for (int steps = 1; steps <= kMaxUnroll; steps *= 2)
                     if (c.reduction % steps == 0) unroll.values.push_back(steps);
-                if (std::count(unroll.values.begin(), unroll.values.end(), c.unroll)) unroll.default_value = c.unroll;
+                unroll.default_value = chosen_or(unroll.values, c.unroll, 1);
                 r.knobs.push_back(unroll);
                 KnobSpace blocks{"reduction_block", {0}, c.reduction_block};
                 for (int b = kMinReductionBlock; b <= kMaxReductionBlock; b *= 2)
