@@ -65,14 +65,20 @@ static void expect_schedule_matches_pytorch(const std::string &variant, const ch
 
 // The knobs the default schedules leave off or at their defaults (unit
 // fusion, several row tasks per thread, a fixed row split, odd tiles, channel
-// blocks outside the pixels, unrolled and blocked reductions).
+// blocks outside the pixels, unrolled and blocked reductions, vectors over
+// pixels: fused and not, stride 2, 4 lanes on rows of 7, ragged tiles of
+// channels and pixels).
 TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
     expect_schedule_matches_pytorch("variants", R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
   "description": "non-default knobs, for correctness only",
   "defaults": {"fuse": true, "tasks_per_thread": 3},
   "kinds": {"depthwise": {"channel_vectors": 1, "tile_x": 3}, "pointwise": {"tile_x": 5, "channels_outer": true, "unroll": 2, "reduction_block": 16}},
   "layers": {"stage3.1": {"fuse": false, "rows_per_task": 2}, "stage4.2.conv3": {"channel_vectors": 2, "tile_x": 6},
-             "stage2.1": {"channels_outer": false, "unroll": 4}}})");
+             "stage2.1": {"channels_outer": false, "unroll": 4},
+             "stage2.2.conv1": {"pixel_vectors": true, "channel_vectors": 3, "tile_x": 3},
+             "stage2.2.dw": {"pixel_vectors": true, "channel_vectors": 4, "tile_x": 1, "vector": 4},
+             "stage3.0.dw": {"pixel_vectors": true}, "stage3.1.conv1": {"pixel_vectors": true},
+             "stage3.1.dw": {"pixel_vectors": true}, "stage4.1.dw": {"pixel_vectors": true}}})");
 }
 
 // Lanes and layouts: groups padded to less than the vector (AVX2's 8-lane

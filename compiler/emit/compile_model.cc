@@ -203,8 +203,10 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
             std::string rows = c.rows_per_task >= 0 ? std::to_string(c.rows_per_task)
                                : c.tasks_per_thread == 1 ? cat(c.height, "/threads")
                                                          : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
-            lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, ": vector ", c.vector, " x ", c.channel_vectors,
-                                ", tile_x ", c.tile_x, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
+            std::string tile = c.pixel_vectors ? cat(": ", c.channel_vectors, " channels x ", c.tile_x, " vectors of ",
+                                                     c.vector, " pixels, stored x innermost")
+                                               : cat(": vector ", c.vector, " x ", c.channel_vectors, ", tile_x ", c.tile_x);
+            lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, tile, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
                                 c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string(),
                                 c.reduction_block > 0 ? cat(", reduction blocks of ", c.reduction_block) : std::string(),
                                 c.fused ? ", fused" : "",

@@ -16,6 +16,10 @@
 // and grouping is computed inside that Func's tiles: this is how the residual
 // add and ReLU fuse into the last 1x1 conv of a unit, with no extra pass.
 //
+// An internal 1x1 or depthwise root may instead vectorize over pixels
+// (pixel_vectors): x innermost in storage, a register tile of a few channels
+// (one broadcast weight each) x vectors of pixels, no padding lanes.
+//
 // Unset knobs come from a small cost model: the register tile (channel vectors
 // x pixels) that wastes the fewest padded lanes while keeping enough
 // independent FMAs per loaded value.
@@ -53,6 +57,9 @@ struct Tiling {
     int unroll = 1;
     int reduction_block = 0;  // asked for (applied per reduction where it divides)
     bool planar_input = false;
+    // Vectors over pixels: `vectors` is then the channels per register tile
+    // (a broadcast weight each) and tile_x the vectors of pixels.
+    bool pixels = false;
     int block() const { return vector * vectors; }
 };
 
@@ -97,6 +104,31 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     if (best == 1e30) {  // knobs that do not fit: take them as given
         tl.vectors = has_knob_vectors ? *k.channel_vectors : 1;
         tl.tile_x = static_cast<int>(std::min<int64_t>(has_knob_tile ? *k.tile_x : 1, width));
+    }
+    return tl;
+}
+
+// The register tile of a root vectorized over pixels: `vectors` channels x
+// tile_x vectors of pixels, the same arithmetic as tile_cost with the roles of
+// channels and pixels swapped (per reduction step: tile_x input vectors and
+// one broadcast weight per channel; ragged pixel tiles shift inwards and
+// recompute a few pixels, ragged channel tiles a few channels).
+Tiling choose_pixel_tiling(const ScheduleKnobs &k, Tiling tl, int64_t channels, int64_t width) {
+    tl.pixels = true;
+    tl.vector = std::min(*k.vector, floor_pow2(width));
+    int regs = k.registers.value_or(16);
+    double best = 1e30;
+    for (int a = 1; a <= 8 && a <= channels; a++) {
+        if (k.channel_vectors && a != *k.channel_vectors) continue;
+        for (int b = 1; b <= 8 && int64_t{b} * tl.vector <= width && register_tile_fits(b, a, regs); b++) {
+            if (k.tile_x && b != *k.tile_x) continue;
+            double cost = tile_cost(b, a, tl.vector, width, channels);
+            if (cost < best - 1e-9) best = cost, tl.vectors = a, tl.tile_x = b;
+        }
+    }
+    if (best == 1e30) {  // knobs that do not fit: take them as given, within the shape
+        tl.vectors = static_cast<int>(std::min<int64_t>(k.channel_vectors.value_or(1), channels));
+        tl.tile_x = static_cast<int>(std::clamp<int64_t>(k.tile_x.value_or(1), 1, width / tl.vector));
     }
     return tl;
 }
@@ -152,6 +184,8 @@ public:
             c.reduction_block = 0;
             c.staged_input = info.staged_input;
             c.planar_input = t.planar_input;
+            c.pixel_vectors = t.pixels;
+            c.pixel_layout_allowed = info.pixel_layout_allowed;
             for (auto &[reduction, anchor] : anchor_of_) {
                 if (anchor != node) continue;
                 c.reductions.push_back(g_.nodes[reduction].name);
@@ -241,7 +275,18 @@ private:
         bool staged = stage(tuned).staged_input.defined();
         if (staged)
             t.planar_input = knobs.planar_input.value_or(g_.nodes[tn.inputs[0]].shape.c < t.vector);
-        info_[node] = {stage_kind_name(stage(tuned).kind), channels, knobs.registers.value_or(16), staged};
+        // Vectors over pixels: for an internal root that computes its own 1x1
+        // or depthwise reduction (its storage is free to choose) over rows of
+        // at least 4 pixels; a reduction block is dropped (its row buffer
+        // holds vectors of channels).
+        Stage::Kind kind = stage(tuned).kind;
+        bool pixel_allowed = !outputs_.count(node) && tuned == node && s.h * s.w > 1 && s.w >= 4 &&
+                             (kind == Stage::Pointwise || kind == Stage::Depthwise);
+        if (pixel_allowed && knobs.pixel_vectors.value_or(false)) {
+            t = choose_pixel_tiling(knobs, t, channels, s.w);
+            t.reduction_block = 0;
+        }
+        info_[node] = {stage_kind_name(kind), channels, knobs.registers.value_or(16), staged, pixel_allowed};
         // A conv whose input is staged per row task (the stem) keeps a row
         // split fixed at compile time, 8 tasks: staging inside a task whose
         // size is only known at run time sends Halide 14's simplifier into
@@ -257,7 +302,7 @@ private:
         TailStrategy block_tail = !outputs_.count(node) && may_round_up(st) ? TailStrategy::RoundUp
                                                                             : TailStrategy::ShiftInwards;
         // Shifting inwards needs a block no wider than the channels.
-        if (block_tail == TailStrategy::ShiftInwards)
+        if (block_tail == TailStrategy::ShiftInwards && !t.pixels)
             while (t.vectors > 1 && int64_t{t.vector} * t.vectors > channels) t.vectors--;
         tiling_[node] = t;
         if (host >= 0 && row_outer_.count(host)) {
@@ -275,11 +320,23 @@ private:
             tile_var_[node] = cb;
             return;
         }
-        f.split(ch, cb, ci, t.block(), block_tail)
-            .split(ci, ci, cv, t.vector, TailStrategy::GuardWithIf)
-            .split(Vars::x, xo, xi, t.tile_x, TailStrategy::ShiftInwards);
-        // Innermost first; the row-task split below replaces y in place.
-        std::vector<VarOrRVar> order = {cv, ci, xi};
+        std::vector<VarOrRVar> order;  // innermost first; the row-task split below replaces y in place
+        if (t.pixels) {
+            // Stored x innermost; a tile is `vectors` channels x tile_x
+            // vectors of pixels, ragged tiles shifted inwards (internal, so
+            // recomputing a few pixels or channels is harmless).
+            if (grouped) f.reorder_storage(Vars::x, Vars::k, Vars::g, Vars::y, Vars::n);
+            else f.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n);
+            f.split(ch, cb, ci, t.vectors, TailStrategy::ShiftInwards)
+                .split(Vars::x, xo, xi, t.vector * t.tile_x, TailStrategy::ShiftInwards)
+                .split(xi, xi, cv, t.vector, TailStrategy::RoundUp);
+            order = {cv, xi, ci};
+        } else {
+            f.split(ch, cb, ci, t.block(), block_tail)
+                .split(ci, ci, cv, t.vector, TailStrategy::GuardWithIf)
+                .split(Vars::x, xo, xi, t.tile_x, TailStrategy::ShiftInwards);
+            order = {cv, ci, xi};
+        }
         std::vector<VarOrRVar> channel_loops = {cb};
         if (grouped) channel_loops.push_back(Vars::g);
         if (t.channels_outer) {
@@ -296,7 +353,8 @@ private:
             f.split(Vars::y, yo, yi, rows_per_task(t, s.h), TailStrategy::GuardWithIf);
             if (t.channels_outer) {
                 // The channel loops go inside the task, outside its rows.
-                std::vector<VarOrRVar> task = {cv, ci, xi, xo, yi};
+                std::vector<VarOrRVar> task(order.begin(), order.begin() + 3);
+                task.insert(task.end(), {xo, yi});
                 task.insert(task.end(), channel_loops.begin(), channel_loops.end());
                 task.insert(task.end(), {yo, Vars::n});
                 f.reorder(task);
@@ -356,6 +414,10 @@ private:
         if (st.staged_input.defined()) stage_input(st, anchor, t);
         bool grouped = st.grouped();
         Var ch = grouped ? Vars::k : Vars::c;
+        if (t.pixels) {
+            schedule_pixel_reduction(st, t, ch);
+            return;
+        }
         Var cv("cv"), co("co");
         // Accumulators are internal: round their channels up to whole vectors
         // (the weights are padded with zeros for this).
@@ -415,6 +477,35 @@ private:
         }
     }
 
+    // A reduction vectorized over pixels (Tiling::pixels), computed per
+    // register tile of its root: for each reduction step, each channel's
+    // weight is broadcast against tile_x vectors of pixels (the input vectors
+    // are shared by the tile's channels); stored x innermost like its root.
+    void schedule_pixel_reduction(Stage &st, const Tiling &t, const Var &ch) {
+        bool grouped = st.grouped();
+        if (grouped) st.acc.reorder_storage(Vars::x, Vars::k, Vars::g, Vars::y, Vars::n);
+        else st.acc.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n);
+        Var xv("xv"), xl("xl");
+        st.acc.split(Vars::x, xv, xl, t.vector, TailStrategy::RoundUp).reorder(xl, xv, ch);
+        st.acc.vectorize(xl).unroll(xv).unroll(ch);
+        for (size_t u = 0; u < st.r.size(); u++) {
+            const RDom &r = st.r[u];
+            std::vector<VarOrRVar> order = {xl, xv, ch};
+            for (int i = 0; i < r.dimensions(); i++) order.push_back(r[i]);
+            if (grouped) order.push_back(Vars::g);
+            order.insert(order.end(), {Vars::y, Vars::n});
+            auto update = st.acc.update(static_cast<int>(u));
+            update.split(Vars::x, xv, xl, t.vector, TailStrategy::RoundUp).reorder(order);
+            update.vectorize(xl).unroll(xv).unroll(ch);
+            if (st.kind == Stage::Depthwise)
+                for (int i = 0; i < r.dimensions(); i++) update.unroll(r[i]);
+            if (st.kind == Stage::Pointwise && t.unroll > 1 && constant_extent(r) % t.unroll == 0) {
+                RVar ro(r.x.name() + "o"), ri(r.x.name() + "i");
+                update.split(r.x, ro, ri, t.unroll).unroll(ri);
+            }
+        }
+    }
+
     static int64_t constant_extent(const RDom &r) {
         const int64_t *e = as_const_int(r.x.extent());
         return e ? *e : 1;
@@ -457,6 +548,7 @@ private:
         int64_t channels = 0;
         int registers = 16;
         bool staged_input = false;
+        bool pixel_layout_allowed = false;
     };
     std::map<int, RootInfo> info_;
 };

@@ -54,6 +54,13 @@ struct ScheduleKnobs {
     // planes, x innermost (vectors along x for the copy), or channels
     // innermost. Unset: planes when the input has fewer channels than a vector.
     std::optional<bool> planar_input;
+    // Vectors over pixels instead of channels (an internal 1x1 or depthwise
+    // conv's root): each output channel's weight is a broadcast scalar, so a
+    // group that is not a whole number of vectors computes no padding lanes;
+    // the result is stored x innermost, where a reader vectorized over pixels
+    // loads it densely. The register tile is then channel_vectors channels x
+    // tile_x vectors of pixels.
+    std::optional<bool> pixel_vectors;
     void merge(const ScheduleKnobs &over);
 };
 
@@ -102,6 +109,8 @@ struct ScheduleChoice {
     int64_t reduction = 0;     // input channels per step of its 1x1 conv reductions (their gcd; 0: none)
     bool staged_input = false; // a general conv whose input is copied per row task (the stem)
     bool planar_input = false; // ... stored as planes
+    bool pixel_vectors = false;  // vectors over pixels (ScheduleKnobs::pixel_vectors)
+    bool pixel_layout_allowed = false;  // an internal root whose reduction may use them
 };
 
 // Whether a register tile of `vectors` x `tile_x` accumulators (plus the

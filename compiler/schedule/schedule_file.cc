@@ -12,7 +12,8 @@ constexpr const char *kScheduleFormat = "shufflec-schedule/1";
 
 ScheduleKnobs parse_knobs(const JsonView &v) {
     v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread",
-                    "group_padding", "channels_outer", "unroll", "reduction_block", "planar_input", "comment"});
+                    "group_padding", "channels_outer", "unroll", "reduction_block", "planar_input", "pixel_vectors",
+                    "comment"});
     ScheduleKnobs k;
     if (v.has("vector")) {
         int64_t lanes = v.at("vector").as_int(1, 64);
@@ -30,6 +31,7 @@ ScheduleKnobs parse_knobs(const JsonView &v) {
     if (v.has("unroll")) k.unroll = static_cast<int>(v.at("unroll").as_int(1, 64));
     if (v.has("reduction_block")) k.reduction_block = static_cast<int>(v.at("reduction_block").as_int(0, 1 << 16));
     if (v.has("planar_input")) k.planar_input = v.at("planar_input").as_bool();
+    if (v.has("pixel_vectors")) k.pixel_vectors = v.at("pixel_vectors").as_bool();
     return k;
 }
 
@@ -48,6 +50,7 @@ void ScheduleKnobs::merge(const ScheduleKnobs &over) {
     if (over.unroll) unroll = over.unroll;
     if (over.reduction_block) reduction_block = over.reduction_block;
     if (over.planar_input) planar_input = over.planar_input;
+    if (over.pixel_vectors) pixel_vectors = over.pixel_vectors;
 }
 
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source) {

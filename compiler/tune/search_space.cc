@@ -1,6 +1,7 @@
 #include "tune/search_space.h"
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 
 #include "emit/model_sources.h"
@@ -131,7 +132,12 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
                 lanes_knob.values.push_back(v);
             if (lanes_knob.values.size() > 1 && chosen_or(lanes_knob.values, c.vector, 0) == c.vector)
                 r.knobs.push_back(lanes_knob);
-            r.knobs.push_back({"channel_vectors", range(1, max_vectors), std::min(c.channel_vectors, max_vectors)});
+            r.lanes = c.vector;
+            r.max_channel_vectors = max_vectors;
+            // Vectors over pixels count channels per tile, up to 8 (within the channels).
+            int max_tile_channels = c.pixel_layout_allowed ? static_cast<int>(std::min<int64_t>(kMaxVectors, c.channels)) : 0;
+            r.knobs.push_back({"channel_vectors", range(1, std::max(max_vectors, max_tile_channels)),
+                               c.pixel_vectors ? c.channel_vectors : std::min(c.channel_vectors, max_vectors)});
             if (spatial) r.knobs.push_back({"tile_x", range(1, static_cast<int>(std::min<int64_t>(kMaxTileX, c.width))), c.tile_x});
             if (c.height > 1 && !c.fused) {
                 // Small tasks keep a task's rows of the input and output in
@@ -158,6 +164,7 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
                 if (blocks.values.size() > 1) r.knobs.push_back(blocks);
             }
             if (c.staged_input) r.knobs.push_back({"planar_input", {0, 1}, c.planar_input ? 1 : 0});
+            if (c.pixel_layout_allowed) r.knobs.push_back({"pixel_vectors", {0, 1}, c.pixel_vectors ? 1 : 0});
             u.roots.push_back(r);
         }
         space.units.push_back(u);
@@ -172,6 +179,21 @@ Config default_config(const UnitSpace &unit) {
     return c;
 }
 
+bool tile_is_legal(const RootSpace &r, const std::map<std::string, int> &c) {
+    auto value = [&](const char *name, int fallback) {
+        auto it = c.find(name);
+        return it != c.end() ? it->second : fallback;
+    };
+    int vectors = value("channel_vectors", 1), tile = value("tile_x", 1);
+    if (value("pixel_vectors", 0)) {
+        // As the scheduler vectorizes over pixels: lanes within the width.
+        int lanes = value("vector", r.lanes);
+        while (lanes > 1 && lanes > r.width) lanes /= 2;
+        return vectors <= r.channels && int64_t{tile} * lanes <= r.width && register_tile_fits(tile, vectors, r.registers);
+    }
+    return vectors <= r.max_channel_vectors && (!r.knob("tile_x") || register_tile_fits(vectors, tile, r.registers));
+}
+
 bool config_is_legal(const UnitSpace &unit, const Config &config) {
     if (config.size() != unit.roots.size()) return false;
     for (size_t i = 0; i < unit.roots.size(); i++) {
@@ -182,10 +204,11 @@ bool config_is_legal(const UnitSpace &unit, const Config &config) {
             if (it == config[i].end() || std::find(k.values.begin(), k.values.end(), it->second) == k.values.end())
                 return false;
         }
-        if (r.knob("tile_x") && !register_tile_fits(config[i].at("channel_vectors"), config[i].at("tile_x"), r.registers))
-            return false;
-        // A blocked reduction implies channels_outer: one point, not two.
-        if (r.knob("reduction_block") && config[i].at("reduction_block") > 0 && config[i].at("channels_outer") == 0)
+        if (!tile_is_legal(r, config[i])) return false;
+        // A blocked reduction implies channels_outer and vectors over
+        // channels: one point, not several.
+        if (r.knob("reduction_block") && config[i].at("reduction_block") > 0 &&
+            (config[i].at("channels_outer") == 0 || (r.knob("pixel_vectors") && config[i].at("pixel_vectors"))))
             return false;
     }
     return true;
@@ -205,6 +228,7 @@ void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &confi
                 else if (knob == "vector") k.vector = value;
                 else if (knob == "reduction_block") k.reduction_block = value;
                 else if (knob == "planar_input") k.planar_input = value != 0;
+                else if (knob == "pixel_vectors") k.pixel_vectors = value != 0;
             }
         }
 }
@@ -241,16 +265,28 @@ Config config_from_json(const nlohmann::json &j, const UnitSpace &unit) {
 double space_size(const UnitSpace &unit) {
     double total = 1;
     for (const auto &r : unit.roots) {
+        // The tile knobs together (their legality depends on each other), the
+        // rest as a product.
+        const std::vector<std::string> tile_knobs = {"channel_vectors", "tile_x", "pixel_vectors", "vector"};
+        std::vector<const KnobSpace *> tk;
+        for (const auto &name : tile_knobs)
+            if (r.knob(name)) tk.push_back(r.knob(name));
         double points = 0;
-        const KnobSpace *v = r.knob("channel_vectors"), *t = r.knob("tile_x");
-        if (t) {
-            for (int a : v->values)
-                for (int b : t->values) points += register_tile_fits(a, b, r.registers);
-        } else {
-            points = static_cast<double>(v->values.size());
-        }
+        std::map<std::string, int> c;
+        std::function<void(size_t)> count = [&](size_t i) {
+            if (i == tk.size()) {
+                points += tile_is_legal(r, c);
+                return;
+            }
+            for (int v : tk[i]->values) {
+                c[tk[i]->name] = v;
+                count(i + 1);
+            }
+        };
+        count(0);
         for (const auto &k : r.knobs)
-            if (k.name != "channel_vectors" && k.name != "tile_x") points *= static_cast<double>(k.values.size());
+            if (std::find(tile_knobs.begin(), tile_knobs.end(), k.name) == tile_knobs.end())
+                points *= static_cast<double>(k.values.size());
         total *= points;
     }
     return total;
@@ -290,7 +326,12 @@ std::string describe_space(const ModelSpace &space) {
                 o << "}\n";
             }
             if (r.knob("tile_x"))
-                o << "    where channel_vectors * tile_x + channel_vectors + 1 <= " << r.registers << " registers\n";
+                o << "    where channel_vectors * tile_x + channel_vectors + 1 <= " << r.registers << " registers"
+                  << (r.knob("pixel_vectors") ? cat(" and channel_vectors <= ", r.max_channel_vectors,
+                                                    "; with pixel_vectors: channel_vectors * tile_x + tile_x + 1 <= ",
+                                                    r.registers, " and tile_x * lanes <= ", r.width)
+                                              : std::string())
+                  << "\n";
         }
     }
     return o.str();

@@ -23,6 +23,12 @@
 //                    more than one choice)
 //   planar_input     general convs with a staged input (the stem): the copy
 //                    stored as planes, x innermost (0/1)
+//   pixel_vectors    the layout choice of an internal 1x1 or depthwise root:
+//                    vectors over channels (0: groups padded to whole
+//                    vectors, stored channels innermost) or over pixels (1:
+//                    broadcast weights, no padding lanes, stored x innermost;
+//                    channel_vectors then counts channels and tile_x vectors
+//                    of pixels, with tile_x * lanes <= the width)
 // Model-wide (one packing of the weights for all units, so not searched per
 // unit): group_padding, the lanes each group of a grouped conv is padded to.
 //
@@ -56,6 +62,8 @@ struct RootSpace {
     std::string kind;                // pointwise, depthwise, conv, ...
     int64_t channels = 0, width = 0, height = 0;
     int registers = 16;
+    int lanes = 8;             // the scheduler's vector width for this root
+    int max_channel_vectors = 8;  // vectors over channels: at most this many per tile
     std::vector<KnobSpace> knobs;
     const KnobSpace *knob(const std::string &name) const;
 };
@@ -83,6 +91,9 @@ struct ModelSpace {
 ModelSpace search_space(const PreparedModel &model, int threads);
 
 Config default_config(const UnitSpace &unit);
+// Whether one root's register tile (channel_vectors x tile_x, over channels or
+// pixels, at its vector width) is legal; the other knobs' values are not checked.
+bool tile_is_legal(const RootSpace &root, const std::map<std::string, int> &knobs);
 bool config_is_legal(const UnitSpace &unit, const Config &config);
 // Sets the config's knobs as layers[name] entries of `file`.
 void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &config);

@@ -123,11 +123,10 @@ private:
             }
             c[r][k.name] = k.values[static_cast<size_t>(pos)];
             // Keep the register tile legal by shrinking the other side.
-            if (root.knob("tile_x"))
-                while (!register_tile_fits(c[r]["channel_vectors"], c[r]["tile_x"], root.registers)) {
-                    if (k.name == "tile_x") c[r]["channel_vectors"]--;
-                    else c[r]["tile_x"]--;
-                }
+            const char *other = k.name == "tile_x" ? "channel_vectors" : "tile_x";
+            while (!tile_is_legal(root, c[r]) && c[r].count(other) && c[r][other] > 1) c[r][other]--;
+            while (!tile_is_legal(root, c[r]) && c[r].count("channel_vectors") && c[r]["channel_vectors"] > 1)
+                c[r]["channel_vectors"]--;
         }
         return c;
     }
@@ -138,7 +137,7 @@ private:
             const RootSpace &root = u.roots[r];
             for (int attempt = 0; attempt < 100; attempt++) {
                 for (const auto &k : root.knobs) c[r][k.name] = k.values[static_cast<size_t>(pick(static_cast<int>(k.values.size())))];
-                if (!root.knob("tile_x") || register_tile_fits(c[r]["channel_vectors"], c[r]["tile_x"], root.registers)) break;
+                if (tile_is_legal(root, c[r])) break;
             }
         }
         return c;
@@ -223,6 +222,7 @@ nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tun
         if (k.vector) o["vector"] = *k.vector;
         if (k.reduction_block) o["reduction_block"] = *k.reduction_block;
         if (k.planar_input) o["planar_input"] = *k.planar_input;
+        if (k.pixel_vectors) o["pixel_vectors"] = *k.pixel_vectors;
         layers[name] = o;
     }
     nlohmann::json j = {{"format", "shufflec-schedule/1"},

@@ -169,3 +169,47 @@ TEST(SearchSpace, TheStemChoosesItsInputLayoutAndNeonHasOneVectorWidth) {
         }
     }
 }
+
+// The layout choice: internal 1x1 and depthwise roots may vectorize over
+// pixels (channel_vectors then counts channels, tile_x vectors of pixels);
+// unit outputs and rows narrower than 4 pixels may not.
+TEST(SearchSpace, InternalRootsMayVectorizeOverPixels) {
+    unit::TempDir dir;
+    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    ModelSpace space = search_space(p, 1);
+    for (const auto &u : space.units) {
+        for (const auto &r : u.roots) {
+            bool internal = (r.kind == "pointwise" || r.kind == "depthwise") && r.names.size() == 1 &&
+                            r.root.find("conv3") == std::string::npos;
+            EXPECT_EQ(r.knob("pixel_vectors") != nullptr, internal && r.width >= 4) << r.root;
+            if (r.knob("pixel_vectors")) {
+                EXPECT_EQ(r.knob("pixel_vectors")->default_value, 0) << r.root;
+            }
+        }
+    }
+    // stage2.1.conv1: groups of 10 channels in rows of 6 pixels (4 lanes over pixels).
+    const UnitSpace &u = unit_named(space, "stage2.1");
+    ASSERT_EQ(u.roots[0].root, "stage2.1.conv1");
+    ASSERT_EQ(u.roots[0].channels, 10);
+    ASSERT_EQ(u.roots[0].width, 6);
+    Config c = default_config(u);
+    c[0]["pixel_vectors"] = 1;
+    c[0]["channel_vectors"] = 7;
+    c[0]["tile_x"] = 1;
+    EXPECT_TRUE(config_is_legal(u, c));
+    c[0]["tile_x"] = 2;  // 2 vectors of 4 pixels > 6
+    EXPECT_FALSE(config_is_legal(u, c));
+    c[0]["tile_x"] = 1;
+    c[0]["pixel_vectors"] = 0;  // 7 vectors of channels for 10 channels
+    EXPECT_FALSE(config_is_legal(u, c));
+    c[0]["pixel_vectors"] = 1;
+    ScheduleFile file = p.schedule;
+    apply_config(file, u, c);
+    LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
+    std::vector<ScheduleChoice> choices = apply_schedule(lowered, p.graph, p.plan, file, p.target.halide);
+    ASSERT_EQ(choices[0].root, "stage2.1.conv1");
+    EXPECT_TRUE(choices[0].pixel_vectors);
+    EXPECT_EQ(choices[0].channel_vectors, 7);
+    EXPECT_EQ(choices[0].tile_x, 1);
+    EXPECT_EQ(choices[0].vector, 4);
+}
