@@ -277,11 +277,13 @@ private:
             t.planar_input = knobs.planar_input.value_or(g_.nodes[tn.inputs[0]].shape.c < t.vector);
         // Vectors over pixels: for an internal root that computes its own 1x1
         // or depthwise reduction (its storage is free to choose) over rows of
-        // at least 4 pixels; a reduction block is dropped (its row buffer
-        // holds vectors of channels).
+        // at least 4 pixels, where its channels (per group) are not whole
+        // vectors of the target (there is padding to remove); a reduction
+        // block is dropped (its row buffer holds vectors of channels).
         Stage::Kind kind = stage(tuned).kind;
         bool pixel_allowed = !outputs_.count(node) && tuned == node && s.h * s.w > 1 && s.w >= 4 &&
-                             (kind == Stage::Pointwise || kind == Stage::Depthwise);
+                             (kind == Stage::Pointwise || kind == Stage::Depthwise) &&
+                             channels % *target_defaults(target_).vector != 0;
         if (pixel_allowed && knobs.pixel_vectors.value_or(false)) {
             t = choose_pixel_tiling(knobs, t, channels, s.w);
             t.reduction_block = 0;

@@ -28,7 +28,8 @@
 //                    vectors, stored channels innermost) or over pixels (1:
 //                    broadcast weights, no padding lanes, stored x innermost;
 //                    channel_vectors then counts channels and tile_x vectors
-//                    of pixels, with tile_x * lanes <= the width)
+//                    of pixels, with tile_x * lanes <= the width; roots
+//                    whose channels per group are not whole vectors)
 // Model-wide (one packing of the weights for all units, so not searched per
 // unit): group_padding, the lanes each group of a grouped conv is padded to.
 //
