@@ -144,6 +144,8 @@ TEST(ScheduleFile, ErrorsNameTheJsonPath) {
         {schedule_text(R"("layers": {"u": {"tile_x": "4"}})"), {"$.layers.u.tile_x", "integer"}},
         {schedule_text(R"("layers": {"u": {"rows_per_task": -1}})"), {"$.layers.u.rows_per_task"}},
         {schedule_text(R"("layers": [])"), {"$.layers", "object"}},
+        {schedule_text(R"("layers": {"u.dw": {"pixel_vectors": 1}})"), {"$.layers.u.dw.pixel_vectors"}},
+        {schedule_text(R"("layers": {"u.dw": {"pixel_vector": true}})"), {"did you mean \"pixel_vectors\""}},
         {schedule_text(R"("knobs": {})"), {"$.knobs"}},
         {R"({"format": "shufflec-schedule/1", "defaults": {"vector": 4, "vector": 8}})", {"$.defaults", "duplicate key"}},
     };
