@@ -38,6 +38,15 @@ namespace {
 // Data cache per core the defaults assume (32 KB on every AVX2 and NEON core
 // shufflec targets).
 constexpr int64_t kL1Bytes = 32 * 1024;
+// Unless a schedule says, an internal root is computed in the rows of the
+// root that reads it when that root's output exceeds this: a whole-tensor
+// pass per layer then streams tensors several times the size of L2 (512 KB
+// on Zen 3) from L3, while a band of rows stays in L2. Measured on Zen 3, 1
+// thread, fused / not: 1x g3 at 480x640, stage-2 units (4.6 MB outputs)
+// x0.71-0.86, the stem (1.8 MB) x0.86, stage 3 (2.3 MB) x0.95-1.07, the
+// model x0.90-0.93; 1x g8 and 2x g3 at 224x224 (stage 2, 1.2 and 1.5 MB)
+// x0.84-1.08 per unit, x0.97 and x1.01 per model: no gain, so not there.
+constexpr int64_t kFuseAboveBytes = 3 * 512 * 1024;
 
 bool has_reduction(Stage::Kind k) { return k != Stage::Elementwise; }
 
@@ -227,19 +236,21 @@ private:
     }
 
     // The root whose row loops `node` (an internal root) is computed in, or -1:
-    // when its knobs ask for fusion and exactly one root reads it, that root (or
+    // when its knobs ask for fusion (unset: when that root's output exceeds
+    // kFuseAboveBytes) and exactly one root reads it, that root (or
     // the root it is itself fused into) must have row tasks of the same batch.
     int fusion_host(int node) {
         if (outputs_.count(node)) return -1;
         const Node &n = g_.nodes[node];
         ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, n, stage(node).kind);
-        if (!k.fuse.value_or(false) || n.shape.h * n.shape.w == 1) return -1;
+        if (!k.fuse.value_or(true) || n.shape.h * n.shape.w == 1) return -1;
         std::set<int> hosts;
         reading_roots(node, hosts);
         if (hosts.size() != 1) return -1;
         int host = *hosts.begin();
         int further = fusion_host(host);
         if (further >= 0) host = further;
+        if (!k.fuse && g_.nodes[host].shape.elements() * int64_t{sizeof(float)} <= kFuseAboveBytes) return -1;
         const Shape &hs = g_.nodes[host].shape;
         return hs.h > 1 && hs.n == n.shape.n ? host : -1;
     }
