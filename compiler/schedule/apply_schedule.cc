@@ -39,14 +39,15 @@ namespace {
 // shufflec targets).
 constexpr int64_t kL1Bytes = 32 * 1024;
 // Unless a schedule says, an internal root is computed in the rows of the
-// root that reads it when that root's output exceeds this: a whole-tensor
-// pass per layer then streams tensors several times the size of L2 (512 KB
-// on Zen 3) from L3, while a band of rows stays in L2. Measured on Zen 3, 1
-// thread, fused / not: 1x g3 at 480x640, stage-2 units (4.6 MB outputs)
-// x0.71-0.86, the stem (1.8 MB) x0.86, stage 3 (2.3 MB) x0.95-1.07, the
-// model x0.90-0.93; 1x g8 and 2x g3 at 224x224 (stage 2, 1.2 and 1.5 MB)
-// x0.84-1.08 per unit, x0.97 and x1.01 per model: no gain, so not there.
-constexpr int64_t kFuseAboveBytes = 3 * 512 * 1024;
+// root that reads it when its own output exceeds this: written as a whole
+// tensor and read back, it streams through L3 (L2 is 512 KB on Zen 3), while a
+// sliding band of its rows stays in L2. Measured on Zen 3 (bench/profile_ab.sh,
+// fused / not): 1x g3 at 480x640 (stem output 7.4 MB, stage-2 conv1 and
+// depthwise outputs 1.4-4.6 MB) stem x0.86, stage-2 units x0.73-0.99, model
+// x0.93 at 1 thread and x0.98 at 2; 2x g3 at 224x224 (stem 1.2 MB, stage2.0's
+// conv1 1.5 MB) x1.01, model x1.01. Fusing by the reader's size instead (2.3 MB
+// stage-3 outputs at 480x640) made stage 3 up to 10% slower at 2 threads.
+constexpr int64_t kFuseAboveBytes = 1024 * 1024;
 
 bool has_reduction(Stage::Kind k) { return k != Stage::Elementwise; }
 
@@ -236,7 +237,7 @@ private:
     }
 
     // The root whose row loops `node` (an internal root) is computed in, or -1:
-    // when its knobs ask for fusion (unset: when that root's output exceeds
+    // when its knobs ask for fusion (unset: when its own output exceeds
     // kFuseAboveBytes) and exactly one root reads it, that root (or
     // the root it is itself fused into) must have row tasks of the same batch.
     int fusion_host(int node) {
@@ -250,7 +251,7 @@ private:
         int host = *hosts.begin();
         int further = fusion_host(host);
         if (further >= 0) host = further;
-        if (!k.fuse && g_.nodes[host].shape.elements() * int64_t{sizeof(float)} <= kFuseAboveBytes) return -1;
+        if (!k.fuse && n.shape.elements() * int64_t{sizeof(float)} <= kFuseAboveBytes) return -1;
         const Shape &hs = g_.nodes[host].shape;
         return hs.h > 1 && hs.n == n.shape.n ? host : -1;
     }

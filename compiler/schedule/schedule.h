@@ -24,7 +24,7 @@ struct ScheduleKnobs {
     std::optional<int> rows_per_task;    // output rows per parallel task (0: no threads)
     // Compute this layer's result inside the rows of the unit output that reads
     // it (a sliding window of rows) instead of as a whole tensor first.
-    // Unset: when that root's output exceeds 1.5 MB (apply_schedule.cc).
+    // Unset: when this layer's output exceeds 1 MB (apply_schedule.cc).
     std::optional<bool> fuse;
     // Target facts the tiling cost model needs (usually set per target in
     // schedules/<target>/default.json): vector registers.
