@@ -245,13 +245,13 @@ private:
         const Node &n = g_.nodes[node];
         ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, n, stage(node).kind);
         if (!k.fuse.value_or(true) || n.shape.h * n.shape.w == 1) return -1;
+        if (!k.fuse && n.shape.elements() * int64_t{sizeof(float)} <= kFuseAboveBytes) return -1;
         std::set<int> hosts;
         reading_roots(node, hosts);
         if (hosts.size() != 1) return -1;
         int host = *hosts.begin();
         int further = fusion_host(host);
         if (further >= 0) host = further;
-        if (!k.fuse && n.shape.elements() * int64_t{sizeof(float)} <= kFuseAboveBytes) return -1;
         const Shape &hs = g_.nodes[host].shape;
         return hs.h > 1 && hs.n == n.shape.n ? host : -1;
     }
@@ -339,8 +339,7 @@ private:
             // Stored x innermost; a tile is `vectors` channels x tile_x
             // vectors of pixels, ragged tiles shifted inwards (internal, so
             // recomputing a few pixels or channels is harmless).
-            if (grouped) f.reorder_storage(Vars::x, Vars::k, Vars::g, Vars::y, Vars::n);
-            else f.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n);
+            store_x_innermost(f, grouped);
             f.split(ch, cb, ci, t.vectors, TailStrategy::ShiftInwards)
                 .split(Vars::x, xo, xi, t.vector * t.tile_x, TailStrategy::ShiftInwards)
                 .split(xi, xi, cv, t.vector, TailStrategy::RoundUp);
@@ -482,12 +481,7 @@ private:
             // pixel loop, spills them, and chains each pixel's FMAs.
             const Node &n = g_.nodes[st.node];
             if (st.kind == Stage::Conv && input_channels(g_, n) / n.groups <= 4) update.unroll(r.x);
-            // A 1x1 conv's input channels, `unroll` per iteration: fewer loop
-            // and folded-shuffle index updates per FMA.
-            if (st.kind == Stage::Pointwise && t.unroll > 1 && constant_extent(r) % t.unroll == 0) {
-                RVar ro(r.x.name() + "o"), ri(r.x.name() + "i");
-                update.split(r.x, ro, ri, t.unroll).unroll(ri);
-            }
+            if (st.kind == Stage::Pointwise) unroll_steps(update, r, t.unroll);
         }
     }
 
@@ -497,8 +491,7 @@ private:
     // are shared by the tile's channels); stored x innermost like its root.
     void schedule_pixel_reduction(Stage &st, const Tiling &t, const Var &ch) {
         bool grouped = st.grouped();
-        if (grouped) st.acc.reorder_storage(Vars::x, Vars::k, Vars::g, Vars::y, Vars::n);
-        else st.acc.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n);
+        store_x_innermost(st.acc, grouped);
         Var xv("xv"), xl("xl");
         st.acc.split(Vars::x, xv, xl, t.vector, TailStrategy::RoundUp).reorder(xl, xv, ch);
         st.acc.vectorize(xl).unroll(xv).unroll(ch);
@@ -513,11 +506,21 @@ private:
             update.vectorize(xl).unroll(xv).unroll(ch);
             if (st.kind == Stage::Depthwise)
                 for (int i = 0; i < r.dimensions(); i++) update.unroll(r[i]);
-            if (st.kind == Stage::Pointwise && t.unroll > 1 && constant_extent(r) % t.unroll == 0) {
-                RVar ro(r.x.name() + "o"), ri(r.x.name() + "i");
-                update.split(r.x, ro, ri, t.unroll).unroll(ri);
-            }
+            if (st.kind == Stage::Pointwise) unroll_steps(update, r, t.unroll);
         }
+    }
+
+    // A 1x1 conv's input channels, `steps` per iteration where they divide
+    // the reduction: fewer loop and folded-shuffle index updates per FMA.
+    static void unroll_steps(Halide::Stage update, const RDom &r, int steps) {
+        if (steps <= 1 || constant_extent(r) % steps != 0) return;
+        RVar ro(r.x.name() + "o"), ri(r.x.name() + "i");
+        update.split(r.x, ro, ri, steps).unroll(ri);
+    }
+
+    static void store_x_innermost(Func f, bool grouped) {
+        if (grouped) f.reorder_storage(Vars::x, Vars::k, Vars::g, Vars::y, Vars::n);
+        else f.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n);
     }
 
     static int64_t constant_extent(const RDom &r) {
