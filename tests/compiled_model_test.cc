@@ -2,6 +2,7 @@
 // case is compiled for x86-64 (run natively) and/or ARM64 (linked with
 // aarch64-linux-gnu-gcc, run under qemu-aarch64), through the same C program
 // an app would write (tests/apps/npy_runner.c).
+#include <cmath>
 #include <cstdio>
 
 #include <gtest/gtest.h>
@@ -36,6 +37,25 @@ TEST_P(CompiledModel, MatchesPyTorchAndReference) {
                 vs_torch.max_abs_expected);
     EXPECT_LE(vs_torch.max_abs_error, kRelativeTolerance * vs_torch.max_abs_expected);
     EXPECT_LE(vs_ref.max_abs_error, kRelativeTolerance * vs_ref.max_abs_expected);
+
+    // NaN in, NaN out where the reference has NaN (a broken camera frame must
+    // not look like an answer): one NaN pixel spreads through every later layer.
+    NpyArray broken = x;
+    broken.data[broken.data.size() / 3 + 5 * x.shape[3] + 7] = std::nanf("");
+    std::string broken_path = dir + "/broken.npy";
+    write_npy(broken_path, broken.shape, broken.data.data());
+    std::vector<float> y_nan = run_compiled(GetParam().target, dir, broken_path);
+    std::vector<float> ref_nan = run_reference(graph, read_safetensors(c.weights), broken.data);
+    ASSERT_EQ(y_nan.size(), ref_nan.size());
+    size_t nans = 0, differ = 0;
+    for (size_t i = 0; i < y_nan.size(); i++) {
+        nans += std::isnan(ref_nan[i]);
+        differ += std::isnan(ref_nan[i]) != std::isnan(y_nan[i]);
+    }
+    std::printf("[ compiled ] %-18s %-3s one NaN pixel in: %zu of %zu outputs NaN in the reference, %zu differ\n",
+                c.name.c_str(), GetParam().target.c_str(), nans, ref_nan.size(), differ);
+    EXPECT_EQ(nans, ref_nan.size());
+    EXPECT_EQ(differ, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CompiledModel, ::testing::ValuesIn(target_cases("cases")),

@@ -157,6 +157,15 @@ def bad_arguments(model):
     view = big[10:250, 20:340]
     assert view.strides[0] == 1200
     assert np.array_equal(model.run_rgb8(view), model.run_rgb8(np.ascontiguousarray(view)))
+    # A row stride beyond 32 bits (rows 2^32 + 1200 bytes apart, in a sparse file) is not cut to 1200.
+    with tempfile.TemporaryDirectory() as sparse:
+        rows, stride = 64, 2**32 + 1200
+        mapped = np.memmap(os.path.join(sparse, "rows"), np.uint8, "w+", shape=((rows - 1) * stride + 1200,))
+        far = np.lib.stride_tricks.as_strided(mapped, (rows, 400, 3), (stride, 3, 1))
+        far[:] = image(rows, 400, 11)
+        assert far.strides[0] == stride
+        assert np.array_equal(model.run_rgb8(far), model.run_rgb8(np.ascontiguousarray(far)))
+        del far, mapped
     # Any thread count, the same bits.
     img = image(480, 640, 3)
     model.threads = 1

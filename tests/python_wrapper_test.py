@@ -54,9 +54,19 @@ with tempfile.TemporaryDirectory() as out:
             raise AssertionError(f"shape {bad.shape} accepted")
         except ValueError:
             pass
-    try:
-        model.threads = 1000
-        raise AssertionError("1000 threads accepted")
-    except shufflec.ShufflecError:
-        pass
+    for bad, error in ((1000, shufflec.ShufflecError), (2**40, ValueError), (-1, ValueError), (1.7, TypeError),
+                       (True, TypeError), ("2", TypeError)):
+        try:
+            model.threads = bad
+            raise AssertionError(f"threads = {bad!r} accepted")
+        except error:
+            pass
+    assert model.threads == 2, model.threads
+
+    # NaN in, NaN out, as PyTorch and the reference interpreter: a broken frame never looks like an answer.
+    for where in ((0, 0, 0, 0), (0, 2, 111, 57), (0, 1, 223, 223)):
+        bad = x.copy()
+        bad[where] = np.nan
+        assert np.isnan(model(bad)).all(), where
+    assert np.isnan(model(np.full_like(x, np.nan))).all()
 print("ok: golden case, batches, threads and errors through the Python wrapper")

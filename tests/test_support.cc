@@ -107,8 +107,13 @@ std::vector<float> compile_and_run(const std::string &spec, const std::string &w
         ADD_FAILURE() << link << "\n" << log;
         return {};
     }
-    std::string out = dir + "/output.npy";
-    std::string run = (arm ? "qemu-aarch64 -L /usr/aarch64-linux-gnu " : "") + ("'" + dir + "/run' '" + input + "' '" + out + "'");
+    return run_compiled(target, dir, input);
+}
+
+std::vector<float> run_compiled(const std::string &target, const std::string &dir, const std::string &input) {
+    std::string out = dir + "/output.npy", log;
+    std::string run = (target == "arm" ? "qemu-aarch64 -L /usr/aarch64-linux-gnu " : "") +
+                      ("'" + dir + "/run' '" + input + "' '" + out + "'");
     if (run_command(run, &log) != 0) {
         ADD_FAILURE() << run << "\n" << log;
         return {};

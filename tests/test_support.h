@@ -37,6 +37,8 @@ std::string test_name(const std::string &name);  // a gtest-safe name
 std::vector<float> compile_and_run(const std::string &spec, const std::string &weights, const std::string &target,
                                    const std::string &dir, const std::string &input, double *seconds,
                                    const std::string &schedule = "");
+// Runs the app that compile_and_run built in `dir` again, on another input.
+std::vector<float> run_compiled(const std::string &target, const std::string &dir, const std::string &input);
 std::string golden_dir();
 
 struct Difference {

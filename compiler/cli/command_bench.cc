@@ -20,6 +20,7 @@
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/process.h"
+#include "util/temp_folder.h"
 #include "util/progress.h"
 
 namespace shufflec {
@@ -28,21 +29,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// A scratch folder removed with everything in it.
-class WorkDir {
-public:
-    WorkDir() {
-        char pattern[] = "/tmp/shufflec-bench-XXXXXX";
-        if (!mkdtemp(pattern)) fail("cannot create a temporary folder");
-        path_ = pattern;
-    }
-    ~WorkDir() { run_process({"rm", "-rf", path_}); }
-    const std::string &path() const { return path_; }
-
-private:
-    std::string path_;
-};
-
 const std::vector<FlagSpec> kModelFlags = {
     {"--weights", "FILE", "SPEC's weights (default: the spec's \"weights\" file)"},
     {"--random-weights", "SEED", "deterministic random weights (the default without a weights file: seed 1)"},
@@ -50,6 +36,7 @@ const std::vector<FlagSpec> kModelFlags = {
     {"--name", "NAME", "the model in DIR (when DIR holds several)"},
     {"--input-shape", "N,C,H,W", "compile SPEC for this input shape"},
     {"--schedule", "FILE", "schedule file for SPEC"},
+    {"--jobs", "N", "parallel compile workers for SPEC (default: number of cores)"},
     {"--runner", "R", "where to run: local (default), qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL]"},
     {"--runs", "N", "timed runs per thread count (default 100)"},
     {"--quiet", "", "no progress line"}};
@@ -63,7 +50,7 @@ bool is_folder(const std::string &path) {
 CompiledModel model_from(const Args &args, Runner &runner, const std::string &work, bool profile) {
     std::string source = args.positional()[0];
     if (is_folder(source)) {
-        for (const char *flag : {"--weights", "--random-weights", "--target", "--input-shape", "--schedule"})
+        for (const char *flag : {"--weights", "--random-weights", "--target", "--input-shape", "--schedule", "--jobs"})
             if (args.has(flag)) fail(flag, ": only for a SPEC (", in_quotes(source), " is a compiled model's folder)");
         if (profile) {
             CompiledModel m = read_compiled_model(source, args.get("--name"));
@@ -81,6 +68,7 @@ CompiledModel model_from(const Args &args, Runner &runner, const std::string &wo
     o.name = args.get("--name", "model");
     if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     o.schedule_path = args.get("--schedule");
+    o.jobs = args.get_int("--jobs", 1, 256, 0);
     o.out_dir = join_path(work, "model");
     o.profile = profile;
     o.profile_halide = profile;
@@ -89,8 +77,13 @@ CompiledModel model_from(const Args &args, Runner &runner, const std::string &wo
     return read_compiled_model(o.out_dir, o.name);
 }
 
-int runs_of(const Args &args) {
-    return args.has("--runs") ? parse_int_list(args.get("--runs"), "--runs", 1, 1000000)[0] : 100;
+int runs_of(const Args &args) { return args.get_int("--runs", 1, 1000000, 100); }
+
+// bench and profile run on one runner (tune measures on several).
+std::unique_ptr<Runner> runner_of(const Args &args) {
+    std::vector<std::string> runners = split_runners(args.all("--runner"));
+    if (runners.size() > 1) fail("--runner: bench and profile run on one runner (tune measures on several)");
+    return make_runner(runners.empty() ? "local" : runners[0]);
 }
 
 double peak_for(const json &report, int threads) {
@@ -118,8 +111,8 @@ int command_bench(const std::vector<std::string> &argv) {
     BenchOptions options;
     options.threads = parse_int_list(args.get("--threads", "1,2"), "--threads", 1, 64);
     options.runs = runs_of(args);
-    std::unique_ptr<Runner> runner = make_runner(args.get("--runner"));
-    WorkDir work;
+    std::unique_ptr<Runner> runner = runner_of(args);
+    TempFolder work("shufflec-bench-");
     CompiledModel model = model_from(args, *runner, work.path(), false);
     std::string program = build_bench_program(model, runner->arch(), runner->wants_static(), work.path());
     json report = run_bench_program(*runner, model, program, options);
@@ -167,14 +160,14 @@ int command_profile(const std::vector<std::string> &argv) {
                     args.usage().c_str());
         return 0;
     }
-    if (args.has("--csv") && args.has("--json")) fail("shufflec profile: give --csv or --json, not both");
+    if (args.has("--csv") && args.has("--json")) fail("profile: give --csv or --json, not both");
     BenchOptions options;
     options.threads = parse_int_list(args.get("--threads", "1"), "--threads", 1, 64);
     if (options.threads.size() != 1) fail("--threads: shufflec profile takes one thread count");
     options.runs = args.has("--runs") ? runs_of(args) : 300;
     options.peak = false;
-    std::unique_ptr<Runner> runner = make_runner(args.get("--runner"));
-    WorkDir work;
+    std::unique_ptr<Runner> runner = runner_of(args);
+    TempFolder work("shufflec-bench-");
     CompiledModel model = model_from(args, *runner, work.path(), true);
     std::string program = build_bench_program(model, runner->arch(), runner->wants_static(), work.path());
     json report = run_bench_program(*runner, model, program, options);

@@ -51,7 +51,7 @@ int command_compile(const std::vector<std::string> &argv) {
     o.target = args.get("--target", "host");
     o.name = args.get("--name");
     o.out_dir = args.get("-o");
-    if (o.out_dir.empty() && !args.has("--print-schedule")) fail("shufflec compile: missing -o DIR");
+    if (o.out_dir.empty() && !args.has("--print-schedule")) fail("compile: missing -o DIR");
     if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     o.schedule_path = args.get("--schedule");
     o.tuning_log = args.get("--tuning-log");
@@ -73,18 +73,7 @@ int command_compile(const std::vector<std::string> &argv) {
     if (pipelines != "unit" && pipelines != "network")
         fail("--pipelines: expected \"unit\" or \"network\", got \"", pipelines, "\"");
     o.one_pipeline = pipelines == "network";
-    if (args.has("--jobs")) {
-        std::string j = args.get("--jobs");
-        size_t used = 0;
-        int v = 0;
-        try {
-            v = std::stoi(j, &used);
-        } catch (const std::exception &) {
-            used = 0;
-        }
-        if (used == 0 || used != j.size() || v < 1 || v > 256) fail("--jobs: expected a number from 1 to 256, got \"", j, "\"");
-        o.jobs = v;
-    }
+    o.jobs = args.get_int("--jobs", 1, 256, 0);
     if (args.has("--print-schedule")) {
         // The tiling does not depend on the weights' values: none are needed.
         if (o.weights_path.empty() && o.random_seed.empty()) o.random_seed = "0";

@@ -23,7 +23,7 @@ int command_import_onnx(const std::vector<std::string> &argv) {
                     args.usage().c_str());
         return 0;
     }
-    if (!args.has("-o")) fail("shufflec import-onnx: missing -o DIR");
+    if (!args.has("-o")) fail("import-onnx: missing -o DIR");
     ImportOptions options;
     options.name = args.get("--name");
     options.preprocess = args.get("--preprocess", "none");

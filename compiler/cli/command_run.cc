@@ -23,8 +23,8 @@ int command_run(const std::vector<std::string> &argv) {
                     args.usage().c_str());
         return 0;
     }
-    if (!args.has("--input")) fail("shufflec run: missing --input X.npy");
-    if (!args.has("-o")) fail("shufflec run: missing -o Y.npy");
+    if (!args.has("--input")) fail("run: missing --input X.npy");
+    if (!args.has("-o")) fail("run: missing -o Y.npy");
     NpyArray x = read_npy(args.get("--input"));
     if (x.shape.size() != 4)
         fail(args.get("--input"), ": expected a 4-D NCHW tensor, got ", x.shape.size(), " dimensions");

@@ -7,35 +7,13 @@
 #include "cli/commands.h"
 #include "emit/targets.h"
 #include "measure/bench_program.h"
+#include "measure/runner.h"
 #include "spec/spec_parser.h"
 #include "tune/tuner.h"
 #include "util/error.h"
 #include "util/progress.h"
 
 namespace shufflec {
-
-namespace {
-
-int one_int(const Args &args, const std::string &flag, int min, int max, int fallback) {
-    if (!args.has(flag)) return fallback;
-    std::vector<int> v = parse_int_list(args.get(flag), flag, min, max);
-    if (v.size() != 1) fail(flag, ": expected one number from ", min, " to ", max);
-    return v[0];
-}
-
-std::vector<std::string> split_commas(const std::string &text) {
-    std::vector<std::string> parts;
-    size_t pos = 0;
-    for (;;) {
-        size_t comma = text.find(',', pos);
-        parts.push_back(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-    }
-    return parts;
-}
-
-}  // namespace
 
 int command_tune(const std::vector<std::string> &argv) {
     std::string targets;
@@ -50,9 +28,10 @@ int command_tune(const std::vector<std::string> &argv) {
                {"--trials", "N", "trials in all instead of a time budget (with --resume: the log's count too)"},
                {"--log", "FILE", "JSON-lines log, one record per trial (default tune-<spec>-<target>-t<threads>.jsonl)"},
                {"--resume", "", "continue the log: its trials count and are not measured again"},
-               {"-o", "FILE", "schedule file to write (default schedules/<target>/<spec name>.json, which compile reads)"},
+               {"-o", "FILE", "schedule file to write (default ~/.local/share/shufflec/schedules/<target>/<model name>.json, or under $XDG_DATA_HOME: compile reads it)"},
                {"--runner", "R[,R...]", "where to measure: local (default), qemu, ssh://[user@]host[:port][/dir], "
-                                        "adb[:SERIAL]; several identical boards measure in parallel"},
+                                        "adb[:SERIAL]; several identical boards measure in parallel (R1,R2 or the flag repeated)",
+                true},
                {"--search", "KIND", "evolve (default: mutates the best configs measured) or random (the baseline)"},
                {"--seed", "N", "seed of the search (default 1)"},
                {"--no-confirm", "", "skip the whole-model A/B against the default (the file is then unconfirmed)"},
@@ -101,33 +80,31 @@ int command_tune(const std::vector<std::string> &argv) {
     c.weights_path = args.get("--weights");
     c.random_seed = args.get("--random-weights");
     if (args.has("--input-shape")) c.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
-    if (args.has("--runner")) o.runners = split_commas(args.get("--runner"));
+    if (args.has("--runner")) o.runners = split_runners(args.all("--runner"));
     bool arm_runner = false;
     for (const auto &r : o.runners) arm_runner = arm_runner || r == "qemu" || r.rfind("adb", 0) == 0;
     c.target = args.get("--target", arm_runner ? "arm-64-linux" : "host");
-    o.threads = one_int(args, "--threads", 1, 64, 1);
+    o.threads = args.get_int("--threads", 1, 64, 1);
     if (args.has("--print-space")) {
         std::fputs(print_space(c, o.threads).c_str(), stdout);
         return 0;
     }
     if (c.weights_path.empty() && c.random_seed.empty() && load_spec(c.spec_path).weights_file.empty()) c.random_seed = "1";
     if (args.has("--trials") && args.has("--budget")) fail("--trials and --budget: give one of them");
-    o.trials = one_int(args, "--trials", 1, 1000000, 0);
+    o.trials = args.get_int("--trials", 1, 1000000, 0);
     if (args.has("--budget")) {
-        o.budget_minutes = std::atof(args.get("--budget").c_str());
-        if (!(o.budget_minutes > 0 && o.budget_minutes <= 7 * 24 * 60))
-            fail("--budget: expected minutes (> 0), got ", in_quotes(args.get("--budget")));
+        o.budget_minutes = args.get_number("--budget", 0.01, 7 * 24 * 60, 10);
     }
     o.log_path = args.get("--log");
     o.resume = args.has("--resume");
     o.out_path = args.get("-o");
     o.search = args.get("--search", "evolve");
     if (o.search != "evolve" && o.search != "random") fail("--search: expected evolve or random, got ", in_quotes(o.search));
-    o.seed = static_cast<uint64_t>(one_int(args, "--seed", 0, 1 << 30, 1));
+    o.seed = static_cast<uint64_t>(args.get_int("--seed", 0, 1 << 30, 1));
     o.confirm = !args.has("--no-confirm");
-    o.padding_rounds = one_int(args, "--padding-rounds", 0, 1000, 11);
-    o.compile_timeout_s = one_int(args, "--compile-timeout", 1, 86400, 120);
-    o.run_timeout_s = one_int(args, "--run-timeout", 1, 86400, 60);
+    o.padding_rounds = args.get_int("--padding-rounds", 0, 1000, 11);
+    o.compile_timeout_s = args.get_int("--compile-timeout", 1, 86400, 120);
+    o.run_timeout_s = args.get_int("--run-timeout", 1, 86400, 60);
     if (const char *faults = std::getenv("SHUFFLEC_TUNE_FAULTS")) o.faults = faults;
     o.progress = progress_wanted(args.has("--quiet"));
     return run_tune(o);

@@ -1,4 +1,5 @@
 // shufflec: an ahead-of-time compiler for ShuffleNet-family networks.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -29,6 +30,8 @@ const char *kUsage =
 }  // namespace
 
 int main(int argc, char **argv) {
+    // Past a file size limit (ulimit -f) writes fail with EFBIG, reported like a full disk, instead of killing us.
+    std::signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         std::fputs(kUsage, stderr);
         return 2;

@@ -33,6 +33,7 @@
 #include "util/hash.h"
 #include "util/install_paths.h"
 #include "util/progress.h"
+#include "util/workers.h"
 #include "weights/weights.h"
 
 namespace shufflec {
@@ -90,26 +91,23 @@ void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &gra
     p.auto_schedule(name, target, Halide::MachineParams(cores, 32 * 1024 * 1024, 40));
 }
 
-// Compiles segments `which` of the model to objects in `dir`; calls done(s) after each.
-void compile_segments(const PreparedModel &p, const CompileOptions &opt, const ModelDescription &model,
-                      const std::string &dir, const std::vector<int> &which, const std::function<void(int)> &done) {
+// Compiles segment `s` of the model to an object in `dir`.
+void compile_segment(const PreparedModel &p, const CompileOptions &opt, const ModelDescription &model,
+                     const std::string &dir, int s) {
     Halide::Target t = p.target.halide.with_feature(Halide::Target::NoRuntime);
     if (opt.profile_halide) t = t.with_feature(Halide::Target::Profile);
-    for (int s : which) {
-        LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, s);
-        Halide::Pipeline pipeline(lowered.outputs);
-        if (opt.autoscheduler.empty()) {
-            apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide);
-        } else {
-            autoschedule(pipeline, lowered, p.graph, p.plan, p.blob.size(), opt.autoscheduler, p.target.halide);
-        }
-        std::vector<Halide::Argument> args = lowered.arguments;
-        pipeline.compile_to_object(join_path(dir, p.plan.segments[s].name + ".o"), args, segment_function(model, s), t);
-        // With --save-temps, Halide's lowered statement of each pipeline is kept too (for schedule work).
-        if (opt.save_temps)
-            pipeline.compile_to_lowered_stmt(join_path(dir, p.plan.segments[s].name + ".stmt"), args, Halide::Text, t);
-        done(s);
+    LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, s);
+    Halide::Pipeline pipeline(lowered.outputs);
+    if (opt.autoscheduler.empty()) {
+        apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide);
+    } else {
+        autoschedule(pipeline, lowered, p.graph, p.plan, p.blob.size(), opt.autoscheduler, p.target.halide);
     }
+    std::vector<Halide::Argument> args = lowered.arguments;
+    pipeline.compile_to_object(join_path(dir, p.plan.segments[s].name + ".o"), args, segment_function(model, s), t);
+    // With --save-temps, Halide's lowered statement of each pipeline is kept too (for schedule work).
+    if (opt.save_temps)
+        pipeline.compile_to_lowered_stmt(join_path(dir, p.plan.segments[s].name + ".stmt"), args, Halide::Text, t);
 }
 
 }  // namespace
@@ -159,14 +157,22 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     p.plan = plan_segments(p.graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit);
 
     // The target's schedule (schedules/<target>/default.json), then the
-    // model's: --schedule FILE, or schedules/<target>/<spec name>.json.
+    // model's: --schedule FILE, or else schedules/<target>/<spec name>.json and
+    // the user's tuned one (user_schedules_dir()/<target>/<spec name>.json), in that order.
     p.schedule.source = "built-in";
     std::string folder = cat(schedules_dir(), "/", p.target.short_name, "/");
     if (access((folder + "default.json").c_str(), R_OK) == 0) merge_schedule(p.schedule, load_schedule(folder + "default.json"));
-    std::string schedule_path = opt.schedule_path;
-    if (schedule_path.empty() && !opt.ignore_model_schedule && access((folder + p.graph.name + ".json").c_str(), R_OK) == 0)
-        schedule_path = folder + p.graph.name + ".json";
-    if (!schedule_path.empty()) merge_schedule(p.schedule, load_schedule(schedule_path));
+    std::vector<std::string> model_schedules;
+    if (!opt.schedule_path.empty()) {
+        model_schedules.push_back(opt.schedule_path);
+    } else if (!opt.ignore_model_schedule) {
+        std::string file = checked_file_name(p.graph.name, "the model name") + ".json";
+        for (const std::string &dir : {schedules_dir(), user_schedules_dir()}) {
+            std::string path = cat(dir, "/", p.target.short_name, "/", file);
+            if (!dir.empty() && access(path.c_str(), R_OK) == 0) model_schedules.push_back(path);
+        }
+    }
+    for (const auto &path : model_schedules) merge_schedule(p.schedule, load_schedule(path));
 
     // The weights blob: every op's arrays, laid out for its lowering.
     p.blob = pack_weights(p.graph, p.weights, p.plan, {group_padding(p.schedule, p.target.halide)});
@@ -291,102 +297,57 @@ CompileReport compile_model(const CompileOptions &opt) {
     }
     Toolchain tools = find_toolchain();
 
-    // 1. Segment objects, compiled by `jobs` forked workers (Halide compiles are
-    // single-threaded; separate processes keep them independent).
+    // 1. Segment objects, the image preprocessing (NAME_run_rgb8) and the shared
+    // runtime (Halide's plus shufflec's helpers), compiled by `jobs` forked
+    // workers: Halide compiles are single-threaded, and LLVM aborts the process
+    // it runs in when it cannot write (a full disk), which a worker turns into
+    // one error line. Every tool runs inside the staging folder on fixed file
+    // names: no path from the command line reaches a tool's arguments or the
+    // generated sources.
+    const std::string &dir = tmp.path();
+    const int segments = static_cast<int>(plan.segments.size());
+    const int preprocess_item = segments, runtime_item = segments + 1;
+    std::vector<int> items = {runtime_item};
+    if (graph.preprocess.enabled) items.push_back(preprocess_item);
+    for (int s = 0; s < segments; s++) items.push_back(s);
     int jobs = opt.jobs > 0 ? opt.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    jobs = std::min<int>(jobs, static_cast<int>(plan.segments.size()));
+    jobs = std::min<int>(jobs, static_cast<int>(items.size()));
     std::vector<std::vector<int>> work(jobs);
-    for (size_t s = 0; s < plan.segments.size(); s++) work[s % jobs].push_back(static_cast<int>(s));
-    // Progress: one step per pipeline, then the runtime, the glue and the package.
-    const int steps = static_cast<int>(plan.segments.size()) + 3;
+    for (size_t i = 0; i < items.size(); i++) work[i % jobs].push_back(items[i]);
+    // Progress: one step per pipeline, the runtime, the glue and the package.
+    const int steps = segments + 3;
     Progress progress("compile " + graph.name, steps, opt.progress);
     int finished = 0;
-    auto segment_done = [&](int s) { progress.update(++finished, plan.segments[s].name); };
-    if (jobs == 1) {
-        compile_segments(prepared, opt, model, tmp.path(), work[0], segment_done);
-    } else {
-        std::fflush(nullptr);
-        pid_t parent = getpid();
-        // Workers report each finished pipeline's index on this pipe.
-        int finished_pipe[2];
-        if (pipe2(finished_pipe, O_CLOEXEC) != 0) fail("cannot create a pipe: ", std::strerror(errno));
-        std::vector<pid_t> children;
-        for (int j = 0; j < jobs; j++) {
-            pid_t pid = fork();
-            if (pid < 0) {
-                for (pid_t c : children) kill(c, SIGKILL);
-                fail("cannot start a compile worker: ", std::strerror(errno));
+    run_in_workers(
+        work,
+        [&](int item) {
+            if (item == runtime_item) {
+                build_runtime_objects(target, dir);
+            } else if (item == preprocess_item) {
+                PreprocessPipeline pre = build_preprocess(graph.preprocess, graph.input().shape);
+                pre.pipeline.compile_to_object(join_path(dir, "preprocess.o"), pre.arguments, name + "_preprocess_pipeline",
+                                               target.halide.with_feature(Halide::Target::NoRuntime));
+            } else {
+                compile_segment(prepared, opt, model, dir, item);
             }
-            if (pid == 0) {
-                // A worker dies with the compile that started it.
-                detach_worker_from_parent_signals();
-                if (getppid() != parent) _exit(1);
-                close(finished_pipe[0]);
-                int rc = 0;
-                try {
-                    compile_segments(prepared, opt, model, tmp.path(), work[j], [&](int s) {
-                                         std::string line = std::to_string(s) + "\n";
-                                         if (write(finished_pipe[1], line.data(), line.size()) < 0) {
-                                         }
-                                     });
-                } catch (const std::exception &e) {
-                    std::fputs(format_error(e).c_str(), stderr);
-                    rc = 1;
-                }
-                std::fflush(nullptr);
-                _exit(rc);
-            }
-            children.push_back(pid);
-        }
-        close(finished_pipe[1]);
-        std::string pending;
-        char buf[256];
-        for (;;) {
-            ssize_t got = read(finished_pipe[0], buf, sizeof buf);
-            if (got < 0 && errno == EINTR) continue;
-            if (got <= 0) break;
-            pending.append(buf, static_cast<size_t>(got));
-            for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
-                int s = std::atoi(pending.substr(0, nl).c_str());
-                if (s >= 0 && s < static_cast<int>(plan.segments.size())) segment_done(s);
-            }
-        }
-        close(finished_pipe[0]);
-        bool ok = true;
-        for (pid_t pid : children) {
-            int status = 0;
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        }
-        if (!ok) fail("compiling the Halide pipelines failed (see above)");
-    }
+        },
+        [&](int item) {
+            if (item == preprocess_item) return;
+            progress.update(++finished, item == runtime_item ? "runtime" : plan.segments[item].name);
+        });
 
-    // The image preprocessing (NAME_run_rgb8): one more pipeline, compiled here.
-    if (graph.preprocess.enabled) {
-        PreprocessPipeline pre = build_preprocess(graph.preprocess, graph.input().shape);
-        pre.pipeline.compile_to_object(tmp.file("preprocess.o"), pre.arguments, name + "_preprocess_pipeline",
-                                       target.halide.with_feature(Halide::Target::NoRuntime));
-    }
-
-    // 2. The shared runtime: Halide's runtime plus shufflec's helpers. Every
-    // tool runs inside the staging folder on fixed file names: no path from
-    // the command line reaches a tool's arguments or the generated sources.
-    const std::string &dir = tmp.path();
-    build_runtime_objects(target, dir);
     std::vector<std::string> cc = glue_compile_command(target, tools);
     auto compile_c = [&](const std::string &source, const std::string &object, const std::string &what) {
         std::vector<std::string> argv = cc;
         argv.insert(argv.end(), {source, "-o", object});
         run_tool(argv, what, dir);
     };
-    progress.update(++finished, "runtime");
 
     // 3. Weights, glue and header. The build stamp (which ties NAME.h to this
     // library) is a hash of everything the library is made of.
     std::string weights_bytes(reinterpret_cast<const char *>(blob.data.data()), blob.data.size() * 4);
     uint64_t stamp = fnv1a(weights_bytes);
-    for (const auto &seg : plan.segments) stamp = fnv1a(read_file(tmp.file(seg.name + ".o")), stamp);
+    for (const auto &seg : plan.segments) stamp = fnv1a(read_file(tmp.file(seg.name + ".o"), "object", kMaxDataFileBytes), stamp);
     stamp = fnv1a(generate_glue_c(model), stamp);
     stamp = fnv1a(generate_header(model), stamp);
     model.build_stamp = stamp;

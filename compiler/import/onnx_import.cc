@@ -560,7 +560,7 @@ void NodeView::alias(const OnnxTensor &t, int output) {
 }  // namespace
 
 ImportedModel import_onnx(const std::string &path, const ImportOptions &options) {
-    return import_onnx_bytes(read_file(path, "ONNX model"), path, options);
+    return import_onnx_bytes(read_file(path, "ONNX model", kMaxDataFileBytes), path, options);
 }
 
 ImportedModel import_onnx_bytes(const std::string &bytes, const std::string &path, const ImportOptions &options) {

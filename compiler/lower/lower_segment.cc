@@ -1,5 +1,8 @@
 #include "lower/lower_segment.h"
 
+#include <cmath>
+#include <limits>
+
 #include "ops/op.h"
 #include "util/error.h"
 
@@ -148,8 +151,21 @@ Expr Lowering::read(const Value &v, int64_t group, Expr ch, Expr kk, Expr gg, Ex
 
 Expr Lowering::activate(const Node &node, Expr e) {
     if (!node.activation.enabled) return e;
-    if (node.activation.is_relu()) return max(e, 0.0f);
-    return clamp(e, node.activation.lo, node.activation.hi);
+    if (node.activation.is_relu()) return clamp_keeping_nan(e, 0.0f, std::numeric_limits<float>::infinity());
+    return clamp_keeping_nan(e, node.activation.lo, node.activation.hi);
+}
+
+Expr Lowering::clamp_keeping_nan(Expr e, float lo, float hi) {
+    // A comparison with a NaN is false: the NaN falls through both selects.
+    if (std::isfinite(lo)) e = select(e < lo, lo, e);
+    if (std::isfinite(hi)) e = select(e > hi, hi, e);
+    return strict_float(e);
+}
+
+Expr Lowering::max_keeping_nan(Expr acc, Expr tap) {
+    // acc < tap is false for a NaN acc (kept) and for a NaN tap (taken by
+    // is_nan): on x86 two compares, an or and a blend where max was one maxps.
+    return strict_float(select(acc < tap || is_nan(tap), tap, acc));
 }
 
 Expr Lowering::shuffle_index(const std::vector<ShuffleStep> &steps, Expr ch) {

@@ -1,5 +1,7 @@
 #include "measure/runner.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +10,7 @@
 
 #include "util/error.h"
 #include "util/file_io.h"
+#include "util/temp_folder.h"
 
 namespace shufflec {
 
@@ -33,6 +36,17 @@ std::vector<std::string> command_of(const char *env, const std::string &fallback
     return words;
 }
 
+// Without the line breaks and spaces around it (tools end their messages with "\r\n").
+std::string trimmed(const std::string &s) {
+    size_t first = s.find_first_not_of(" \t\r\n"), last = s.find_last_not_of(" \t\r\n");
+    return first == std::string::npos ? "" : s.substr(first, last - first + 1);
+}
+
+bool name_char(char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+           ch == '-';
+}
+
 std::string arch_of_machine(const std::string &uname_m) {
     std::string m = uname_m.substr(0, uname_m.find_first_of("\r\n"));
     if (m == "x86_64") return "x86-64";
@@ -43,19 +57,14 @@ std::string arch_of_machine(const std::string &uname_m) {
 // This machine: a private temporary work folder; qemu: the same, through qemu-aarch64.
 class LocalRunner : public Runner {
 public:
-    explicit LocalRunner(bool qemu) : qemu_(qemu) {
-        char pattern[] = "/tmp/shufflec-runner-XXXXXX";
-        if (!mkdtemp(pattern)) fail("--runner: cannot create a temporary folder: ", std::strerror(errno));
-        dir_ = pattern;
-    }
-    ~LocalRunner() override { run_process({"rm", "-rf", dir_}); }
+    explicit LocalRunner(bool qemu) : qemu_(qemu), folder_("shufflec-runner-") {}
     std::string name() const override { return qemu_ ? "qemu" : "local"; }
     std::string arch() override { return qemu_ ? "arm-64" : host_arch(); }
     bool wants_static() const override { return qemu_; }
     void put(const std::vector<std::string> &files) override {
         for (const auto &f : files) {
             std::string to = join_path(dir_, basename_of(f));
-            write_file_atomic(to, read_file(f));
+            write_file_atomic(to, read_file(f, "file", kMaxDataFileBytes));
             chmod(to.c_str(), 0755);
         }
     }
@@ -72,27 +81,17 @@ public:
 
 private:
     bool qemu_;
-    std::string dir_;
+    TempFolder folder_;
+    const std::string &dir_ = folder_.path();
 };
 
-// ssh://[user@]host[:port][/dir]
 class SshRunner : public Runner {
 public:
-    explicit SshRunner(const std::string &spec) : spec_(spec) {
-        std::string rest = spec.substr(6);
-        auto slash = rest.find('/');
-        if (slash != std::string::npos) dir_ = rest.substr(slash + 1), rest = rest.substr(0, slash);
-        if (dir_.empty()) dir_ = ".shufflec-runner";
-        auto colon = rest.rfind(':');
-        if (colon != std::string::npos) {
-            port_ = rest.substr(colon + 1), rest = rest.substr(0, colon);
-            if (port_.empty() || port_.find_first_not_of("0123456789") != std::string::npos)
-                fail("--runner ", in_quotes(spec), ": the port must be a number");
-        }
-        if (rest.empty() || rest.find_first_of(" '\"\\;$`") != std::string::npos)
-            fail("--runner ", in_quotes(spec), ": expected ssh://[user@]host[:port][/dir]");
-        host_ = rest;
-        if (dir_.find('\'') != std::string::npos) fail("--runner ", in_quotes(spec), ": the folder may not contain quotes");
+    explicit SshRunner(const std::string &spec) : spec_(spec), at_(parse_ssh_runner(spec)) {
+        dir_ = at_.dir.rfind("~/", 0) == 0 ? at_.dir.substr(2) : at_.dir;  // ssh and scp start in the home folder
+        if (dir_.empty()) dir_ = ".";
+        host_ = at_.user.empty() ? at_.host : at_.user + "@" + at_.host;
+        port_ = at_.port > 0 ? std::to_string(at_.port) : "";
     }
     std::string name() const override { return spec_; }
     std::string arch() override {
@@ -103,15 +102,20 @@ public:
         arch();  // makes the folder
         std::vector<std::string> argv = command_of("SHUFFLEC_SCP", "scp -q -o BatchMode=yes");
         if (!port_.empty()) argv.insert(argv.end(), {"-P", port_});
+        argv.push_back("--");
         argv.insert(argv.end(), files.begin(), files.end());
         argv.push_back(host_ + ":" + dir_ + "/");
-        checked(run_process(argv, timeout(120)), "scp");
+        ProcessResult r = run_process(argv, timeout(120));
+        // OpenSSH 9 copies over SFTP: a board whose sshd has no sftp subsystem closes the connection.
+        if (r.status != 0 && r.err.find("Connection closed") != std::string::npos)
+            r.err = trimmed(r.err) + " (if the board's sshd has no SFTP subsystem: SHUFFLEC_SCP=\"scp -O\" uses the old protocol)";
+        checked(r, "scp");
     }
     ProcessResult run(const std::string &program, const std::vector<std::string> &args, double timeout_s) override {
         std::string command = "cd " + shell_quote(dir_) + " && ./" + shell_quote(program);
         for (const auto &a : args) command += " " + shell_quote(a);
         ProcessResult r = ssh({command}, timeout_s);
-        if (r.status == 255 && !r.timed_out) fail("--runner ", spec_, ": ssh failed: ", one_line(r.err));
+        if (r.status == 255 && !r.timed_out) fail("--runner ", spec_, ": ssh failed: ", one_line(trimmed(r.err)));
         return r;
     }
 
@@ -124,17 +128,19 @@ private:
     ProcessResult ssh(const std::vector<std::string> &remote, double timeout_s = 60) {
         std::vector<std::string> argv = command_of("SHUFFLEC_SSH", "ssh -o BatchMode=yes");
         if (!port_.empty()) argv.insert(argv.end(), {"-p", port_});
-        argv.push_back(host_);
+        argv.insert(argv.end(), {"--", host_});
         argv.insert(argv.end(), remote.begin(), remote.end());
         return run_process(argv, timeout(timeout_s));
     }
     std::string checked(const ProcessResult &r, const char *what) {
         if (r.status != 0)
             fail("--runner ", spec_, ": ", what, r.timed_out ? " timed out" : cat(" failed (exit ", r.status, ")"), ": ",
-                 one_line(r.err.substr(0, 500)));
+                 one_line(trimmed(r.err.substr(0, 500))));
         return r.out;
     }
-    std::string spec_, host_, port_, dir_, arch_;
+    std::string spec_;
+    SshAddress at_;
+    std::string host_, port_, dir_, arch_;
 };
 
 // adb[:SERIAL]
@@ -142,8 +148,9 @@ class AdbRunner : public Runner {
 public:
     explicit AdbRunner(const std::string &spec) : spec_(spec) {
         if (spec.size() > 4) serial_ = spec.substr(4);
-        if (serial_.find_first_of(" '\"\\;$`") != std::string::npos)
-            fail("--runner ", in_quotes(spec), ": expected adb or adb:SERIAL");
+        bool ok = spec.size() != 4 && (serial_.empty() || serial_[0] != '-');
+        for (char ch : serial_) ok = ok && (name_char(ch) || ch == ':');
+        if (!ok) fail("--runner ", in_quotes(spec), ": expected adb or adb:SERIAL (letters, digits, . _ - :)");
     }
     std::string name() const override { return spec_; }
     std::string arch() override {
@@ -184,7 +191,7 @@ private:
     std::string checked(const ProcessResult &r, const char *what) {
         if (r.status != 0)
             fail("--runner ", spec_, ": ", what, r.timed_out ? " timed out" : cat(" failed (exit ", r.status, ")"), ": ",
-                 one_line(r.err.substr(0, 500)));
+                 one_line(trimmed(r.err.substr(0, 500))));
         return r.out;
     }
     std::string spec_, serial_, arch_;
@@ -200,8 +207,77 @@ std::string host_arch() {
 #endif
 }
 
+SshAddress parse_ssh_runner(const std::string &spec) {
+    auto bad = [&](const std::string &why) -> SshAddress {
+        fail("--runner ", in_quotes(spec), ": ", why, " (expected ssh://[user@]host[:port][/dir])");
+    };
+    if (spec.rfind("ssh://", 0) != 0) bad("not an ssh runner");
+    for (unsigned char ch : spec)
+        if (ch < 0x20 || ch == 0x7f) bad("control characters are not allowed");
+    SshAddress a;
+    std::string rest = spec.substr(6);
+    size_t slash = rest.find('/');
+    if (slash != std::string::npos) {
+        a.dir = rest.substr(slash);  // absolute, like git's ssh:// URLs; /~/ is the home folder
+        if (a.dir.rfind("/~/", 0) == 0 || a.dir == "/~") a.dir = "~/" + a.dir.substr(std::min<size_t>(3, a.dir.size()));
+        if (a.dir == "/") bad("the folder may not be /");
+        rest = rest.substr(0, slash);
+    } else {
+        a.dir = "~/.shufflec-runner";
+    }
+    size_t at = rest.rfind('@');
+    if (at != std::string::npos) {
+        a.user = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        bool ok = !a.user.empty() && a.user[0] != '-';
+        for (char ch : a.user) ok = ok && name_char(ch);
+        if (!ok) bad("the user must be letters, digits, . _ - (not starting with -)");
+    }
+    std::string port;
+    if (!rest.empty() && rest[0] == '[') {  // [IPv6]
+        size_t close = rest.find(']');
+        if (close == std::string::npos) bad("no ] after the IPv6 address");
+        a.host = rest.substr(1, close - 1);
+        bool ok = !a.host.empty();
+        for (char ch : a.host) ok = ok && (std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':' || ch == '.');
+        if (!ok) bad("not an IPv6 address in [ ]");
+        rest = rest.substr(close + 1);
+        if (!rest.empty() && rest[0] != ':') bad("expected :port after ]");
+        if (!rest.empty()) port = rest.substr(1), rest = ":";
+    } else {
+        size_t colon = rest.find(':');
+        if (colon != std::string::npos) port = rest.substr(colon + 1), rest = rest.substr(0, colon);
+        a.host = rest;
+        bool ok = !a.host.empty() && a.host[0] != '-';
+        for (char ch : a.host) ok = ok && name_char(ch);
+        if (!ok) bad("the host must be a name or address: letters, digits, . _ - (not starting with -)");
+    }
+    if (rest.find(':') != std::string::npos || !port.empty()) {
+        bool ok = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+        if (!ok || std::stoi(port) < 1 || std::stoi(port) > 65535) bad("the port must be a number from 1 to 65535");
+        a.port = std::stoi(port);
+    }
+    return a;
+}
+
+std::vector<std::string> split_runners(const std::vector<std::string> &values) {
+    std::vector<std::string> runners;
+    for (const auto &v : values) {
+        size_t pos = 0;
+        for (;;) {
+            size_t comma = v.find(',', pos);
+            std::string r = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+            if (r.empty()) fail("--runner ", in_quotes(v), ": an empty runner (a stray comma?)");
+            runners.push_back(r);
+            if (comma == std::string::npos) break;
+            pos = comma + 1;
+        }
+    }
+    return runners;
+}
+
 std::unique_ptr<Runner> make_runner(const std::string &spec) {
-    if (spec.empty() || spec == "local") return std::make_unique<LocalRunner>(false);
+    if (spec == "local") return std::make_unique<LocalRunner>(false);
     if (spec == "qemu") return std::make_unique<LocalRunner>(true);
     if (spec.rfind("ssh://", 0) == 0) return std::make_unique<SshRunner>(spec);
     if (spec == "adb" || spec.rfind("adb:", 0) == 0) return std::make_unique<AdbRunner>(spec);

@@ -4,7 +4,8 @@
 // `profile` and `tune` take one or more `--runner` specs:
 //
 //   local                          this machine (default)
-//   ssh://[user@]host[:port][/dir]  scp the files to dir (default ~/.shufflec-runner), run there with ssh
+//   ssh://[user@]host[:port][/dir]  scp the files to dir (absolute: ssh://pi@board/tmp/sc is /tmp/sc;
+//                                  ssh://pi@board/~/sc is ~/sc; default ~/.shufflec-runner), run there with ssh
 //   adb[:SERIAL]                   adb push to /data/local/tmp/shufflec-runner, run with adb shell
 //   qemu                           this machine, aarch64 binaries under qemu-aarch64
 //
@@ -38,6 +39,20 @@ public:
 
 // Parses a --runner spec; errors name the flag and the forms it takes.
 std::unique_ptr<Runner> make_runner(const std::string &spec);
+
+// ssh://[user@]host[:port][/dir], parsed strictly: user and host are names or
+// addresses (letters, digits, . _ -; a host may be [IPv6]), never starting with
+// '-' (they reach ssh's command line); no control characters anywhere.
+struct SshAddress {
+    std::string user, host;
+    int port = 0;     // 0: ssh's default
+    std::string dir;  // absolute ("/tmp/sc"), or "~/..." in the home folder (ssh://host/~/sc; default ~/.shufflec-runner)
+};
+SshAddress parse_ssh_runner(const std::string &spec);
+
+// The runners of --runner values, each a comma-separated list ("R1,R2", or the
+// flag repeated); an empty entry is an error.
+std::vector<std::string> split_runners(const std::vector<std::string> &values);
 
 // The arch of this machine ("x86-64" or "arm-64").
 std::string host_arch();

@@ -32,10 +32,8 @@ void lower(Lowering &L, int index) {
     Value in = L.value(node.inputs[0]);
     Stage &st = L.add_stage(index, Stage::Elementwise);
     Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
-        Expr v = Lowering::read(in, group, ch, kk, gg, Vars::x, Vars::y, Vars::n);
-        if (std::isfinite(node.clip_min)) v = max(v, node.clip_min);
-        if (std::isfinite(node.clip_max)) v = min(v, node.clip_max);
-        return v;
+        return Lowering::clamp_keeping_nan(Lowering::read(in, group, ch, kk, gg, Vars::x, Vars::y, Vars::n),
+                                           node.clip_min, node.clip_max);
     });
 }
 

@@ -2,6 +2,7 @@
 // wins (it acts as -inf); average pooling follows PyTorch's divisor rules
 // (count_include_pad counts padding cells, not cells beyond it).
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "import/onnx_node_import.h"
@@ -49,7 +50,7 @@ std::vector<float> reference(const Graph &, const Node &node, const std::vector<
                             if (iy < xs.h + node.pad_bottom && ix < xs.w + node.pad_right) padded_count++;
                             if (iy < 0 || iy >= xs.h || ix < 0 || ix >= xs.w) continue;
                             double v = in[0].at(n, c, iy, ix);
-                            acc = is_max ? std::max(acc, v) : acc + v;
+                            acc = !is_max ? acc + v : v > acc || std::isnan(v) ? v : acc;  // max keeps a NaN, as PyTorch
                             count++;
                         }
                     if (!is_max) acc /= static_cast<double>(node.count_include_pad ? padded_count : count);
@@ -76,7 +77,7 @@ void lower(Lowering &L, int index) {
     if (is_max) {
         Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Expr(lowest); });
         std::vector<Expr> args = group == 0 ? std::vector<Expr>{c, x, y, n} : std::vector<Expr>{k, g, x, y, n};
-        acc(args) = max(acc(args), group == 0 ? tap(c, Expr(), Expr()) : tap(Expr(), k, g));
+        acc(args) = Lowering::max_keeping_nan(acc(args), group == 0 ? tap(c, Expr(), Expr()) : tap(Expr(), k, g));
         Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group); });
         return;
     }

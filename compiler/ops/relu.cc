@@ -1,5 +1,6 @@
 // relu: max(x, 0). The passes fuse it into the conv, FC or add before it.
 #include <algorithm>
+#include <limits>
 
 #include "import/onnx_node_import.h"
 #include "lower/lower_segment.h"
@@ -23,7 +24,8 @@ void lower(Lowering &L, int index) {
     Value in = L.value(node.inputs[0]);
     Stage &st = L.add_stage(index, Stage::Elementwise);
     Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
-        return max(Lowering::read(in, group, ch, kk, gg, Vars::x, Vars::y, Vars::n), 0.0f);
+        return Lowering::clamp_keeping_nan(Lowering::read(in, group, ch, kk, gg, Vars::x, Vars::y, Vars::n), 0.0f,
+                                           std::numeric_limits<float>::infinity());
     });
 }
 

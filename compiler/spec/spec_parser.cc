@@ -357,6 +357,9 @@ Graph parse_spec_text(const std::string &text, const std::string &source_path, c
     Graph graph;
     graph.name = spec.at("name").as_string();
     check_name(spec.at("name"), graph.name);
+    // The model's name picks its schedule and tuning files: a file name, never a path.
+    if (!is_file_name(graph.name))
+        spec.at("name").error(cat("the model name ", in_quotes(graph.name), " must be a file name (", kFileNameRule, ")"));
     if (spec.has("description")) spec.at("description").as_string();
     if (spec.has("weights")) {
         std::string w = spec.at("weights").as_string();

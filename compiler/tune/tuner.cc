@@ -9,7 +9,6 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
-#include <glob.h>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -29,6 +28,7 @@
 #include "util/file_io.h"
 #include "util/install_paths.h"
 #include "util/process.h"
+#include "util/temp_folder.h"
 #include "util/progress.h"
 #include "util/version.h"
 
@@ -186,29 +186,6 @@ void rename_object(const std::string &from, const std::string &to, const std::st
     unlink(tmp.c_str());
 }
 
-void remove_tree(const std::string &dir) { run_process({"rm", "-rf", dir}); }
-
-constexpr const char *kWorkPrefix = "/tmp/shufflec-tune-";
-
-// Work folders of tuning runs that ended without cleaning up (kill -9, a
-// crash): each holds its owner's pid; a folder whose owner is gone is removed.
-void remove_stale_work_folders() {
-    glob_t found{};
-    if (glob((std::string(kWorkPrefix) + "*/owner").c_str(), 0, nullptr, &found) == 0) {
-        for (size_t i = 0; i < found.gl_pathc; i++) {
-            std::string owner = found.gl_pathv[i];
-            long pid = 0;
-            if (FILE *f = std::fopen(owner.c_str(), "r")) {
-                if (std::fscanf(f, "%ld", &pid) != 1) pid = 0;
-                std::fclose(f);
-            }
-            if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-                remove_tree(owner.substr(0, owner.size() - std::strlen("/owner")));
-        }
-    }
-    globfree(&found);
-}
-
 nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tuned, const std::string &description) {
     nlohmann::json layers = nlohmann::json::object();
     for (const auto &[name, k] : tuned.layers) {
@@ -323,9 +300,18 @@ int run_tune(const TuneOptions &opt) {
         workloads[it->second].units.push_back(u.unit);
     }
 
+    // Files named after the model: its name must be a file name (never a path).
+    const std::string &model_file_name = checked_file_name(model.graph.name, "the model name");
     std::string log_path = opt.log_path.empty()
-                               ? cat("tune-", model.graph.name, "-", model.target.short_name, "-t", opt.threads, ".jsonl")
+                               ? cat("tune-", model_file_name, "-", model.target.short_name, "-t", opt.threads, ".jsonl")
                                : opt.log_path;
+    // The schedule goes to the user's folder, which compile reads after the project's (never the install).
+    std::string out = opt.out_path;
+    if (out.empty()) {
+        std::string user = user_schedules_dir();
+        if (user.empty()) fail("no folder for tuned schedules ($HOME is not set): give -o FILE");
+        out = cat(user, "/", model.target.short_name, "/", model_file_name, ".json");
+    }
     int session = 1, done = 0;
     if (opt.resume) {
         if (access(log_path.c_str(), R_OK) != 0) fail("--resume: no log ", in_quotes(log_path), " to continue");
@@ -367,15 +353,8 @@ int run_tune(const TuneOptions &opt) {
     const double budget_s = opt.trials > 0 ? 1e30 : opt.budget_minutes * 60;
     std::map<int, std::string> faults = parse_faults(opt.faults);
 
-    remove_stale_work_folders();
-    std::string pattern = std::string(kWorkPrefix) + "XXXXXX";
-    if (!mkdtemp(pattern.data())) fail("cannot create a temporary folder: ", std::strerror(errno));
-    std::string dir = pattern;
-    write_file_atomic(join_path(dir, "owner"), cat(getpid(), "\n"));
-    struct Cleanup {
-        std::string dir;
-        ~Cleanup() { remove_tree(dir); }
-    } cleanup{dir};
+    TempFolder work("shufflec-tune-");
+    const std::string &dir = work.path();
     UnitBench bench(model, dir, opt.threads);
 
     // Every workload's default (and, after --resume, incumbent) object.
@@ -655,9 +634,6 @@ int run_tune(const TuneOptions &opt) {
     double est = model_estimate(true), base = model_estimate(false);
     if (base > 0) std::printf("sum of units: default %.3f ms, tuned %.3f ms (x%.2f)\n", base, est, base / est);
 
-    std::string out = opt.out_path.empty()
-                          ? cat(schedules_dir(), "/", model.target.short_name, "/", model.graph.name, ".json")
-                          : opt.out_path;
     std::string description = cat("Tuned by shufflec tune ", kShufflecVersion, " (", opt.search, ", ", next_trial,
                                   " trials, ", opt.threads, " thread", opt.threads == 1 ? "" : "s", ") on ",
                                   runners[0]->name() == "local" ? cpu : runners[0]->name(), ", ", iso_time(), "; log ",
@@ -722,9 +698,8 @@ int run_tune(const TuneOptions &opt) {
         std::printf("%s\n", any ? "the tuned schedule was not faster than the default: writing the default"
                                         : "no unit beat the default schedule: writing the default");
     }
-    std::string folder = out.substr(0, out.find_last_of('/') == std::string::npos ? 0 : out.find_last_of('/'));
-    if (!folder.empty()) mkdir(folder.c_str(), 0755);
     try {
+        make_folders(dirname_of(out));
         write_file_atomic(out, schedule_json(model, tuned, description).dump(2) + "\n");
     } catch (const Error &e) {
         fail("-o: cannot write the schedule to ", in_quotes(out), " (", one_line(e.what()), "); give -o FILE");

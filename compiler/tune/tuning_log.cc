@@ -1,9 +1,11 @@
 #include "tune/tuning_log.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -35,6 +37,66 @@ void TuningLog::append(const nlohmann::json &record) {
     fsync(fd_);
 }
 
+namespace {
+
+// Each field a record may have, with what it must hold; other fields are kept
+// as they are (a newer shufflec may add some) but never read.
+enum class Kind { Text, Count, Threads, Milliseconds, Ratio, Flag, Object, List };
+const std::map<std::string, Kind> &record_fields() {
+    static const std::map<std::string, Kind> fields = {
+        {"format", Kind::Text},          {"session", Kind::Count},       {"trial", Kind::Count},
+        {"time", Kind::Text},            {"model", Kind::Text},          {"unit", Kind::Text},
+        {"units", Kind::List},           {"count", Kind::Count},         {"workload", Kind::Text},
+        {"workload_desc", Kind::Text},   {"macs", Kind::Count},          {"config", Kind::Object},
+        {"default", Kind::Flag},         {"check", Kind::Flag},          {"status", Kind::Text},
+        {"error", Kind::Text},           {"target", Kind::Text},         {"threads", Kind::Threads},
+        {"cpu", Kind::Text},             {"runner", Kind::Text},         {"search", Kind::Text},
+        {"version", Kind::Text},         {"median_ms", Kind::Milliseconds}, {"min_ms", Kind::Milliseconds},
+        {"incumbent_median_ms", Kind::Milliseconds}, {"est_ms", Kind::Milliseconds},
+        {"spread", Kind::Ratio},         {"max_rel_diff", Kind::Ratio},  {"ratio_to_default", Kind::Ratio},
+        {"peak_gmacs", Kind::Ratio},     {"calls", Kind::Count}};
+    return fields;
+}
+
+// Why `v` cannot be a field of this kind ("" when it can).
+std::string field_problem(const nlohmann::json &v, Kind kind) {
+    switch (kind) {
+    case Kind::Text:
+        return v.is_string() ? "" : "expected a string";
+    case Kind::Count:
+        return v.is_number_integer() && v.get<int64_t>() >= 0 ? "" : "expected a whole number >= 0";
+    case Kind::Threads:
+        return v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 1024
+                   ? "" : "expected a whole number from 1 to 1024";
+    case Kind::Milliseconds:
+        return v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() > 0 ? "" : "expected a time in ms > 0";
+    case Kind::Ratio:
+        return v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0 ? "" : "expected a number >= 0";
+    case Kind::Flag:
+        return v.is_boolean() ? "" : "expected true or false";
+    case Kind::Object:
+        return v.is_object() ? "" : "expected an object";
+    case Kind::List:
+        return v.is_array() ? "" : "expected a list";
+    }
+    return "";
+}
+
+// JSON with a key given twice in one object is refused (parsers disagree on which one counts).
+nlohmann::json parse_record(const std::string &line, std::string &duplicate) {
+    std::vector<std::set<std::string>> keys;
+    return nlohmann::json::parse(line, [&](int, nlohmann::json::parse_event_t event, nlohmann::json &parsed) {
+        if (event == nlohmann::json::parse_event_t::object_start) keys.emplace_back();
+        if (event == nlohmann::json::parse_event_t::object_end) keys.pop_back();
+        if (event == nlohmann::json::parse_event_t::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
+            duplicate.empty())
+            duplicate = parsed.get<std::string>();
+        return true;
+    });
+}
+
+}  // namespace
+
 std::vector<nlohmann::json> read_tuning_log(const std::string &path) {
     std::string text = read_file(path, "tuning log");
     std::vector<nlohmann::json> records;
@@ -46,16 +108,24 @@ std::vector<nlohmann::json> read_tuning_log(const std::string &path) {
         number++;
         if (line.empty()) continue;
         nlohmann::json j;
+        std::string duplicate;
         try {
-            j = nlohmann::json::parse(line);
+            j = parse_record(line, duplicate);
         } catch (const nlohmann::json::exception &) {
             if (!last_complete && in.peek() == EOF) break;  // torn by a kill: the trial in flight is lost
             fail(path, ":", number, ": not a JSON record");
         }
-        if (!j.is_object() || j.value("format", "") != kTuneLogFormat)
+        if (!j.is_object() || !j.contains("format") || j["format"] != kTuneLogFormat)
             fail(path, ":", number, ": not a ", kTuneLogFormat, " record");
+        if (!duplicate.empty()) fail(path, ":", number, ": ", in_quotes(duplicate), ": given twice");
         for (const char *field : {"workload", "status", "target", "threads"})
             if (!j.contains(field)) fail(path, ":", number, ": the record has no \"", field, "\"");
+        for (const auto &[field, kind] : record_fields()) {
+            auto it = j.find(field);
+            if (it == j.end()) continue;
+            std::string problem = field_problem(*it, kind);
+            if (!problem.empty()) fail(path, ":", number, ": ", field, ": ", problem, ", got ", in_quotes(it->dump()));
+        }
         records.push_back(std::move(j));
     }
     return records;

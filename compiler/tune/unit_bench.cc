@@ -9,7 +9,7 @@
 
 #include "emit/embedded_files.h"
 #include "emit/model_sources.h"
-#include "emit/output_folder.h"
+#include "util/temp_folder.h"
 #include "emit/toolchain.h"
 #include "lower/lower_segment.h"
 #include "measure/bench_program.h"

@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,15 +12,47 @@
 
 namespace shufflec {
 
-std::string read_file(const std::string &path, const char *what) {
+std::string read_file(const std::string &path, const char *what, int64_t limit) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("cannot open ", what, " ", in_quotes(path, 300), ": ", std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { close(fd); }
+    } closer{fd};
     struct stat st;
-    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail("cannot read ", what, " '", path, "': it is a folder");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("cannot open ", what, " '", path, "': ", std::strerror(errno));
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) fail("cannot read ", what, " '", path, "'");
-    return s.str();
+    if (fstat(fd, &st) != 0) fail("cannot read ", what, " ", in_quotes(path, 300), ": ", std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) fail("cannot read ", what, " ", in_quotes(path, 300), ": it is a folder");
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+        fail("cannot read ", what, " ", in_quotes(path, 300), ": not a regular file");
+    auto too_large = [&] {
+        fail(what, " ", in_quotes(path, 300), " is larger than ", limit >> 20, " MiB, the most shufflec reads as a ", what);
+    };
+    if (S_ISREG(st.st_mode) && st.st_size > limit) too_large();
+    std::string data;
+    if (S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size));
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) fail("cannot read ", what, " ", in_quotes(path, 300), ": ", std::strerror(errno));
+        if (got == 0) break;
+        if (static_cast<int64_t>(data.size()) + got > limit) too_large();  // a file that grows, or a pipe
+        data.append(buf, static_cast<size_t>(got));
+    }
+    return data;
+}
+
+bool is_file_name(const std::string &name) {
+    bool ok = !name.empty() && name.size() <= 128 && name[0] != '.' && name[0] != '-';
+    for (char ch : name)
+        ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '-' || ch == '.');
+    return ok;
+}
+
+const std::string &checked_file_name(const std::string &name, const std::string &what) {
+    if (!is_file_name(name)) fail(what, " ", in_quotes(name), " cannot be a file name (", kFileNameRule, ")");
+    return name;
 }
 
 void write_file_atomic(const std::string &path, const std::string &contents) {
@@ -50,6 +82,18 @@ std::string dirname_of(const std::string &path) {
 std::string join_path(const std::string &dir, const std::string &name) {
     if (dir.empty() || (!name.empty() && name[0] == '/')) return name;
     return dir + "/" + name;
+}
+
+void make_folders(const std::string &dir) {
+    if (dir.empty()) return;
+    for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
+        std::string part = dir.substr(0, slash);
+        struct stat st;
+        if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+            fail("cannot create the folder ", in_quotes(part, 300), ": ", std::strerror(errno));
+        if (stat(part.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail(in_quotes(part, 300), " is not a folder");
+        if (slash == std::string::npos) break;
+    }
 }
 
 }  // namespace shufflec

@@ -31,4 +31,14 @@ std::string schedules_dir() {
     return SHUFFLEC_SCHEDULE_DIR;
 }
 
+std::string user_schedules_dir() {
+    const char *env = std::getenv("SHUFFLEC_USER_SCHEDULES_DIR");
+    if (env && *env) return env;
+    const char *data = std::getenv("XDG_DATA_HOME");
+    if (data && *data == '/') return std::string(data) + "/shufflec/schedules";
+    const char *home = std::getenv("HOME");
+    if (home && *home == '/') return std::string(home) + "/.local/share/shufflec/schedules";
+    return "";
+}
+
 }  // namespace shufflec

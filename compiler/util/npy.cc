@@ -30,7 +30,7 @@ std::string dict_value(const std::string &header, const std::string &key, const 
 
 }  // namespace
 
-NpyArray read_npy(const std::string &path) { return parse_npy(read_file(path, ".npy file"), path); }
+NpyArray read_npy(const std::string &path) { return parse_npy(read_file(path, ".npy file", kMaxDataFileBytes), path); }
 
 NpyArray parse_npy(const std::string &bytes, const std::string &path) {
     if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)

@@ -38,7 +38,7 @@ float bfloat16_to_float(uint16_t h) {
     return f;
 }
 
-Weights read_safetensors(const std::string &path) { return parse_safetensors(read_file(path, "weights file"), path); }
+Weights read_safetensors(const std::string &path) { return parse_safetensors(read_file(path, "weights file", kMaxDataFileBytes), path); }
 
 Weights parse_safetensors(const std::string &bytes, const std::string &path) {
     if (bytes.size() < 8) fail(path, ": not a safetensors file (shorter than its 8-byte header length)");

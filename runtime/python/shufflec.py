@@ -15,11 +15,15 @@ runtime. Calls are safe from several Python threads (docs/api.md).
 
 import ctypes
 import json
+import operator
 import os
 
 import numpy as np
 
 __all__ = ["load", "Model", "ShufflecError"]
+
+
+_INT_MAX = 2**31 - 1  # C int: thread counts, image sizes and row strides
 
 
 class ShufflecError(RuntimeError):
@@ -58,7 +62,15 @@ class Model:
 
     @threads.setter
     def threads(self, n):
-        self._check(self._lib.shufflec_set_num_threads(int(n)), f"threads = {n}")
+        if isinstance(n, bool):
+            raise TypeError(f"{self.name}: threads must be a whole number, got {n!r}")
+        try:
+            count = operator.index(n)  # no silent 1.7 -> 1
+        except TypeError:
+            raise TypeError(f"{self.name}: threads must be a whole number, got {n!r}") from None
+        if not 0 <= count <= _INT_MAX:  # ctypes would wrap 2**40 to 0
+            raise ValueError(f"{self.name}: threads = {count}: expected 0 (the default) or a thread count")
+        self._check(self._lib.shufflec_set_num_threads(count), f"threads = {count}")
 
     def load_weights(self, path):
         """For a model compiled with --external-weights: read and check NAME.weights."""
@@ -93,8 +105,10 @@ class Model:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"{self.name}.{function}: expected a uint8 (height, width, 3) image, got "
                              f"{image.dtype} {image.shape}")
-        if image.strides[1] != 3 or image.strides[2] != 1 or image.strides[0] < 0:
-            image = np.ascontiguousarray(image)
+        if image.strides[1] != 3 or image.strides[2] != 1 or not 0 <= image.strides[0] <= _INT_MAX:
+            image = np.ascontiguousarray(image)  # the C entry points take a row stride of 32 bits
+        if image.shape[0] > _INT_MAX or image.shape[1] * 3 > _INT_MAX:
+            raise ValueError(f"{self.name}.{function}: a {image.shape[1]}x{image.shape[0]} image is too large")
         fn = getattr(self._lib, f"{self.name}_{function}")
         fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
         fn.restype = ctypes.c_int

@@ -1,0 +1,147 @@
+#include "util/workers.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/temp_folder.h"
+
+namespace shufflec {
+
+namespace {
+
+void write_all(int fd, const std::string &s) {
+    for (size_t done = 0; done < s.size();) {
+        ssize_t n = write(fd, s.data() + done, s.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        done += static_cast<size_t>(n);
+    }
+}
+
+}  // namespace
+
+std::string worker_failure(const std::string &err, int wait_status) {
+    const std::string ours = "shufflec: error: ", llvm = "LLVM ERROR: ";
+    size_t at = err.find(ours);
+    if (at != std::string::npos) {
+        size_t end = err.find('\n', at);
+        return err.substr(at + ours.size(), end == std::string::npos ? std::string::npos : end - at - ours.size());
+    }
+    at = err.find(llvm);
+    if (at != std::string::npos) {
+        size_t end = err.find_first_of("\r\n", at);
+        return "LLVM could not write its output: " +
+               err.substr(at + llvm.size(), end == std::string::npos ? std::string::npos : end - at - llvm.size());
+    }
+    if (WIFSIGNALED(wait_status)) {
+        const char *name = strsignal(WTERMSIG(wait_status));
+        return cat("a worker was killed by signal ", WTERMSIG(wait_status), " (", name ? name : "?", ")");
+    }
+    return cat("a worker failed (exit ", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1, ")");
+}
+
+void run_in_workers(const std::vector<std::vector<int>> &lists, const std::function<void(int)> &work,
+                    const std::function<void(int)> &done) {
+    std::fflush(nullptr);
+    pid_t parent = getpid();
+    int done_pipe[2];
+    if (pipe2(done_pipe, O_CLOEXEC) != 0) fail("cannot create a pipe: ", std::strerror(errno));
+    struct Worker {
+        pid_t pid = -1;
+        int err_fd = -1;
+        std::string err;
+        int status = 0;
+    };
+    std::vector<Worker> workers;
+    std::string start_error;
+    for (const auto &list : lists) {
+        int err_pipe[2];
+        if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+            start_error = cat("cannot create a pipe: ", std::strerror(errno));
+            break;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+            close(err_pipe[0]), close(err_pipe[1]);
+            start_error = cat("cannot start a worker: ", std::strerror(errno));
+            break;
+        }
+        if (pid == 0) {
+            detach_worker_from_parent_signals();
+            if (getppid() != parent) _exit(1);
+            dup2(err_pipe[1], 2);
+            close(done_pipe[0]);
+            int rc = 0;
+            try {
+                for (int item : list) {
+                    work(item);
+                    write_all(done_pipe[1], std::to_string(item) + "\n");
+                }
+            } catch (const std::exception &e) {
+                std::fputs(format_error(e).c_str(), stderr);
+                rc = 1;
+            }
+            std::fflush(nullptr);
+            _exit(rc);
+        }
+        close(err_pipe[1]);
+        Worker w;
+        w.pid = pid;
+        w.err_fd = err_pipe[0];
+        workers.push_back(w);
+    }
+    close(done_pipe[1]);
+    if (!start_error.empty())
+        for (const auto &w : workers) kill(w.pid, SIGKILL);
+    // Progress and stderr as they come (a worker that fills its stderr pipe must not block).
+    std::vector<struct pollfd> fds(workers.size() + 1);
+    fds[0] = {done_pipe[0], POLLIN, 0};
+    for (size_t i = 0; i < workers.size(); i++) fds[i + 1] = {workers[i].err_fd, POLLIN, 0};
+    size_t open_fds = fds.size();
+    std::string pending;
+    char buf[4096];
+    while (open_fds > 0) {
+        if (poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (size_t i = 0; i < fds.size(); i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            ssize_t got = read(fds[i].fd, buf, sizeof buf);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            if (i > 0) {
+                workers[i - 1].err.append(buf, static_cast<size_t>(got));
+                continue;
+            }
+            pending.append(buf, static_cast<size_t>(got));
+            for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
+                done(std::atoi(pending.substr(0, nl).c_str()));
+        }
+    }
+    std::string failure;
+    for (auto &w : workers) {
+        while (waitpid(w.pid, &w.status, 0) < 0 && errno == EINTR) {
+        }
+        bool ok = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0;
+        if (ok) write_all(2, w.err);  // warnings pass through
+        else if (failure.empty()) failure = worker_failure(w.err, w.status);
+    }
+    if (!start_error.empty()) fail(start_error);
+    if (!failure.empty()) fail(failure);
+}
+
+}  // namespace shufflec
