@@ -8,7 +8,8 @@
 #     requested count completed, the torn last line (if any) skipped, the
 #     killed run's work folder removed by the next run
 #   --report and --plot; the group paddings measured on the whole model; the
-#     whole-model confirmation writes a schedule file
+#     whole-model confirmation writes a schedule file (by default in the user's
+#     folder, which compile reads)
 #   compile --tuning-log applies a non-default record, and the tuned model's
 #     outputs equal the default's (Python wrapper, max difference <= 1e-5 relative)
 #   the qemu runner (aarch64 programs under qemu-aarch64) and the ssh runner (a
@@ -71,14 +72,17 @@ for _ in $(seq 600); do
 done
 killed=$tune_pid
 kill -9 "$tune_pid"; wait "$tune_pid" 2>/dev/null || true; tune_pid=""
-stale=$(grep -lx "$killed" /tmp/shufflec-tune-*/owner 2>/dev/null | head -n 1)
-[ -n "$stale" ] || fail "the killed run left no work folder naming it (expected /tmp/shufflec-tune-*/owner)"
+stale=$(ls -d "${TMPDIR:-/tmp}/shufflec-tune-$killed-"* 2>/dev/null | head -n 1)
+[ -n "$stale" ] || fail "the killed run left no work folder naming it (expected ${TMPDIR:-/tmp}/shufflec-tune-$killed-*)"
+stale_runner=$(ls -d "${TMPDIR:-/tmp}/shufflec-runner-$killed-"* 2>/dev/null | head -n 1)
+[ -n "$stale_runner" ] || fail "the killed run left no runner folder naming it"
 before=$(wc -l < "$tmp/resume.jsonl")
 [ "$before" -lt "$total" ] || fail "the run finished before it was killed"
 sleep 1
 pgrep -f "unit_bench_t[0-9]* layout_" > /dev/null && fail "a measuring program outlived the killed tune"
 tune --trials $total --log "$tmp/resume.jsonl" -o "$tmp/resume.json" --no-confirm --resume > "$tmp/resume.out"
-[ -e "$stale" ] && fail "the next run did not remove the killed run's work folder $(dirname "$stale")"
+[ -e "$stale" ] && fail "the next run did not remove the killed run's work folder $stale"
+[ -e "$stale_runner" ] && fail "the next run did not remove the killed run's runner folder $stale_runner"
 /usr/bin/python3 - "$tmp/resume.jsonl" "$total" "$before" <<'PY'
 import json, sys
 total, before = int(sys.argv[2]), int(sys.argv[3])
@@ -136,9 +140,14 @@ assert err <= 1e-5, err
 print("ok: compile --tuning-log applies the record; outputs equal the default's (max rel diff %.2g)" % err)
 PY
 
-# Whole-model confirmation writes a schedule file either way.
-tune --trials $((defaults + 2)) --log "$tmp/confirm.jsonl" -o "$tmp/confirm.json" > "$tmp/confirm.out"
+# Whole-model confirmation writes a schedule file either way: by default into
+# the user's folder ($XDG_DATA_HOME/shufflec/schedules/<target>/<model>.json),
+# which compile then reads after the project's own.
+XDG_DATA_HOME="$tmp/data" tune --trials $((defaults + 2)) --log "$tmp/confirm.jsonl" > "$tmp/confirm.out"
+cp "$tmp/data/shufflec/schedules/x86-64-linux/tiny.json" "$tmp/confirm.json" || fail "tune wrote no file in the user's folder"
 grep -q '"format": "shufflec-schedule/1"' "$tmp/confirm.json" || fail "no schedule file after confirmation"
+XDG_DATA_HOME="$tmp/data" "$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --print-schedule \
+    | head -n 1 | grep -q "$tmp/data/shufflec/schedules/x86-64-linux/tiny.json" || fail "compile does not read the user's schedule"
 grep -Eq "whole model|no unit beat" "$tmp/confirm.out" || fail "no confirmation: $(cat "$tmp/confirm.out")"
 # The model-wide group padding: 4 and 16 each measured against AVX2's 8, logged.
 for p in 4 16; do

@@ -37,7 +37,7 @@ const std::vector<FlagSpec> kModelFlags = {
     {"--input-shape", "N,C,H,W", "compile SPEC for this input shape"},
     {"--schedule", "FILE", "schedule file for SPEC"},
     {"--jobs", "N", "parallel compile workers for SPEC (default: number of cores)"},
-    {"--runner", "R", "where to run: local (default), qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL]"},
+    {"--runner", "R", "where to run: local (default), qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL]", true},
     {"--runs", "N", "timed runs per thread count (default 100)"},
     {"--quiet", "", "no progress line"}};
 

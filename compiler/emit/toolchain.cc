@@ -38,8 +38,21 @@ std::string run_tool_output(const std::vector<std::string> &argv, const std::str
     ProcessOptions options;
     options.cwd = cwd;
     ProcessResult r = run_process(argv, options);
-    if (r.status != 0) throw Error(cat(what, " failed (exit ", r.status, "): ", command_line(argv)), r.err);
-    return r.out;
+    if (r.status == 0) return r.out;
+    // One line: the tool, how it ended and its first error message; its whole
+    // output is the error's details (printed with SHUFFLEC_VERBOSE=1).
+    std::string why = r.status > 128 ? cat("killed by signal ", r.status - 128) : cat("exit ", r.status);
+    std::string said;
+    for (size_t pos = 0; pos < r.err.size() && said.empty();) {
+        size_t end = r.err.find('\n', pos);
+        std::string line = r.err.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+        std::string lower = line;
+        for (char &ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower.find("error") != std::string::npos) said = line.substr(0, 300);
+        pos = end == std::string::npos ? r.err.size() : end + 1;
+    }
+    std::string tool = argv.empty() ? "" : argv[0].substr(argv[0].find_last_of('/') + 1);
+    throw Error(cat(what, " failed: ", tool, " ", why, said.empty() ? "" : ": " + said), r.err);
 }
 
 void run_tool(const std::vector<std::string> &argv, const std::string &what, const std::string &cwd) {

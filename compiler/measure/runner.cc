@@ -234,6 +234,7 @@ SshAddress parse_ssh_runner(const std::string &spec) {
         if (!ok) bad("the user must be letters, digits, . _ - (not starting with -)");
     }
     std::string port;
+    bool has_port = false;
     if (!rest.empty() && rest[0] == '[') {  // [IPv6]
         size_t close = rest.find(']');
         if (close == std::string::npos) bad("no ] after the IPv6 address");
@@ -243,16 +244,16 @@ SshAddress parse_ssh_runner(const std::string &spec) {
         if (!ok) bad("not an IPv6 address in [ ]");
         rest = rest.substr(close + 1);
         if (!rest.empty() && rest[0] != ':') bad("expected :port after ]");
-        if (!rest.empty()) port = rest.substr(1), rest = ":";
+        if (!rest.empty()) port = rest.substr(1), has_port = true;
     } else {
         size_t colon = rest.find(':');
-        if (colon != std::string::npos) port = rest.substr(colon + 1), rest = rest.substr(0, colon);
+        if (colon != std::string::npos) port = rest.substr(colon + 1), rest = rest.substr(0, colon), has_port = true;
         a.host = rest;
         bool ok = !a.host.empty() && a.host[0] != '-';
         for (char ch : a.host) ok = ok && name_char(ch);
         if (!ok) bad("the host must be a name or address: letters, digits, . _ - (not starting with -)");
     }
-    if (rest.find(':') != std::string::npos || !port.empty()) {
+    if (has_port) {
         bool ok = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
         if (!ok || std::stoi(port) < 1 || std::stoi(port) > 65535) bad("the port must be a number from 1 to 65535");
         a.port = std::stoi(port);
@@ -268,12 +269,26 @@ std::vector<std::string> split_runners(const std::vector<std::string> &values) {
             size_t comma = v.find(',', pos);
             std::string r = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
             if (r.empty()) fail("--runner ", in_quotes(v), ": an empty runner (a stray comma?)");
+            check_runner_spec(r);
             runners.push_back(r);
             if (comma == std::string::npos) break;
             pos = comma + 1;
         }
     }
     return runners;
+}
+
+void check_runner_spec(const std::string &spec) {
+    if (spec == "local" || spec == "qemu") return;
+    if (spec.rfind("ssh://", 0) == 0) {
+        parse_ssh_runner(spec);
+        return;
+    }
+    if (spec == "adb" || spec.rfind("adb:", 0) == 0) {
+        AdbRunner adb(spec);  // parses; runs nothing
+        return;
+    }
+    fail("--runner: unknown runner ", in_quotes(spec), " (local, qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL])");
 }
 
 std::unique_ptr<Runner> make_runner(const std::string &spec) {

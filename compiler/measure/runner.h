@@ -50,8 +50,11 @@ struct SshAddress {
 };
 SshAddress parse_ssh_runner(const std::string &spec);
 
+// Parses a runner spec without starting anything (an error names the flag).
+void check_runner_spec(const std::string &spec);
+
 // The runners of --runner values, each a comma-separated list ("R1,R2", or the
-// flag repeated); an empty entry is an error.
+// flag repeated), each checked; an empty entry is an error.
 std::vector<std::string> split_runners(const std::vector<std::string> &values);
 
 // The arch of this machine ("x86-64" or "arm-64").

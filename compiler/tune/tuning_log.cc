@@ -41,13 +41,13 @@ namespace {
 
 // Each field a record may have, with what it must hold; other fields are kept
 // as they are (a newer shufflec may add some) but never read.
-enum class Kind { Text, Count, Threads, Milliseconds, Ratio, Flag, Object, List };
+enum class Kind { Text, Count, Threads, Milliseconds, Ratio, Flag, Config, List };
 const std::map<std::string, Kind> &record_fields() {
     static const std::map<std::string, Kind> fields = {
         {"format", Kind::Text},          {"session", Kind::Count},       {"trial", Kind::Count},
         {"time", Kind::Text},            {"model", Kind::Text},          {"unit", Kind::Text},
         {"units", Kind::List},           {"count", Kind::Count},         {"workload", Kind::Text},
-        {"workload_desc", Kind::Text},   {"macs", Kind::Count},          {"config", Kind::Object},
+        {"workload_desc", Kind::Text},   {"macs", Kind::Count},          {"config", Kind::Config},
         {"default", Kind::Flag},         {"check", Kind::Flag},          {"status", Kind::Text},
         {"error", Kind::Text},           {"target", Kind::Text},         {"threads", Kind::Threads},
         {"cpu", Kind::Text},             {"runner", Kind::Text},         {"search", Kind::Text},
@@ -74,8 +74,8 @@ std::string field_problem(const nlohmann::json &v, Kind kind) {
         return v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0 ? "" : "expected a number >= 0";
     case Kind::Flag:
         return v.is_boolean() ? "" : "expected true or false";
-    case Kind::Object:
-        return v.is_object() ? "" : "expected an object";
+    case Kind::Config:  // per root of a unit, or one model-wide knob (a check record)
+        return v.is_array() || v.is_object() ? "" : "expected a list or an object";
     case Kind::List:
         return v.is_array() ? "" : "expected a list";
     }

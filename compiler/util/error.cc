@@ -1,5 +1,7 @@
 #include "util/error.h"
 
+#include <cstdlib>
+
 namespace shufflec {
 
 namespace {
@@ -94,8 +96,13 @@ std::string format_error(const std::exception &e) {
     std::string text = "shufflec: error: " + one_line(e.what()) + "\n";
     if (const auto *error = dynamic_cast<const Error *>(&e)) {
         if (!error->details().empty()) {
-            text += error->details();
-            if (text.back() != '\n') text += "\n";
+            const char *verbose = std::getenv("SHUFFLEC_VERBOSE");
+            if (verbose && *verbose && std::string(verbose) != "0") {
+                text += error->details();
+                if (text.back() != '\n') text += "\n";
+            } else {
+                text.insert(text.size() - 1, " (SHUFFLEC_VERBOSE=1 prints its output)");
+            }
         }
     }
     return text;

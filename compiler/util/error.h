@@ -30,7 +30,8 @@ std::string one_line(const std::string &s);
 // `s` with every byte that is not part of valid UTF-8 replaced by '?' (for JSON output).
 std::string valid_utf8(const std::string &s);
 
-// "shufflec: error: MESSAGE\n" (one line, escaped), then the details if any.
+// "shufflec: error: MESSAGE\n" (one line, escaped); the details (a tool's own
+// output) follow only with SHUFFLEC_VERBOSE=1, else the line says they exist.
 std::string format_error(const std::exception &e);
 
 // Concatenates anything streamable: cat("layer ", name, " has ", n, " inputs").
