@@ -59,9 +59,32 @@ echo "ok: bad runner, thread and run arguments are one-line errors"
 
 # ssh: a real sshd on 127.0.0.1, keys made here, the client configured by $SHUFFLEC_SSH / $SHUFFLEC_SCP.
 source "$src/tests/sshd_fixture.sh"
-"$shufflec" bench "$spec" --runner "ssh://$(id -un)@127.0.0.1:$port/$tmp/remote" --runs 10 --threads 1 --json --quiet > "$tmp/ssh.json"
-check_report "$tmp/ssh.json" "ssh://$(id -un)@127.0.0.1:$port/$tmp/remote" 1
-[ -x "$tmp/remote/shufflec-bench-model" ] || { echo "FAIL: nothing arrived in the remote folder"; exit 1; }
+# The folder after the host is absolute (ssh://host/tmp/x is /tmp/x; $tmp starts with /).
+"$shufflec" bench "$spec" --runner "ssh://$(id -un)@127.0.0.1:$port$tmp/remote" --runs 10 --threads 1 --json --quiet > "$tmp/ssh.json"
+check_report "$tmp/ssh.json" "ssh://$(id -un)@127.0.0.1:$port$tmp/remote" 1
+[ -x "$tmp/remote/shufflec-bench-model" ] || { echo "FAIL: nothing arrived in the remote folder $tmp/remote"; exit 1; }
+# ~/ after the host is the home folder.
+home=$(getent passwd "$(id -un)" | cut -d: -f6)
+in_home="shufflec-runner-test-$$"
+"$shufflec" bench "$tmp/compiled" --runner "ssh://$(id -un)@127.0.0.1:$port/~/$in_home" --runs 3 --threads 1 --quiet > /dev/null
+arrived=0; [ -n "$(ls -A "$home/$in_home" 2>/dev/null)" ] && arrived=1
+rm -rf "${home:?}/$in_home"
+[ "$arrived" = 1 ] || { echo "FAIL: ssh://host/~/$in_home did not use $home/$in_home"; exit 1; }
+echo "ok: ssh folders: /abs is absolute, /~/dir is in the home folder"
+# An sshd without the SFTP subsystem (OpenSSH 9's scp uses it): one line with the hint at scp -O.
+kill "$sshd_pid"; wait "$sshd_pid" 2>/dev/null || true
+sed -i '/^Subsystem/d' "$tmp/ssh/sshd_config"
+/usr/sbin/sshd -D -f "$tmp/ssh/sshd_config" -E "$tmp/ssh/sshd.log" &
+sshd_pid=$!
+for _ in $(seq 50); do $SHUFFLEC_SSH -p "$port" "$(id -un)@127.0.0.1" true 2>/dev/null && break; sleep 0.1; done
+if "$shufflec" bench "$tmp/compiled" --runner "ssh://$(id -un)@127.0.0.1:$port$tmp/remote2" --quiet 2> "$tmp/err" > /dev/null; then
+    echo "FAIL: scp to an sshd without SFTP succeeded"; exit 1
+fi
+[ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -qF 'SHUFFLEC_SCP="scp -O"' "$tmp/err" && ! grep -qF '\r' "$tmp/err" \
+    || { echo "FAIL: no one-line hint at scp -O: $(cat "$tmp/err")"; exit 1; }
+SHUFFLEC_SCP="$SHUFFLEC_SCP -O" "$shufflec" bench "$tmp/compiled" --runner "ssh://$(id -un)@127.0.0.1:$port$tmp/remote2" \
+    --runs 3 --threads 1 --quiet > /dev/null
+echo "ok: without SFTP: the error says SHUFFLEC_SCP=\"scp -O\", which then works"
 kill "$sshd_pid"; sshd_pid=""
 if "$shufflec" bench "$tmp/compiled" --runner "ssh://$(id -un)@127.0.0.1:$port" --quiet 2> "$tmp/err" > /dev/null; then
     echo "FAIL: bench through a stopped sshd succeeded"; exit 1
