@@ -41,9 +41,16 @@ check_report "$tmp/dir.json" local 1
 "$shufflec" profile "$spec" --runs 30 --csv --plot "$tmp/profile.svg" --quiet > "$tmp/profile.csv"
 units=$(grep -c '^unit,' "$tmp/profile.csv"); layers=$(grep -c '^layer,' "$tmp/profile.csv")
 bars=$(grep -c '<rect x=' "$tmp/profile.svg")
+layers_with_macs=$(awk -F, '$1 == "layer" && $6 > 0' "$tmp/profile.csv" | wc -l)
 [ "$units" -eq 7 ] || { echo "FAIL: profile lists $units units, want 7 (stem, 5 units, pool+fc)"; exit 1; }
 [ "$layers" -ge 15 ] || { echo "FAIL: profile lists only $layers layers"; exit 1; }
-[ "$bars" -eq 14 ] || { echo "FAIL: the plot has $bars bars, want 2 x 7"; exit 1; }
+# The plot: a bar per unit and per layer with MACs in each of its two panels, value
+# axes with ticks, the FMA peak as a line; rendered to PNG as a person would see it.
+[ "$bars" -eq $((2 * (7 + layers_with_macs))) ] || { echo "FAIL: the plot has $bars bars, want 2 x (7 + $layers_with_macs)"; exit 1; }
+grep -q 'FMA peak [0-9]' "$tmp/profile.svg" || { echo "FAIL: no FMA peak line in the plot"; exit 1; }
+[ "$(grep -c 'stroke="#ddd"' "$tmp/profile.svg")" -eq 10 ] || { echo "FAIL: no grid lines (5 per panel)"; exit 1; }
+rsvg-convert "$tmp/profile.svg" -o "$tmp/profile.png" || { echo "FAIL: the plot does not render"; exit 1; }
+[ -s "$tmp/profile.png" ] || { echo "FAIL: empty PNG"; exit 1; }
 grep -q "stage3.0.conv1" "$tmp/profile.csv" || { echo "FAIL: no per-layer row for stage3.0.conv1"; exit 1; }
 "$shufflec" profile "$spec" --runs 10 --json --quiet | /usr/bin/python3 -c '
 import json, sys

@@ -151,7 +151,7 @@ int command_profile(const std::vector<std::string> &argv) {
     flags.push_back({"--threads", "N", "thread count (default 1: the per-layer sampler is exact only at 1)"});
     flags.push_back({"--csv", "", "print CSV rows (kind,name,ms,share,macs,gmacs)"});
     flags.push_back({"--json", "", "print the report as JSON"});
-    flags.push_back({"--plot", "FILE.svg", "write a bar chart of time and GMAC/s per unit"});
+    flags.push_back({"--plot", "FILE.svg", "write a bar chart of time and GMAC/s per unit and layer, with the FMA peak"});
     Args args("profile", flags, {"SPEC|DIR"});
     if (!args.parse(argv)) {
         std::printf("%s\nTime per unit (one Halide pipeline each: wall-clock timers in the model) and per layer\n"
@@ -165,7 +165,6 @@ int command_profile(const std::vector<std::string> &argv) {
     options.threads = parse_int_list(args.get("--threads", "1"), "--threads", 1, 64);
     if (options.threads.size() != 1) fail("--threads: shufflec profile takes one thread count");
     options.runs = args.has("--runs") ? runs_of(args) : 300;
-    options.peak = false;
     std::unique_ptr<Runner> runner = runner_of(args);
     TempFolder work("shufflec-bench-");
     CompiledModel model = model_from(args, *runner, work.path(), true);
@@ -222,13 +221,26 @@ int command_profile(const std::vector<std::string> &argv) {
     json out = {{"model", model.name}, {"target", model.target}, {"runner", runner->name()},
                 {"threads", options.threads[0]}, {"runs", options.runs}, {"total_ms", total},
                 {"macs", model.macs}, {"units", units}, {"layers", layers}};
+    double peak = peak_for(report, options.threads[0]);
+    if (peak > 0) out["peak_gmacs"] = peak;
     if (args.has("--plot")) {
+        // A row per unit, its layers below it; the FMA peak as a line.
         std::vector<std::string> labels;
-        BarPanel ms{"time per unit (ms)", {}}, gmacs{"GMAC/s per unit", {}};
+        BarPanel ms, gmacs;
+        ms.title = "time (ms)";
+        gmacs.title = "GMAC/s";
+        gmacs.marker = peak;
+        gmacs.marker_label = cat("FMA peak ", std::round(peak * 10) / 10);
         for (const auto &u : units) {
             labels.push_back(u["name"]);
             ms.values.push_back(u["ms"]);
             gmacs.values.push_back(u["gmacs"]);
+            for (const auto &l : layers) {
+                if (l["unit"] != u["name"] || l["macs"].get<double>() == 0) continue;
+                labels.push_back("  " + l["name"].get<std::string>());
+                ms.values.push_back(l["ms"]);
+                gmacs.values.push_back(l["gmacs"]);
+            }
         }
         write_file_atomic(args.get("--plot"),
                           svg_bar_chart(cat(model.name, " (", model.target, ", ", options.threads[0], " thread",
@@ -248,8 +260,9 @@ int command_profile(const std::vector<std::string> &argv) {
                         l["name"].get<std::string>().c_str(), l["ms"].get<double>(), l["share"].get<double>(),
                         l["macs"].get<double>(), l["gmacs"].get<double>());
     } else {
-        std::printf("%s (%s) on %s, %d thread(s), median of %d runs: %.3f ms\n\n", model.name.c_str(),
-                    model.target.c_str(), runner->name().c_str(), options.threads[0], options.runs, total);
+        std::printf("%s (%s) on %s, %d thread(s), median of %d runs: %.3f ms; FMA peak %.1f GMAC/s\n\n",
+                    model.name.c_str(), model.target.c_str(), runner->name().c_str(), options.threads[0], options.runs,
+                    total, peak);
         std::printf("%-22s %9s %6s %9s %8s\n", "unit", "ms", "share", "MMACs", "GMAC/s");
         for (const auto &u : units)
             std::printf("%-22s %9.4f %5.1f%% %9.2f %8.2f\n", u["name"].get<std::string>().c_str(), u["ms"].get<double>(),
@@ -260,7 +273,9 @@ int command_profile(const std::vector<std::string> &argv) {
                 std::printf("%-18s %-26s %9.4f %5.1f%% %9.2f %8.2f\n", l["unit"].get<std::string>().c_str(),
                             l["name"].get<std::string>().c_str(), l["ms"].get<double>(), 100 * l["share"].get<double>(),
                             l["macs"].get<double>() / 1e6, l["gmacs"].get<double>());
-            std::printf("(layers: Halide's sampling profiler, scaled to each unit's measured time)\n");
+            std::printf("(layers: Halide's sampling profiler, scaled to each unit's measured time%s)\n",
+                        std::any_of(layers.begin(), layers.end(), [&](const json &l) { return l["gmacs"].get<double>() > peak; })
+                            ? "; a layer above the FMA peak is a sampling error of a short layer" : "");
         }
     }
     return 0;

@@ -44,32 +44,57 @@ const char *kColours[] = {"#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee",
 
 std::string svg_bar_chart(const std::string &title, const std::vector<std::string> &labels,
                           const std::vector<BarPanel> &panels) {
-    const int label_w = 150, panel_w = 300, bar_h = 16, gap = 4, top = 50, value_w = 60;
+    const int label_w = 170, panel_w = 300, bar_h = 14, gap = 3, top = 56, value_w = 60, axis_h = 44;
     int width = label_w + static_cast<int>(panels.size()) * (panel_w + value_w + 20) + 10;
-    int height = top + static_cast<int>(labels.size()) * (bar_h + gap) + 30;
+    int rows_h = static_cast<int>(labels.size()) * (bar_h + gap);
+    int height = top + rows_h + axis_h;
     std::ostringstream o;
     o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       << "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">" << escape(title) << "</text>\n";
-    for (size_t i = 0; i < labels.size(); i++)
-        o << "<text x=\"" << label_w - 6 << "\" y=\"" << top + static_cast<int>(i) * (bar_h + gap) + bar_h - 4
-          << "\" text-anchor=\"end\">" << escape(labels[i]) << "</text>\n";
+    auto sub_row = [&](size_t i) { return labels[i].rfind("  ", 0) == 0; };
+    for (size_t i = 0; i < labels.size(); i++) {
+        bool sub = sub_row(i);
+        o << "<text x=\"" << label_w - 6 << "\" y=\"" << top + static_cast<int>(i) * (bar_h + gap) + bar_h - 3
+          << "\" text-anchor=\"end\"" << (sub ? " fill=\"#666\" font-size=\"10\"" : " font-weight=\"bold\"") << ">"
+          << escape(sub ? labels[i].substr(2) : labels[i]) << "</text>\n";
+    }
     for (size_t p = 0; p < panels.size(); p++) {
         const BarPanel &panel = panels[p];
         int x0 = label_w + static_cast<int>(p) * (panel_w + value_w + 20);
-        double max = nice_max(panel.values.empty() ? 1 : *std::max_element(panel.values.begin(), panel.values.end()));
-        o << "<text x=\"" << x0 << "\" y=\"" << top - 12 << "\" font-weight=\"bold\">" << escape(panel.title)
-          << " (axis 0-" << number(max) << ")</text>\n"
-          << "<line x1=\"" << x0 << "\" y1=\"" << top - 4 << "\" x2=\"" << x0 << "\" y2=\"" << height - 30
-          << "\" stroke=\"#888\"/>\n";
+        double largest = panel.values.empty() ? 0 : *std::max_element(panel.values.begin(), panel.values.end());
+        double max = nice_max(std::max(largest, panel.marker));
+        auto x_of = [&](double v) { return x0 + std::max(0.0, v) / max * panel_w; };
+        o << "<text x=\"" << x0 << "\" y=\"" << top - 14 << "\" font-weight=\"bold\">" << escape(panel.title) << "</text>\n";
+        // The value axis: grid lines and ticks at fifths of the axis, labelled below.
+        for (int k = 0; k <= 5; k++) {
+            double v = max * k / 5, x = x_of(v);
+            o << "<line x1=\"" << x << "\" y1=\"" << top - 4 << "\" x2=\"" << x << "\" y2=\"" << top + rows_h
+              << "\" stroke=\"" << (k == 0 ? "#444" : "#ddd") << "\"/>\n"
+              << "<line x1=\"" << x << "\" y1=\"" << top + rows_h << "\" x2=\"" << x << "\" y2=\"" << top + rows_h + 4
+              << "\" stroke=\"#444\"/>\n"
+              << "<text x=\"" << x << "\" y=\"" << top + rows_h + 16 << "\" text-anchor=\"middle\">" << number(v)
+              << "</text>\n";
+        }
+        o << "<line x1=\"" << x0 << "\" y1=\"" << top + rows_h << "\" x2=\"" << x0 + panel_w << "\" y2=\"" << top + rows_h
+          << "\" stroke=\"#444\"/>\n";
         for (size_t i = 0; i < panel.values.size() && i < labels.size(); i++) {
             double v = panel.values[i];
             int w = static_cast<int>(std::max(0.0, v) / max * panel_w + 0.5);
             int y = top + static_cast<int>(i) * (bar_h + gap);
             o << "<rect x=\"" << x0 << "\" y=\"" << y << "\" width=\"" << w << "\" height=\"" << bar_h << "\" fill=\""
-              << kColours[p % 6] << "\"><title>" << escape(labels[i]) << ": " << number(v) << "</title></rect>\n"
-              << "<text x=\"" << x0 + w + 4 << "\" y=\"" << y + bar_h - 4 << "\">" << number(v) << "</text>\n";
+              << kColours[p % 6] << "\"" << (sub_row(i) ? " fill-opacity=\"0.55\"" : "") << "><title>"
+              << escape(labels[i]) << ": " << number(v) << "</title></rect>\n"
+              << "<text x=\"" << x0 + w + 4 << "\" y=\"" << y + bar_h - 3 << "\" font-size=\"10\">" << number(v)
+              << "</text>\n";
+        }
+        if (panel.marker > 0) {
+            double x = x_of(panel.marker);
+            o << "<line x1=\"" << x << "\" y1=\"" << top - 6 << "\" x2=\"" << x << "\" y2=\"" << top + rows_h
+              << "\" stroke=\"#c00\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\"/>\n"
+              << "<text x=\"" << x << "\" y=\"" << top + rows_h + 30 << "\" text-anchor=\"middle\" fill=\"#c00\" font-size=\"10\">"
+              << escape(panel.marker_label) << "</text>\n";
         }
     }
     o << "</svg>\n";

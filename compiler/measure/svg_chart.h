@@ -7,10 +7,15 @@
 
 namespace shufflec {
 
-// Horizontal bars, one panel per series (e.g. ms per unit, GMAC/s per unit).
+// Horizontal bars, one panel per series (e.g. ms per unit, GMAC/s per unit),
+// each with a value axis (ticks and grid lines) and optionally a marker line
+// (e.g. the FMA peak). Labels starting with two spaces are sub-rows (layers of
+// the unit above), drawn lighter.
 struct BarPanel {
-    std::string title;  // "time per unit (ms)"
+    std::string title;  // "time (ms)"
     std::vector<double> values;
+    double marker = 0;         // > 0: a dashed line at this value
+    std::string marker_label;  // "FMA peak 47.6"
 };
 std::string svg_bar_chart(const std::string &title, const std::vector<std::string> &labels,
                           const std::vector<BarPanel> &panels);
