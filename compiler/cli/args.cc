@@ -3,29 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "spec/json_view.h"
 #include "util/error.h"
 
 namespace shufflec {
-
-namespace {
-
-// Edit distance (insertions, deletions, substitutions), for suggestions.
-size_t distance(const std::string &a, const std::string &b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); j++) row[j] = j;
-    for (size_t i = 1; i <= a.size(); i++) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); j++) {
-            size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = up;
-        }
-    }
-    return row[b.size()];
-}
-
-}  // namespace
 
 Args::Args(std::string command, std::vector<FlagSpec> flags, std::vector<std::string> positional_names)
     : command_(std::move(command)), flags_(std::move(flags)), positional_names_(std::move(positional_names)) {}
@@ -54,7 +35,7 @@ bool Args::parse(const std::vector<std::string> &argv) {
             const FlagSpec *near = nullptr;
             size_t best = 3;  // at most two edits away
             for (const auto &f : flags_) {
-                size_t d = distance(name, f.name);
+                size_t d = edit_distance(name, f.name);
                 if (d < best) best = d, near = &f;
             }
             fail(command_, ": unknown option ", in_quotes(name),

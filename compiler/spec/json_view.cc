@@ -18,21 +18,6 @@ void line_and_column(const std::string &text, size_t byte, size_t &line, size_t 
     }
 }
 
-size_t edit_distance(const std::string &a, const std::string &b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); j++) row[j] = j;
-    for (size_t i = 1; i <= a.size(); i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); j++) {
-            size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
 }  // namespace
 
 namespace {
@@ -123,13 +108,34 @@ json parse_json_text(const std::string &text, const std::string &source_name) {
         fail(source_name, ":", line, ":", column, ": JSON error: ", reason);
     }
     // nlohmann silently keeps the last of duplicate keys: find them separately.
-    DuplicateKeyFinder finder;
-    json::sax_parse(text, &finder);
-    if (!finder.duplicate_key.empty())
-        fail(finder.duplicate_path, ": duplicate key ", in_quotes(finder.duplicate_key),
-             " (a JSON object may not repeat a key)");
+    std::string key, duplicate = duplicate_key_path(text, &key);
+    if (!duplicate.empty()) fail(duplicate, ": duplicate key ", in_quotes(key), " (a JSON object may not repeat a key)");
     return result;
 }
+
+std::string duplicate_key_path(const std::string &text, std::string *key) {
+    DuplicateKeyFinder finder;
+    json::sax_parse(text, &finder);
+    if (key) *key = finder.duplicate_key;
+    return finder.duplicate_key.empty() ? "" : finder.duplicate_path;
+}
+
+size_t edit_distance(const std::string &a, const std::string &b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); j++) row[j] = j;
+    for (size_t i = 1; i <= a.size(); i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); j++) {
+            size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+
 
 void JsonView::error(const std::string &message) const { fail(path_, ": ", message); }
 

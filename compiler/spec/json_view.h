@@ -16,6 +16,13 @@ using json = nlohmann::json;
 // Parses JSON text; syntax errors and duplicate keys are reported with file, line and column.
 json parse_json_text(const std::string &text, const std::string &source_name);
 
+// The JSON path of the first key an object of `text` repeats ("" if none; `text`
+// must be valid JSON), and the key itself in *key.
+std::string duplicate_key_path(const std::string &text, std::string *key = nullptr);
+
+// Insertions, deletions and substitutions between a and b (for "did you mean").
+size_t edit_distance(const std::string &a, const std::string &b);
+
 class JsonView {
 public:
     JsonView(const json &value, std::string path) : value_(&value), path_(std::move(path)) {}

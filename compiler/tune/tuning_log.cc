@@ -5,10 +5,10 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
-#include <set>
 #include <sstream>
 #include <unistd.h>
 
+#include "spec/json_view.h"
 #include "tune/search_space.h"
 #include "util/error.h"
 #include "util/file_io.h"
@@ -82,19 +82,6 @@ std::string field_problem(const nlohmann::json &v, Kind kind) {
     return "";
 }
 
-// JSON with a key given twice in one object is refused (parsers disagree on which one counts).
-nlohmann::json parse_record(const std::string &line, std::string &duplicate) {
-    std::vector<std::set<std::string>> keys;
-    return nlohmann::json::parse(line, [&](int, nlohmann::json::parse_event_t event, nlohmann::json &parsed) {
-        if (event == nlohmann::json::parse_event_t::object_start) keys.emplace_back();
-        if (event == nlohmann::json::parse_event_t::object_end) keys.pop_back();
-        if (event == nlohmann::json::parse_event_t::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-            duplicate.empty())
-            duplicate = parsed.get<std::string>();
-        return true;
-    });
-}
-
 }  // namespace
 
 std::vector<nlohmann::json> read_tuning_log(const std::string &path) {
@@ -108,16 +95,17 @@ std::vector<nlohmann::json> read_tuning_log(const std::string &path) {
         number++;
         if (line.empty()) continue;
         nlohmann::json j;
-        std::string duplicate;
         try {
-            j = parse_record(line, duplicate);
+            j = nlohmann::json::parse(line);
         } catch (const nlohmann::json::exception &) {
             if (!last_complete && in.peek() == EOF) break;  // torn by a kill: the trial in flight is lost
             fail(path, ":", number, ": not a JSON record");
         }
         if (!j.is_object() || !j.contains("format") || j["format"] != kTuneLogFormat)
             fail(path, ":", number, ": not a ", kTuneLogFormat, " record");
-        if (!duplicate.empty()) fail(path, ":", number, ": ", in_quotes(duplicate), ": given twice");
+        // A key given twice: parsers disagree on which one counts.
+        std::string duplicate = duplicate_key_path(line);
+        if (!duplicate.empty()) fail(path, ":", number, ": ", duplicate, ": given twice");
         for (const char *field : {"workload", "status", "target", "threads"})
             if (!j.contains(field)) fail(path, ":", number, ": the record has no \"", field, "\"");
         for (const auto &[field, kind] : record_fields()) {

@@ -234,7 +234,7 @@ TEST(TuningLogs, FieldsAreCheckedOneByOne) {
         {R"({"format":"shufflec-tune/1","workload":"w","status":"ok","target":"t","threads":"1"})", ":1: threads: expected a whole number"},
         {R"({"format":"shufflec-tune/1","workload":"w","status":"ok","target":"t","threads":1,"est_ms":null})", ":1: est_ms: expected a time"},
         {R"({"format":"shufflec-tune/1","workload":"w","status":"ok","target":"t","threads":1,"est_ms":-1e308})", ":1: est_ms: expected a time"},
-        {R"({"format":"shufflec-tune/1","workload":"w","workload":"v","status":"ok","target":"t","threads":1})", ":1: \"workload\": given twice"},
+        {R"({"format":"shufflec-tune/1","workload":"w","workload":"v","status":"ok","target":"t","threads":1})", ":1: $.workload: given twice"},
         {R"({"format":"shufflec-tune/1","workload":"w","status":"ok","target":"t","threads":0})", ":1: threads: expected a whole number"},
         {R"({"format":"shufflec-tune/1","workload":"w","status":"ok","target":"t","threads":1,"config":7})", ":1: config: expected a list or an object"},
         {R"({"format":"shufflec-tune/1","workload":"w","status":"ok","target":"t","threads":1,"default":"yes"})", ":1: default: expected true or false"},
