@@ -53,6 +53,8 @@ def main():
         "two_inputs.onnx": conv_model([helper.make_node("Add", ["c", "z"], ["y"], name="plus")], inputs=[
             helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8]),
             helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 8, 8])]),
+        "dynamic_batch.onnx": conv_model([helper.make_node("Relu", ["c"], ["y"], name="relu")], inputs=[
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch_size", 3, 8, 8])]),
         "old_opset.onnx": conv_model([helper.make_node("Relu", ["c"], ["y"], name="relu")], opset=6),
         "max_pool_ceil.onnx": conv_model([helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[3, 3],
                                                            strides=[2, 2], ceil_mode=1)]),

@@ -15,6 +15,7 @@ int command_import_onnx(const std::vector<std::string> &argv) {
                {"--preprocess", "PRESET", "write input.preprocess for NAME_run_rgb8: torchvision (RGB, /255, ImageNet "
                                           "mean/std, resize 256 + center crop), megvii (BGR 0..255, resize + crop) or "
                                           "none (default)"},
+               {"--batch", "N", "the batch to compile a model with a dynamic batch dimension for (refused without)"},
                {"--quiet", "", "print nothing on success"}},
               {"MODEL.onnx"});
     if (!args.parse(argv)) {
@@ -27,6 +28,7 @@ int command_import_onnx(const std::vector<std::string> &argv) {
     ImportOptions options;
     options.name = args.get("--name");
     options.preprocess = args.get("--preprocess", "none");
+    options.batch = args.get_int("--batch", 1, 4096, 0);
     ImportedModel m = import_onnx(args.positional()[0], options);
     write_imported_model(m, args.get("-o"));
     if (!args.has("--quiet"))

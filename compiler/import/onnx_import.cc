@@ -126,7 +126,7 @@ private:
 
 class Importer {
 public:
-    Importer(const std::string &path, const std::string &name) : path_(path), name_(name) {}
+    Importer(const std::string &path, const std::string &name, int64_t batch) : path_(path), name_(name), batch_(batch) {}
 
     // `bytes`: the model file's contents; `path_` names it in messages.
     ImportedModel run(const std::string &bytes, const std::string &preprocess) {
@@ -325,9 +325,16 @@ private:
         for (int i = 0; i < 4; i++) {
             const auto &d = shape.dim(i);
             if (d.has_dim_value() && d.dim_value() > 0 && d.dim_value() < (1 << 20)) {
+                if (i == 0 && batch_ > 0 && batch_ != d.dim_value())
+                    fail(path_, ": --batch ", batch_, ": the model's batch is fixed at ", d.dim_value());
                 input_shape_.push_back(d.dim_value());
             } else if (i == 0) {
-                input_shape_.push_back(1);  // a symbolic batch: compile for 1 (--input-shape changes it)
+                if (batch_ <= 0)
+                    fail(path_, ": input '", inputs[0]->name(), "' has a dynamic batch dimension",
+                         d.has_dim_param() ? " (" + in_quotes(d.dim_param()) + ")" : "",
+                         ": give --batch N, the batch the compiled model runs (the Python wrapper runs any multiple of "
+                         "it in chunks)");
+                input_shape_.push_back(batch_);
             } else {
                 fail(path_, ": input '", inputs[0]->name(), "' dimension ", i,
                      " has no fixed size (shufflec compiles static shapes; export with a fixed input size)");
@@ -512,6 +519,7 @@ private:
     }
 
     std::string path_, name_;
+    int64_t batch_;  // for a symbolic batch dimension (0: refuse)
     onnx::ModelProto model_;
     int64_t opset_ = 0;
     std::map<std::string, OnnxConstant> constants_;
@@ -570,13 +578,11 @@ ImportedModel import_onnx_bytes(const std::string &bytes, const std::string &pat
         if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".onnx") == 0) stem.resize(stem.size() - 5);
         std::string clean;
         for (char ch : stem) clean += std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-' ? ch : '_';
-        stem = clean.empty() ? "model" : clean;
-    } else {
-        for (char ch : stem)
-            if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-'))
-                fail("--name: \"", stem, "\" may only contain letters, digits and _ . -");
+        clean = clean.substr(0, 128);
+        stem = is_file_name(clean) ? clean : "model";
     }
-    return Importer(path, stem).run(bytes, options.preprocess);
+    checked_file_name(stem, "--name");
+    return Importer(path, stem, options.batch).run(bytes, options.preprocess);
 }
 
 void write_imported_model(const ImportedModel &model, const std::string &dir) {

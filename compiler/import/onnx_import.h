@@ -14,6 +14,7 @@
 // approximated.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +32,7 @@ struct ImportedModel {
 struct ImportOptions {
     std::string name;        // the spec's name and the files' stem (default: the file name)
     std::string preprocess;  // input.preprocess preset: torchvision, megvii or none (default)
+    int64_t batch = 0;       // the batch of a model whose batch dimension is symbolic (0: refuse such a model)
 };
 
 ImportedModel import_onnx(const std::string &path, const ImportOptions &options = {});
