@@ -20,3 +20,15 @@ $cmd > "$tmp/pipe.log" 2>&1
 script -qec "$cmd --quiet" /dev/null > "$tmp/quiet.log"
 [ ! -s "$tmp/quiet.log" ] || { echo "FAIL: --quiet printed:"; cat -v "$tmp/quiet.log"; exit 1; }
 echo "ok: $updates progress updates on a terminal, none in a pipe or with --quiet"
+
+# tune: every phase on the line with the time left for the whole run: the
+# defaults, the search (trials counted), the model-wide group paddings.
+defaults=$("$shufflec" tune --print-space "$tmp/tiny.json" --target x86-64-linux | grep -c '^unit .*(workload')
+script -qec "$shufflec tune $tmp/tiny.json --random-weights 1 --target x86-64-linux --trials $((defaults + 3)) \
+    --padding-rounds 1 --log $tmp/tune.jsonl -o $tmp/tune.json" /dev/null > "$tmp/tune.log"
+lines=$(tr '\r' '\n' < "$tmp/tune.log" | sed 's/\x1b\[K//g')
+for phase in "\[defaults 1/$defaults\] tune tiny compiling" "\[$((defaults + 3))/$((defaults + 3)) trials\] tune tiny .* ETA" \
+             "\[padding 1/2\] tune tiny group padding .* ETA"; do
+    grep -q "$phase" <<< "$lines" || { echo "FAIL: no tune progress line matching '$phase':"; cat -v "$tmp/tune.log"; exit 1; }
+done
+echo "ok: tune shows each phase with the time left"

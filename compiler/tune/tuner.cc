@@ -36,9 +36,6 @@ namespace shufflec {
 
 namespace {
 
-// A candidate must beat the incumbent by this much to replace it: smaller
-// differences are within the noise of one alternating measurement.
-constexpr double kImprovement = 0.99;
 
 std::string iso_time() {
     std::time_t t = std::time(nullptr);
@@ -358,11 +355,10 @@ int run_tune(const TuneOptions &opt) {
     UnitBench bench(model, dir, opt.threads);
 
     // Every workload's default (and, after --resume, incumbent) object.
-    Progress progress("tune " + model.graph.name, total_trials > 0 ? total_trials : static_cast<int>(workloads.size()),
-                      opt.progress);
+    Progress progress("tune " + model.graph.name, 0, opt.progress);
     auto object = [&](const Workload &w, const std::string &role) { return join_path(dir, cat("w", w.index, "_", role, ".o")); };
     for (auto &w : workloads) {
-        progress.update(0, "compiling the default of " + w.units[0]);
+        progress.show(cat("defaults ", w.index + 1, "/", workloads.size()), "compiling the default of " + w.units[0], -1);
         ScheduleFile s = model.schedule;
         apply_config(s, *w.space, default_config(*w.space));
         std::string base = join_path(dir, cat("w", w.index, "_base.o"));
@@ -399,6 +395,33 @@ int run_tune(const TuneOptions &opt) {
     };
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
 
+    // The time left, for the progress line: the search (its budget, or its
+    // trials at the mean trial time), then two measurements per improved unit
+    // (the checks), the model-wide group paddings and the confirmation (a model
+    // build and alternating rounds each), from what was measured so far.
+    const double build_s = elapsed() + 2;  // compiling every default above: about one model build
+    double trials_s = 0;                   // summed over the trials of this run (under mu)
+    int timed_trials = 0;
+    const int paddings = opt.confirm && opt.padding_rounds > 0 ? static_cast<int>(space.group_padding.values.size()) - 1 : 0;
+    auto improved = [&] {
+        int n = 0;
+        for (const auto &w : workloads)
+            n += w.default_done && config_to_json(w.incumbent) != config_to_json(default_config(*w.space));
+        return n;
+    };
+    auto tail_s = [&](int checks, int paddings_left, bool confirmation) {
+        double trial_s = timed_trials > 0 ? trials_s / timed_trials : 5;
+        double round_s = 2 * (0.2 + 23 * model_estimate(false) / 1000);  // two bench programs of 23 runs
+        double t = checks * 2 * trial_s;
+        if (paddings_left > 0) t += (paddings_left + 1) * build_s + paddings_left * opt.padding_rounds * round_s;
+        if (confirmation) t += build_s + opt.confirm_rounds * round_s;
+        return t;
+    };
+    auto minutes = [](double s) {
+        int m = static_cast<int>(s / 60), sec = static_cast<int>(s) % 60;
+        return cat(m, ":", sec < 10 ? "0" : "", sec);
+    };
+
     // Picks the next trial (under the lock): defaults first, then the workload
     // with the most model time per trial spent on it.
     std::function<bool(Workload *&, Config &, int &)> next = [&](Workload *&chosen, Config &config, int &trial) {
@@ -431,6 +454,7 @@ int run_tune(const TuneOptions &opt) {
 
     auto worker = [&](Runner &runner, int worker_index) {
         for (;;) {
+            auto trial_start = std::chrono::steady_clock::now();
             Workload *w = nullptr;
             Config config;
             int trial = 0;
@@ -537,16 +561,22 @@ int run_tune(const TuneOptions &opt) {
             unlink(incumbent_object.c_str());
             w->trials++;
             w->busy = false;
+            trials_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - trial_start).count();
+            timed_trials++;
             double est = model_estimate(true), base = model_estimate(false);
             std::string detail = cat(w->units[0], " ", result.status);
             if (result.status == "ok" && !is_default)
-                detail += cat(" x", std::round(100 * result.candidate.median_ms / result.incumbent.median_ms) / 100);
+                detail += cat(" (", std::round(100 * result.candidate.median_ms / result.incumbent.median_ms) / 100,
+                              "x the best's time)");
             if (est > 0) detail += cat(", model ~", std::round(est * 100) / 100, " ms (default ", std::round(base * 100) / 100, ")");
-            if (total_trials > 0) progress.update(next_trial, detail);
-            else progress.update(static_cast<int>(elapsed() / budget_s * 100), detail);
+            double search_left = total_trials > 0 ? (total_trials - next_trial) * trials_s / timed_trials /
+                                                        static_cast<double>(runners.size())
+                                                  : std::max(0.0, budget_s - elapsed());
+            progress.show(total_trials > 0 ? cat(next_trial, "/", total_trials, " trials")
+                                           : cat(next_trial, " trials, ", minutes(elapsed()), " of ", minutes(budget_s)),
+                          detail, search_left + tail_s(improved(), paddings, opt.confirm));
         }
     };
-    if (total_trials <= 0) progress.set_total(100);
     std::vector<std::thread> threads;
     std::vector<std::exception_ptr> errors(runners.size());
     for (size_t i = 0; i < runners.size(); i++)
@@ -584,9 +614,13 @@ int run_tune(const TuneOptions &opt) {
                                {"runner", runners[0]->name()},
                                {"version", kShufflecVersion}};
     };
+    const int checks = improved();
+    int checks_done = 0;
     for (auto &w : workloads) {
         if (!w.default_done || config_to_json(w.incumbent) == config_to_json(default_config(*w.space))) continue;
-        progress.update(0, "checking the best of " + w.units[0] + " against its default");
+        checks_done++;
+        progress.show(cat("check ", checks_done, "/", checks), "the best of " + w.units[0] + " against its default",
+                      tail_s(checks - checks_done + 1, paddings, opt.confirm));
         double ratio = 0;
         for (int rep = 0; rep < 2; rep++) {
             TrialResult r = bench.measure(*runners[0], w.space->segment, object(w, "default"), object(w, "default_as_incumbent"),
@@ -645,13 +679,18 @@ int run_tune(const TuneOptions &opt) {
     // measured on the whole model, not per unit): each other value against
     // the tuned schedule with the default padding, kept when faster.
     if (opt.confirm && opt.padding_rounds > 0 && space.group_padding.values.size() > 1) {
-        progress.update(0, "model-wide: group padding " + std::to_string(space.group_padding.default_value));
+        progress.show(cat("padding 0/", paddings), cat("building the tuned model (group padding ", space.group_padding.default_value, ")"),
+                      tail_s(0, paddings, opt.confirm));
         tuned_model = build_variant(opt, *runners[0], dir, "ab_tuned", tuned_path);
         double best_ratio = kImprovement;
         int best_padding = 0;
+        int tried = 0;
         for (int padding : space.group_padding.values) {
             if (padding == space.group_padding.default_value) continue;
-            progress.update(0, cat("model-wide: group padding ", padding, " against ", space.group_padding.default_value));
+            tried++;
+            progress.show(cat("padding ", tried, "/", paddings),
+                          cat("group padding ", padding, " against ", space.group_padding.default_value, " on the whole model"),
+                          tail_s(0, paddings - tried + 1, opt.confirm) - build_s);
             ScheduleFile padded = tuned;
             padded.defaults.group_padding = padding;
             std::string path = join_path(dir, cat("tuned_padding", padding, ".json"));
@@ -664,6 +703,7 @@ int run_tune(const TuneOptions &opt) {
                 auto [again_base, again_padded] = alternate(opt, *runners[0], *tuned_model, candidate, opt.padding_rounds);
                 if (again_padded / again_base > padded_ms / base_ms) base_ms = again_base, padded_ms = again_padded;
             }
+            progress.finish();
             std::printf("group padding %d: %.3f ms, %d: %.3f ms (x%.3f)\n", space.group_padding.default_value, base_ms,
                         padding, padded_ms, base_ms / padded_ms);
             // A check record (not a trial of any unit's workload).
@@ -680,7 +720,7 @@ int run_tune(const TuneOptions &opt) {
     bool any = changed > 0 || tuned.defaults.group_padding.has_value();
     bool keep = any;
     if (any && opt.confirm) {
-        progress.update(0, "confirming on the whole model");
+        progress.show("confirmation", "the tuned model against the default, alternating", tail_s(0, 0, true));
         ModelVariant default_model = build_variant(opt, *runners[0], dir, "ab_default", "");
         if (!tuned_model) tuned_model = build_variant(opt, *runners[0], dir, "ab_tuned", tuned_path);
         auto [default_ms, tuned_ms] = alternate(opt, *runners[0], default_model, *tuned_model, opt.confirm_rounds);

@@ -163,7 +163,7 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
         }
         auto it = best.find(u.key);
         if (it == best.end() || !it->second.best || it->second.best->value("default", false)) continue;
-        if (it->second.default_ms > 0 && it->second.best_ms >= it->second.default_ms * 0.99) continue;
+        if (it->second.default_ms > 0 && it->second.best_ms >= it->second.default_ms * kImprovement) continue;
         try {
             apply_config(model.schedule, u, config_from_json((*it->second.best)["config"], u));
             changed++;

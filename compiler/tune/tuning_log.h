@@ -27,6 +27,11 @@ namespace shufflec {
 
 constexpr const char *kTuneLogFormat = "shufflec-tune/1";
 
+// A candidate must beat the best so far by this much to replace it (and a
+// checked best its default to be kept): smaller differences are within the
+// noise of one alternating measurement.
+constexpr double kImprovement = 0.99;
+
 class TuningLog {
 public:
     // Opens `path` for appending (created if missing).

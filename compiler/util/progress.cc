@@ -14,16 +14,26 @@ Progress::~Progress() { finish(); }
 
 bool progress_wanted(bool quiet) { return !quiet && isatty(2); }
 
+namespace {
+
+std::string eta_text(double left) {
+    if (left < 0) return "";
+    if (left < 90) return cat(" ETA ", static_cast<int>(left + 0.5), " s");
+    return cat(" ETA ", static_cast<int>(left / 60 + 0.5), " min");
+}
+
+}  // namespace
+
 void Progress::update(int done, const std::string &detail) {
-    if (!enabled_) return;
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    std::string eta;
-    if (done > 0 && done < total_) {
-        double left = elapsed / done * (total_ - done);
-        eta = left < 90 ? cat(" ETA ", static_cast<int>(left + 0.5), " s") : cat(" ETA ", static_cast<int>(left / 60 + 0.5), " min");
-    }
-    std::string line = cat("[", done, "/", total_, "] ", what_, " ", one_line(detail), eta);
-    if (line.size() > 100) line = line.substr(0, 97) + "...";
+    show(cat(done, "/", total_), detail, done > 0 && done < total_ ? elapsed / done * (total_ - done) : -1);
+}
+
+void Progress::show(const std::string &counter, const std::string &detail, double eta_s) {
+    if (!enabled_) return;
+    std::string eta = eta_text(eta_s), line = cat("[", counter, "] ", what_, " ", one_line(detail));
+    if (line.size() + eta.size() > 110) line = line.substr(0, 107 - eta.size()) + "...";
+    line += eta;
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     std::fflush(stderr);
     shown_ = true;

@@ -20,6 +20,9 @@ public:
     void set_total(int total) { total_ = total; }
     // `done` of `total` finished; `detail` names what is being worked on.
     void update(int done, const std::string &detail);
+    // "[counter] what detail ETA": for work whose caller knows the time left
+    // better than done/total does (tune's phases); eta_s < 0 shows none.
+    void show(const std::string &counter, const std::string &detail, double eta_s);
     // Clears the line (the caller prints its summary after).
     void finish();
     bool enabled() const { return enabled_; }
