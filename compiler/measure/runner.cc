@@ -63,7 +63,7 @@ public:
     bool wants_static() const override { return qemu_; }
     void put(const std::vector<std::string> &files) override {
         for (const auto &f : files) {
-            std::string to = join_path(dir_, basename_of(f));
+            std::string to = join_path(folder_.path(), basename_of(f));
             write_file_atomic(to, read_file(f, "file", kMaxDataFileBytes));
             chmod(to.c_str(), 0755);
         }
@@ -74,7 +74,7 @@ public:
         argv.push_back("./" + program);
         argv.insert(argv.end(), args.begin(), args.end());
         ProcessOptions o;
-        o.cwd = dir_;
+        o.cwd = folder_.path();
         o.timeout_s = timeout_s;
         return run_process(argv, o);
     }
@@ -82,16 +82,16 @@ public:
 private:
     bool qemu_;
     TempFolder folder_;
-    const std::string &dir_ = folder_.path();
 };
 
 class SshRunner : public Runner {
 public:
-    explicit SshRunner(const std::string &spec) : spec_(spec), at_(parse_ssh_runner(spec)) {
-        dir_ = at_.dir.rfind("~/", 0) == 0 ? at_.dir.substr(2) : at_.dir;  // ssh and scp start in the home folder
+    explicit SshRunner(const std::string &spec) : spec_(spec) {
+        SshAddress at = parse_ssh_runner(spec);
+        dir_ = at.dir.rfind("~/", 0) == 0 ? at.dir.substr(2) : at.dir;  // ssh and scp start in the home folder
         if (dir_.empty()) dir_ = ".";
-        host_ = at_.user.empty() ? at_.host : at_.user + "@" + at_.host;
-        port_ = at_.port > 0 ? std::to_string(at_.port) : "";
+        host_ = at.user.empty() ? at.host : at.user + "@" + at.host;
+        port_ = at.port > 0 ? std::to_string(at.port) : "";
     }
     std::string name() const override { return spec_; }
     std::string arch() override {
@@ -138,9 +138,7 @@ private:
                  one_line(trimmed(r.err.substr(0, 500))));
         return r.out;
     }
-    std::string spec_;
-    SshAddress at_;
-    std::string host_, port_, dir_, arch_;
+    std::string spec_, host_, port_, dir_, arch_;
 };
 
 // adb[:SERIAL]
