@@ -27,7 +27,9 @@ expect_error() {
     local words=$1
     shift
     local rc=0
-    timeout 60 "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null || rc=$?
+    timeout 60 "$@" > "$tmp/out" 2> "$tmp/err.all" < /dev/null || rc=$?
+    # A sanitizer build's note on Halide's stack switching is not ours.
+    grep -v "^==[0-9]*==WARNING: ASan doesn't fully support makecontext/swapcontext" "$tmp/err.all" > "$tmp/err" || true
     checked=$((checked + 1))
     local lines first
     lines=$(wc -l < "$tmp/err")
@@ -87,8 +89,8 @@ for bad in 's/"workload":"W"/"workload":12345/' 's/"threads":1/"threads":"1"/' '
 done
 
 # 6. Runner specs: never options of ssh, no control characters, no empty entries.
-for bad in "ssh://-F/tmp/x" "ssh://-oProxyCommand=touch\ $tmp/pwned" "ssh://a|b" "ssh://a&b" "ssh://a$(printf '\t')b" \
-           "ssh://a$(printf '\n')b" "local," ",," "adb:-s" "ssh://h:99999"; do
+for bad in "ssh://-F/tmp/x" "ssh://-oProxyCommand=touch\ $tmp/pwned" "ssh://a|b" "ssh://a&b" $'ssh://a\tb' \
+           $'ssh://a\nb' "local," ",," "adb:-s" "ssh://h:99999"; do
     expect_error "--runner" "$shufflec" bench "$spec" --runner "$bad" --quiet
     expect_error "--runner" "$shufflec" tune "$spec" --runner "$bad" --trials 1 --quiet
 done
