@@ -13,7 +13,8 @@
 namespace shufflec {
 
 std::string read_file(const std::string &path, const char *what, int64_t limit) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a pipe nobody writes to must not wait (reads then end at once).
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) fail("cannot open ", what, " ", in_quotes(path, 300), ": ", std::strerror(errno));
     struct Closer {
         int fd;
@@ -28,6 +29,7 @@ std::string read_file(const std::string &path, const char *what, int64_t limit) 
         fail(what, " ", in_quotes(path, 300), " is larger than ", limit >> 20, " MiB, the most shufflec reads as a ", what);
     };
     if (S_ISREG(st.st_mode) && st.st_size > limit) too_large();
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // a pipe's writer may be slow: wait for its data
     std::string data;
     if (S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size));
     char buf[1 << 16];
