@@ -36,7 +36,6 @@ namespace shufflec {
 
 namespace {
 
-
 std::string iso_time() {
     std::time_t t = std::time(nullptr);
     char buf[32];
