@@ -22,7 +22,7 @@
 
 namespace shufflec {
 
-class Lowering;       // lower/lowering.h
+class Lowering;       // lower/lower_segment.h
 class WeightPacker;   // lower/weight_packing.h
 class OnnxNodeImport; // import/onnx_node_import.h
 

@@ -36,7 +36,8 @@ void mark_units(Graph &graph);
 // channel split and shuffle become: no copy of either is ever made.
 void fold_channel_views(Graph &graph, Weights &weights);
 
-// All of the above, in order, then removes nodes the output does not need.
+// Removes the nodes the output does not need, then all of the above in order
+// (each pass that bypasses nodes removes them itself).
 void optimize(Graph &graph, Weights &weights);
 
 // Rewires every reader of `from` to read `to` instead.
