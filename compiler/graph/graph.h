@@ -70,6 +70,9 @@ struct ShuffleStep {
 // The channel a conv reads for its logical input channel `c`, after every folded shuffle.
 int64_t shuffled_channel(const std::vector<ShuffleStep> &steps, int64_t c);
 
+// The most channels (and groups, slice bounds) a spec may give a layer.
+constexpr int64_t kMaxChannels = int64_t{1} << 20;
+
 struct Shape {
     int64_t n = 0, c = 0, h = 0, w = 0;
     int rank = 4;

@@ -12,8 +12,6 @@ using namespace Halide;
 
 namespace {
 
-constexpr int64_t kMaxChannels = 1 << 20;
-
 void parse(const JsonView &e, Node &node) {
     node.groups = e.at("groups").as_int(1, kMaxChannels);
     node.shuffle = e.get_choice("shuffle_convention", "paper", {"paper", "inverse"}) == "paper" ? ShuffleConvention::Paper

@@ -12,8 +12,6 @@ using namespace Halide;
 
 namespace {
 
-constexpr int64_t kMaxChannels = 1 << 20;
-
 // Where logical input channel c of a conv comes from: (index into
 // node.inputs, channel of that input), through folded shuffles and parts.
 std::pair<int, int64_t> input_source(const Node &node, int64_t c) {

@@ -12,8 +12,6 @@ using namespace Halide;
 
 namespace {
 
-constexpr int64_t kMaxChannels = 1 << 20;
-
 void parse(const JsonView &e, Node &node) {
     node.begin = e.at("begin").as_int(0, kMaxChannels);
     node.end = e.at("end").as_int(1, kMaxChannels);

@@ -15,7 +15,6 @@ namespace shufflec {
 namespace {
 
 constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
-constexpr int64_t kMaxChannels = 1 << 20;
 
 void check_name(const JsonView &v, const std::string &name) {
     if (name.empty() || name.size() > 200) v.error("a name must have 1 to 200 characters");
