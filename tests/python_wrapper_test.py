@@ -70,3 +70,33 @@ with tempfile.TemporaryDirectory() as out:
         assert np.isnan(model(bad)).all(), where
     assert np.isnan(model(np.full_like(x, np.nan))).all()
 print("ok: golden case, batches, threads and errors through the Python wrapper")
+
+# NaN and infinities op by op, against the reference interpreter (`shufflec run`):
+# clip, a 3x3/2 max pool with a NaN at each of the nine taps of one window (one
+# channel per tap), +-inf and a negative NaN, then ReLU.
+OPS_SPEC = {"format": "shufflec-spec/1", "name": "nan_ops", "input": {"shape": [1, 16, 9, 11]},
+            "layers": [{"op": "clip", "name": "clip", "min": -1.5, "max": 4.0},
+                       {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 2, "pad": 1},
+                       {"op": "relu", "name": "relu"}]}
+with tempfile.TemporaryDirectory() as out:
+    spec = os.path.join(out, "nan_ops.json")
+    json.dump(OPS_SPEC, open(spec, "w"))
+    x = np.random.default_rng(5).normal(0, 3, (1, 16, 9, 11)).astype(np.float32)
+    for tap in range(9):  # window (2, 2) reads rows 3..5 and columns 3..5
+        x[0, tap, 3 + tap // 3, 3 + tap % 3] = np.nan
+    x[0, 9, 4, 4], x[0, 10, 4, 4], x[0, 11, 0, 0] = np.inf, -np.inf, np.nan
+    x[0, 12, 8, 10] = np.frombuffer(np.uint32(0xFFC00000).tobytes(), np.float32)[0]  # a NaN with its sign bit set
+    np.save(os.path.join(out, "x.npy"), x)
+    subprocess.run([shufflec_bin, "run", spec, "--random-weights", "1", "--input", os.path.join(out, "x.npy"), "-o", os.path.join(out, "ref.npy")],
+                   check=True)
+    expected = np.load(os.path.join(out, "ref.npy"))
+    for target in ("x86-64-linux", "host"):
+        subprocess.run([shufflec_bin, "compile", spec, "--random-weights", "1", "--target", target, "--emit", "so", "--name", "nan_ops",
+                        "-o", os.path.join(out, target), "--quiet"], check=True)
+        y = shufflec.load(os.path.join(out, target, "nan_ops.so"))(x)
+        assert np.array_equal(np.isnan(y), np.isnan(expected)), (target, np.argwhere(np.isnan(y) != np.isnan(expected)))
+        assert np.isnan(expected).sum() >= 9 + 2, np.isnan(expected).sum()
+        finite = ~np.isnan(expected)
+        assert np.array_equal(y[finite], expected[finite]), target  # max, clip and relu are exact
+    print(f"ok: NaN and +-inf through clip, max pool (NaN at each of 9 taps) and ReLU: "
+          f"{int(np.isnan(expected).sum())} NaN outputs, as the reference, on x86-64-linux and host")

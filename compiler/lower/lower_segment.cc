@@ -163,9 +163,13 @@ Expr Lowering::clamp_keeping_nan(Expr e, float lo, float hi) {
 }
 
 Expr Lowering::max_keeping_nan(Expr acc, Expr tap) {
-    // acc < tap is false for a NaN acc (kept) and for a NaN tap (taken by
-    // is_nan): on x86 two compares, an or and a blend where max was one maxps.
-    return strict_float(select(acc < tap || is_nan(tap), tap, acc));
+    // acc < tap is false for a NaN acc: one maxps(tap, acc) on x86 keeps it. A
+    // NaN tap sets every bit of the result (all ones is a NaN): a compare and an
+    // or, with no blend (a select of tap on both conditions took four
+    // instructions and mask registers on AVX-512: the stem +23%).
+    Expr larger = strict_float(select(acc < tap, tap, acc));
+    Expr poison = select(strict_float(is_nan(tap)), UInt(32).max(), UInt(32).min());
+    return reinterpret(Float(32), reinterpret(UInt(32), larger) | poison);
 }
 
 Expr Lowering::shuffle_index(const std::vector<ShuffleStep> &steps, Expr ch) {
