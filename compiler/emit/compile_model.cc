@@ -1,16 +1,11 @@
 #include "emit/compile_model.h"
 
 #include <chrono>
-#include <csignal>
 #include <limits>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
-#include <functional>
 #include <map>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 

@@ -133,14 +133,10 @@ std::vector<int> parse_int_list(const std::string &text, const std::string &flag
     while (pos <= text.size()) {
         size_t comma = text.find(',', pos);
         std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        size_t used = 0;
-        long v = 0;
-        try {
-            v = std::stol(part, &used);
-        } catch (const std::exception &) {
-            used = 0;
-        }
-        if (used == 0 || used != part.size() || v < min || v > max)
+        // Digits only, as every numeric flag: no " 5", "+5" or "5x".
+        bool digits = !part.empty() && part.size() <= 10 && part.find_first_not_of("0123456789") == std::string::npos;
+        long long v = digits ? std::atoll(part.c_str()) : 0;
+        if (!digits || v < min || v > max)
             fail(flag, ": expected numbers from ", min, " to ", max, " separated by commas, got ", in_quotes(text));
         values.push_back(static_cast<int>(v));
         if (comma == std::string::npos) break;

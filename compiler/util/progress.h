@@ -17,7 +17,6 @@ public:
     Progress(const Progress &) = delete;
     Progress &operator=(const Progress &) = delete;
 
-    void set_total(int total) { total_ = total; }
     // `done` of `total` finished; `detail` names what is being worked on.
     void update(int done, const std::string &detail);
     // "[counter] what detail ETA": for work whose caller knows the time left
