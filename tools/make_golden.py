@@ -40,6 +40,9 @@ def make_case(case, out_dir):
     facts = {}
     if "torchvision" in case:
         args = [case["torchvision"], "-o", folder, "--seed", str(case.get("seed", 1))] + onnx_args
+        for key in ("height", "width"):
+            if key in case:
+                args += ["--" + key, str(case[key])]
         torchvision_golden.main(args)
         spec = os.path.join(ROOT, case["spec"]) if "spec" in case else ""
         weights = os.path.join(folder, "weights.safetensors")

@@ -19,7 +19,7 @@ std::string model_fingerprint_text(const Graph &graph, const SegmentPlan &plan, 
           << n.pad_bottom << "," << n.pad_right << " g=" << n.groups << " out=" << n.out_channels
           << " bias=" << n.bias << " eps=" << n.eps << " cip=" << n.count_include_pad
           << " shuffle=" << static_cast<int>(n.shuffle) << " act=" << n.activation.enabled << ":" << n.activation.lo
-          << ":" << n.activation.hi << " clip=" << n.clip_min << ":" << n.clip_max << " slice=" << n.begin << ":"
+          << ":" << n.activation.hi << " clip=" << n.clip_min << ":" << n.clip_max << " hs=" << n.alpha << ":" << n.beta << " slice=" << n.begin << ":"
           << n.end << " reads=";
         for (const auto &step : n.input_shuffles)
             o << static_cast<int>(step.convention) << ":" << step.groups << ":" << step.channels << ";";

@@ -25,12 +25,14 @@ enum class Op {
     Relu,
     Clip,            // clamp to [min, max] (ReLU6: [0, 6])
     Sigmoid,
+    HardSigmoid,     // clamp(alpha * x + beta, 0, 1) (MobileNet V3)
+    HardSwish,       // x * clamp(x / 6 + 1 / 2, 0, 1)
     MaxPool,         // padding never wins (acts as -inf)
     AvgPool,         // count_include_pad chooses the divisor at the borders
     GlobalAvgPool,
     Dense,           // fully connected over C*H*W of its input
     Add,             // elementwise, two inputs of the same shape
-    ChannelScale,    // x[n,c,h,w] * s[n,c,0,0]  (squeeze-and-excitation)
+    Mul,             // x * s: s of the same shape, or N x C x 1 x 1 (a channel scale: squeeze-and-excitation)
     Concat,          // along channels
     ChannelShuffle,  // a channel permutation, see ShuffleConvention
     Slice,           // channels [begin, end) (ShuffleNet V2's channel split)
@@ -125,6 +127,7 @@ struct Node {
     bool count_include_pad = true;  // AvgPool
     ShuffleConvention shuffle = ShuffleConvention::Paper;
     float clip_min = 0, clip_max = 0;   // Clip
+    float alpha = 0, beta = 0;          // HardSigmoid
     int64_t begin = 0, end = 0;         // Slice: channels [begin, end)
     std::vector<int64_t> order;         // ChannelPermute: the source of each output channel
 

@@ -98,7 +98,6 @@ void lower(Lowering &L, int index) {
 void import_onnx(OnnxNodeImport &o) {
     o.allow_attrs({"kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad", "dilations",
                    "storage_order"});
-    if (o.attr_int("ceil_mode", 0) != 0) o.error("ceil_mode 1 is not supported");
     std::vector<int64_t> k = o.attr_ints("kernel_shape", {});
     if (k.size() != 2) o.error("kernel_shape must have 2 values");
     if (o.has_attr("dilations") && o.two("dilations") != std::vector<int64_t>{1, 1})
@@ -115,6 +114,24 @@ void import_onnx(OnnxNodeImport &o) {
     nlohmann::ordered_json e = {{"op", avg ? "avgpool" : "maxpool"}, {"name", o.layer_name()}, {"kernel", k},
                                 {"stride", stride}, {"pad", pads}};
     if (avg) e["count_include_pad"] = include;
+    if (o.attr_int("ceil_mode", 0) != 0 && in.shape.size() == 4) {
+        // Output sizes rounded up, as PyTorch: a last window that starts inside the
+        // input (or its top/left padding) and hangs over it. For a max pool that is
+        // more bottom/right padding (padding never wins); an average pool would
+        // count those cells, so it is refused when it has such a window.
+        for (int axis = 0; axis < 2; axis++) {
+            int64_t size = in.shape[2 + axis], before = pads[axis], after = pads[2 + axis];
+            int64_t span = size + before + after - k[axis];
+            if (span < 0) break;  // window_output names the error
+            int64_t out = (span + stride[axis] - 1) / stride[axis] + 1;
+            if ((out - 1) * stride[axis] >= size + before) out--;
+            int64_t extra = (out - 1) * stride[axis] - span;
+            if (extra <= 0) continue;
+            if (avg) o.error("ceil_mode 1 with a window past the padded input is supported for MaxPool only");
+            pads[2 + axis] += extra;
+        }
+        e["pad"] = pads;
+    }
     o.emit(e, {in.layer}, o.window_output(in.shape, in.shape.size() == 4 ? in.shape[1] : 0, k[0], k[1], stride, pads));
 }
 

@@ -12,12 +12,14 @@ const OpDef &batchnorm_op();
 const OpDef &relu_op();
 const OpDef &clip_op();
 const OpDef &sigmoid_op();
+const OpDef &hard_sigmoid_op();
+const OpDef &hard_swish_op();
 const OpDef &maxpool_op();
 const OpDef &avgpool_op();
 const OpDef &global_avgpool_op();
 const OpDef &dense_op();
 const OpDef &add_op();
-const OpDef &channel_scale_op();
+const OpDef &mul_op();
 const OpDef &concat_op();
 const OpDef &channel_shuffle_op();
 const OpDef &slice_op();
@@ -28,8 +30,8 @@ const OpDef &softmax_op();
 const std::vector<const OpDef *> &all_ops() {
     static const std::vector<const OpDef *> ops = {
         &input_op(),   &conv_op(),           &batchnorm_op(),   &relu_op(),          &clip_op(),
-        &sigmoid_op(), &maxpool_op(),        &avgpool_op(),     &global_avgpool_op(), &dense_op(),
-        &add_op(),     &channel_scale_op(),  &concat_op(),      &channel_shuffle_op(), &slice_op(),
+        &sigmoid_op(), &hard_sigmoid_op(), &hard_swish_op(), &maxpool_op(),        &avgpool_op(),     &global_avgpool_op(), &dense_op(),
+        &add_op(),     &mul_op(),  &concat_op(),      &channel_shuffle_op(), &slice_op(),
         &channel_permute_op(), &flatten_op(), &softmax_op(),
     };
     return ops;

@@ -49,6 +49,7 @@ std::string workload_description(const Graph &g, const SegmentPlan &plan, int se
         if (n.op == Op::AvgPool) o << " cip" << n.count_include_pad;
         if (n.op == Op::Slice) o << " [" << n.begin << "," << n.end << ")";
         if (n.op == Op::Clip) o << " [" << n.clip_min << "," << n.clip_max << "]";
+        if (n.op == Op::HardSigmoid) o << " a" << n.alpha << " b" << n.beta;
         if (n.op == Op::ChannelPermute) {
             uint64_t h = kFnvOffset;
             for (int64_t v : n.order) h = fnv1a(&v, sizeof v, h);

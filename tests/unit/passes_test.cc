@@ -208,7 +208,7 @@ TEST_P(UnitPasses, StructureAfterOptimize) {
         if (v.se) {
             ASSERT_NE(o.find(unit + ".relu"), -1);
             const Node &relu = node(o, unit + ".relu");
-            EXPECT_EQ(o.nodes[static_cast<size_t>(relu.inputs[0])].op, Op::ChannelScale);
+            EXPECT_EQ(o.nodes[static_cast<size_t>(relu.inputs[0])].op, Op::Mul);
         } else {
             EXPECT_EQ(o.find(unit + ".relu"), -1);
             EXPECT_TRUE(node(o, unit + ".conv3").activation.is_relu());

@@ -203,7 +203,7 @@ TEST(SpecUnit, HandWrittenUnitsBothPositionsConcatOrdersAndSe) {
     EXPECT_EQ(param_shape(g, "u0.se.fc1", "bias"), (std::vector<int64_t>{1}));
     EXPECT_EQ(param_shape(g, "u0.se.fc2", "weight"), (std::vector<int64_t>{24, 1, 1, 1}));
     EXPECT_EQ(node(g, "u0.se.sigmoid").op, Op::Sigmoid);
-    EXPECT_EQ(node(g, "u0.se").op, Op::ChannelScale);
+    EXPECT_EQ(node(g, "u0.se").op, Op::Mul);
     EXPECT_EQ(input_name(g, "u0.se", 0), "u0.bn3");
     EXPECT_EQ(input_name(g, "u0.se", 1), "u0.se.sigmoid");
     EXPECT_EQ(input_name(g, "u0.relu"), "u0.se");
@@ -334,7 +334,7 @@ TEST(SpecCatalogue, SeTwoXAbout527M) {
     EXPECT_GT(macs, plain);
     Graph g = load_spec(specs_dir() + "/shufflenet_v1_g3_2.0x_se.json");
     int scales = 0;
-    for (const auto &n : g.nodes) scales += n.op == Op::ChannelScale;
+    for (const auto &n : g.nodes) scales += n.op == Op::Mul;
     EXPECT_EQ(scales, 16);
 }
 
