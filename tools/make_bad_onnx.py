@@ -56,8 +56,8 @@ def main():
         "dynamic_batch.onnx": conv_model([helper.make_node("Relu", ["c"], ["y"], name="relu")], inputs=[
             helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch_size", 3, 8, 8])]),
         "old_opset.onnx": conv_model([helper.make_node("Relu", ["c"], ["y"], name="relu")], opset=6),
-        "max_pool_ceil.onnx": conv_model([helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[3, 3],
-                                                           strides=[2, 2], ceil_mode=1)]),
+        "avg_pool_ceil.onnx": conv_model([helper.make_node("AveragePool", ["c"], ["y"], name="pool",
+                                                           kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)]),
         "reshape_other.onnx": conv_model([helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape")],
                                          initializers=[numpy_helper.from_array(np.array([1, 4, 64], np.int64), "shape")]),
         "dangling_shuffle.onnx": conv_model([helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape")],

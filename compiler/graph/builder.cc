@@ -83,7 +83,7 @@ int GraphBuilder::dense(const std::string &name, int x, int64_t out_features, bo
 
 int GraphBuilder::add(const std::string &name, int a, int b) { return append(make(Op::Add, name, {a, b})); }
 
-int GraphBuilder::channel_scale(const std::string &name, int x, int scale) {
+int GraphBuilder::mul(const std::string &name, int x, int scale) {
     return append(make(Op::Mul, name, {x, scale}));
 }
 

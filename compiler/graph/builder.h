@@ -41,7 +41,7 @@ public:
     int global_avgpool(const std::string &name, int x);
     int dense(const std::string &name, int x, int64_t out_features, bool bias);
     int add(const std::string &name, int a, int b);
-    int channel_scale(const std::string &name, int x, int scale);
+    int mul(const std::string &name, int x, int scale);
     int concat(const std::string &name, const std::vector<int> &inputs);
     int shuffle(const std::string &name, int x, int64_t groups, ShuffleConvention convention);
     int flatten(const std::string &name, int x);

@@ -234,7 +234,7 @@ private:
         int p = b_.global_avgpool(name + ".pool", x);
         int h = b_.relu(name + ".relu", b_.conv(name + ".fc1", p, hidden, one, 1, true));
         int s = b_.sigmoid(name + ".sigmoid", b_.conv(name + ".fc2", h, b_.shape(x).c, one, 1, true));
-        return b_.channel_scale(name, x, s);
+        return b_.mul(name, x, s);
     }
 
     int shufflenet_unit(const JsonView &e, const std::string &name, int x) {

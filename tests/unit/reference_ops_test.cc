@@ -11,6 +11,8 @@
 #include "graph/builder.h"
 #include "graph/graph.h"
 #include "reference/interpreter.h"
+#include "spec/spec_parser.h"
+#include "util/error.h"
 #include "unit_support.h"
 #include "weights/weights.h"
 
@@ -329,11 +331,11 @@ TEST(ReferenceOps, AddChannelScaleSigmoid) {
         expect_near_all(run_reference(g, {}, x), {2, -3, 4, 12});
     }
     {
-        // channel_scale(x, gap(x)): channel 0 mean -1, channel 1 mean 4.
+        // mul(x, gap(x)): channel 0 mean -1, channel 1 mean 4.
         Graph g;
         GraphBuilder b(g);
         int in = b.input("input", s);
-        g.output = b.channel_scale("scale", in, b.global_avgpool("gap", in));
+        g.output = b.mul("scale", in, b.global_avgpool("gap", in));
         expect_near_all(run_reference(g, {}, x), {-1, 3, 8, 24});
     }
     {
@@ -345,6 +347,32 @@ TEST(ReferenceOps, AddChannelScaleSigmoid) {
         float l3 = static_cast<float>(std::log(3.0));
         expect_near_all(run_reference(g, {}, {0.0f, l3, -l3, 20.0f}), {0.5f, 0.75f, 0.25f, 1.0f});
     }
+}
+
+// MobileNet V3's and EfficientNet's activations, from a spec: hard_sigmoid
+// clamp(alpha x + beta, 0, 1), hard_swish x * clamp(x/6 + 1/2, 0, 1), and SiLU
+// as mul(x, sigmoid(x)) of two tensors of one shape. A NaN stays a NaN.
+TEST(ReferenceOps, HardSigmoidHardSwishAndElementwiseMul) {
+    auto spec = [](const std::string &layer) {
+        return parse_spec_text(R"({"format": "shufflec-spec/1", "name": "t", "input": {"shape": [1, 1, 1, 6]},
+            "layers": [)" + layer + "]}", "t.json");
+    };
+    const float nan = std::nanf("");
+    std::vector<float> x = {-4, -3, 0, 1.5f, 3, 7};
+    std::vector<float> y = run_reference(spec(R"({"op": "hard_sigmoid", "alpha": 0.25, "beta": 0.5})"), {}, x);
+    expect_near_all(y, {0, 0, 0.5f, 0.875f, 1, 1});
+    y = run_reference(spec(R"({"op": "hard_sigmoid"})"), {}, x);  // ONNX's defaults 0.2, 0.5
+    expect_near_all(y, {0, 0, 0.5f, 0.8f, 1, 1});
+    y = run_reference(spec(R"({"op": "hard_swish"})"), {}, x);
+    expect_near_all(y, {0, 0, 0, 1.5f * 0.75f, 3, 7});
+    y = run_reference(spec(R"({"op": "sigmoid", "name": "s"}, {"op": "mul", "inputs": ["input", "s"]})"), {}, x);
+    for (size_t i = 0; i < x.size(); i++) EXPECT_NEAR(y[i], x[i] / (1 + std::exp(-static_cast<double>(x[i]))), 1e-6);
+    for (const char *op : {R"({"op": "hard_sigmoid"})", R"({"op": "hard_swish"})"}) {
+        y = run_reference(spec(op), {}, {nan, 0, 0, 0, 0, 0});
+        EXPECT_TRUE(std::isnan(y[0])) << op;
+    }
+    EXPECT_THROW(spec(R"({"op": "conv", "name": "c", "out_channels": 1, "kernel": [1, 2]},
+                         {"op": "mul", "inputs": ["input", "c"]})"), Error);
 }
 
 TEST(ReferenceOps, ConcatAlongChannels) {
