@@ -27,6 +27,22 @@ enum shufflec_status {
     SHUFFLEC_ERROR_PIPELINE = 8           /* the Halide pipeline reported an error (printed by Halide) */
 };
 
+/* The pixel formats of NAME_run_image / NAME_preprocess_image. Packed formats:
+ * `height` rows of `width` pixels of 3 or 4 bytes (the 4th, alpha, is ignored).
+ * NV12 / NV21 (YUV 4:2:0, what Android and V4L2 cameras deliver; even width and
+ * height): `height` rows of `width` Y bytes, then height / 2 rows of `width`
+ * bytes of interleaved U, V (NV21: V, U), one pair per 2x2 pixels, all rows
+ * `row_stride_bytes` apart; converted with BT.601 video-range coefficients in
+ * OpenCV's fixed point (cvtColor's COLOR_YUV2RGB_NV12 / NV21, to the grey level). */
+enum shufflec_pixel_format {
+    SHUFFLEC_PIXELS_RGB8 = 0,
+    SHUFFLEC_PIXELS_BGR8 = 1,
+    SHUFFLEC_PIXELS_RGBA8 = 2,
+    SHUFFLEC_PIXELS_BGRA8 = 3,
+    SHUFFLEC_PIXELS_NV12 = 4,
+    SHUFFLEC_PIXELS_NV21 = 5
+};
+
 /* A static, human-readable description of a status code. Never NULL. */
 const char *shufflec_status_string(int status);
 

@@ -15,6 +15,12 @@ images of many sizes (shrinking, enlarging, odd sizes, a row stride):
     rounds; required <= 1 grey level.
 
 Both: the top-5 classes of run_rgb8 equal PyTorch's on the reference input.
+
+Pixel formats (NAME_run_image / NAME_preprocess_image): BGR8, RGBA8 and BGRA8
+made from each image with numpy give exactly RGB8's input; NV12 and NV21 made
+with OpenCV (COLOR_RGB2YUV_I420, chroma interleaved) give the input of
+OpenCV's own conversion back (COLOR_YUV2RGB_NV12 / NV21) through RGB8, within
+one grey level before normalization (1 / 255 / std in the tensor).
 Also `shufflec info` names the preprocessing, thread counts give the same bits,
 and bad arguments are errors, not crashes.
 
@@ -133,6 +139,69 @@ def megvii_case(binary, golden, out):
     check("megvii", model, megvii_eval_transform, net, 1.0)
 
 
+def to_nv(rgb, v_first):
+    """NV12 (NV21 with v_first) bytes of an even-sized RGB image: OpenCV's I420 with U and V interleaved."""
+    h, w, _ = rgb.shape
+    flat = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)  # Y plane, U plane, V plane
+    u = flat[h * w:h * w + h * w // 4].reshape(h // 2, w // 2)
+    v = flat[h * w + h * w // 4:].reshape(h // 2, w // 2)
+    chroma = np.stack([v, u] if v_first else [u, v], -1).reshape(h // 2, w)
+    return np.ascontiguousarray(np.concatenate([flat[:h * w].reshape(h, w), chroma], 0))
+
+
+def pixel_formats(model):
+    level = 1.0 / 255.0 / 0.225  # one grey level in the tensor (ImageNet's std: 0.229, 0.224, 0.225)
+    worst, exact, total = 0.0, 0, 0
+    rng = np.random.default_rng(5)
+    for k, (h, w) in enumerate(SIZES):
+        rgb = image(h, w, 40 + k)
+        ours = model.preprocess_rgb8(rgb)
+        alpha = rng.integers(0, 256, (h, w, 1), dtype=np.uint8)  # ignored
+        for fmt, pixels in (("bgr8", rgb[:, :, ::-1]), ("rgba8", np.concatenate([rgb, alpha], -1)),
+                            ("bgra8", np.concatenate([rgb[:, :, ::-1], alpha], -1))):
+            got = model.preprocess_image(np.ascontiguousarray(pixels), fmt)
+            assert np.array_equal(got, ours), f"{fmt} {w}x{h}: differs from RGB8 by {np.abs(got - ours).max()}"
+        if h % 2 or w % 2:
+            continue
+        for fmt, code in (("nv12", cv2.COLOR_YUV2RGB_NV12), ("nv21", cv2.COLOR_YUV2RGB_NV21)):
+            nv = to_nv(rgb, fmt == "nv21")
+            expected = model.preprocess_rgb8(cv2.cvtColor(nv, code))
+            got = model.preprocess_image(nv, fmt)
+            error = float(np.abs(got - expected).max())
+            worst = max(worst, error)
+            exact += int((got == expected).sum())
+            total += got.size
+            assert error <= level * 1.0001, f"{fmt} {w}x{h}: {error} is more than one grey level ({level})"
+            assert np.array_equal(model.run_image(nv, fmt), model(got)), f"{fmt} {w}x{h}: run_image"
+    # A row stride: an NV12 frame inside wider rows (as camera buffers are padded).
+    nv = to_nv(image(240, 320, 9), False)
+    padded = np.zeros((nv.shape[0], 384), np.uint8)
+    padded[:, :320] = nv
+    assert np.array_equal(model.preprocess_image(padded[:, :320], "nv12"), model.preprocess_image(nv, "nv12"))
+    # Bad formats and sizes are errors, not crashes.
+    fn = getattr(model._lib, model.name + "_preprocess_image")
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    buf, out = np.zeros(64 * 64 * 4, np.uint8), np.zeros(model.input_shape, np.float32)
+    codes = {"format -1": fn(buf.ctypes.data, 8, 8, 32, -1, out.ctypes.data),
+             "format 6": fn(buf.ctypes.data, 8, 8, 32, 6, out.ctypes.data),
+             "NV12 odd width": fn(buf.ctypes.data, 7, 8, 32, 4, out.ctypes.data),
+             "NV12 odd height": fn(buf.ctypes.data, 8, 7, 32, 4, out.ctypes.data),
+             "RGBA8 stride < 4 * width": fn(buf.ctypes.data, 8, 8, 31, 2, out.ctypes.data),
+             "NV21 stride < width": fn(buf.ctypes.data, 8, 8, 7, 5, out.ctypes.data)}
+    for what, status in codes.items():
+        assert status == 2, f"{what}: status {status}, expected SHUFFLEC_ERROR_BAD_ARGUMENT"
+    for bad, fmt in ((np.zeros((10, 10, 3), np.uint8), "rgba8"), (np.zeros((15, 9), np.uint8), "nv12"),
+                     (np.zeros((10, 10, 3), np.uint8), "yuyv")):
+        try:
+            model.preprocess_image(bad, fmt)
+            raise AssertionError(f"{fmt} {bad.shape} accepted")
+        except ValueError:
+            pass
+    print(f"[ preproc  ] BGR8, RGBA8, BGRA8: equal to RGB8 on {len(SIZES)} images; NV12/NV21 vs OpenCV's "
+          f"conversion: max {worst:.4g} (one grey level: {level:.4g}), {100.0 * exact / max(total, 1):.3f}% of "
+          f"{total} values equal; bad formats refused")
+
+
 def bad_arguments(model):
     for bad in (np.zeros((10, 10, 4), np.uint8), np.zeros((10, 10, 3), np.float32), np.zeros((10, 30), np.uint8)):
         try:
@@ -179,6 +248,7 @@ def main():
     binary, golden = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as out:
         model = torchvision_case(binary, golden, out)
+        pixel_formats(model)
         bad_arguments(model)
         megvii_case(binary, golden, out)
 

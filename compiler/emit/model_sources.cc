@@ -118,8 +118,9 @@ std::string generate_glue_c(const ModelDescription &m) {
 
     const Preprocess &pre = g.preprocess;
     if (pre.enabled)
-        o << "int " << N << "_preprocess_pipeline(int32_t threads, struct halide_buffer_t *pixels, int32_t resize_w, "
-          << "int32_t resize_h, int32_t crop_x, int32_t crop_y, struct halide_buffer_t *input);\n";
+        o << "int " << N << "_preprocess_pipeline(int32_t threads, struct halide_buffer_t *pixels, int32_t format, "
+          << "int32_t width, int32_t height, int32_t resize_w, int32_t resize_h, int32_t crop_x, int32_t crop_y, "
+          << "struct halide_buffer_t *input);\n";
 
     // The build stamp NAME.h refers to: a header and a library from different
     // compiles do not link (docs/api.md).
@@ -273,12 +274,18 @@ std::string generate_glue_c(const ModelDescription &m) {
         // the crop starts at Python's round((size - crop) / 2), ties to even.
         o << "static int32_t " << N << "_center(int32_t size, int32_t crop) {\n"
           << "    int32_t d = size - crop, q = d / 2;\n    return (d % 2 != 0 && q % 2 != 0) ? q + 1 : q;\n}\n\n"
-          << "int " << N << "_preprocess_rgb8(const uint8_t *pixels, int width, int height, int row_stride_bytes, float *input) {\n"
-          << "    halide_buffer_t image, tensor;\n    halide_dimension_t di[3], dt[4];\n"
-          << "    int32_t resize_w = width, resize_h = height, crop_x = 0, crop_y = 0;\n"
+          << "int " << N << "_preprocess_image(const uint8_t *pixels, int width, int height, int row_stride_bytes, int format,\n"
+          << "                      float *input) {\n"
+          << "    halide_buffer_t image, tensor;\n    halide_dimension_t di[2], dt[4];\n"
+          << "    int32_t resize_w = width, resize_h = height, crop_x = 0, crop_y = 0, row_bytes, rows = height;\n"
+          << "    int yuv = format == SHUFFLEC_PIXELS_NV12 || format == SHUFFLEC_PIXELS_NV21;\n"
           << "    if (!pixels || !input) return SHUFFLEC_ERROR_NULL_ARGUMENT;\n"
-          << "    if (width < 1 || height < 1 || width > 65536 || height > 65536 || row_stride_bytes < 3 * width ||\n"
-          << "        (int64_t)row_stride_bytes * height > 0x7fffffff)\n"
+          << "    if (format < SHUFFLEC_PIXELS_RGB8 || format > SHUFFLEC_PIXELS_NV21 || width < 1 || height < 1 ||\n"
+          << "        width > 65536 || height > 65536 || (yuv && (width % 2 != 0 || height % 2 != 0)))\n"
+          << "        return SHUFFLEC_ERROR_BAD_ARGUMENT;\n"
+          << "    row_bytes = yuv ? width : (format >= SHUFFLEC_PIXELS_RGBA8 ? 4 : 3) * width;\n"
+          << "    if (yuv) rows = height + height / 2;\n"
+          << "    if (row_stride_bytes < row_bytes || (int64_t)row_stride_bytes * rows > 0x7fffffff)\n"
           << "        return SHUFFLEC_ERROR_BAD_ARGUMENT;\n";
         if (pre.resize) {
             // The same double arithmetic as the Python each convention comes from.
@@ -296,35 +303,39 @@ std::string generate_glue_c(const ModelDescription &m) {
               << in.h << ");\n";
         else
             o << "    if (resize_w != " << in.w << " || resize_h != " << in.h << ") return SHUFFLEC_ERROR_SHAPE_MISMATCH;\n";
-        o << "    di[0].min = 0, di[0].extent = 3, di[0].stride = 1, di[0].flags = 0;\n"
-          << "    di[1].min = 0, di[1].extent = width, di[1].stride = 3, di[1].flags = 0;\n"
-          << "    di[2].min = 0, di[2].extent = height, di[2].stride = row_stride_bytes, di[2].flags = 0;\n"
+        o << "    di[0].min = 0, di[0].extent = row_bytes, di[0].stride = 1, di[0].flags = 0;\n"
+          << "    di[1].min = 0, di[1].extent = rows, di[1].stride = row_stride_bytes, di[1].flags = 0;\n"
           << "    dt[0].min = 0, dt[0].extent = " << in.w << ", dt[0].stride = 1, dt[0].flags = 0;\n"
           << "    dt[1].min = 0, dt[1].extent = " << in.h << ", dt[1].stride = " << in.w << ", dt[1].flags = 0;\n"
           << "    dt[2].min = 0, dt[2].extent = 3, dt[2].stride = " << in.w * in.h << ", dt[2].flags = 0;\n"
           << "    dt[3].min = 0, dt[3].extent = 1, dt[3].stride = " << 3 * in.w * in.h << ", dt[3].flags = 0;\n"
           << "    image.device = 0, image.device_interface = 0, image.host = (uint8_t *)pixels, image.flags = 0;\n"
           << "    image.type.code = halide_type_uint, image.type.bits = 8, image.type.lanes = 1;\n"
-          << "    image.dimensions = 3, image.dim = di, image.padding = 0;\n"
+          << "    image.dimensions = 2, image.dim = di, image.padding = 0;\n"
           << "    tensor.device = 0, tensor.device_interface = 0, tensor.host = (uint8_t *)input, tensor.flags = 0;\n"
           << "    tensor.type.code = halide_type_float, tensor.type.bits = 32, tensor.type.lanes = 1;\n"
           << "    tensor.dimensions = 4, tensor.dim = dt, tensor.padding = 0;\n"
           << "    shufflec_internal_install_pool();\n"
-          << "    if (" << N << "_preprocess_pipeline(shufflec_get_num_threads(), &image, resize_w, resize_h, crop_x, crop_y, "
-          << "&tensor) != 0)\n        return SHUFFLEC_ERROR_PIPELINE;\n"
+          << "    if (" << N << "_preprocess_pipeline(shufflec_get_num_threads(), &image, format, width, height, resize_w, "
+          << "resize_h, crop_x, crop_y, &tensor) != 0)\n        return SHUFFLEC_ERROR_PIPELINE;\n"
           << "    return SHUFFLEC_OK;\n}\n\n"
-          << "int " << N << "_run_rgb8(const uint8_t *pixels, int width, int height, int row_stride_bytes, float *output) {\n"
+          << "int " << N << "_preprocess_rgb8(const uint8_t *pixels, int width, int height, int row_stride_bytes, float *input) {\n"
+          << "    return " << N << "_preprocess_image(pixels, width, height, row_stride_bytes, SHUFFLEC_PIXELS_RGB8, input);\n}\n\n"
+          << "int " << N << "_run_image(const uint8_t *pixels, int width, int height, int row_stride_bytes, int format, "
+          << "float *output) {\n"
           << "    const void *weights;\n    void *arena;\n    int status;\n"
           << "    if (!pixels || !output) return SHUFFLEC_ERROR_NULL_ARGUMENT;\n"
           << "    status = shufflec_internal_begin_run(" << N << "_state, " << N << "_EMBEDDED_WEIGHTS, " << arena_bytes
           << "ull, &weights, &arena);\n"
           << "    if (status != SHUFFLEC_OK) return status;\n"
           << "    float *input = (float *)arena + " << input_offset << ";\n"
-          << "    status = " << N << "_preprocess_rgb8(pixels, width, height, row_stride_bytes, input);\n"
+          << "    status = " << N << "_preprocess_image(pixels, width, height, row_stride_bytes, format, input);\n"
           << "    if (status == SHUFFLEC_OK) status = " << N
           << "_run_internal(input, output, (float *)arena, (const float *)weights);\n"
           << "    shufflec_internal_end_run(" << N << "_state, arena);\n"
-          << "    return status;\n}\n\n";
+          << "    return status;\n}\n\n"
+          << "int " << N << "_run_rgb8(const uint8_t *pixels, int width, int height, int row_stride_bytes, float *output) {\n"
+          << "    return " << N << "_run_image(pixels, width, height, row_stride_bytes, SHUFFLEC_PIXELS_RGB8, output);\n}\n\n";
     }
 
     // What the model is, as JSON (for wrappers such as runtime/python/shufflec.py).
@@ -417,11 +428,17 @@ std::string generate_header(const ModelDescription &m) {
       << "const char *" << N << "_info(void);\n";
     const Preprocess &pre = g.preprocess;
     if (pre.enabled) {
-        o << "\n/* Built from a spec with input.preprocess: an interleaved RGB8 image of any size\n"
-          << " * (row_stride_bytes >= 3 * width) straight in: " << describe(pre) << ". */\n"
+        o << "\n/* Built from a spec with input.preprocess: a camera image of any size straight in\n"
+          << " * (format: SHUFFLEC_PIXELS_RGB8, BGR8, RGBA8, BGRA8, NV12 or NV21; row_stride_bytes >=\n"
+          << " * the bytes of a row): " << describe(pre) << ". */\n"
           << "#define " << U << "_PREPROCESS 1\n"
-          << "int " << N << "_run_rgb8(const unsigned char *pixels, int width, int height, int row_stride_bytes, float *output);\n"
+          << "int " << N << "_run_image(const unsigned char *pixels, int width, int height, int row_stride_bytes, int format,\n"
+          << "              float *output);\n"
           << "/* Only the preprocessing: the network's input (" << U << "_INPUT_SIZE floats) from an image. */\n"
+          << "int " << N << "_preprocess_image(const unsigned char *pixels, int width, int height, int row_stride_bytes,\n"
+          << "                     int format, float *input);\n"
+          << "/* The same for interleaved R, G, B bytes (format SHUFFLEC_PIXELS_RGB8). */\n"
+          << "int " << N << "_run_rgb8(const unsigned char *pixels, int width, int height, int row_stride_bytes, float *output);\n"
           << "int " << N << "_preprocess_rgb8(const unsigned char *pixels, int width, int height, int row_stride_bytes, float *input);\n";
     }
     if (m.external_weights) {

@@ -14,10 +14,11 @@
 // either answer: 0.5 * scale / std = 0.0087 in the normalized tensor for
 // ImageNet's std); see preprocess.cc.
 //
-// Arguments: threads, the image (uint8, dims c (3, stride 1), x, y with the
-// caller's row stride), resize_w, resize_h (the resized size; the input's
-// without a resize), crop_x, crop_y (where the crop starts in it); output: the
-// input tensor, planar (x, y, c, n).
+// Arguments: threads, the image's bytes (uint8, dims: the bytes of a row
+// (stride 1), rows with the caller's row stride), its format (PixelFormat, one
+// loop nest each), width, height (in pixels), resize_w, resize_h (the resized
+// size; the input's without a resize), crop_x, crop_y (where the crop starts in
+// it); output: the input tensor, planar (x, y, c, n).
 #pragma once
 
 #include <Halide.h>
@@ -25,6 +26,11 @@
 #include "graph/graph.h"
 
 namespace shufflec {
+
+// The pixel formats of NAME_run_image (runtime/shufflec_runtime.h's
+// SHUFFLEC_PIXELS_*, the same numbers). NV12/NV21: `height` rows of Y bytes,
+// then height / 2 rows of interleaved U, V (V, U) for 2x2 pixels each.
+enum PixelFormat { kPixelsRGB8, kPixelsBGR8, kPixelsRGBA8, kPixelsBGRA8, kPixelsNV12, kPixelsNV21, kPixelFormats };
 
 struct PreprocessPipeline {
     Halide::Pipeline pipeline;

@@ -7,6 +7,8 @@
                                            # of the compiled one runs in chunks of it
     y = model.run_rgb8(image)              # image: uint8 (H, W, 3), any size, for specs with
                                            # input.preprocess (model.preprocess describes it)
+    y = model.run_image(frame, "nv12")     # also "bgr8", "rgba8", "bgra8", "nv21": (H, W, 3|4)
+                                           # or, for NV12/NV21, (H * 3 / 2, W) bytes
 
 Needs only ctypes and numpy. The library holds the model, its weights (unless
 compiled with --external-weights: then call model.load_weights(path)) and the
@@ -20,10 +22,13 @@ import os
 
 import numpy as np
 
-__all__ = ["load", "Model", "ShufflecError"]
+__all__ = ["load", "Model", "ShufflecError", "PIXEL_FORMATS"]
 
 
 _INT_MAX = 2**31 - 1  # C int: thread counts, image sizes and row strides
+
+# runtime/shufflec_runtime.h's SHUFFLEC_PIXELS_*: name -> (code, bytes per pixel; 0: YUV 4:2:0)
+PIXEL_FORMATS = {"rgb8": (0, 3), "bgr8": (1, 3), "rgba8": (2, 4), "bgra8": (3, 4), "nv12": (4, 0), "nv21": (5, 0)}
 
 
 class ShufflecError(RuntimeError):
@@ -98,32 +103,52 @@ class Model:
         """The compiled input.preprocess in words, or None."""
         return self.info.get("preprocess")
 
-    def _rgb8(self, function, image, out_shape):
+    def _image(self, function, image, fmt, out_shape):
         if self.preprocess is None:
             raise ShufflecError(f"{self.name}: compiled without input.preprocess: no {function}")
+        if fmt not in PIXEL_FORMATS:
+            raise ValueError(f"{self.name}.{function}: unknown pixel format {fmt!r} (one of {', '.join(PIXEL_FORMATS)})")
+        code, depth = PIXEL_FORMATS[fmt]
         image = np.asarray(image)
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"{self.name}.{function}: expected a uint8 (height, width, 3) image, got "
-                             f"{image.dtype} {image.shape}")
-        if image.strides[1] != 3 or image.strides[2] != 1 or not 0 <= image.strides[0] <= _INT_MAX:
+        if depth:
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != depth:
+                raise ValueError(f"{self.name}.{function}: expected a uint8 (height, width, {depth}) {fmt} image, got "
+                                 f"{image.dtype} {image.shape}")
+            width, height = image.shape[1], image.shape[0]
+            dense = image.strides[1] == depth and image.strides[2] == 1
+        else:
+            if image.dtype != np.uint8 or image.ndim != 2 or image.shape[0] % 3 != 0 or image.shape[1] % 2 != 0:
+                raise ValueError(f"{self.name}.{function}: expected {fmt} as a uint8 (height * 3 / 2, width) array "
+                                 f"with even width and height, got {image.dtype} {image.shape}")
+            width, height = image.shape[1], image.shape[0] // 3 * 2
+            dense = image.strides[1] == 1
+        if not dense or not 0 <= image.strides[0] <= _INT_MAX:
             image = np.ascontiguousarray(image)  # the C entry points take a row stride of 32 bits
-        if image.shape[0] > _INT_MAX or image.shape[1] * 3 > _INT_MAX:
-            raise ValueError(f"{self.name}.{function}: a {image.shape[1]}x{image.shape[0]} image is too large")
+        if height > _INT_MAX or width * max(depth, 1) > _INT_MAX:
+            raise ValueError(f"{self.name}.{function}: a {width}x{height} image is too large")
         fn = getattr(self._lib, f"{self.name}_{function}")
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
         fn.restype = ctypes.c_int
         out = np.empty(out_shape, np.float32)
-        status = fn(image.ctypes.data, image.shape[1], image.shape[0], image.strides[0], out.ctypes.data)
-        self._check(status, f"{function} on a {image.shape[1]}x{image.shape[0]} image")
+        status = fn(image.ctypes.data, width, height, image.strides[0], code, out.ctypes.data)
+        self._check(status, f"{function} on a {width}x{height} {fmt} image")
         return out
+
+    def preprocess_image(self, image, fmt):
+        """The network input the compiled preprocessing makes of an image in a pixel format (PIXEL_FORMATS)."""
+        return self._image("preprocess_image", image, fmt, self.input_shape)
+
+    def run_image(self, image, fmt):
+        """Preprocesses an image in a pixel format (PIXEL_FORMATS) and runs the network on it."""
+        return self._image("run_image", image, fmt, self.output_shape)
 
     def preprocess_rgb8(self, image):
         """The network input the compiled preprocessing makes of a uint8 (H, W, 3) RGB image."""
-        return self._rgb8("preprocess_rgb8", image, self.input_shape)
+        return self.preprocess_image(image, "rgb8")
 
     def run_rgb8(self, image):
         """Preprocesses a uint8 (H, W, 3) RGB image and runs the network on it."""
-        return self._rgb8("run_rgb8", image, self.output_shape)
+        return self.run_image(image, "rgb8")
 
     def __repr__(self):
         return f"<shufflec model {self.name}: {self.input_shape} -> {self.output_shape}, {self.info['target']}>"
