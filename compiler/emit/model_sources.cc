@@ -20,7 +20,7 @@ std::string host_expression(const SegmentPlan &plan, int node) {
     case Placement::Arena: return cat("(void *)(arena + ", p.offset, ")");
     case Placement::None: break;
     }
-    fail("internal: tensor without storage");
+    internal_error("tensor without storage");
 }
 
 }  // namespace

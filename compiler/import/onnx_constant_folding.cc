@@ -159,7 +159,7 @@ OnnxConstant fold_constant(OnnxNodeImport &node, const std::vector<const OnnxCon
         out.dims = shape;
         return out;
     }
-    fail("internal: ", op, " cannot be folded");
+    internal_error(op, " cannot be folded");
 }
 
 }  // namespace shufflec

@@ -76,7 +76,7 @@ LoweredSegment Lowering::run() {
     }
     for (int node : seg_.nodes) {
         const OpDef &def = op_def(g_.nodes[node].op);
-        if (!def.lower) fail("internal: ", def.name, " '", g_.nodes[node].name, "' cannot be lowered");
+        if (!def.lower) internal_error(def.name, " '", g_.nodes[node].name, "' cannot be lowered");
         def.lower(*this, node);
     }
     for (int node : seg_.outputs) {
@@ -92,7 +92,7 @@ Value Lowering::value(int node) {
     auto it = inputs_.find(node);
     if (it != inputs_.end()) return it->second;
     if (plan_.concat_view[node]) return Value{concat(g_.nodes[node]), 0, g_.nodes[node].shape.c};
-    fail("internal: segment ", seg_.name, " reads '", g_.nodes[node].name, "', which is not available");
+    internal_error("segment ", seg_.name, " reads '", g_.nodes[node].name, "', which is not available");
 }
 
 Expr Lowering::weight_at(int64_t offset, Expr index) { return weights_(static_cast<int>(offset) + index); }

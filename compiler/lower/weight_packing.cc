@@ -15,9 +15,9 @@ int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 const Tensor &WeightPacker::tensor(int node, const char *role) const {
     const Param *p = graph_.nodes[node].param(role);
-    if (!p) fail("internal: ", op_name(graph_.nodes[node].op), " '", graph_.nodes[node].name, "' has no ", role);
+    if (!p) internal_error(op_name(graph_.nodes[node].op), " '", graph_.nodes[node].name, "' has no ", role);
     auto it = weights_.find(p->tensor);
-    if (it == weights_.end()) fail("internal: missing tensor '", p->tensor, "'");
+    if (it == weights_.end()) internal_error("missing tensor '", p->tensor, "'");
     return it->second;
 }
 

@@ -21,7 +21,7 @@ std::pair<int, int64_t> input_source(const Node &node, int64_t c) {
         if (c < p.count) return {p.input, p.begin + c};
         c -= p.count;
     }
-    fail("internal: conv '", node.name, "' reads past its input parts");
+    internal_error("conv '", node.name, "' reads past its input parts");
 }
 
 void parse(const JsonView &e, Node &node) {
@@ -132,7 +132,7 @@ void lower(Lowering &L, int index) {
     int64_t cout = node.out_channels, cin_g = input_channels(g, node) / node.groups;
     int kh = node.kernel_h, kw = node.kernel_w, taps = kh * kw;
     bool depthwise = is_depthwise(g, node), pointwise = is_pointwise(node);
-    if (!node.parts.empty() && !pointwise) fail("internal: conv '", node.name, "' reads parts but is not 1x1");
+    if (!node.parts.empty() && !pointwise) internal_error("conv '", node.name, "' reads parts but is not 1x1");
     Stage &st = L.add_stage(index, depthwise ? Stage::Depthwise : pointwise ? Stage::Pointwise : Stage::Conv);
     const PackedNode &packed = L.packed(index);
     int pad = static_cast<int>(packed.padded_group), grp = static_cast<int>(group), icg = static_cast<int>(cin_g);

@@ -40,7 +40,7 @@ const std::vector<const OpDef *> &all_ops() {
 const OpDef &op_def(Op op) {
     for (const OpDef *d : all_ops())
         if (d->op == op) return *d;
-    fail("internal: op ", static_cast<int>(op), " has no definition in compiler/ops/");
+    internal_error("op ", static_cast<int>(op), " has no definition in compiler/ops/");
 }
 
 const OpDef *find_op(const std::string &spec_name) {

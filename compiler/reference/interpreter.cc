@@ -11,7 +11,7 @@ using Buffer = std::vector<float>;
 
 Buffer evaluate(const Graph &graph, const Node &node, const std::vector<Buffer> &values, const Weights &w) {
     const OpDef &def = op_def(node.op);
-    if (!def.reference) fail("internal: ", def.name, " has no reference implementation");
+    if (!def.reference) internal_error(def.name, " has no reference implementation");
     std::vector<RefTensor> inputs;
     for (int in : node.inputs) inputs.push_back({&graph.nodes[in].shape, &values[in]});
     for (const auto &p : node.params)

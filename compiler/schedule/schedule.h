@@ -17,51 +17,12 @@
 
 namespace shufflec {
 
+// The knobs of one layer, kind or model, each unset unless a schedule gives it
+// (what each means, its name and range: schedule/knobs.cc, the one table).
 struct ScheduleKnobs {
-    std::optional<int> vector;           // SIMD lanes over channels (1: scalar)
-    std::optional<int> channel_vectors;  // vectors of output channels per register tile
-    std::optional<int> tile_x;           // output pixels per register tile
-    std::optional<int> rows_per_task;    // output rows per parallel task (0: no threads)
-    // Compute this layer's result inside the rows of the unit output that reads
-    // it (a sliding window of rows) instead of as a whole tensor first.
-    // Unset: when this layer's output exceeds 1 MB (apply_schedule.cc).
-    std::optional<bool> fuse;
-    // Target facts the tiling cost model needs (usually set per target in
-    // schedules/<target>/default.json): vector registers.
-    std::optional<int> registers;
-    // Parallel tasks per thread of a row loop (1: each thread gets one
-    // contiguous block of rows; more: smaller blocks that balance better when
-    // other work shares the cores).
-    std::optional<int> tasks_per_thread;
-    // Lanes each group of a grouped conv's weights is padded to (model-wide:
-    // only read from "defaults"; unset: the widest vector the schedule uses).
-    std::optional<int> group_padding;
-    // Loop order of a 1x1 conv's tiles: pixels outside the channel blocks
-    // (false: for every pixel tile all channel blocks, the input stays in L1)
-    // or channel blocks outside the pixels of a row task (true: one block's
-    // weights stay in cache while every pixel of the task streams past).
-    // Unset: true when the conv's weights exceed 32 KB (apply_schedule.cc).
-    std::optional<bool> channels_outer;
-    // Input channels of a 1x1 conv's reduction per loop iteration (unrolled;
-    // applied only where it divides the reduction).
-    std::optional<int> unroll;
-    // A 1x1 conv's reduction in blocks of this many input channels (0: whole):
-    // its accumulators live in a row buffer (in L1) instead of registers, and
-    // each block's weights are reused by every pixel tile of the row before
-    // the next block's are loaded. Applied only where it divides the
-    // reduction; implies channels_outer.
-    std::optional<int> reduction_block;
-    // A general conv's (the stem's) input, copied per row task: stored as
-    // planes, x innermost (vectors along x for the copy), or channels
-    // innermost. Unset: planes when the input has fewer channels than a vector.
-    std::optional<bool> planar_input;
-    // Vectors over pixels instead of channels (an internal 1x1 or depthwise
-    // conv's root): each output channel's weight is a broadcast scalar, so a
-    // group that is not a whole number of vectors computes no padding lanes;
-    // the result is stored x innermost, where a reader vectorized over pixels
-    // loads it densely. The register tile is then channel_vectors channels x
-    // tile_x vectors of pixels.
-    std::optional<bool> pixel_vectors;
+    std::optional<int> vector, channel_vectors, tile_x, rows_per_task, registers, tasks_per_thread, group_padding,
+        unroll, reduction_block;
+    std::optional<bool> fuse, channels_outer, planar_input, pixel_vectors;
     void merge(const ScheduleKnobs &over);
 };
 

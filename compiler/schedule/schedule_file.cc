@@ -1,5 +1,7 @@
 #include "schedule/schedule.h"
 
+#include "schedule/knobs.h"
+
 #include "spec/json_view.h"
 #include "util/error.h"
 #include "util/file_io.h"
@@ -11,47 +13,25 @@ namespace {
 constexpr const char *kScheduleFormat = "shufflec-schedule/1";
 
 ScheduleKnobs parse_knobs(const JsonView &v) {
-    v.check_fields({"vector", "channel_vectors", "tile_x", "rows_per_task", "fuse", "registers", "tasks_per_thread",
-                    "group_padding", "channels_outer", "unroll", "reduction_block", "planar_input", "pixel_vectors",
-                    "comment"});
+    std::vector<std::string> fields = {"comment"};
+    for (const KnobDef &d : knob_defs()) fields.push_back(d.name);
+    v.check_fields(fields);
     ScheduleKnobs k;
-    if (v.has("vector")) {
-        int64_t lanes = v.at("vector").as_int(1, 64);
-        if (lanes & (lanes - 1)) v.at("vector").error("vector width must be a power of two");
-        k.vector = static_cast<int>(lanes);
+    for (const KnobDef &d : knob_defs()) {
+        if (!v.has(d.name)) continue;
+        JsonView f = v.at(d.name);
+        if (d.flag) {
+            d.set(k, f.as_bool() ? 1 : 0);
+            continue;
+        }
+        int64_t value = f.as_int(d.lo, d.hi);
+        if (d.power_of_two && (value & (value - 1))) f.error(cat(d.name, " must be a power of two"));
+        d.set(k, static_cast<int>(value));
     }
-    if (v.has("channel_vectors")) k.channel_vectors = static_cast<int>(v.at("channel_vectors").as_int(1, 16));
-    if (v.has("tile_x")) k.tile_x = static_cast<int>(v.at("tile_x").as_int(1, 64));
-    if (v.has("rows_per_task")) k.rows_per_task = static_cast<int>(v.at("rows_per_task").as_int(0, 1 << 16));
-    if (v.has("fuse")) k.fuse = v.at("fuse").as_bool();
-    if (v.has("registers")) k.registers = static_cast<int>(v.at("registers").as_int(8, 64));
-    if (v.has("tasks_per_thread")) k.tasks_per_thread = static_cast<int>(v.at("tasks_per_thread").as_int(1, 64));
-    if (v.has("group_padding")) k.group_padding = static_cast<int>(v.at("group_padding").as_int(1, 64));
-    if (v.has("channels_outer")) k.channels_outer = v.at("channels_outer").as_bool();
-    if (v.has("unroll")) k.unroll = static_cast<int>(v.at("unroll").as_int(1, 64));
-    if (v.has("reduction_block")) k.reduction_block = static_cast<int>(v.at("reduction_block").as_int(0, 1 << 16));
-    if (v.has("planar_input")) k.planar_input = v.at("planar_input").as_bool();
-    if (v.has("pixel_vectors")) k.pixel_vectors = v.at("pixel_vectors").as_bool();
     return k;
 }
 
 }  // namespace
-
-void ScheduleKnobs::merge(const ScheduleKnobs &over) {
-    if (over.vector) vector = over.vector;
-    if (over.channel_vectors) channel_vectors = over.channel_vectors;
-    if (over.tile_x) tile_x = over.tile_x;
-    if (over.rows_per_task) rows_per_task = over.rows_per_task;
-    if (over.fuse) fuse = over.fuse;
-    if (over.registers) registers = over.registers;
-    if (over.tasks_per_thread) tasks_per_thread = over.tasks_per_thread;
-    if (over.group_padding) group_padding = over.group_padding;
-    if (over.channels_outer) channels_outer = over.channels_outer;
-    if (over.unroll) unroll = over.unroll;
-    if (over.reduction_block) reduction_block = over.reduction_block;
-    if (over.planar_input) planar_input = over.planar_input;
-    if (over.pixel_vectors) pixel_vectors = over.pixel_vectors;
-}
 
 ScheduleFile parse_schedule_text(const std::string &text, const std::string &source) {
     json root = parse_json_text(text, source);

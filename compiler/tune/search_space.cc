@@ -1,5 +1,7 @@
 #include "tune/search_space.h"
 
+#include "schedule/knobs.h"
+
 #include <algorithm>
 #include <functional>
 #include <sstream>
@@ -219,18 +221,7 @@ void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &confi
     for (size_t i = 0; i < unit.roots.size() && i < config.size(); i++)
         for (const auto &name : unit.roots[i].names) {
             ScheduleKnobs &k = file.layers[name];
-            for (const auto &[knob, value] : config[i]) {
-                if (knob == "channel_vectors") k.channel_vectors = value;
-                else if (knob == "tile_x") k.tile_x = value;
-                else if (knob == "tasks_per_thread") k.tasks_per_thread = value;
-                else if (knob == "fuse") k.fuse = value != 0;
-                else if (knob == "channels_outer") k.channels_outer = value != 0;
-                else if (knob == "unroll") k.unroll = value;
-                else if (knob == "vector") k.vector = value;
-                else if (knob == "reduction_block") k.reduction_block = value;
-                else if (knob == "planar_input") k.planar_input = value != 0;
-                else if (knob == "pixel_vectors") k.pixel_vectors = value != 0;
-            }
+            for (const auto &[knob, value] : config[i]) knob_def(knob).set(k, value);
         }
 }
 
@@ -244,14 +235,14 @@ nlohmann::json config_to_json(const Config &config) {
     return j;
 }
 
-Config config_from_json(const nlohmann::json &j, const UnitSpace &unit) {
+std::optional<Config> config_from_json(const nlohmann::json &j, const UnitSpace &unit) {
     Config c;
-    if (!j.is_array()) fail("config: expected an array of objects (one per root Func)");
+    if (!j.is_array()) return std::nullopt;
     for (const auto &root : j) {
-        if (!root.is_object()) fail("config: expected an object per root Func");
+        if (!root.is_object()) return std::nullopt;
         std::map<std::string, int> knobs;
         for (auto it = root.begin(); it != root.end(); ++it) {
-            if (!it.value().is_number_integer()) fail("config: knob ", in_quotes(it.key()), " is not an integer");
+            if (!it.value().is_number_integer()) return std::nullopt;
             knobs[it.key()] = it.value().get<int>();
         }
         c.push_back(knobs);
@@ -259,7 +250,7 @@ Config config_from_json(const nlohmann::json &j, const UnitSpace &unit) {
     // A record from before a knob was declared measured it at its default.
     for (size_t i = 0; i < c.size() && i < unit.roots.size(); i++)
         for (const auto &k : unit.roots[i].knobs) c[i].emplace(k.name, k.default_value);
-    if (!config_is_legal(unit, c)) fail("config ", j.dump(), " is not a point of unit ", in_quotes(unit.unit), "'s space");
+    if (!config_is_legal(unit, c)) return std::nullopt;
     return c;
 }
 

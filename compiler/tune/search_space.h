@@ -42,6 +42,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,8 +100,9 @@ bool config_is_legal(const UnitSpace &unit, const Config &config);
 // Sets the config's knobs as layers[name] entries of `file`.
 void apply_config(ScheduleFile &file, const UnitSpace &unit, const Config &config);
 nlohmann::json config_to_json(const Config &config);
-// Throws if `j` is not a legal config of `unit`.
-Config config_from_json(const nlohmann::json &j, const UnitSpace &unit);
+// The config `j` describes; none if it is not a legal point of `unit`'s space
+// (a record of another version of the space: logs outlive compilers).
+std::optional<Config> config_from_json(const nlohmann::json &j, const UnitSpace &unit);
 // Number of legal points of a unit (for messages).
 double space_size(const UnitSpace &unit);
 // Human-readable listing for `tune --print-space`.

@@ -1,5 +1,7 @@
 #include "tune/tuner.h"
 
+#include "schedule/knobs.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -184,20 +186,7 @@ void rename_object(const std::string &from, const std::string &to, const std::st
 
 nlohmann::json schedule_json(const PreparedModel &model, const ScheduleFile &tuned, const std::string &description) {
     nlohmann::json layers = nlohmann::json::object();
-    for (const auto &[name, k] : tuned.layers) {
-        nlohmann::json o = nlohmann::json::object();
-        if (k.channel_vectors) o["channel_vectors"] = *k.channel_vectors;
-        if (k.tile_x) o["tile_x"] = *k.tile_x;
-        if (k.tasks_per_thread) o["tasks_per_thread"] = *k.tasks_per_thread;
-        if (k.fuse) o["fuse"] = *k.fuse;
-        if (k.channels_outer) o["channels_outer"] = *k.channels_outer;
-        if (k.unroll) o["unroll"] = *k.unroll;
-        if (k.vector) o["vector"] = *k.vector;
-        if (k.reduction_block) o["reduction_block"] = *k.reduction_block;
-        if (k.planar_input) o["planar_input"] = *k.planar_input;
-        if (k.pixel_vectors) o["pixel_vectors"] = *k.pixel_vectors;
-        layers[name] = o;
-    }
+    for (const auto &[name, k] : tuned.layers) layers[name] = knobs_to_json(k);
     nlohmann::json j = {{"format", "shufflec-schedule/1"},
                         {"target", model.target.short_name},
                         {"model", model.graph.name},
@@ -319,12 +308,9 @@ int run_tune(const TuneOptions &opt) {
             if (it == by_key.end() || r.value("target", "") != space.target || r.value("threads", 0) != opt.threads)
                 continue;
             Workload &w = workloads[it->second];
-            Config c;
-            try {
-                c = config_from_json(r.at("config"), *w.space);
-            } catch (const std::exception &) {
-                continue;
-            }
+            std::optional<Config> read = config_from_json(r.value("config", nlohmann::json()), *w.space);
+            if (!read) continue;  // a point of another version of the space
+            const Config &c = *read;
             done++;
             w.trials++;
             w.tried.insert(config_to_json(c).dump());

@@ -154,21 +154,19 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
         auto ck = check.find(u.key);
         if (ck != check.end()) {
             if (ck->second->value("status", "") != "ok") continue;
-            try {
-                apply_config(model.schedule, u, config_from_json((*ck->second)["config"], u));
+            if (auto c = config_from_json(ck->second->value("config", nlohmann::json()), u)) {
+                apply_config(model.schedule, u, *c);
                 changed++;
-            } catch (const Error &) {
             }
             continue;
         }
         auto it = best.find(u.key);
         if (it == best.end() || !it->second.best || it->second.best->value("default", false)) continue;
         if (it->second.default_ms > 0 && it->second.best_ms >= it->second.default_ms * kImprovement) continue;
-        try {
-            apply_config(model.schedule, u, config_from_json((*it->second.best)["config"], u));
+        // A record of another version of the space: the cost model decides.
+        if (auto c = config_from_json(it->second.best->value("config", nlohmann::json()), u)) {
+            apply_config(model.schedule, u, *c);
             changed++;
-        } catch (const Error &) {
-            // A record of another version of the space: the cost model decides.
         }
     }
     model.schedule.source += cat(" + ", path, " (", changed, " pipeline", changed == 1 ? "" : "s", ")");

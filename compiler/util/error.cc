@@ -1,6 +1,7 @@
 #include "util/error.h"
 
 #include <cstdlib>
+#include <new>
 
 namespace shufflec {
 
@@ -93,7 +94,8 @@ std::string one_line(const std::string &s) {
 }
 
 std::string format_error(const std::exception &e) {
-    std::string text = "shufflec: error: " + one_line(e.what()) + "\n";
+    bool ours = dynamic_cast<const Error *>(&e) != nullptr || dynamic_cast<const std::bad_alloc *>(&e) != nullptr;
+    std::string text = std::string(ours ? "shufflec: error: " : "shufflec: internal error: ") + one_line(e.what()) + "\n";
     if (const auto *error = dynamic_cast<const Error *>(&e)) {
         if (!error->details().empty()) {
             const char *verbose = std::getenv("SHUFFLEC_VERBOSE");

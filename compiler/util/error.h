@@ -2,7 +2,8 @@
 //
 // Every user-facing failure is a shufflec::Error whose message names the place
 // (a JSON path such as `$.layers[3].kernel`, a tensor name, a file, a flag).
-// The CLI prints it once and exits non-zero; nothing else catches it.
+// The CLI prints it once and exits 1; nothing else catches it. A bug in
+// shufflec itself (internal_error) is a std::logic_error instead: exit 3.
 #pragma once
 
 #include <sstream>
@@ -49,6 +50,13 @@ std::string in_quotes(const std::string &s, size_t limit = 60);
 template <typename... Args>
 [[noreturn]] void fail(const Args &...args) {
     throw Error(cat(args...));
+}
+
+// Something shufflec's own code should have made impossible (not bad input):
+// "shufflec: internal error: ...", exit 3.
+template <typename... Args>
+[[noreturn]] void internal_error(const Args &...args) {
+    throw std::logic_error(cat(args...));
 }
 
 }  // namespace shufflec

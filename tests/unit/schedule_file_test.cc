@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "graph/graph.h"
+#include "schedule/knobs.h"
 #include "schedule/schedule.h"
+#include "util/error.h"
+#include "util/file_io.h"
 #include "unit_support.h"
 
 using namespace shufflec;
@@ -124,6 +127,35 @@ TEST(ScheduleFile, KnobsMerge) {
     EXPECT_FALSE(base.channel_vectors.has_value());
     EXPECT_EQ(base.tile_x, 1);
     EXPECT_EQ(base.rows_per_task, 0);
+}
+
+// The knob table (schedule/knobs.cc) is the one declaration: every knob set to
+// a legal value in a file comes back from knobs_to_json, merges, and is named
+// in docs/schedules.md; ranges are enforced at both ends.
+TEST(ScheduleFile, EveryKnobDeclaredOnce) {
+    nlohmann::json all = nlohmann::json::object();
+    for (const KnobDef &d : knob_defs()) {
+        if (d.flag) all[d.name] = true;
+        else all[d.name] = d.power_of_two ? 4 : std::max(d.lo, 1);
+    }
+    ScheduleFile file = parse_schedule_text(schedule_text(R"("layers": {"u": )" + all.dump() + "}"), "all.json");
+    EXPECT_EQ(knobs_to_json(file.layers.at("u")), all);
+    ScheduleKnobs merged;
+    merged.merge(file.layers.at("u"));
+    EXPECT_EQ(knobs_to_json(merged), all);
+    std::string docs = read_file(std::string(SHUFFLEC_SOURCE_DIR) + "/docs/schedules.md", "docs");
+    for (const KnobDef &d : knob_defs()) {
+        EXPECT_NE(docs.find(std::string("`") + d.name + "`"), std::string::npos) << d.name << " is not in docs/schedules.md";
+        EXPECT_TRUE(d.flag ? d.boolean != nullptr && d.count == nullptr : d.count != nullptr && d.boolean == nullptr)
+            << d.name;
+        if (d.flag) continue;
+        for (int bad : {d.lo - 1, d.hi + 1}) {
+            std::string text = schedule_text(cat(R"("defaults": {")", d.name, R"(": )", bad, "}"));
+            EXPECT_NE(unit::error_of([&] { parse_schedule_text(text, "s.json"); }).find(d.name), std::string::npos)
+                << d.name << " = " << bad;
+        }
+    }
+    EXPECT_THROW(knob_def("no_such_knob"), std::logic_error);  // a bug, not bad input
 }
 
 TEST(ScheduleFile, ErrorsNameTheJsonPath) {

@@ -127,12 +127,12 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
         if (u.roots[i].knob("reduction_block")) inner[i]["channels_outer"] = 0;
     EXPECT_FALSE(config_is_legal(u, inner));
     // JSON round trip; a config of another unit's shape is refused.
-    EXPECT_EQ(config_to_json(config_from_json(config_to_json(c), u)), config_to_json(c));
-    EXPECT_THROW(config_from_json(config_to_json(default_config(unit_named(space, "stem.conv"))), u), Error);
+    EXPECT_EQ(config_to_json(config_from_json(config_to_json(c), u).value()), config_to_json(c));
+    EXPECT_FALSE(config_from_json(config_to_json(default_config(unit_named(space, "stem.conv"))), u));
     // A record from before a knob existed is read with that knob at its default.
     nlohmann::json old_record = config_to_json(c);
     for (auto &root : old_record) root.erase("vector");
-    Config read = config_from_json(old_record, u);
+    Config read = config_from_json(old_record, u).value();
     for (size_t i = 0; i < read.size(); i++) EXPECT_EQ(read[i].at("vector"), u.roots[i].knob("vector")->default_value);
 }
 
