@@ -7,6 +7,7 @@
 #include "emit/targets.h"
 #include "measure/bench_program.h"
 #include "spec/spec_parser.h"
+#include "tune/tuning_log.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -54,12 +55,16 @@ int command_compile(const std::vector<std::string> &argv) {
     if (o.out_dir.empty() && !args.has("--print-schedule")) fail("compile: missing -o DIR");
     if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     o.schedule_path = args.get("--schedule");
-    o.tuning_log = args.get("--tuning-log");
+    int tuning_threads = 0;  // the log's last thread count
     if (args.has("--tuning-threads")) {
         std::vector<int> t = parse_int_list(args.get("--tuning-threads"), "--tuning-threads", 1, 64);
         if (t.size() != 1) fail("--tuning-threads: expected one number");
-        o.tuning_threads = t[0];
+        tuning_threads = t[0];
     }
+    if (args.has("--tuning-log"))
+        o.refine_schedule = [log = args.get("--tuning-log"), tuning_threads](PreparedModel &p) {
+            apply_tuning_log(p, log, tuning_threads);
+        };
     o.external_weights = args.has("--external-weights");
     std::string emit = args.get("--emit", "lib");
     if (emit != "lib" && emit != "obj" && emit != "so") fail("--emit: expected lib, obj or so, got ", in_quotes(emit));

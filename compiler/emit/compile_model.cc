@@ -22,7 +22,6 @@
 #include "passes/passes.h"
 #include "schedule/schedule.h"
 #include "spec/spec_parser.h"
-#include "tune/tuning_log.h"
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/hash.h"
@@ -172,8 +171,8 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     // The weights blob: every op's arrays, laid out for its lowering.
     p.blob = pack_weights(p.graph, p.weights, p.plan, {group_padding(p.schedule, p.target.halide)});
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
-    // Tuned records by workload, over the schedule files (they never change the packing).
-    if (!opt.tuning_log.empty()) apply_tuning_log(p, opt.tuning_log, opt.tuning_threads);
+    // E.g. tuned records by workload, over the schedule files (they never change the packing).
+    if (opt.refine_schedule) opt.refine_schedule(p);
     return p;
 }
 

@@ -8,6 +8,7 @@
 // the output folder and renamed into place only when all of it succeeded.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,8 @@
 
 namespace shufflec {
 
+struct PreparedModel;
+
 struct CompileOptions {
     std::string spec_path;
     std::string weights_path;   // --weights
@@ -32,8 +35,10 @@ struct CompileOptions {
     std::optional<Shape> input_shape;
     std::string schedule_path;  // --schedule; default schedules/<target>/<spec name>.json if present
     bool ignore_model_schedule = false;  // only the target's default.json (+ --schedule): tune's baseline
-    std::string tuning_log;     // --tuning-log: best record per workload (tune/tuning_log.h)
-    int tuning_threads = 0;     // --tuning-threads: which records (0: the log's last thread count)
+    // Run on the prepared model after the schedule files and the weight
+    // packing (the CLI's --tuning-log applies a tune log's records here:
+    // emit knows nothing of tuning).
+    std::function<void(PreparedModel &)> refine_schedule;
     bool external_weights = false;
     // --emit: lib (NAME.a), obj (NAME.o + the shared runtime object), so (NAME.so, e.g. for Python)
     enum class Emit { Library, Objects, Shared } emit = Emit::Library;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 
 namespace shufflec {
 

@@ -11,7 +11,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "import/onnx_constant_folding.h"
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "ops/op.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"

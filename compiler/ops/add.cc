@@ -2,7 +2,7 @@
 // connection; the passes fuse the ReLU after it).
 #include <algorithm>
 
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

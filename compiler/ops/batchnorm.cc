@@ -3,7 +3,7 @@
 // a per-channel affine map.
 #include <cmath>
 
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 

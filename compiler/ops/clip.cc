@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

@@ -2,7 +2,7 @@
 // nothing: each input is written into its channel range of one buffer (a
 // "view", lower/segment_plan.h); the passes fold a concat read by convs into
 // their input parts.
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

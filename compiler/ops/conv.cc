@@ -1,7 +1,7 @@
 // conv: 2-D convolution with groups (1x1 group convs, depthwise 3x3, the stem).
 #include "ops/op.h"
 
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/window.h"
 #include "util/error.h"

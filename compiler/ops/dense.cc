@@ -1,5 +1,5 @@
 // fc: fully connected over the C*H*W values of its input (N x out_features).
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

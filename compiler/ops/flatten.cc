@@ -1,5 +1,5 @@
 // flatten: N x (C*H*W), a no-op on NCHW memory (the passes drop it before an FC).
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

@@ -1,5 +1,5 @@
 // global_avgpool: the mean over H x W of every channel (N x C x 1 x 1).
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

@@ -1,7 +1,7 @@
 // hard_sigmoid: clamp(alpha * x + beta, 0, 1), ONNX's HardSigmoid (MobileNet V3's
 // gate: PyTorch's relu6(x + 3) / 6 exports as alpha 1/6, beta 1/2); hard_swish:
 // x * hard_sigmoid(x) with those constants, ONNX's HardSwish. A NaN stays a NaN.
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

@@ -1,6 +1,6 @@
 // mul: x * s, elementwise. s has x's shape (x * sigmoid(x) is SiLU, EfficientNet's
 // activation) or N x C x 1 x 1: one factor per channel (the squeeze-and-excitation gate).
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

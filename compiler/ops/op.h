@@ -24,7 +24,7 @@ namespace shufflec {
 
 class Lowering;       // lower/lower_segment.h
 class WeightPacker;   // lower/weight_packing.h
-class OnnxNodeImport; // import/onnx_node_import.h
+class OnnxNodeImport; // ops/onnx_node_import.h
 
 // A reference input: its shape and values (NCHW).
 struct RefTensor {

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 

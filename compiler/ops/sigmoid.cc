@@ -1,7 +1,7 @@
 // sigmoid: 1 / (1 + exp(-x)) (the gate of squeeze-and-excitation blocks).
 #include <cmath>
 
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 

@@ -1,7 +1,7 @@
 // slice: channels [begin, end) of its input (ShuffleNet V2's channel split).
 // Never materialized: the passes fold it into the convs that read it (as an
 // input part), and anything else reads it as an offset index.
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/op.h"
 #include "util/error.h"

@@ -262,7 +262,7 @@ int run_tune(const TuneOptions &opt) {
     auto started = std::chrono::steady_clock::now();
     CompileOptions copt = opt.compile;
     copt.ignore_model_schedule = true;
-    copt.tuning_log.clear();
+    copt.refine_schedule = nullptr;
     PreparedModel model = prepare_model(copt);
     std::vector<std::unique_ptr<Runner>> runners;
     for (const auto &spec : opt.runners) runners.push_back(make_runner(spec));

@@ -1,4 +1,4 @@
-#include "import/onnx_node_import.h"
+#include "ops/onnx_node_import.h"
 
 #include "util/error.h"
 
