@@ -13,16 +13,15 @@
 #include "util/error.h"
 #include "util/npy.h"
 #include "test_support.h"
+#include "util/file_io.h"
 
 using namespace shufflec;
 using namespace shufflec_test;
 
 namespace {
 
-const char *kTinySpec = R"({
-  "format": "shufflec-spec/1", "name": "tiny", "input": {"shape": [1, 3, 40, 48]},
-  "family": {"name": "shufflenet_v1", "groups": 3, "scale": 0.5, "stage_repeats": [2, 2, 1], "num_classes": 10}
-})";
+// The tiny ShuffleNet V1 (g3, 0.5x, 40x48) every compile test here starts from.
+const std::string kTinySpec = read_file(source_dir() + "/tests/tiny_shufflenet_v1.json", "spec");
 
 void write_text(const std::string &path, const std::string &text) {
     FILE *f = std::fopen(path.c_str(), "w");
@@ -130,7 +129,7 @@ TEST(AppContract, FailedCompileWritesNothing) {
     ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
     std::string spec = dir + "/../tiny_failed.json";
     FILE *f = std::fopen(spec.c_str(), "w");
-    std::fputs(kTinySpec, f);
+    std::fputs(kTinySpec.c_str(), f);
     std::fclose(f);
     auto listing = [&]() {
         std::string out;

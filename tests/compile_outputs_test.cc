@@ -37,10 +37,8 @@ using namespace shufflec_test;
 
 namespace {
 
-const char *kTinySpec = R"({
-  "format": "shufflec-spec/1", "name": "tiny", "input": {"shape": [1, 3, 40, 48]},
-  "family": {"name": "shufflenet_v1", "groups": 3, "scale": 0.5, "stage_repeats": [2, 2, 1], "num_classes": 10}
-})";
+// The tiny ShuffleNet V1 (g3, 0.5x, 40x48) every compile test here starts from.
+const std::string kTinySpec = read_file(source_dir() + "/tests/tiny_shufflenet_v1.json", "spec");
 
 std::string fresh_dir(const std::string &name) {
     std::string dir = build_dir() + "/outputs/" + name;

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Writes the seed corpora of the fuzz harnesses (tests/fuzz/corpus/<target>/).
 
-    /usr/bin/python3 tools/make_fuzz_seeds.py
+    /usr/bin/python3 tools/make_fuzz_seeds.py [FOLDER]
 
-Small valid inputs of every format, from which libFuzzer mutates (tools/fuzz.sh).
-The files are committed; this script documents how they were made.
+Small valid inputs of every format, from which libFuzzer mutates (tools/fuzz.sh),
+into FOLDER (default: tests/fuzz/corpus). The files are committed; the ctest
+`fuzz_seeds` regenerates them into a temporary folder and compares, so this
+script stays the true record of how they were made.
 """
 import json
 import os
@@ -15,7 +17,7 @@ import sys
 import numpy as np
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-corpus = os.path.join(root, "tests", "fuzz", "corpus")
+corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests", "fuzz", "corpus")
 
 
 def put(target, name, data):
@@ -97,6 +99,10 @@ def main():
         "format": "shufflec-schedule/1", "defaults": {"rows_per_task": 2},
         "kinds": {"pointwise": {"channel_vectors": 3, "tile_x": 4}},
         "layers": {"stage2.0": {"vector": 8, "fuse": True}, "fc": {"tasks_per_thread": 2}}}))
+    put("schedule", "pixel_vectors.json", json.dumps({
+        "format": "shufflec-schedule/1",
+        "layers": {"stage2.1.conv1": {"pixel_vectors": True, "channel_vectors": 5, "tile_x": 2},
+                   "stage2.1.dw": {"pixel_vectors": False}}}))
     # External weights images (with the payload size the harness expects first).
     put("weights_loader", "valid.bin", weights_image(bytes(range(64))))
     put("weights_loader", "empty_payload.bin", weights_image(b""))

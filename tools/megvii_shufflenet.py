@@ -3,7 +3,7 @@
 
 The official PyTorch code (megvii-model/ShuffleNet-Series, ShuffleNetV1) is
 not available here, so this module rebuilds its structure from the published
-facts (/work/shared/notes/shufflenet-v1.md): module names first_conv,
+facts (the official repository's ShuffleNetV1/network.py and blocks.py): module names first_conv,
 maxpool, features.N.branch_main_1 / branch_main_2 / branch_proj, globalpool,
 classifier; megvii's channel shuffle, applied after the depthwise conv + BN.
 

@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "shufflec: error: out of memory\n");
         return 1;
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "shufflec: internal error: %s\n", shufflec::one_line(e.what()).c_str());
+        std::fputs(shufflec::format_error(e).c_str(), stderr);  // "internal error ... please report"
         return 3;
     }
 }

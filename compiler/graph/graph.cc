@@ -1,11 +1,12 @@
 #include "graph/graph.h"
 
 #include <cmath>
-#include <sstream>
 #include <limits>
+#include <sstream>
 
 #include "ops/op.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace shufflec {
 
@@ -144,6 +145,30 @@ LayerStats graph_stats(const Graph &graph) {
         total.params += st.params;
     }
     return total;
+}
+
+std::string node_signature(const Node &n, int64_t grouping, bool packing) {
+    std::ostringstream o;
+    o << to_string(n.shape) << " k" << n.kernel_h << "x" << n.kernel_w << " s" << n.stride_h << "x" << n.stride_w << " p"
+      << n.pad_top << "," << n.pad_left << "," << n.pad_bottom << "," << n.pad_right << " g" << n.groups << " grp"
+      << grouping;
+    if (n.activation.enabled) o << " act[" << n.activation.lo << "," << n.activation.hi << "]";
+    for (const ShuffleStep &st : n.input_shuffles)
+        o << " shuffle(" << (st.convention == ShuffleConvention::Paper ? "paper" : "inverse") << "," << st.groups << ","
+          << st.channels << ")";
+    for (const InputPart &p : n.parts) o << " part(" << p.input << "," << p.begin << "," << p.count << ")";
+    if (n.op == Op::AvgPool) o << " cip" << n.count_include_pad;
+    if (n.op == Op::Slice) o << " [" << n.begin << "," << n.end << ")";
+    if (n.op == Op::Clip) o << " [" << n.clip_min << "," << n.clip_max << "]";
+    if (n.op == Op::HardSigmoid) o << " a" << n.alpha << " b" << n.beta;
+    if (n.op == Op::ChannelPermute) {
+        uint64_t h = kFnvOffset;
+        for (int64_t v : n.order) h = fnv1a(&v, sizeof v, h);
+        o << " order" << h;
+    }
+    if (n.op == Op::ChannelShuffle) o << " shuffle" << (n.shuffle == ShuffleConvention::Paper ? "paper" : "inverse");
+    if (packing) o << " rank" << n.shape.rank << " out" << n.out_channels << " bias" << n.bias << " eps" << n.eps;
+    return o.str();
 }
 
 }  // namespace shufflec

@@ -200,6 +200,14 @@ bool is_pointwise(const Node &node);
 // Ops that only pick channels of their inputs (slice, concat, shuffle, permutation).
 bool is_channel_view(Op op);
 
+// What a node is, without its name and its inputs: shape, window, groups, the
+// channel grouping of its value (`grouping`, the segment plan's), the fused
+// activation, folded shuffles, input parts and the op's own attributes. The
+// tuner's workload keys and the weights fingerprint are both built from it, so
+// they agree on what makes two nodes different; `packing` adds the fields only
+// the weights' layout depends on (bias, output channels, rank, eps).
+std::string node_signature(const Node &node, int64_t grouping, bool packing = false);
+
 // Cost and size of a graph.
 struct LayerStats {
     int64_t macs = 0;    // multiply-accumulates for the whole batch

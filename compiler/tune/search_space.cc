@@ -40,25 +40,7 @@ std::string workload_description(const Graph &g, const SegmentPlan &plan, int se
         const Node &n = g.nodes[seg.nodes[i]];
         o << "n" << i << "=" << op_name(n.op) << "(";
         for (size_t k = 0; k < n.inputs.size(); k++) o << (k ? "," : "") << ref(n.inputs[k]);
-        o << ") " << to_string(n.shape) << " k" << n.kernel_h << "x" << n.kernel_w << " s" << n.stride_h << "x"
-          << n.stride_w << " p" << n.pad_top << "," << n.pad_left << "," << n.pad_bottom << "," << n.pad_right << " g"
-          << n.groups << " grp" << plan.grouping[seg.nodes[i]];
-        if (n.activation.enabled) o << " act[" << n.activation.lo << "," << n.activation.hi << "]";
-        for (const ShuffleStep &st : n.input_shuffles)
-            o << " shuffle(" << (st.convention == ShuffleConvention::Paper ? "paper" : "inverse") << "," << st.groups
-              << "," << st.channels << ")";
-        for (const InputPart &p : n.parts) o << " part(" << p.input << "," << p.begin << "," << p.count << ")";
-        if (n.op == Op::AvgPool) o << " cip" << n.count_include_pad;
-        if (n.op == Op::Slice) o << " [" << n.begin << "," << n.end << ")";
-        if (n.op == Op::Clip) o << " [" << n.clip_min << "," << n.clip_max << "]";
-        if (n.op == Op::HardSigmoid) o << " a" << n.alpha << " b" << n.beta;
-        if (n.op == Op::ChannelPermute) {
-            uint64_t h = kFnvOffset;
-            for (int64_t v : n.order) h = fnv1a(&v, sizeof v, h);
-            o << " order" << h;
-        }
-        if (n.op == Op::ChannelShuffle)
-            o << " shuffle" << (n.shuffle == ShuffleConvention::Paper ? "paper" : "inverse");
+        o << ") " << node_signature(n, plan.grouping[seg.nodes[i]]);
         o << "; ";
     }
     o << "out";

@@ -300,7 +300,7 @@ int run_tune(const TuneOptions &opt) {
     int session = 1, done = 0;
     if (opt.resume) {
         if (access(log_path.c_str(), R_OK) != 0) fail("--resume: no log ", in_quotes(log_path), " to continue");
-        int last_session = 0;
+        int last_session = 0, other_space = 0;
         for (const auto &r : read_tuning_log(log_path)) {
             last_session = std::max(last_session, r.value("session", 0));
             if (r.value("check", false)) continue;  // a final check, not a trial
@@ -309,7 +309,10 @@ int run_tune(const TuneOptions &opt) {
                 continue;
             Workload &w = workloads[it->second];
             std::optional<Config> read = config_from_json(r.value("config", nlohmann::json()), *w.space);
-            if (!read) continue;  // a point of another version of the space
+            if (!read) {  // a point of another version of the space: said below
+                other_space++;
+                continue;
+            }
             const Config &c = *read;
             done++;
             w.trials++;
@@ -320,6 +323,11 @@ int run_tune(const TuneOptions &opt) {
             w.good.push_back({est, c});
         }
         session = std::max(1, last_session);  // a resumed run continues its session
+        if (other_space > 0)
+            std::printf("--resume: %d record%s of %s %s not a point of this compiler's search space (another "
+                        "version's); measured again where the search reaches %s\n",
+                        other_space, other_space == 1 ? "" : "s", log_path.c_str(), other_space == 1 ? "is" : "are",
+                        other_space == 1 ? "it" : "them");
         for (auto &w : workloads) {
             std::sort(w.good.begin(), w.good.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
             if (!w.default_done) w.good.clear();  // estimates need the default's measurement

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "emit/compile_model.h"
+#include "emit/model_fingerprint.h"
 #include "lower/lower_segment.h"
 #include "tune/search_space.h"
 #include "unit_support.h"
@@ -74,6 +75,43 @@ TEST(SearchSpace, WorkloadKeysNameStructureNotNames) {
     std::set<std::string> keys;
     for (const auto &u : one.units) keys.insert(u.key);
     EXPECT_EQ(keys.size(), one.units.size() - 1);  // only stage3.1 / stage3.2 share
+}
+
+// One signature per node for workload keys and the weights fingerprint: nodes
+// that differ only in a channel permutation's order, a clip's bounds or a bias
+// differ where it matters (bias only for the weights' layout).
+TEST(SearchSpace, NodeSignaturesSeparateWhatWorkloadsAndWeightsDependOn) {
+    Node a;
+    a.op = Op::ChannelPermute;
+    a.shape = Shape{1, 4, 6, 6};
+    a.order = {1, 0, 3, 2};
+    Node b = a;
+    b.order = {2, 3, 0, 1};
+    EXPECT_NE(node_signature(a, 0), node_signature(b, 0));
+    EXPECT_NE(node_signature(a, 0, true), node_signature(b, 0, true));
+    Node c = a;
+    c.name = "another name";
+    c.inputs = {7};
+    EXPECT_EQ(node_signature(a, 0), node_signature(c, 0));
+    EXPECT_NE(node_signature(a, 0), node_signature(a, 3));  // the plan's grouping of its value
+    Node conv;
+    conv.op = Op::Conv;
+    conv.shape = Shape{1, 8, 6, 6};
+    Node biased = conv;
+    biased.bias = true;
+    EXPECT_EQ(node_signature(conv, 0), node_signature(biased, 0));
+    EXPECT_NE(node_signature(conv, 0, true), node_signature(biased, 0, true));
+    // The model's workload keys and fingerprint are made of these signatures.
+    unit::TempDir dir;
+    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    ModelSpace space = search_space(p, 1);
+    const UnitSpace &u = unit_named(space, "stage3.1");
+    const Segment &seg = p.plan.segments[static_cast<size_t>(u.segment)];
+    std::string fingerprint = model_fingerprint_text(p.graph, p.plan, p.blob, "x86-64-linux");
+    for (int n : seg.nodes) {
+        EXPECT_NE(u.workload.find(node_signature(p.graph.nodes[n], p.plan.grouping[n])), std::string::npos);
+        EXPECT_NE(fingerprint.find(node_signature(p.graph.nodes[n], p.plan.grouping[n], true)), std::string::npos);
+    }
 }
 
 TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {

@@ -1,8 +1,8 @@
 """Facts about megvii's official ShuffleNet V1 (megvii-model/ShuffleNet-Series, folder ShuffleNetV1).
 
 The official code exists for g = 3 and g = 8 at four sizes; its checkpoints are
-{'state_dict': {...}} with 'module.'-prefixed keys (see
-/work/shared/notes/shufflenet-v1.md). This module holds the channel table and
+{'state_dict': {...}} with 'module.'-prefixed keys (its train.py saves the
+DataParallel model). This module holds the channel table and
 the checkpoint's tensor layout, and maps its tensor names to shufflec's
 (docs/spec.md), for tools/megvii_shufflenet.py and tools/import_megvii.py.
 """
