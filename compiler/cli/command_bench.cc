@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "emit/compile_model.h"
 #include "emit/targets.h"
 #include "lower/segment_plan.h"
@@ -29,17 +30,16 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::vector<FlagSpec> kModelFlags = {
-    {"--weights", "FILE", "SPEC's weights (default: the spec's \"weights\" file)"},
-    {"--random-weights", "SEED", "deterministic random weights (the default without a weights file: seed 1)"},
-    {"--target", "T", "compile SPEC for T (default: host, or arm-64-linux for an ARM runner)"},
+// The flags bench and profile share (a function: model_flags reads the target table).
+std::vector<FlagSpec> bench_flags() {
+    return model_flags("host; arm-64-linux for an ARM runner") + std::vector<FlagSpec>{
     {"--name", "NAME", "the model in DIR (when DIR holds several)"},
-    {"--input-shape", "N,C,H,W", "compile SPEC for this input shape"},
     {"--schedule", "FILE", "schedule file for SPEC"},
     {"--jobs", "N", "parallel compile workers for SPEC (default: number of cores)"},
     {"--runner", "R", "where to run: local (default), qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL]", true},
     {"--runs", "N", "timed runs per thread count (default 100)"},
     {"--quiet", "", "no progress line"}};
+}
 
 bool is_folder(const std::string &path) {
     struct stat st;
@@ -61,12 +61,8 @@ CompiledModel model_from(const Args &args, Runner &runner, const std::string &wo
     }
     CompileOptions o;
     o.spec_path = source;
-    o.weights_path = args.get("--weights");
-    o.random_seed = args.get("--random-weights");
-    if (o.weights_path.empty() && o.random_seed.empty() && load_spec(source).weights_file.empty()) o.random_seed = "1";
-    o.target = args.get("--target", runner.arch() == host_arch() ? "host" : "arm-64-linux");
+    read_model_flags(args, o, runner.arch() == host_arch() ? "host" : "arm-64-linux", true);
     o.name = args.get("--name", "model");
-    if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     o.schedule_path = args.get("--schedule");
     o.jobs = args.get_int("--jobs", 1, 256, 0);
     o.out_dir = join_path(work, "model");
@@ -96,7 +92,7 @@ double peak_for(const json &report, int threads) {
 }  // namespace
 
 int command_bench(const std::vector<std::string> &argv) {
-    std::vector<FlagSpec> flags = kModelFlags;
+    std::vector<FlagSpec> flags = bench_flags();
     flags.push_back({"--threads", "LIST", "thread counts, e.g. 1,2 (default 1,2)"});
     flags.push_back({"--json", "", "print the report as JSON"});
     Args args("bench", flags, {"SPEC|DIR"});
@@ -147,7 +143,7 @@ int command_bench(const std::vector<std::string> &argv) {
 }
 
 int command_profile(const std::vector<std::string> &argv) {
-    std::vector<FlagSpec> flags = kModelFlags;
+    std::vector<FlagSpec> flags = bench_flags();
     flags.push_back({"--threads", "N", "thread count (default 1: the per-layer sampler is exact only at 1)"});
     flags.push_back({"--csv", "", "print CSV rows (kind,name,ms,share,macs,gmacs)"});
     flags.push_back({"--json", "", "print the report as JSON"});

@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "emit/compile_model.h"
 #include "emit/targets.h"
 #include "measure/bench_program.h"
@@ -14,16 +15,11 @@
 namespace shufflec {
 
 int command_compile(const std::vector<std::string> &argv) {
-    std::string targets;
-    for (const auto &t : target_names()) targets += (targets.empty() ? "" : ", ") + t;
     Args args("compile",
-              {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
-               {"--random-weights", "SEED", "deterministic random weights instead"},
-               {"--target", "T", "one of " + targets + " (default host), optionally with features: " +
-                                     target_features_help() + " (e.g. arm-64-linux-arm_dot_prod)"},
+              model_flags("host") +
+              std::vector<FlagSpec>{
                {"--name", "NAME", "C prefix of the generated API (default: the spec's name)"},
                {"-o", "DIR", "output folder (created if missing)"},
-               {"--input-shape", "N,C,H,W", "compile for this input shape instead of the spec's"},
                {"--schedule", "FILE", "schedule file (default: schedules/<target>/<spec name>.json if present)"},
                {"--tuning-log", "FILE", "apply the best record per unit workload of a `shufflec tune` log "
                                         "(unknown workloads: the cost model)"},
@@ -47,13 +43,10 @@ int command_compile(const std::vector<std::string> &argv) {
     }
     CompileOptions o;
     o.spec_path = args.positional()[0];
-    o.weights_path = args.get("--weights");
-    o.random_seed = args.get("--random-weights");
-    o.target = args.get("--target", "host");
+    read_model_flags(args, o, "host", false);
     o.name = args.get("--name");
     o.out_dir = args.get("-o");
     if (o.out_dir.empty() && !args.has("--print-schedule")) fail("compile: missing -o DIR");
-    if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     o.schedule_path = args.get("--schedule");
     int tuning_threads = 0;  // the log's last thread count
     if (args.has("--tuning-threads")) {

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "emit/targets.h"
 #include "measure/bench_program.h"
 #include "measure/runner.h"
@@ -16,14 +17,10 @@
 namespace shufflec {
 
 int command_tune(const std::vector<std::string> &argv) {
-    std::string targets;
-    for (const auto &t : target_names()) targets += (targets.empty() ? "" : ", ") + t;
     Args args("tune",
-              {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
-               {"--random-weights", "SEED", "deterministic random weights (timing does not depend on the values)"},
-               {"--target", "T", "one of " + targets + " (default host; arm-64-linux for an ARM runner)"},
+              model_flags("host; arm-64-linux for an ARM runner") +
+              std::vector<FlagSpec>{
                {"--threads", "N", "threads per run to tune for (default 1)"},
-               {"--input-shape", "N,C,H,W", "tune for this input shape instead of the spec's"},
                {"--budget", "MINUTES", "time for the search (default 10)"},
                {"--trials", "N", "trials in all instead of a time budget (with --resume: the log's count too)"},
                {"--log", "FILE", "JSON-lines log, one record per trial (default tune-<spec>-<target>-t<threads>.jsonl)"},
@@ -77,19 +74,15 @@ int command_tune(const std::vector<std::string> &argv) {
     TuneOptions o;
     CompileOptions &c = o.compile;
     c.spec_path = args.positional()[0];
-    c.weights_path = args.get("--weights");
-    c.random_seed = args.get("--random-weights");
-    if (args.has("--input-shape")) c.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
     if (args.has("--runner")) o.runners = split_runners(args.all("--runner"));
     bool arm_runner = false;
     for (const auto &r : o.runners) arm_runner = arm_runner || r == "qemu" || r.rfind("adb", 0) == 0;
-    c.target = args.get("--target", arm_runner ? "arm-64-linux" : "host");
+    read_model_flags(args, c, arm_runner ? "arm-64-linux" : "host", true);  // timing does not depend on the values
     o.threads = args.get_int("--threads", 1, 64, 1);
     if (args.has("--print-space")) {
         std::fputs(print_space(c, o.threads).c_str(), stdout);
         return 0;
     }
-    if (c.weights_path.empty() && c.random_seed.empty() && load_spec(c.spec_path).weights_file.empty()) c.random_seed = "1";
     if (args.has("--trials") && args.has("--budget")) fail("--trials and --budget: give one of them");
     o.trials = args.get_int("--trials", 1, 1000000, 0);
     if (args.has("--budget")) {

@@ -71,6 +71,15 @@ void KnobDef::set(ScheduleKnobs &k, int value) const {
     else k.*count = value;
 }
 
+std::string knobs_markdown() {
+    std::string md = "| knob | values | meaning |\n|---|---|---|\n";
+    for (const KnobDef &d : knob_defs()) {
+        std::string values = d.flag ? "true, false" : cat(d.lo, "-", d.hi, d.power_of_two ? ", a power of two" : "");
+        md += cat("| `", d.name, "` | ", values, " | ", d.meaning, " |\n");
+    }
+    return md;
+}
+
 nlohmann::json knobs_to_json(const ScheduleKnobs &k) {
     nlohmann::json o = nlohmann::json::object();
     for (const KnobDef &d : knob_defs())

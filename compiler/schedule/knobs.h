@@ -35,6 +35,10 @@ const std::vector<KnobDef> &knob_defs();
 // files are checked against the table before they reach it).
 const KnobDef &knob_def(const std::string &name);
 
+// The table as markdown (docs/schedules.md holds it verbatim; a unit test
+// compares): knob, the values a schedule file may give, meaning.
+std::string knobs_markdown();
+
 // The knobs set in `k` as a JSON object ({} when none).
 nlohmann::json knobs_to_json(const ScheduleKnobs &k);
 

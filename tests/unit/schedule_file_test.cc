@@ -144,6 +144,9 @@ TEST(ScheduleFile, EveryKnobDeclaredOnce) {
     merged.merge(file.layers.at("u"));
     EXPECT_EQ(knobs_to_json(merged), all);
     std::string docs = read_file(std::string(SHUFFLEC_SOURCE_DIR) + "/docs/schedules.md", "docs");
+    EXPECT_NE(docs.find(knobs_markdown()), std::string::npos)
+        << "docs/schedules.md's knob table is not the generated one; it should read:\n"
+        << knobs_markdown();
     for (const KnobDef &d : knob_defs()) {
         EXPECT_NE(docs.find(std::string("`") + d.name + "`"), std::string::npos) << d.name << " is not in docs/schedules.md";
         EXPECT_TRUE(d.flag ? d.boolean != nullptr && d.count == nullptr : d.count != nullptr && d.boolean == nullptr)
