@@ -342,19 +342,26 @@ CompileReport compile_model(const CompileOptions &opt) {
     std::string weights_bytes(reinterpret_cast<const char *>(blob.data.data()), blob.data.size() * 4);
     uint64_t stamp = fnv1a(weights_bytes);
     for (const auto &seg : plan.segments) stamp = fnv1a(read_file(tmp.file(seg.name + ".o"), "object", kMaxDataFileBytes), stamp);
-    stamp = fnv1a(generate_glue_c(model), stamp);
-    stamp = fnv1a(generate_header(model), stamp);
+    // Glue and header are generated once, with a placeholder stamp (0) that
+    // is hashed and then replaced by the stamp.
+    std::string glue = generate_glue_c(model), header = generate_header(model);
+    const std::string placeholder = build_symbol(model);
+    stamp = fnv1a(glue, stamp);
+    stamp = fnv1a(header, stamp);
     model.build_stamp = stamp;
+    for (std::string *text : {&glue, &header})
+        for (size_t at = text->find(placeholder); at != std::string::npos; at = text->find(placeholder, at))
+            text->replace(at, placeholder.size(), build_symbol(model));
     if (opt.external_weights) {
         write_file_atomic(tmp.file(name + ".weights"), weights_file_image(blob.data, model.fingerprint));
     } else {
         write_file_atomic(tmp.file(kEmbeddedWeightsFile), weights_bytes);
     }
     weights_bytes.clear();
-    write_file_atomic(tmp.file(name + "_glue.c"), generate_glue_c(model));
+    write_file_atomic(tmp.file(name + "_glue.c"), glue);
     compile_c(name + "_glue.c", name + "_glue.o", "compiling the model glue");
     progress.update(++finished, "glue");
-    write_file_atomic(tmp.file(name + ".h"), generate_header(model));
+    write_file_atomic(tmp.file(name + ".h"), header);
 
     // 4. Package.
     std::vector<std::string> model_objects = {name + "_glue.o"};
