@@ -300,39 +300,22 @@ int run_tune(const TuneOptions &opt) {
     int session = 1, done = 0;
     if (opt.resume) {
         if (access(log_path.c_str(), R_OK) != 0) fail("--resume: no log ", in_quotes(log_path), " to continue");
-        int last_session = 0, other_space = 0;
-        for (const auto &r : read_tuning_log(log_path)) {
-            last_session = std::max(last_session, r.value("session", 0));
-            if (r.value("check", false)) continue;  // a final check, not a trial
-            auto it = by_key.find(r["workload"].get<std::string>());
-            if (it == by_key.end() || r.value("target", "") != space.target || r.value("threads", 0) != opt.threads)
-                continue;
-            Workload &w = workloads[it->second];
-            std::optional<Config> read = config_from_json(r.value("config", nlohmann::json()), *w.space);
-            if (!read) {  // a point of another version of the space: said below
-                other_space++;
-                continue;
-            }
-            const Config &c = *read;
-            done++;
-            w.trials++;
-            w.tried.insert(config_to_json(c).dump());
-            if (r.value("status", "") != "ok" || !r.contains("est_ms")) continue;
-            double est = r["est_ms"].get<double>();
-            if (r.value("default", false)) w.default_done = true, w.default_ms = est;
-            w.good.push_back({est, c});
-        }
-        session = std::max(1, last_session);  // a resumed run continues its session
-        if (other_space > 0)
-            std::printf("--resume: %d record%s of %s %s not a point of this compiler's search space (another "
-                        "version's); measured again where the search reaches %s\n",
-                        other_space, other_space == 1 ? "" : "s", log_path.c_str(), other_space == 1 ? "is" : "are",
-                        other_space == 1 ? "it" : "them");
+        LogHistory history = read_log_history(log_path, space, opt.threads);
         for (auto &w : workloads) {
-            std::sort(w.good.begin(), w.good.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
-            if (!w.default_done) w.good.clear();  // estimates need the default's measurement
+            auto it = history.workloads.find(w.space->key);
+            if (it == history.workloads.end()) continue;
+            const WorkloadHistory &h = it->second;
+            w.trials = h.trials, w.tried = h.tried, w.good = h.good;
+            w.default_done = h.default_done, w.default_ms = h.default_ms;
             if (!w.good.empty()) w.incumbent = w.good[0].second, w.incumbent_ms = w.good[0].first;
         }
+        done = history.trials;
+        session = std::max(1, history.last_session);  // a resumed run continues its session
+        if (history.other_space > 0)
+            std::printf("--resume: %d record%s of %s %s not a point of this compiler's search space (another "
+                        "version's); measured again where the search reaches %s\n",
+                        history.other_space, history.other_space == 1 ? "" : "s", log_path.c_str(),
+                        history.other_space == 1 ? "is" : "are", history.other_space == 1 ? "it" : "them");
     } else {
         if (access(log_path.c_str(), R_OK) == 0)
             for (const auto &r : read_tuning_log(log_path)) session = std::max(session, r.value("session", 0) + 1);

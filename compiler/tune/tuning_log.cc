@@ -1,5 +1,6 @@
 #include "tune/tuning_log.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -171,6 +172,36 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
     }
     model.schedule.source += cat(" + ", path, " (", changed, " pipeline", changed == 1 ? "" : "s", ")");
     return changed;
+}
+
+LogHistory read_log_history(const std::string &path, const ModelSpace &space, int threads) {
+    std::map<std::string, const UnitSpace *> by_key;
+    for (const auto &u : space.units) by_key.emplace(u.key, &u);
+    LogHistory h;
+    for (const auto &r : read_tuning_log(path)) {
+        h.last_session = std::max(h.last_session, r.value("session", 0));
+        if (r.value("check", false)) continue;  // a final check, not a trial
+        auto it = by_key.find(r.value("workload", ""));
+        if (it == by_key.end() || r.value("target", "") != space.target || r.value("threads", 0) != threads) continue;
+        std::optional<Config> c = config_from_json(r.value("config", nlohmann::json()), *it->second);
+        if (!c) {
+            h.other_space++;
+            continue;
+        }
+        WorkloadHistory &w = h.workloads[it->first];
+        h.trials++;
+        w.trials++;
+        w.tried.insert(config_to_json(*c).dump());
+        if (r.value("status", "") != "ok" || !r.contains("est_ms")) continue;
+        double est = r["est_ms"].get<double>();
+        if (r.value("default", false)) w.default_done = true, w.default_ms = est;
+        w.good.push_back({est, *c});
+    }
+    for (auto &[key, w] : h.workloads) {
+        std::sort(w.good.begin(), w.good.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+        if (!w.default_done) w.good.clear();
+    }
+    return h;
 }
 
 }  // namespace shufflec

@@ -16,12 +16,16 @@
 // status ok or not_faster); compile --tuning-log applies only bests that passed.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "emit/compile_model.h"
+#include "tune/search_space.h"
 
 namespace shufflec {
 
@@ -49,6 +53,26 @@ private:
 // Every well-formed record of a log (a torn last line, from a kill in the
 // middle of a write, is skipped; other malformed lines are errors naming the line).
 std::vector<nlohmann::json> read_tuning_log(const std::string &path);
+
+// What a log holds for one workload (tune --resume continues from it).
+struct WorkloadHistory {
+    int trials = 0;                               // records with a config of this space
+    std::set<std::string> tried;                  // their configs, as JSON text
+    std::vector<std::pair<double, Config>> good;  // (est_ms, config) of ok trials, best first; none
+                                                  // without the default's measurement (estimates need it)
+    bool default_done = false;
+    double default_ms = 0;
+};
+
+struct LogHistory {
+    int last_session = 0;  // of any record
+    int trials = 0;        // over all workloads
+    int other_space = 0;   // records of these workloads whose config is not a point of `space` (another version's)
+    std::map<std::string, WorkloadHistory> workloads;  // by workload key
+};
+
+// The trial records of `path` for `space`'s workloads, target and `threads`.
+LogHistory read_log_history(const std::string &path, const ModelSpace &space, int threads);
 
 // compile --tuning-log: for every pipeline whose workload has records for the
 // model's target and `threads` (0: the thread count of the log's last record),

@@ -8,6 +8,7 @@
 #include "emit/model_fingerprint.h"
 #include "lower/lower_segment.h"
 #include "tune/search_space.h"
+#include "tune/tuning_log.h"
 #include "unit_support.h"
 #include "util/file_io.h"
 
@@ -112,6 +113,50 @@ TEST(SearchSpace, NodeSignaturesSeparateWhatWorkloadsAndWeightsDependOn) {
         EXPECT_NE(u.workload.find(node_signature(p.graph.nodes[n], p.plan.grouping[n])), std::string::npos);
         EXPECT_NE(fingerprint.find(node_signature(p.graph.nodes[n], p.plan.grouping[n], true)), std::string::npos);
     }
+}
+
+// tune --resume's view of a log (read_log_history): trials of this target and
+// thread count per workload, ok ones best first, a config of another version
+// of the space counted apart, checks and other thread counts not trials.
+TEST(SearchSpace, ALogsHistoryPerWorkload) {
+    unit::TempDir dir;
+    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    ModelSpace space = search_space(p, 1);
+    const UnitSpace &u = unit_named(space, "stage3.1");
+    Config def = default_config(u), other = def;
+    other[0]["tile_x"] = other[0]["tile_x"] == 1 ? 2 : 1;
+    auto record = [&](int session, const Config &c, const char *status, double est, bool is_default, int threads) {
+        nlohmann::json r = {{"format", "shufflec-tune/1"}, {"session", session}, {"workload", u.key},
+                            {"target", space.target}, {"threads", threads}, {"config", config_to_json(c)},
+                            {"status", status}, {"default", is_default}};
+        if (est > 0) r["est_ms"] = est;
+        return r.dump() + "\n";
+    };
+    nlohmann::json foreign = {{"format", "shufflec-tune/1"}, {"session", 1}, {"workload", u.key},
+                              {"target", space.target}, {"threads", 1}, {"config", {{{"no_such_knob", 1}}}},
+                              {"status", "ok"}, {"est_ms", 0.5}};
+    nlohmann::json check = {{"format", "shufflec-tune/1"}, {"session", 4}, {"workload", u.key}, {"check", true},
+                            {"target", space.target}, {"threads", 1}, {"status", "ok"}};
+    std::string log = dir.file("log.jsonl");
+    write_file_atomic(log, record(1, def, "ok", 1.0, true, 1) + record(2, other, "ok", 0.8, false, 1) +
+                               record(2, other, "crashed", 0, false, 1) + record(3, other, "ok", 0.1, false, 2) +
+                               foreign.dump() + "\n" + check.dump() + "\n");
+    LogHistory h = read_log_history(log, space, 1);
+    EXPECT_EQ(h.last_session, 4);
+    EXPECT_EQ(h.trials, 3);
+    EXPECT_EQ(h.other_space, 1);
+    ASSERT_EQ(h.workloads.size(), 1u);
+    const WorkloadHistory &w = h.workloads.at(u.key);
+    EXPECT_EQ(w.trials, 3);
+    EXPECT_EQ(w.tried.size(), 2u);
+    EXPECT_TRUE(w.default_done);
+    EXPECT_DOUBLE_EQ(w.default_ms, 1.0);
+    ASSERT_EQ(w.good.size(), 2u);
+    EXPECT_DOUBLE_EQ(w.good[0].first, 0.8);
+    EXPECT_EQ(config_to_json(w.good[0].second), config_to_json(other));
+    // Without the default's measurement no estimate counts.
+    write_file_atomic(log, record(1, other, "ok", 0.8, false, 1));
+    EXPECT_TRUE(read_log_history(log, space, 1).workloads.at(u.key).good.empty());
 }
 
 TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
