@@ -40,6 +40,9 @@ enum class Op {
     Flatten,         // N x (C*H*W); a no-op on NCHW memory
     Softmax,         // over channels, at every (n, y, x)
 };
+// How many ops there are (Softmax must stay the last value; OpRegistry.EveryOpIsComplete
+// checks that each one has its definition in compiler/ops/).
+constexpr int kOpCount = static_cast<int>(Op::Softmax) + 1;
 
 // The op's name in specs and messages (compiler/ops/).
 const char *op_name(Op op);

@@ -8,8 +8,9 @@
 //   lowering  its Halide algorithm (schedules are applied elsewhere)
 //   ONNX      the ONNX op types it imports from
 //
-// Adding an op means one new file here, one line in registry.cc, the enum
-// value in graph.h, and its tests. Passes that fuse or fold pairs of ops (fold
+// Adding an op means one new file here (listed in compiler/CMakeLists.txt),
+// two lines in registry.cc, the enum value in graph.h, and its tests
+// (OpRegistry.EveryOpIsComplete checks every Op value has one definition). Passes that fuse or fold pairs of ops (fold
 // BatchNorm into convs, fuse activations) name the ops they rewrite.
 #pragma once
 

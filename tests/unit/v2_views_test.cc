@@ -162,4 +162,7 @@ TEST(OpRegistry, EveryOpIsComplete) {
         EXPECT_NE(d->grouping, nullptr) << "every op says how its value is grouped";
     }
     EXPECT_EQ(find_op("shufflenet_unit"), nullptr) << "composites are not primitives";
+    // Every value of the Op enum has one definition, and nothing else is registered.
+    EXPECT_EQ(all_ops().size(), static_cast<size_t>(kOpCount));
+    for (int i = 0; i < kOpCount; i++) EXPECT_EQ(op_def(static_cast<Op>(i)).op, static_cast<Op>(i)) << "Op " << i;
 }
