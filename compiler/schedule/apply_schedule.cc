@@ -280,7 +280,7 @@ private:
         // the channel loops must be outside the pixels.
         t.reduction_block = pointwise && s.h * s.w > 1 ? knobs.reduction_block.value_or(0) : 0;
         for (const RDom &r : stage(tuned).r)
-            if (t.reduction_block > 0 && (constant_extent(r) <= t.reduction_block || constant_extent(r) % t.reduction_block))
+            if (t.reduction_block > 0 && !reduction_block_applies(constant_extent(r), t.reduction_block))
                 t.reduction_block = 0;
         if (t.reduction_block > 0) t.channels_outer = true;
         // The stem's input copy: planes when its channels fill less than a vector.
@@ -573,6 +573,10 @@ private:
 }  // namespace
 
 bool register_tile_fits(int vectors, int tile_x, int registers) { return vectors * tile_x + vectors + 1 <= registers; }
+
+bool reduction_block_applies(int64_t reduction, int64_t block) {
+    return block > 0 && reduction > block && reduction % block == 0;
+}
 
 std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
                                            const ScheduleFile &file, const Target &target) {

@@ -80,6 +80,11 @@ struct ScheduleChoice {
 // and the tuner's search space share this limit.
 bool register_tile_fits(int vectors, int tile_x, int registers);
 
+// Whether a 1x1 conv's reduction of `reduction` input channels splits into
+// blocks of `block` (ScheduleKnobs::reduction_block): whole blocks, more than
+// one. The scheduler and the tuner's search space share this rule.
+bool reduction_block_applies(int64_t reduction, int64_t block);
+
 std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph &graph, const SegmentPlan &plan,
                                            const ScheduleFile &file, const Halide::Target &target);
 

@@ -145,7 +145,7 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
                 r.knobs.push_back(unroll);
                 KnobSpace blocks{"reduction_block", {0}, c.reduction_block};
                 for (int b = kMinReductionBlock; b <= kMaxReductionBlock; b *= 2)
-                    if (c.reduction > b && c.reduction % b == 0) blocks.values.push_back(b);
+                    if (reduction_block_applies(c.reduction, b)) blocks.values.push_back(b);
                 if (blocks.values.size() > 1) r.knobs.push_back(blocks);
             }
             if (c.staged_input) r.knobs.push_back({"planar_input", {0, 1}, c.planar_input ? 1 : 0});
