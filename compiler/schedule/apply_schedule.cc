@@ -102,9 +102,9 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     // Accumulators, the weight vectors and one broadcast input live in registers.
     int regs = k.registers.value_or(16);
     double best = 1e30;
-    for (int v = 1; v <= 8; v++) {
+    for (int v = 1; v <= kMaxTileVectors; v++) {
         if (has_knob_vectors && v != *k.channel_vectors) continue;
-        for (int tx = 1; tx <= 8 && register_tile_fits(v, tx, regs); tx++) {
+        for (int tx = 1; tx <= kMaxTileX && register_tile_fits(v, tx, regs); tx++) {
             if (has_knob_tile && tx != *k.tile_x) continue;
             if (tx > width) continue;
             double cost = tile_cost(v, tx, tl.vector, channels, width);
@@ -128,9 +128,9 @@ Tiling choose_pixel_tiling(const ScheduleKnobs &k, Tiling tl, int64_t channels, 
     tl.vector = std::min(*k.vector, floor_pow2(width));
     int regs = k.registers.value_or(16);
     double best = 1e30;
-    for (int a = 1; a <= 8 && a <= channels; a++) {
+    for (int a = 1; a <= kMaxTileVectors && a <= channels; a++) {
         if (k.channel_vectors && a != *k.channel_vectors) continue;
-        for (int b = 1; b <= 8 && int64_t{b} * tl.vector <= width && register_tile_fits(b, a, regs); b++) {
+        for (int b = 1; b <= kMaxTileX && int64_t{b} * tl.vector <= width && register_tile_fits(b, a, regs); b++) {
             if (k.tile_x && b != *k.tile_x) continue;
             double cost = tile_cost(b, a, tl.vector, width, channels);
             if (cost < best - 1e-9) best = cost, tl.vectors = a, tl.tile_x = b;
@@ -196,6 +196,7 @@ public:
             c.planar_input = t.planar_input;
             c.pixel_vectors = t.pixels;
             c.pixel_layout_allowed = info.pixel_layout_allowed;
+            c.target_lanes = *target_defaults(target_).vector;
             for (auto &[reduction, anchor] : anchor_of_) {
                 if (anchor != node) continue;
                 c.reductions.push_back(g_.nodes[reduction].name);

@@ -73,7 +73,12 @@ struct ScheduleChoice {
     bool planar_input = false; // ... stored as planes
     bool pixel_vectors = false;  // vectors over pixels (ScheduleKnobs::pixel_vectors)
     bool pixel_layout_allowed = false;  // an internal root whose reduction may use them
+    int target_lanes = 8;      // the target's widest vector
 };
+
+// The largest register tile side the cost model and the tuner consider:
+// vectors (or channels, over pixels) and pixels (or vectors of pixels).
+constexpr int kMaxTileVectors = 8, kMaxTileX = 8;
 
 // Whether a register tile of `vectors` x `tile_x` accumulators (plus the
 // weight vectors and one broadcast input) fits in `registers`: the cost model

@@ -15,9 +15,6 @@ namespace shufflec {
 
 namespace {
 
-constexpr int kMaxVectors = 8, kMaxTileX = 8, kMaxUnroll = 8, kMinVector = 4,
-              kMinReductionBlock = 16, kMaxReductionBlock = 128;
-
 // The unit's structure without its names: what its speed depends on.
 std::string workload_description(const Graph &g, const SegmentPlan &plan, int segment) {
     const Segment &seg = plan.segments[segment];
@@ -54,17 +51,6 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
-// The scheduler's choice when it is one of `values`, else `fallback`.
-int chosen_or(const std::vector<int> &values, int chosen, int fallback) {
-    return std::count(values.begin(), values.end(), chosen) ? chosen : fallback;
-}
-
-std::vector<int> range(int lo, int hi) {
-    std::vector<int> v;
-    for (int i = lo; i <= hi; i++) v.push_back(i);
-    return v;
-}
-
 }  // namespace
 
 const KnobSpace *RootSpace::knob(const std::string &name) const {
@@ -92,64 +78,11 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
         LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
         for (const ScheduleChoice &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide)) {
             RootSpace r;
-            r.root = c.root;
+            static_cast<ScheduleChoice &>(r) = c;
             r.names = {c.root};
             for (const auto &red : c.reductions)
                 if (red != c.root) r.names.push_back(red);
-            r.kind = c.kind;
-            r.channels = c.channels;
-            r.width = c.width;
-            r.height = c.height;
-            r.registers = c.registers;
-            bool spatial = c.width * c.height > 1;
-            // An output's last channel block shifts inwards: no block wider
-            // than its channels; an internal one rounds up: no block with a
-            // whole vector of padding.
-            int64_t lanes = std::max(1, c.vector);
-            int64_t whole = c.output ? c.channels / lanes : (c.channels + lanes - 1) / lanes;
-            int max_vectors = static_cast<int>(std::clamp<int64_t>(whole, 1, kMaxVectors));
-            // Narrower vectors than the target's widest: fewer padding lanes for
-            // groups that are not whole vectors (a group of 20 is 24 lanes in
-            // 8s, 20 in 4s), at a narrower FMA. From 4 lanes up, within the
-            // channels (the scheduler never uses more lanes than channels).
-            KnobSpace lanes_knob{"vector", {}, c.vector};
-            for (int v = kMinVector; v <= vector && v <= std::max<int64_t>(c.channels, kMinVector); v *= 2)
-                lanes_knob.values.push_back(v);
-            if (lanes_knob.values.size() > 1 && chosen_or(lanes_knob.values, c.vector, 0) == c.vector)
-                r.knobs.push_back(lanes_knob);
-            r.lanes = c.vector;
-            r.max_channel_vectors = max_vectors;
-            // Vectors over pixels count channels per tile, up to 8 (within the channels).
-            int max_tile_channels = c.pixel_layout_allowed ? static_cast<int>(std::min<int64_t>(kMaxVectors, c.channels)) : 0;
-            r.knobs.push_back({"channel_vectors", range(1, std::max(max_vectors, max_tile_channels)),
-                               c.pixel_vectors ? c.channel_vectors : std::min(c.channel_vectors, max_vectors)});
-            if (spatial) r.knobs.push_back({"tile_x", range(1, static_cast<int>(std::min<int64_t>(kMaxTileX, c.width))), c.tile_x});
-            if (c.height > 1 && !c.fused) {
-                // Small tasks keep a task's rows of the input and output in
-                // L2 between channel blocks (2x g3, stage 2: 28 rows of 1.5 MB
-                // tensors; 2-row tasks were up to 10% faster there, up to 12% slower
-                // at 14 rows in stage 3).
-                KnobSpace tasks{"tasks_per_thread", {}, 1};
-                for (int v : {1, 2, 3, 4, 6, 8, 12, 16})
-                    if (v <= c.height) tasks.values.push_back(v);
-                tasks.default_value = chosen_or(tasks.values, c.tasks_per_thread, 1);
-                r.knobs.push_back(tasks);
-            }
-            if (!c.output && spatial) r.knobs.push_back({"fuse", {0, 1}, c.fused ? 1 : 0});
-            if (spatial && c.kind == "pointwise") {
-                r.knobs.push_back({"channels_outer", {0, 1}, c.channels_outer ? 1 : 0});
-                KnobSpace unroll{"unroll", {}, 1};
-                for (int steps = 1; steps <= kMaxUnroll; steps *= 2)
-                    if (c.reduction % steps == 0) unroll.values.push_back(steps);
-                unroll.default_value = chosen_or(unroll.values, c.unroll, 1);
-                r.knobs.push_back(unroll);
-                KnobSpace blocks{"reduction_block", {0}, c.reduction_block};
-                for (int b = kMinReductionBlock; b <= kMaxReductionBlock; b *= 2)
-                    if (reduction_block_applies(c.reduction, b)) blocks.values.push_back(b);
-                if (blocks.values.size() > 1) r.knobs.push_back(blocks);
-            }
-            if (c.staged_input) r.knobs.push_back({"planar_input", {0, 1}, c.planar_input ? 1 : 0});
-            if (c.pixel_layout_allowed) r.knobs.push_back({"pixel_vectors", {0, 1}, c.pixel_vectors ? 1 : 0});
+            r.knobs = root_knob_spaces(c);
             u.roots.push_back(r);
         }
         space.units.push_back(u);
@@ -164,38 +97,10 @@ Config default_config(const UnitSpace &unit) {
     return c;
 }
 
-bool tile_is_legal(const RootSpace &r, const std::map<std::string, int> &c) {
-    auto value = [&](const char *name, int fallback) {
-        auto it = c.find(name);
-        return it != c.end() ? it->second : fallback;
-    };
-    int vectors = value("channel_vectors", 1), tile = value("tile_x", 1);
-    if (value("pixel_vectors", 0)) {
-        // As the scheduler vectorizes over pixels: lanes within the width.
-        int lanes = value("vector", r.lanes);
-        while (lanes > 1 && lanes > r.width) lanes /= 2;
-        return vectors <= r.channels && int64_t{tile} * lanes <= r.width && register_tile_fits(tile, vectors, r.registers);
-    }
-    return vectors <= r.max_channel_vectors && (!r.knob("tile_x") || register_tile_fits(vectors, tile, r.registers));
-}
-
 bool config_is_legal(const UnitSpace &unit, const Config &config) {
     if (config.size() != unit.roots.size()) return false;
-    for (size_t i = 0; i < unit.roots.size(); i++) {
-        const RootSpace &r = unit.roots[i];
-        if (config[i].size() != r.knobs.size()) return false;
-        for (const auto &k : r.knobs) {
-            auto it = config[i].find(k.name);
-            if (it == config[i].end() || std::find(k.values.begin(), k.values.end(), it->second) == k.values.end())
-                return false;
-        }
-        if (!tile_is_legal(r, config[i])) return false;
-        // A blocked reduction implies channels_outer and vectors over
-        // channels: one point, not several.
-        if (r.knob("reduction_block") && config[i].at("reduction_block") > 0 &&
-            (config[i].at("channels_outer") == 0 || (r.knob("pixel_vectors") && config[i].at("pixel_vectors"))))
-            return false;
-    }
+    for (size_t i = 0; i < unit.roots.size(); i++)
+        if (!point_is_legal(unit.roots[i], unit.roots[i].knobs, config[i])) return false;
     return true;
 }
 
@@ -301,7 +206,7 @@ std::string describe_space(const ModelSpace &space) {
             }
             if (r.knob("tile_x"))
                 o << "    where channel_vectors * tile_x + channel_vectors + 1 <= " << r.registers << " registers"
-                  << (r.knob("pixel_vectors") ? cat(" and channel_vectors <= ", r.max_channel_vectors,
+                  << (r.knob("pixel_vectors") ? cat(" and channel_vectors <= ", max_channel_vectors(r),
                                                     "; with pixel_vectors: channel_vectors * tile_x + tile_x + 1 <= ",
                                                     r.registers, " and tile_x * lanes <= ", r.width)
                                               : std::string())

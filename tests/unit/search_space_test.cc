@@ -2,6 +2,7 @@
 // for a model, that the cost model's choice is a legal point, that a point
 // becomes ordinary schedule knobs which the scheduler then uses, and that
 // workload keys name a unit's structure, not its name.
+#include <random>
 #include <set>
 
 #include "emit/compile_model.h"
@@ -296,4 +297,54 @@ TEST(SearchSpace, InternalRootsMayVectorizeOverPixels) {
     EXPECT_EQ(choices[0].channel_vectors, 7);
     EXPECT_EQ(choices[0].tile_x, 1);
     EXPECT_EQ(choices[0].vector, 4);
+}
+
+// Legality is stated once (schedule/knobs.cc: point_is_legal on the
+// scheduler's limits): every legal point, sampled at random over every unit
+// of the model on AVX2 and AVX-512, is scheduled exactly as it says (the
+// register tile, vector width, row tasks and loop order the config gives),
+// so the tuner never measures a point the scheduler silently changed.
+TEST(SearchSpace, EveryLegalPointIsScheduledAsItSays) {
+    unit::TempDir dir;
+    std::mt19937 rng(7);
+    for (const char *target : {"x86-64-linux", "x86-64-linux-avx512"}) {
+        PreparedModel p = prepare_tiny(target, dir);
+        ModelSpace space = search_space(p, 1);
+        int points = 0;
+        for (const auto &u : space.units) {
+            for (int sample = 0; sample < 40 && points < 200 * static_cast<int>(space.units.size()); sample++) {
+                Config c(u.roots.size());
+                for (size_t r = 0; r < u.roots.size(); r++)
+                    for (const auto &k : u.roots[r].knobs)
+                        c[r][k.name] = k.values[std::uniform_int_distribution<size_t>(0, k.values.size() - 1)(rng)];
+                if (!config_is_legal(u, c)) continue;
+                points++;
+                ScheduleFile file = p.schedule;
+                apply_config(file, u, c);
+                LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
+                std::vector<ScheduleChoice> got = apply_schedule(lowered, p.graph, p.plan, file, p.target.halide);
+                ASSERT_EQ(got.size(), u.roots.size()) << u.unit;
+                for (size_t r = 0; r < got.size(); r++) {
+                    std::string where = cat(target, " ", u.unit, " ", got[r].root, " ", config_to_json(c).dump());
+                    const KnobValues &k = c[r];
+                    auto expect = [&](const char *name, int scheduled) {
+                        if (k.count(name)) {
+                            EXPECT_EQ(scheduled, k.at(name)) << name << " at " << where;
+                        }
+                    };
+                    expect("channel_vectors", got[r].channel_vectors);
+                    expect("tile_x", got[r].tile_x);
+                    if (!got[r].pixel_vectors) expect("vector", got[r].vector);
+                    expect("tasks_per_thread", got[r].tasks_per_thread);
+                    expect("fuse", got[r].fused);
+                    expect("channels_outer", got[r].channels_outer);
+                    expect("unroll", got[r].unroll);
+                    expect("reduction_block", got[r].reduction_block);
+                    expect("planar_input", got[r].planar_input);
+                    expect("pixel_vectors", got[r].pixel_vectors);
+                }
+            }
+        }
+        EXPECT_GT(points, 50) << target;
+    }
 }
