@@ -90,21 +90,27 @@ void compile_segment(const PreparedModel &p, const CompileOptions &opt, const Mo
                      const std::string &dir, int s) {
     Halide::Target t = p.target.halide.with_feature(Halide::Target::NoRuntime);
     if (opt.profile_halide) t = t.with_feature(Halide::Target::Profile);
-    LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, s);
-    Halide::Pipeline pipeline(lowered.outputs);
-    if (opt.autoscheduler.empty()) {
-        apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide);
-    } else {
-        autoschedule(pipeline, lowered, p.graph, p.plan, p.blob.size(), opt.autoscheduler, p.target.halide);
-    }
-    std::vector<Halide::Argument> args = lowered.arguments;
-    pipeline.compile_to_object(join_path(dir, p.plan.segments[s].name + ".o"), args, segment_function(model, s), t);
     // With --save-temps, Halide's lowered statement of each pipeline is kept too (for schedule work).
-    if (opt.save_temps)
-        pipeline.compile_to_lowered_stmt(join_path(dir, p.plan.segments[s].name + ".stmt"), args, Halide::Text, t);
+    std::string stmt = opt.save_temps ? join_path(dir, p.plan.segments[s].name + ".stmt") : "";
+    compile_segment_object(p, p.schedule, s, segment_function(model, s), join_path(dir, p.plan.segments[s].name + ".o"),
+                           t, opt.autoscheduler, stmt);
 }
 
 }  // namespace
+
+void compile_segment_object(const PreparedModel &p, const ScheduleFile &schedule, int segment,
+                            const std::string &function, const std::string &object, const Halide::Target &target,
+                            const std::string &autoscheduler, const std::string &stmt) {
+    LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, segment);
+    Halide::Pipeline pipeline(lowered.outputs);
+    if (autoscheduler.empty()) {
+        apply_schedule(lowered, p.graph, p.plan, schedule, p.target.halide);
+    } else {
+        autoschedule(pipeline, lowered, p.graph, p.plan, p.blob.size(), autoscheduler, p.target.halide);
+    }
+    pipeline.compile_to_object(object, lowered.arguments, function, target);
+    if (!stmt.empty()) pipeline.compile_to_lowered_stmt(stmt, lowered.arguments, Halide::Text, target);
+}
 
 void check_model_name(const std::string &name) {
     bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) && name.size() <= 64;

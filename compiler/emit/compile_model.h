@@ -80,6 +80,15 @@ struct PreparedModel {
 };
 PreparedModel prepare_model(const CompileOptions &options);
 
+// The one step from a pipeline to code: segment `segment` lowered, scheduled
+// with `schedule` (or a Halide autoscheduler, by name) and compiled to
+// `object` as C function `function` for `target` (features such as
+// NoRuntime included by the caller); with `stmt`, its lowered statement too.
+// compile and tune's candidates both go through it.
+void compile_segment_object(const PreparedModel &model, const ScheduleFile &schedule, int segment,
+                            const std::string &function, const std::string &object, const Halide::Target &target,
+                            const std::string &autoscheduler = "", const std::string &stmt = "");
+
 // The shared runtime objects of a target in `dir`: halide_runtime.o (Halide's
 // runtime) and shufflec_helpers.o (runtime/shufflec_runtime.c: thread pool,
 // allocation cache, error codes).

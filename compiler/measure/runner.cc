@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -295,6 +296,18 @@ std::unique_ptr<Runner> make_runner(const std::string &spec) {
     if (spec.rfind("ssh://", 0) == 0) return std::make_unique<SshRunner>(spec);
     if (spec == "adb" || spec.rfind("adb:", 0) == 0) return std::make_unique<AdbRunner>(spec);
     fail("--runner: unknown runner ", in_quotes(spec), " (local, qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL])");
+}
+
+std::string machine_name(const Runner &runner) {
+    if (runner.name() != "local") return runner.name();
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
+            size_t colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+        }
+    return "unknown";
 }
 
 }  // namespace shufflec

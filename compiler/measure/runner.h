@@ -40,6 +40,10 @@ public:
 // Parses a --runner spec; errors name the flag and the forms it takes.
 std::unique_ptr<Runner> make_runner(const std::string &spec);
 
+// The machine a runner measures on, for logs: this CPU's model name
+// (/proc/cpuinfo) for `local`, else the runner's name.
+std::string machine_name(const Runner &runner);
+
 // ssh://[user@]host[:port][/dir], parsed strictly: user and host are names or
 // addresses (letters, digits, . _ -; a host may be [IPv6]), never starting with
 // '-' (they reach ssh's command line); no control characters anywhere.

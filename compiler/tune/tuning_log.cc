@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <map>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "tune/search_space.h"
 #include "util/error.h"
 #include "util/file_io.h"
+#include "util/version.h"
 
 namespace shufflec {
 
@@ -84,6 +86,61 @@ std::string field_problem(const nlohmann::json &v, Kind kind) {
 }
 
 }  // namespace
+
+std::string iso_time_now() {
+    std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
+}
+
+namespace {
+
+nlohmann::json record_of(const RunContext &run, const Runner &runner, const std::string &workload,
+                         const nlohmann::json &config, const std::string &status) {
+    return {{"format", kTuneLogFormat}, {"session", run.session}, {"time", iso_time_now()},
+            {"model", run.model},       {"workload", workload},   {"config", config},
+            {"status", status},         {"target", run.target},   {"threads", run.threads},
+            {"runner", runner.name()},  {"version", kShufflecVersion}};
+}
+
+}  // namespace
+
+nlohmann::json trial_record(const RunContext &run, const Runner &runner, int trial, const Workload &w,
+                            const Config &config, bool is_default, const TrialResult &result, double est_ms) {
+    nlohmann::json r = record_of(run, runner, w.space->key, config_to_json(config), result.status);
+    r["trial"] = trial;
+    r["unit"] = w.units[0];
+    r["units"] = w.units;
+    r["count"] = w.count();
+    r["macs"] = w.space->macs;
+    r["default"] = is_default;
+    r["cpu"] = machine_name(runner);
+    r["search"] = run.search;
+    if (!result.error.empty()) r["error"] = result.error;
+    // What the workload key stands for, once per workload (with its default's record).
+    if (is_default) r["workload_desc"] = w.space->workload;
+    if (result.peak_gmacs > 0) r["peak_gmacs"] = result.peak_gmacs;
+    if (result.status == "ok" || result.status == "wrong_output") {
+        r["median_ms"] = result.candidate.median_ms;
+        r["min_ms"] = result.candidate.min_ms;
+        r["spread"] = timing_spread(result.candidate);
+        r["incumbent_median_ms"] = result.incumbent.median_ms;
+        r["max_rel_diff"] = result.max_rel_diff;
+        r["calls"] = result.calls;
+    }
+    if (est_ms > 0) r["est_ms"] = est_ms;
+    return r;
+}
+
+nlohmann::json check_record(const RunContext &run, const Runner &runner, const std::string &workload,
+                            const nlohmann::json &config, double ratio) {
+    nlohmann::json r = record_of(run, runner, workload, config,
+                                 ratio < kImprovement ? "ok" : ratio >= 1e29 ? "failed" : "not_faster");
+    r["check"] = true;
+    r["ratio_to_default"] = ratio < 1e29 ? ratio : 0.0;
+    return r;
+}
 
 std::vector<nlohmann::json> read_tuning_log(const std::string &path) {
     std::string text = read_file(path, "tuning log");

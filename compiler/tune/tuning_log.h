@@ -26,6 +26,8 @@
 
 #include "emit/compile_model.h"
 #include "tune/search_space.h"
+#include "tune/search_strategy.h"
+#include "tune/unit_bench.h"
 
 namespace shufflec {
 
@@ -49,6 +51,27 @@ private:
     int fd_ = -1;
     std::string path_;
 };
+
+// What every record of one tuning run shares.
+struct RunContext {
+    int session = 1;
+    std::string model, target, search;
+    int threads = 1;
+};
+
+// The UTC time now, as records and schedule descriptions give it.
+std::string iso_time_now();
+
+// The record of trial `trial` of workload `w` on `runner`; `est_ms` (> 0: an
+// ok trial) on the scale of the workload's default measurement.
+nlohmann::json trial_record(const RunContext &run, const Runner &runner, int trial, const Workload &w,
+                            const Config &config, bool is_default, const TrialResult &result, double est_ms);
+
+// A check record: a best measured directly against its default (`ratio` =
+// best / default; >= 1e29: the measurement failed), for a workload's config or
+// a model-wide knob ({"group_padding": N}).
+nlohmann::json check_record(const RunContext &run, const Runner &runner, const std::string &workload,
+                            const nlohmann::json &config, double ratio);
 
 // Every well-formed record of a log (a torn last line, from a kill in the
 // middle of a write, is skipped; other malformed lines are errors naming the line).

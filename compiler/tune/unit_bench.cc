@@ -1,21 +1,17 @@
 #include "tune/unit_bench.h"
 
-#include <chrono>
-#include <csignal>
 #include <cstring>
-#include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 #include "emit/embedded_files.h"
 #include "emit/model_sources.h"
-#include "util/temp_folder.h"
 #include "emit/toolchain.h"
 #include "lower/lower_segment.h"
 #include "measure/bench_program.h"
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/process.h"
+#include "util/workers.h"
 
 namespace shufflec {
 
@@ -74,47 +70,15 @@ std::string UnitBench::layout_file(int segment) {
 std::pair<std::string, std::string> UnitBench::compile(int segment, const ScheduleFile &schedule,
                                                        const std::string &function, const std::string &object,
                                                        double timeout_s) const {
-    std::string error_file = object + ".error";
-    unlink(error_file.c_str());
     unlink(object.c_str());
-    std::fflush(nullptr);
-    pid_t pid = fork();
-    if (pid < 0) return {"compile_failed", cat("cannot fork: ", std::strerror(errno))};
-    if (pid == 0) {
-        detach_worker_from_parent_signals();
-        int rc = 0;
-        try {
-            LoweredSegment lowered = lower_segment(model_.graph, model_.blob, model_.plan, segment);
-            Halide::Pipeline pipeline(lowered.outputs);
-            apply_schedule(lowered, model_.graph, model_.plan, schedule, model_.target.halide);
-            pipeline.compile_to_object(object, lowered.arguments, function,
-                                       model_.target.halide.with_feature(Halide::Target::NoRuntime));
-        } catch (const std::exception &e) {
-            write_file_atomic(error_file, one_line(e.what()));
-            rc = 1;
-        }
-        std::fflush(nullptr);
-        _exit(rc);
-    }
-    auto start = std::chrono::steady_clock::now();
-    int status = 0;
-    for (;;) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid) break;
-        if (done < 0 && errno != EINTR) return {"compile_failed", "lost the compile worker"};
-        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            return {"compile_timeout", cat("compiling took more than ", timeout_s, " s")};
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {"", ""};
-    std::string why = access(error_file.c_str(), R_OK) == 0 ? read_file(error_file)
-                      : WIFSIGNALED(status) ? cat("the compile worker died of signal ", WTERMSIG(status))
-                                            : "the compile worker failed";
-    return {"compile_failed", why};
+    WorkerOutcome o = run_in_worker(
+        [&] {
+            compile_segment_object(model_, schedule, segment, function, object,
+                                   model_.target.halide.with_feature(Halide::Target::NoRuntime));
+        },
+        timeout_s);
+    if (o.ok) return {"", ""};
+    return {o.timed_out ? "compile_timeout" : "compile_failed", o.timed_out ? "compiling " + o.error : o.error};
 }
 
 void UnitBench::prepare_runner(Runner &runner) {

@@ -97,7 +97,7 @@ std::string format_error(const std::exception &e) {
     bool ours = dynamic_cast<const Error *>(&e) != nullptr || dynamic_cast<const std::bad_alloc *>(&e) != nullptr;
     std::string text = ours ? "shufflec: error: " + one_line(e.what()) + "\n"
                             : "shufflec: internal error: " + one_line(e.what()) +
-                                  " (a bug in shufflec, not in its input: please report it with the command)\n";
+                                  kReportRequest + "\n";
     if (const auto *error = dynamic_cast<const Error *>(&e)) {
         if (!error->details().empty()) {
             const char *verbose = std::getenv("SHUFFLEC_VERBOSE");

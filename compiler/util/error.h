@@ -52,6 +52,9 @@ template <typename... Args>
     throw Error(cat(args...));
 }
 
+// What format_error adds to an internal error's line.
+inline const std::string kReportRequest = " (a bug in shufflec, not in its input: please report it with the command)";
+
 // Something shufflec's own code should have made impossible (not bad input):
 // "shufflec: internal error: ...", exit 3.
 template <typename... Args>

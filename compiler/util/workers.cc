@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <chrono>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,19 +29,24 @@ void write_all(int fd, const std::string &s) {
 
 }  // namespace
 
-std::string worker_failure(const std::string &err, int wait_status) {
-    const std::string ours = "shufflec: error: ", llvm = "LLVM ERROR: ";
-    size_t at = err.find(ours);
-    if (at != std::string::npos) {
-        size_t end = err.find('\n', at);
-        return err.substr(at + ours.size(), end == std::string::npos ? std::string::npos : end - at - ours.size());
-    }
-    at = err.find(llvm);
-    if (at != std::string::npos) {
+std::string worker_failure(const std::string &err, int wait_status, bool *internal_flag) {
+    if (internal_flag) *internal_flag = false;
+    // The rest of the line from `at` + `skip` (none: npos).
+    auto line_from = [&](size_t at, size_t skip) {
+        if (at == std::string::npos) return std::string();
         size_t end = err.find_first_of("\r\n", at);
-        return "LLVM could not write its output: " +
-               err.substr(at + llvm.size(), end == std::string::npos ? std::string::npos : end - at - llvm.size());
+        return err.substr(at + skip, end == std::string::npos ? std::string::npos : end - at - skip);
+    };
+    const std::string ours = "shufflec: error: ", internal = "shufflec: internal error: ", llvm = "LLVM ERROR: ";
+    bool *internal_error_seen = internal_flag;
+    if (std::string line = line_from(err.find(ours), ours.size()); !line.empty()) return line;
+    // An internal error (Halide's, or a bug of ours): its message, without format_error's request to report.
+    if (std::string line = line_from(err.find(internal), internal.size()); !line.empty()) {
+        if (internal_error_seen) *internal_error_seen = true;
+        return line.substr(0, line.find(kReportRequest));
     }
+    if (std::string line = line_from(err.find(llvm), llvm.size()); !line.empty())
+        return "LLVM could not write its output: " + line;
     if (WIFSIGNALED(wait_status)) {
         const char *name = strsignal(WTERMSIG(wait_status));
         return cat("a worker was killed by signal ", WTERMSIG(wait_status), " (", name ? name : "?", ")");
@@ -48,12 +54,21 @@ std::string worker_failure(const std::string &err, int wait_status) {
     return cat("a worker failed (exit ", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1, ")");
 }
 
-void run_in_workers(const std::vector<std::vector<int>> &lists, const std::function<void(int)> &work,
-                    const std::function<void(int)> &done) {
+namespace {
+
+struct Outcome {
+    std::string start_error, failure;
+    bool internal = false;  // the failure is an internal error (exit 3, "please report")
+    bool timed_out = false;
+};
+
+Outcome run_workers(const std::vector<std::vector<int>> &lists, const std::function<void(int)> &work,
+                    const std::function<void(int)> &done, double timeout_s) {
+    auto started = std::chrono::steady_clock::now();
     std::fflush(nullptr);
     pid_t parent = getpid();
     int done_pipe[2];
-    if (pipe2(done_pipe, O_CLOEXEC) != 0) fail("cannot create a pipe: ", std::strerror(errno));
+    if (pipe2(done_pipe, O_CLOEXEC) != 0) return {cat("cannot create a pipe: ", std::strerror(errno)), "", false};
     struct Worker {
         pid_t pid = -1;
         int err_fd = -1;
@@ -108,8 +123,21 @@ void run_in_workers(const std::vector<std::vector<int>> &lists, const std::funct
     size_t open_fds = fds.size();
     std::string pending;
     char buf[4096];
+    Outcome outcome;
     while (open_fds > 0) {
-        if (poll(fds.data(), fds.size(), -1) < 0) {
+        int wait_ms = -1;
+        if (timeout_s > 0 && !outcome.timed_out) {
+            double left = timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            if (left <= 0) {
+                // Out of time: the workers die, their pipes close, the loop drains them.
+                outcome.timed_out = true;
+                for (const auto &w : workers) kill(w.pid, SIGKILL);
+            } else {
+                wait_ms = static_cast<int>(left * 1000) + 1;
+            }
+        }
+        int ready = poll(fds.data(), fds.size(), wait_ms);
+        if (ready < 0) {
             if (errno == EINTR) continue;
             break;
         }
@@ -132,16 +160,33 @@ void run_in_workers(const std::vector<std::vector<int>> &lists, const std::funct
                 done(std::atoi(pending.substr(0, nl).c_str()));
         }
     }
-    std::string failure;
     for (auto &w : workers) {
         while (waitpid(w.pid, &w.status, 0) < 0 && errno == EINTR) {
         }
         bool ok = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0;
         if (ok) write_all(2, w.err);  // warnings pass through
-        else if (failure.empty()) failure = worker_failure(w.err, w.status);
+        else if (outcome.failure.empty()) outcome.failure = worker_failure(w.err, w.status, &outcome.internal);
     }
-    if (!start_error.empty()) fail(start_error);
-    if (!failure.empty()) fail(failure);
+    outcome.start_error = start_error;
+    return outcome;
+}
+
+}  // namespace
+
+void run_in_workers(const std::vector<std::vector<int>> &lists, const std::function<void(int)> &work,
+                    const std::function<void(int)> &done) {
+    Outcome o = run_workers(lists, work, done, 0);
+    if (!o.start_error.empty()) fail(o.start_error);
+    if (o.internal) internal_error(o.failure);
+    if (!o.failure.empty()) fail(o.failure);
+}
+
+WorkerOutcome run_in_worker(const std::function<void()> &work, double timeout_s) {
+    Outcome o = run_workers({{0}}, [&](int) { work(); }, [](int) {}, timeout_s);
+    if (o.timed_out) return {false, true, cat("took more than ", timeout_s, " s")};
+    if (!o.start_error.empty()) return {false, false, o.start_error};
+    if (!o.failure.empty()) return {false, false, o.internal ? "internal error: " + o.failure : o.failure};
+    return {true, false, ""};
 }
 
 }  // namespace shufflec

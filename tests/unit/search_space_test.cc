@@ -10,24 +10,13 @@
 #include "lower/lower_segment.h"
 #include "tune/search_space.h"
 #include "tune/tuning_log.h"
-#include "unit_support.h"
+#include "tiny_model.h"
 #include "util/file_io.h"
 
 using namespace shufflec;
 
 namespace {
 
-PreparedModel prepare_tiny(const std::string &target, const unit::TempDir &dir) {
-    std::string spec = dir.file("tiny.json");
-    write_file_atomic(spec, R"({"format": "shufflec-spec/1", "name": "tiny", "input": {"shape": [1, 3, 40, 48]},
-        "family": {"name": "shufflenet_v1", "groups": 3, "scale": 0.5, "stage_repeats": [2, 3, 1], "num_classes": 10}})");
-    CompileOptions o;
-    o.spec_path = spec;
-    o.random_seed = "1";
-    o.target = target;
-    o.ignore_model_schedule = true;
-    return prepare_model(o);
-}
 
 const UnitSpace &unit_named(const ModelSpace &space, const std::string &name) {
     for (const auto &u : space.units)
@@ -40,7 +29,7 @@ const UnitSpace &unit_named(const ModelSpace &space, const std::string &name) {
 
 TEST(SearchSpace, DefaultsAreLegalPointsAndKnobsFitTheRegisters) {
     unit::TempDir dir;
-    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
     ModelSpace space = search_space(p, 1);
     EXPECT_EQ(space.units.size(), p.plan.segments.size());
     EXPECT_EQ(space.group_padding.default_value, 8);  // AVX2: 8 lanes
@@ -61,12 +50,12 @@ TEST(SearchSpace, DefaultsAreLegalPointsAndKnobsFitTheRegisters) {
     c[0]["channel_vectors"] = 8;
     c[0]["tile_x"] = 2;  // 8 * 2 + 8 + 1 = 25 > 16
     EXPECT_FALSE(config_is_legal(u, c));
-    EXPECT_EQ(prepare_tiny("arm-64-linux", dir).blob.group_padding, 4);  // NEON: no padding beyond 4 lanes
+    EXPECT_EQ(unit::prepare_tiny("arm-64-linux", dir).blob.group_padding, 4);  // NEON: no padding beyond 4 lanes
 }
 
 TEST(SearchSpace, WorkloadKeysNameStructureNotNames) {
     unit::TempDir dir;
-    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
     ModelSpace one = search_space(p, 1), two = search_space(p, 2);
     // stage3.1 and stage3.2 are the same unit under two names; stage3.0 (stride 2) is not.
     EXPECT_EQ(unit_named(one, "stage3.1").key, unit_named(one, "stage3.2").key);
@@ -105,7 +94,7 @@ TEST(SearchSpace, NodeSignaturesSeparateWhatWorkloadsAndWeightsDependOn) {
     EXPECT_NE(node_signature(conv, 0, true), node_signature(biased, 0, true));
     // The model's workload keys and fingerprint are made of these signatures.
     unit::TempDir dir;
-    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
     ModelSpace space = search_space(p, 1);
     const UnitSpace &u = unit_named(space, "stage3.1");
     const Segment &seg = p.plan.segments[static_cast<size_t>(u.segment)];
@@ -121,7 +110,7 @@ TEST(SearchSpace, NodeSignaturesSeparateWhatWorkloadsAndWeightsDependOn) {
 // of the space counted apart, checks and other thread counts not trials.
 TEST(SearchSpace, ALogsHistoryPerWorkload) {
     unit::TempDir dir;
-    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
     ModelSpace space = search_space(p, 1);
     const UnitSpace &u = unit_named(space, "stage3.1");
     Config def = default_config(u), other = def;
@@ -162,7 +151,7 @@ TEST(SearchSpace, ALogsHistoryPerWorkload) {
 
 TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
     unit::TempDir dir;
-    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
     ModelSpace space = search_space(p, 1);
     const UnitSpace &u = unit_named(space, "stage3.1");
     Config c = default_config(u);
@@ -222,7 +211,7 @@ TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {
 
 TEST(SearchSpace, TheStemChoosesItsInputLayoutAndNeonHasOneVectorWidth) {
     unit::TempDir dir;
-    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
     ModelSpace space = search_space(p, 1);
     const UnitSpace &stem = unit_named(space, "stem.conv");
     const KnobSpace *planar = stem.roots[0].knob("planar_input");
@@ -246,7 +235,7 @@ TEST(SearchSpace, TheStemChoosesItsInputLayoutAndNeonHasOneVectorWidth) {
         }
     }
     // NEON's 4-lane vectors are the narrowest: no vector knob there.
-    ModelSpace arm = search_space(prepare_tiny("arm-64-linux", dir), 1);
+    ModelSpace arm = search_space(unit::prepare_tiny("arm-64-linux", dir), 1);
     for (const auto &u : arm.units) {
         for (const auto &r : u.roots) {
             EXPECT_EQ(r.knob("vector"), nullptr) << r.root;
@@ -260,7 +249,7 @@ TEST(SearchSpace, TheStemChoosesItsInputLayoutAndNeonHasOneVectorWidth) {
 // and rows narrower than 4 pixels may not.
 TEST(SearchSpace, InternalRootsMayVectorizeOverPixels) {
     unit::TempDir dir;
-    PreparedModel p = prepare_tiny("x86-64-linux", dir);
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
     ModelSpace space = search_space(p, 1);
     for (const auto &u : space.units) {
         for (const auto &r : u.roots) {
@@ -308,7 +297,7 @@ TEST(SearchSpace, EveryLegalPointIsScheduledAsItSays) {
     unit::TempDir dir;
     std::mt19937 rng(7);
     for (const char *target : {"x86-64-linux", "x86-64-linux-avx512"}) {
-        PreparedModel p = prepare_tiny(target, dir);
+        PreparedModel p = unit::prepare_tiny(target, dir);
         ModelSpace space = search_space(p, 1);
         int points = 0;
         for (const auto &u : space.units) {

@@ -1,7 +1,11 @@
 // Message and text helpers (util/error): what reaches a terminal or a JSON file.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <unistd.h>
+
 #include "util/error.h"
+#include "util/workers.h"
 
 using namespace shufflec;
 
@@ -25,4 +29,24 @@ TEST(OneLine, EscapesControlCharactersAndForeignBytes) {
     EXPECT_EQ(one_line("caf\xc3\xa9"), "caf\xc3\xa9");
     EXPECT_EQ(one_line("bad\xff\xfe"), "bad\\xff\\xfe");
     EXPECT_EQ(in_quotes("x\"y\\z\n"), "\"x\\\"y\\\\z\\n\"");
+}
+
+// One worker process with a time limit (tune's candidate compiles): its
+// success, its error line, an internal error kept apart, a crash and an
+// endless loop become outcomes of the caller, which goes on.
+TEST(Workers, OneWorkerEndsInAnOutcome) {
+    EXPECT_TRUE(shufflec::run_in_worker([] {}, 5).ok);
+    auto user = shufflec::run_in_worker([] { shufflec::fail("bad knob"); }, 5);
+    EXPECT_FALSE(user.ok);
+    EXPECT_EQ(user.error, "bad knob");
+    auto internal = shufflec::run_in_worker([] { shufflec::internal_error("no such loop"); }, 5);
+    EXPECT_EQ(internal.error, "internal error: no such loop");
+    auto crash = shufflec::run_in_worker([] { std::raise(SIGSEGV); }, 5);
+    EXPECT_FALSE(crash.ok);
+    EXPECT_NE(crash.error.find("signal 11"), std::string::npos) << crash.error;
+    auto hang = shufflec::run_in_worker([] {
+        for (;;) pause();
+    }, 0.3);
+    EXPECT_TRUE(hang.timed_out);
+    EXPECT_FALSE(hang.ok);
 }
