@@ -60,32 +60,6 @@ std::string build_symbol(const ModelDescription &model) {
     return model.name + "_build_" + hex;
 }
 
-BufferLayout layout_of(const Graph &g, const SegmentPlan &plan, int node, bool grouped) {
-    const Shape &s = g.nodes[node].shape;
-    const Placement &p = plan.placement[node];
-    int64_t group = plan.grouping[node];
-    BufferLayout b;
-    if (grouped && group > 0) {
-        b.extent = {group, s.c / group};
-        b.stride = {p.stride[0], group * p.stride[0]};
-    } else {
-        b.extent = {s.c};
-        b.stride = {p.stride[0]};
-    }
-    for (int d = 1; d < 4; d++) b.stride.push_back(p.stride[d]);
-    b.extent.push_back(s.w);
-    b.extent.push_back(s.h);
-    b.extent.push_back(s.n);
-    return b;
-}
-
-std::vector<BufferLayout> segment_buffer_layouts(const Graph &g, const SegmentPlan &plan, int segment) {
-    std::vector<BufferLayout> layouts;
-    for (int t : plan.segments[segment].inputs) layouts.push_back(layout_of(g, plan, t, false));
-    for (int t : plan.segments[segment].outputs) layouts.push_back(layout_of(g, plan, t, true));
-    return layouts;
-}
-
 std::string segment_function(const ModelDescription &model, int segment) {
     return model.name + "_" + model.plan->segments[segment].name;
 }
@@ -185,7 +159,7 @@ std::string generate_glue_c(const ModelDescription &m) {
     }
     o << "\nstatic const int32_t " << N << "_layout[" << views.size() << "][11] = {\n";
     for (const View &v : views) {
-        BufferLayout b = layout_of(g, plan, v.node, v.grouped);
+        BufferLayout b = buffer_layout(g, plan, v.node, v.grouped);
         o << "    {" << b.extent.size();
         for (size_t d = 0; d < 5; d++) o << ", " << (d < b.extent.size() ? b.extent[d] : 0);
         for (size_t d = 0; d < 5; d++) o << ", " << (d < b.stride.size() ? b.stride[d] : 0);

@@ -38,17 +38,6 @@ constexpr int kModelStateWords = 64;
 std::string generate_glue_c(const ModelDescription &model);
 std::string generate_header(const ModelDescription &model);
 
-// halide_buffer_t dims in the order the pipelines use: (c, x, y, n), or
-// (k, g, x, y, n) for a tensor a pipeline writes in grouped form.
-struct BufferLayout {
-    std::vector<int64_t> extent, stride;
-};
-BufferLayout layout_of(const Graph &graph, const SegmentPlan &plan, int node, bool grouped);
-// The buffer arguments of a segment's pipeline after the weights and the
-// thread count: its inputs (as (c, x, y, n)), then its outputs (grouped if
-// written grouped).
-std::vector<BufferLayout> segment_buffer_layouts(const Graph &graph, const SegmentPlan &plan, int segment);
-
 // The Halide function name of a segment.
 std::string segment_function(const ModelDescription &model, int segment);
 // The symbol the glue defines and the header references (NAME_build_<stamp>).

@@ -27,20 +27,12 @@ namespace {
 
 const Var &c = Vars::c, &k = Vars::k, &g = Vars::g, &x = Vars::x, &y = Vars::y, &n = Vars::n;
 
-// Constrains a buffer argument to the exact extents and strides the plan chose,
-// so Halide compiles for constants (and checks them at run time).
-void constrain(OutputImageParam p, const Shape &s, const Placement &place, int64_t group) {
-    std::vector<std::pair<int64_t, int64_t>> dims;  // extent, stride
-    if (group == 0) {
-        dims = {{s.c, place.stride[0]}};
-    } else {
-        dims = {{group, place.stride[0]}, {s.c / group, group * place.stride[0]}};
-    }
-    dims.push_back({s.w, place.stride[1]});
-    dims.push_back({s.h, place.stride[2]});
-    dims.push_back({s.n, place.stride[3]});
-    for (size_t d = 0; d < dims.size(); d++)
-        p.dim(static_cast<int>(d)).set_bounds(0, static_cast<int>(dims[d].first)).set_stride(static_cast<int>(dims[d].second));
+// Constrains a buffer argument to the exact extents and strides the plan chose
+// (segment_plan.h's buffer_layout), so Halide compiles for constants (and
+// checks them at run time).
+void constrain(OutputImageParam p, const BufferLayout &b) {
+    for (size_t d = 0; d < b.extent.size(); d++)
+        p.dim(static_cast<int>(d)).set_bounds(0, static_cast<int>(b.extent[d])).set_stride(static_cast<int>(b.stride[d]));
 }
 
 // The variables of a Func with this grouping.
@@ -67,7 +59,7 @@ LoweredSegment Lowering::run() {
     for (int node : seg_.inputs) {
         // Tensors from other segments arrive as plain 4-D buffers.
         ImageParam p(element_type(), 4, "in_" + c_identifier(g_.nodes[node].name));
-        constrain(p, g_.nodes[node].shape, plan_.placement[node], 0);
+        constrain(p, buffer_layout(g_, plan_, node, false));
         Func f("read_" + c_identifier(g_.nodes[node].name));
         f(c, x, y, n) = p(c, x, y, n);
         inputs_[node] = Value{f, 0, g_.nodes[node].shape.c};
@@ -81,7 +73,10 @@ LoweredSegment Lowering::run() {
     }
     for (int node : seg_.outputs) {
         Value v = value(node);
-        constrain(v.f.output_buffer(), g_.nodes[node].shape, plan_.placement[node], v.group);
+        if (v.group > 0 && v.group != plan_.grouping[node])
+            internal_error("segment ", seg_.name, " writes '", g_.nodes[node].name, "' in groups of ", v.group,
+                           ", the plan in groups of ", plan_.grouping[node]);
+        constrain(v.f.output_buffer(), buffer_layout(g_, plan_, node, v.group > 0));
         out_.outputs.push_back(v.f);
     }
     return std::move(out_);

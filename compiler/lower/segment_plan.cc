@@ -227,4 +227,30 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity) {
     return plan;
 }
 
+BufferLayout buffer_layout(const Graph &g, const SegmentPlan &plan, int node, bool grouped) {
+    const Shape &s = g.nodes[node].shape;
+    const Placement &p = plan.placement[node];
+    int64_t group = plan.grouping[node];
+    BufferLayout b;
+    if (grouped && group > 0) {
+        b.extent = {group, s.c / group};
+        b.stride = {p.stride[0], group * p.stride[0]};
+    } else {
+        b.extent = {s.c};
+        b.stride = {p.stride[0]};
+    }
+    for (int d = 1; d < 4; d++) b.stride.push_back(p.stride[d]);
+    b.extent.push_back(s.w);
+    b.extent.push_back(s.h);
+    b.extent.push_back(s.n);
+    return b;
+}
+
+std::vector<BufferLayout> segment_buffer_layouts(const Graph &g, const SegmentPlan &plan, int segment) {
+    std::vector<BufferLayout> layouts;
+    for (int t : plan.segments[segment].inputs) layouts.push_back(buffer_layout(g, plan, t, false));
+    for (int t : plan.segments[segment].outputs) layouts.push_back(buffer_layout(g, plan, t, true));
+    return layouts;
+}
+
 }  // namespace shufflec

@@ -65,4 +65,18 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity = Granular
 // A C identifier made from a node or block name ("stage2.0" -> "stage2_0").
 std::string c_identifier(const std::string &name);
 
+// A materialized tensor's buffer as the pipelines see it, in halide_buffer_t
+// dimension order: (c, x, y, n), or (k, g, x, y, n) for a tensor a pipeline
+// writes grouped (`grouped` and the plan groups it). The one description of a
+// buffer: the lowering constrains its arguments to it, the glue builds its
+// halide_buffer_t from it, unit benchmarks allocate it, workload keys name it.
+struct BufferLayout {
+    std::vector<int64_t> extent, stride;
+};
+BufferLayout buffer_layout(const Graph &graph, const SegmentPlan &plan, int node, bool grouped);
+// The buffer arguments of a segment's pipeline after the weights and the
+// thread count: its inputs (as (c, x, y, n)), then its outputs (grouped if
+// written grouped).
+std::vector<BufferLayout> segment_buffer_layouts(const Graph &graph, const SegmentPlan &plan, int segment);
+
 }  // namespace shufflec

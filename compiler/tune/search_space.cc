@@ -6,7 +6,6 @@
 #include <functional>
 #include <sstream>
 
-#include "emit/model_sources.h"
 #include "lower/lower_segment.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -59,7 +58,7 @@ const KnobSpace *RootSpace::knob(const std::string &name) const {
     return nullptr;
 }
 
-ModelSpace search_space(const PreparedModel &p, int threads) {
+ModelSpace search_space(const PreparedModel &p, int threads, const std::function<bool(const std::string &)> &wanted) {
     ModelSpace space;
     space.target = p.target.short_name;
     space.threads = threads;
@@ -75,6 +74,10 @@ ModelSpace search_space(const PreparedModel &p, int threads) {
         u.workload = workload_description(p.graph, p.plan, u.segment);
         u.key = hex(fnv1a(cat(u.workload, " | ", p.target.short_name, " | threads ", threads)));
         for (int node : seg.nodes) u.macs += node_stats(p.graph, p.graph.nodes[node]).macs;
+        if (wanted && !wanted(u.key)) {
+            space.units.push_back(u);
+            continue;
+        }
         LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
         for (const ScheduleChoice &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide)) {
             RootSpace r;

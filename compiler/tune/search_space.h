@@ -19,6 +19,7 @@
 // of 1x g3 share one workload).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,8 +60,11 @@ struct ModelSpace {
     KnobSpace group_padding;        // model-wide
 };
 
-// Lowers every pipeline of `model` with its schedule to find the roots.
-ModelSpace search_space(const PreparedModel &model, int threads);
+// Lowers every pipeline of `model` with its schedule to find the roots; with
+// `wanted`, only the pipelines whose workload key it accepts (the others get
+// their key and no roots: workload keys need no lowering).
+ModelSpace search_space(const PreparedModel &model, int threads,
+                        const std::function<bool(const std::string &key)> &wanted = {});
 
 Config default_config(const UnitSpace &unit);
 bool config_is_legal(const UnitSpace &unit, const Config &config);

@@ -184,7 +184,6 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
         for (const auto &r : records)
             if (r.value("target", "") == model.target.short_name) threads = r.value("threads", 1);
     }
-    ModelSpace space = search_space(model, threads);
     // Per workload: the default's and the best estimate.
     struct Best {
         double default_ms = 0, best_ms = 0;
@@ -207,8 +206,14 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
         if (r.value("default", false) && (b.default_ms == 0 || est < b.default_ms)) b.default_ms = est;
         if (!b.best || est < b.best_ms) b.best = &r, b.best_ms = est;
     }
+    // Only pipelines with records are scheduled here (for their roots, which a
+    // config names); compile lowers and schedules every pipeline once more.
+    ModelSpace space = search_space(model, threads, [&](const std::string &key) {
+        return check.count(key) > 0 || best.count(key) > 0;
+    });
     int changed = 0;
     for (const auto &u : space.units) {
+        if (u.roots.empty()) continue;
         auto ck = check.find(u.key);
         if (ck != check.end()) {
             if (ck->second->value("status", "") != "ok") continue;

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "emit/embedded_files.h"
-#include "emit/model_sources.h"
 #include "emit/toolchain.h"
 #include "lower/lower_segment.h"
 #include "measure/bench_program.h"
