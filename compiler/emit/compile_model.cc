@@ -201,23 +201,8 @@ std::vector<std::string> describe_schedule(const CompileOptions &opt) {
         cat("schedule: ", p.schedule.source, ", target ", p.target.name, ", group padding ", p.blob.group_padding)};
     for (size_t s = 0; s < p.plan.segments.size(); s++) {
         LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, static_cast<int>(s));
-        for (const auto &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide)) {
-            std::string fused;
-            for (const auto &r : c.reductions)
-                if (r != c.root) fused += (fused.empty() ? " [" : ", ") + r;
-            if (!fused.empty()) fused += "]";
-            std::string rows = c.rows_per_task >= 0 ? std::to_string(c.rows_per_task)
-                               : c.tasks_per_thread == 1 ? cat(c.height, "/threads")
-                                                         : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
-            std::string tile = c.pixel_vectors ? cat(": ", c.channel_vectors, " channels x ", c.tile_x, " vectors of ",
-                                                     c.vector, " pixels, stored x innermost")
-                                               : cat(": vector ", c.vector, " x ", c.channel_vectors, ", tile_x ", c.tile_x);
-            lines.push_back(cat(p.plan.segments[s].name, " ", c.root, fused, tile, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
-                                c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string(),
-                                c.reduction_block > 0 ? cat(", reduction blocks of ", c.reduction_block) : std::string(),
-                                c.fused ? ", fused" : "",
-                                c.staged_input ? (c.planar_input ? ", input planes" : ", input interleaved") : ""));
-        }
+        for (const auto &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide))
+            lines.push_back(p.plan.segments[s].name + " " + describe_choice(c));
     }
     return lines;
 }

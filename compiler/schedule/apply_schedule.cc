@@ -573,6 +573,23 @@ private:
 
 }  // namespace
 
+std::string describe_choice(const ScheduleChoice &c) {
+    std::string fused;
+    for (const auto &r : c.reductions)
+        if (r != c.root) fused += (fused.empty() ? " [" : ", ") + r;
+    if (!fused.empty()) fused += "]";
+    std::string rows = c.rows_per_task >= 0 ? std::to_string(c.rows_per_task)
+                       : c.tasks_per_thread == 1 ? cat(c.height, "/threads")
+                                                 : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
+    std::string tile = c.pixel_vectors ? cat(": ", c.channel_vectors, " channels x ", c.tile_x, " vectors of ", c.vector,
+                                             " pixels, stored x innermost")
+                                       : cat(": vector ", c.vector, " x ", c.channel_vectors, ", tile_x ", c.tile_x);
+    return cat(c.root, fused, tile, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
+               c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string(),
+               c.reduction_block > 0 ? cat(", reduction blocks of ", c.reduction_block) : std::string(),
+               c.fused ? ", fused" : "", c.staged_input ? (c.planar_input ? ", input planes" : ", input interleaved") : "");
+}
+
 bool register_tile_fits(int vectors, int tile_x, int registers) { return vectors * tile_x + vectors + 1 <= registers; }
 
 bool reduction_block_applies(int64_t reduction, int64_t block) {

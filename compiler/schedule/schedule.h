@@ -80,6 +80,10 @@ struct ScheduleChoice {
 // vectors (or channels, over pixels) and pixels (or vectors of pixels).
 constexpr int kMaxTileVectors = 8, kMaxTileX = 8;
 
+// One line for --print-schedule: "<root> [<fused reductions>]: vector V x N,
+// tile_x T, rows R, ...".
+std::string describe_choice(const ScheduleChoice &choice);
+
 // Whether a register tile of `vectors` x `tile_x` accumulators (plus the
 // weight vectors and one broadcast input) fits in `registers`: the cost model
 // and the tuner's search space share this limit.
