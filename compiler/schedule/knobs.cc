@@ -230,6 +230,16 @@ bool tile_is_legal(const ScheduleChoice &root, const KnobValues &values) {
     return vectors <= max_channel_vectors(root) && (!spatial(root) || register_tile_fits(vectors, tile, root.registers));
 }
 
+std::string tile_rule(const ScheduleChoice &root, bool pixels_searched) {
+    if (!spatial(root)) return "";
+    std::string rule = cat("channel_vectors * tile_x + channel_vectors + 1 <= ", root.registers, " registers");
+    if (pixels_searched)
+        rule += cat(" and channel_vectors <= ", max_channel_vectors(root),
+                    "; with pixel_vectors: channel_vectors * tile_x + tile_x + 1 <= ", root.registers,
+                    " and tile_x * lanes <= ", root.width);
+    return rule;
+}
+
 bool point_is_legal(const ScheduleChoice &root, const std::vector<KnobSpace> &knobs, const KnobValues &values) {
     if (values.size() != knobs.size()) return false;
     for (const KnobSpace &k : knobs) {

@@ -207,13 +207,8 @@ std::string describe_space(const ModelSpace &space) {
                     o << (i ? ", " : "") << k.values[i] << (k.values[i] == k.default_value ? "*" : "");
                 o << "}\n";
             }
-            if (r.knob("tile_x"))
-                o << "    where channel_vectors * tile_x + channel_vectors + 1 <= " << r.registers << " registers"
-                  << (r.knob("pixel_vectors") ? cat(" and channel_vectors <= ", max_channel_vectors(r),
-                                                    "; with pixel_vectors: channel_vectors * tile_x + tile_x + 1 <= ",
-                                                    r.registers, " and tile_x * lanes <= ", r.width)
-                                              : std::string())
-                  << "\n";
+            std::string rule = tile_rule(r, r.knob("pixel_vectors") != nullptr);
+            if (!rule.empty()) o << "    where " << rule << "\n";
         }
     }
     return o.str();
