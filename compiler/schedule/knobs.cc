@@ -214,6 +214,11 @@ int max_channel_vectors(const ScheduleChoice &root) {
     return static_cast<int>(std::clamp<int64_t>(whole, 1, kMaxTileVectors));
 }
 
+const std::vector<std::string> &tile_knob_names() {
+    static const std::vector<std::string> names = {"channel_vectors", "tile_x", "pixel_vectors", "vector"};
+    return names;
+}
+
 bool tile_is_legal(const ScheduleChoice &root, const KnobValues &values) {
     auto value = [&](const char *name, int fallback) {
         auto it = values.find(name);

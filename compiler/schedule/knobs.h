@@ -73,6 +73,8 @@ int max_channel_vectors(const ScheduleChoice &root);
 // Whether a root's register tile (channel_vectors x tile_x, over channels or
 // pixels, at its vector width) is legal; the other knobs are not checked.
 bool tile_is_legal(const ScheduleChoice &root, const KnobValues &values);
+// The knobs tile_is_legal reads (their values are legal together or not).
+const std::vector<std::string> &tile_knob_names();
 // tile_is_legal in words, for --print-space ("" where there is no tile rule).
 std::string tile_rule(const ScheduleChoice &root, bool pixels_searched);
 // Whether `values` is a legal point at `root`: each knob one of its values,

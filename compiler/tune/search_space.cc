@@ -149,7 +149,7 @@ double space_size(const UnitSpace &unit) {
     for (const auto &r : unit.roots) {
         // The tile knobs together (their legality depends on each other), the
         // rest as a product.
-        const std::vector<std::string> tile_knobs = {"channel_vectors", "tile_x", "pixel_vectors", "vector"};
+        const std::vector<std::string> &tile_knobs = tile_knob_names();
         std::vector<const KnobSpace *> tk;
         for (const auto &name : tile_knobs)
             if (r.knob(name)) tk.push_back(r.knob(name));
