@@ -102,6 +102,22 @@ TEST(CompiledModelSchedules, NonDefaultKnobsMatchPyTorch) {
              "stage3.1.dw": {"pixel_vectors": true}}})");
 }
 
+// Rows per register tile (tile_y) on every kind with taps: the stem (a
+// staged input, its fixed row split) fused into the max pool's tiles of rows,
+// depthwise convs of stride 1 and 2 with ragged last tiles (28 rows in 3s),
+// one hosting its 1x1 conv in its tiles of rows,
+// channel blocks outside the pixels, a fixed row split, the average pool of a
+// stride-2 unit's shortcut.
+TEST(CompiledModelSchedules, RowsPerTileMatchPyTorch) {
+    expect_schedule_matches_pytorch("tile_y", R"({"format": "shufflec-schedule/1", "target": "x86-64-linux",
+  "description": "rows per register tile, for correctness only",
+  "kinds": {"maxpool": {"tile_y": 2}, "avgpool": {"tile_y": 2, "tile_x": 2}},
+  "layers": {"stem.conv": {"tile_y": 2, "fuse": false}, "stage2.0.dw": {"tile_y": 3, "fuse": false},
+             "stage2.1.dw": {"tile_y": 3, "rows_per_task": 4, "fuse": false},
+             "stage3.1.conv1": {"fuse": true}, "stage3.1.dw": {"tile_y": 2, "tile_x": 3, "channels_outer": true, "fuse": false},
+             "stage4.1.dw": {"tile_y": 4, "channel_vectors": 1, "tile_x": 2, "fuse": false}}})");
+}
+
 // Lanes and layouts: groups padded to less than the vector (AVX2's 8-lane
 // vectors then compute lanes of the next group's weights, discarded), 4-lane
 // vectors on some layers of every kind, the stem's input copy interleaved.

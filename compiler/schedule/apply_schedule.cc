@@ -61,6 +61,7 @@ struct Tiling {
     int vector = 1;    // lanes
     int vectors = 1;   // vectors of channels per register tile
     int tile_x = 1;
+    int tile_y = 1;    // output rows per register tile (vectors over channels)
     int rows = 0;      // rows per parallel task (0: serial; -1: split among the threads at run time)
     int tasks_per_thread = 1;
     bool channels_outer = false;
@@ -99,12 +100,13 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     tl.rows = k.rows_per_task ? *k.rows_per_task : -1;
     tl.tasks_per_thread = k.tasks_per_thread.value_or(1);
     tl.unroll = k.unroll.value_or(1);
+    tl.tile_y = k.tile_y.value_or(1);
     // Accumulators, the weight vectors and one broadcast input live in registers.
     int regs = k.registers.value_or(16);
     double best = 1e30;
     for (int v = 1; v <= kMaxTileVectors; v++) {
         if (has_knob_vectors && v != *k.channel_vectors) continue;
-        for (int tx = 1; tx <= kMaxTileX && register_tile_fits(v, tx, regs); tx++) {
+        for (int tx = 1; tx <= kMaxTileX && register_tile_fits(v, tx * tl.tile_y, regs); tx++) {
             if (has_knob_tile && tx != *k.tile_x) continue;
             if (tx > width) continue;
             double cost = tile_cost(v, tx, tl.vector, channels, width);
@@ -179,7 +181,7 @@ public:
             const Tiling &t = tiling_[node];
             ScheduleChoice c;
             c.root = g_.nodes[node].name;
-            c.vector = t.vector, c.channel_vectors = t.vectors, c.tile_x = t.tile_x;
+            c.vector = t.vector, c.channel_vectors = t.vectors, c.tile_x = t.tile_x, c.tile_y = t.tile_y;
             c.rows_per_task = t.rows, c.tasks_per_thread = t.tasks_per_thread;
             c.height = static_cast<int>(g_.nodes[node].shape.h);
             const RootInfo &info = info_[node];
@@ -301,6 +303,13 @@ private:
             t = choose_pixel_tiling(knobs, t, channels, s.w);
             t.reduction_block = 0;
         }
+        // Rows per register tile: a depthwise or general conv or a pool (whose
+        // taps read neighbouring input rows, so rows of a tile share loads)
+        // computed at root (a fused root is computed a row at a time).
+        bool rows_tile_allowed = !t.pixels && host < 0 && s.h > 1 &&
+                                 (kind == Stage::Depthwise || kind == Stage::Conv || kind == Stage::MaxPool ||
+                                  kind == Stage::AvgPool);
+        t.tile_y = rows_tile_allowed ? static_cast<int>(std::min<int64_t>(t.tile_y, s.h)) : 1;
         info_[node] = {stage_kind_name(kind), channels, knobs.registers.value_or(16), staged, pixel_allowed};
         // A conv whose input is staged per row task (the stem) keeps a row
         // split fixed at compile time, 8 tasks: staging inside a task whose
@@ -335,7 +344,9 @@ private:
             tile_var_[node] = cb;
             return;
         }
-        std::vector<VarOrRVar> order;  // innermost first; the row-task split below replaces y in place
+        Var rows = Vars::y;            // the row loop (over tiles of rows with tile_y)
+    Var yr("yr");
+    std::vector<VarOrRVar> order;  // innermost first; the row-task split below replaces the row loop in place
         if (t.pixels) {
             // Stored x innermost; a tile is `vectors` channels x tile_x
             // vectors of pixels, ragged tiles shifted inwards (internal, so
@@ -350,24 +361,31 @@ private:
                 .split(ci, ci, cv, t.vector, TailStrategy::GuardWithIf)
                 .split(Vars::x, xo, xi, t.tile_x, TailStrategy::ShiftInwards);
             order = {cv, ci, xi};
+            if (t.tile_y > 1) {
+                // Rows of a tile inside its pixels; a ragged last tile shifts up.
+                f.split(Vars::y, rows, yr, t.tile_y, TailStrategy::ShiftInwards);
+                order.push_back(yr);
+            }
         }
         std::vector<VarOrRVar> channel_loops = {cb};
         if (grouped) channel_loops.push_back(Vars::g);
+        const size_t tile_loops = order.size();
         if (t.channels_outer) {
-            order.insert(order.end(), {xo, Vars::y});
+            order.insert(order.end(), {xo, rows});
             order.insert(order.end(), channel_loops.begin(), channel_loops.end());
         } else {
             order.insert(order.end(), channel_loops.begin(), channel_loops.end());
-            order.insert(order.end(), {xo, Vars::y});
+            order.insert(order.end(), {xo, rows});
         }
         order.push_back(Vars::n);
         f.reorder(order);
         f.vectorize(cv).unroll(ci).unroll(xi);
+        if (t.tile_y > 1) f.unroll(yr);
         if (t.rows != 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host))) {
-            f.split(Vars::y, yo, yi, rows_per_task(t, s.h), TailStrategy::GuardWithIf);
+            f.split(rows, yo, yi, rows_per_task(t, s.h), TailStrategy::GuardWithIf);
             if (t.channels_outer) {
                 // The channel loops go inside the task, outside its rows.
-                std::vector<VarOrRVar> task(order.begin(), order.begin() + 3);
+                std::vector<VarOrRVar> task(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(tile_loops));
                 task.insert(task.end(), {xo, yi});
                 task.insert(task.end(), channel_loops.begin(), channel_loops.end());
                 task.insert(task.end(), {yo, Vars::n});
@@ -382,14 +400,14 @@ private:
         // The accumulators live per register tile: inside the innermost of
         // the tile loops; blocked reductions' per row (of one channel block).
         tile_var_[node] = t.channels_outer ? xo : cb;
-        row_var_[node] = t.rows != 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host)) ? yi : Vars::y;
+        row_var_[node] = t.rows != 0 && s.h > 1 && !(host >= 0 && row_outer_.count(host)) ? yi : rows;
     }
 
-    // Rows per parallel task: fixed by a schedule, or the height split evenly
-    // among the run's threads (x tasks_per_thread).
+    // Rows per parallel task (in tiles of tile_y rows): fixed by a schedule,
+    // or the height split evenly among the run's threads (x tasks_per_thread).
     Expr rows_per_task(const Tiling &t, int64_t height) {
-        int h = static_cast<int>(height);
-        if (t.rows > 0) return std::min(t.rows, h);
+        int h = static_cast<int>((height + t.tile_y - 1) / t.tile_y);
+        if (t.rows > 0) return std::min((t.rows + t.tile_y - 1) / t.tile_y, h);
         Expr tasks = low_.threads * t.tasks_per_thread;
         return max(1, (h + tasks - 1) / tasks);
     }
@@ -438,6 +456,7 @@ private:
         TailStrategy tail = grouped ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
         st.acc.split(ch, co, cv, t.vector, tail).vectorize(cv);
         if (spatial && !blocked) st.acc.unroll(co).unroll(Vars::x);
+        if (t.tile_y > 1) st.acc.unroll(Vars::y);
         if (blocked) {
             // Per block of input channels, the row's pixel tiles; the
             // accumulators go to the row buffer between blocks (the register
@@ -465,15 +484,19 @@ private:
         // tensors) gets the same register tile.
         for (size_t u = 0; u < st.r.size(); u++) {
             const RDom &r = st.r[u];
+            // With rows per tile, a tap's rows next to each other (the
+            // unrolled tile reads each input row once per tap column).
             std::vector<VarOrRVar> order = {cv, co, Vars::x};
+            if (t.tile_y > 1) order.push_back(Vars::y);
             for (int i = 0; i < r.dimensions(); i++) order.push_back(r[i]);
             if (grouped) order.push_back(Vars::g);
-            order.push_back(Vars::y);
+            if (t.tile_y == 1) order.push_back(Vars::y);
             order.push_back(Vars::n);
             auto update = st.acc.update(static_cast<int>(u));
             update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv);
             if (!spatial) continue;
             update.unroll(co).unroll(Vars::x);
+            if (t.tile_y > 1) update.unroll(Vars::y);
             if (st.kind == Stage::Depthwise || st.kind == Stage::MaxPool || st.kind == Stage::AvgPool)
                 for (int i = 0; i < r.dimensions(); i++) update.unroll(r[i]);
             // A general conv over few input channels (the RGB stem) unrolls
@@ -583,7 +606,8 @@ std::string describe_choice(const ScheduleChoice &c) {
                                                  : cat(c.height, "/(", c.tasks_per_thread, " x threads)");
     std::string tile = c.pixel_vectors ? cat(": ", c.channel_vectors, " channels x ", c.tile_x, " vectors of ", c.vector,
                                              " pixels, stored x innermost")
-                                       : cat(": vector ", c.vector, " x ", c.channel_vectors, ", tile_x ", c.tile_x);
+                                       : cat(": vector ", c.vector, " x ", c.channel_vectors, ", tile_x ", c.tile_x,
+                                             c.tile_y > 1 ? cat(", tile_y ", c.tile_y) : std::string());
     return cat(c.root, fused, tile, ", rows ", rows, c.channels_outer ? ", channels outer" : "",
                c.unroll > 1 ? cat(", unroll ", c.unroll) : std::string(),
                c.reduction_block > 0 ? cat(", reduction blocks of ", c.reduction_block) : std::string(),

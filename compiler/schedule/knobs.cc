@@ -23,7 +23,7 @@ KnobDef flag(const char *name, std::optional<bool> ScheduleKnobs::*member, const
 
 // The tuner's ranges (the scheduler's cost model searches the same tiles:
 // kMaxTileVectors, kMaxTileX in schedule.h).
-constexpr int kMinVector = 4, kMaxUnroll = 8, kMinReductionBlock = 16, kMaxReductionBlock = 128;
+constexpr int kMinVector = 4, kMaxTileY = 4, kMaxUnroll = 8, kMinReductionBlock = 16, kMaxReductionBlock = 128;
 
 bool spatial(const ScheduleChoice &c) { return c.width * c.height > 1; }
 
@@ -79,6 +79,14 @@ KnobSpace tasks_per_thread_space(const ScheduleChoice &c) {
     return k;
 }
 
+// Rows per register tile: unfused roots whose taps read neighbouring input
+// rows (depthwise and general convs, pools), over channels.
+KnobSpace tile_y_space(const ScheduleChoice &c) {
+    bool taps = c.kind == "depthwise" || c.kind == "conv" || c.kind == "maxpool" || c.kind == "avgpool";
+    if (!taps || c.fused || c.height < 2) return {};
+    return {"", range(1, static_cast<int>(std::min<int64_t>(kMaxTileY, c.height))), c.tile_y};
+}
+
 bool spatial_pointwise(const ScheduleChoice &c) { return spatial(c) && c.kind == "pointwise"; }
 
 KnobSpace unroll_space(const ScheduleChoice &c) {
@@ -112,6 +120,12 @@ const std::vector<KnobDef> &knob_defs() {
         count("tile_x", 1, 64, false, &ScheduleKnobs::tile_x, "output pixels per register tile", tile_x_space,
               "1-8, at most the width; v * t + v + 1 <= registers (over pixels t * v + t + 1, t * lanes <= the "
               "width); spatial roots"),
+        count("tile_y", 1, 16, false, &ScheduleKnobs::tile_y,
+              "output rows per register tile (a depthwise or general conv or a pool computed at root, vectors over "
+              "channels): the rows of a tile share their input rows' loads",
+              tile_y_space,
+              "1-4, at most the height; v * t * rows + v + 1 <= registers; unfused depthwise and general convs "
+              "and pools"),
         count("rows_per_task", 0, 1 << 16, false, &ScheduleKnobs::rows_per_task,
               "output rows per parallel task (0: no threads)"),
         count("tasks_per_thread", 1, 64, false, &ScheduleKnobs::tasks_per_thread,
@@ -215,7 +229,7 @@ int max_channel_vectors(const ScheduleChoice &root) {
 }
 
 const std::vector<std::string> &tile_knob_names() {
-    static const std::vector<std::string> names = {"channel_vectors", "tile_x", "pixel_vectors", "vector"};
+    static const std::vector<std::string> names = {"channel_vectors", "tile_x", "tile_y", "pixel_vectors", "vector"};
     return names;
 }
 
@@ -226,18 +240,22 @@ bool tile_is_legal(const ScheduleChoice &root, const KnobValues &values) {
     };
     int vectors = value("channel_vectors", 1), tile = value("tile_x", 1);
     if (value("pixel_vectors", 0)) {
+        if (value("tile_y", 1) > 1) return false;  // rows per tile: over channels only
         // As the scheduler vectorizes over pixels: lanes within the width.
         int lanes = value("vector", root.vector);
         while (lanes > 1 && lanes > root.width) lanes /= 2;
         return vectors <= root.channels && int64_t{tile} * lanes <= root.width &&
                register_tile_fits(tile, vectors, root.registers);
     }
-    return vectors <= max_channel_vectors(root) && (!spatial(root) || register_tile_fits(vectors, tile, root.registers));
+    int rows = value("tile_y", 1);
+    return vectors <= max_channel_vectors(root) &&
+           (!spatial(root) || register_tile_fits(vectors, tile * rows, root.registers));
 }
 
 std::string tile_rule(const ScheduleChoice &root, bool pixels_searched) {
     if (!spatial(root)) return "";
-    std::string rule = cat("channel_vectors * tile_x + channel_vectors + 1 <= ", root.registers, " registers");
+    std::string rule = cat("channel_vectors * tile_x", tile_y_space(root).values.empty() ? "" : " * tile_y",
+                           " + channel_vectors + 1 <= ", root.registers, " registers");
     if (pixels_searched)
         rule += cat(" and channel_vectors <= ", max_channel_vectors(root),
                     "; with pixel_vectors: channel_vectors * tile_x + tile_x + 1 <= ", root.registers,
@@ -253,6 +271,10 @@ bool point_is_legal(const ScheduleChoice &root, const std::vector<KnobSpace> &kn
             return false;
     }
     if (!tile_is_legal(root, values)) return false;
+    // Rows per tile only where the root is computed at root, not a row at a
+    // time in another root's rows.
+    auto rows = values.find("tile_y"), fuse = values.find("fuse");
+    if (rows != values.end() && rows->second > 1 && fuse != values.end() && fuse->second != 0) return false;
     // A blocked reduction implies channels_outer and vectors over channels:
     // one point, not several.
     auto block = values.find("reduction_block");

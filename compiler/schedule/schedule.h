@@ -20,7 +20,7 @@ namespace shufflec {
 // The knobs of one layer, kind or model, each unset unless a schedule gives it
 // (what each means, its name and range: schedule/knobs.cc, the one table).
 struct ScheduleKnobs {
-    std::optional<int> vector, channel_vectors, tile_x, rows_per_task, registers, tasks_per_thread, group_padding,
+    std::optional<int> vector, channel_vectors, tile_x, tile_y, rows_per_task, registers, tasks_per_thread, group_padding,
         unroll, reduction_block;
     std::optional<bool> fuse, channels_outer, planar_input, pixel_vectors;
     void merge(const ScheduleKnobs &over);
@@ -54,7 +54,7 @@ ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &targ
 struct ScheduleChoice {
     std::string root;                  // the node computed at root
     std::vector<std::string> reductions;  // reductions computed in its tiles
-    int vector = 0, channel_vectors = 0, tile_x = 0;
+    int vector = 0, channel_vectors = 0, tile_x = 0, tile_y = 1;
     int rows_per_task = 0;     // 0: serial; -1: the rows split among the threads at run time
     int tasks_per_thread = 1;  // with rows_per_task -1
     int height = 0;            // of the root's output

@@ -323,6 +323,7 @@ TEST(SearchSpace, EveryLegalPointIsScheduledAsItSays) {
                     };
                     expect("channel_vectors", got[r].channel_vectors);
                     expect("tile_x", got[r].tile_x);
+                    expect("tile_y", got[r].tile_y);
                     if (!got[r].pixel_vectors) expect("vector", got[r].vector);
                     expect("tasks_per_thread", got[r].tasks_per_thread);
                     expect("fuse", got[r].fused);
