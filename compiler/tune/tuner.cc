@@ -93,6 +93,26 @@ int resume_from_log(const std::string &log_path, const ModelSpace &space, int th
     return history.trials;
 }
 
+// The search's table: per workload its trials, default and best, and what
+// the final check found.
+void print_summary(const std::string &model, const std::string &target, int threads, int trials, int this_run,
+                   double seconds, const std::vector<Workload> &workloads, const std::map<int, double> &checked) {
+    std::printf("tuned %s for %s, %d thread%s: %d trials in this log (%d in this run), %.0f s\n", model.c_str(),
+                target.c_str(), threads, threads == 1 ? "" : "s", trials, this_run, seconds);
+    std::printf("%-14s %5s %6s %11s %11s %8s %9s\n", "unit", "units", "trials", "default ms", "best ms", "speedup",
+                "checked");
+    for (const auto &w : workloads)
+        if (w.default_done) {
+            auto c = checked.find(w.index);
+            std::string check = c == checked.end() ? "-" : c->second >= 1e29 ? "failed" : cat(std::round(100 / c->second) / 100, "x");
+            if (c != checked.end() && c->second >= kImprovement) check += " (kept default)";
+            std::printf("%-14s %5d %6d %11.4f %11.4f %7.2fx %9s\n", w.units[0].c_str(), w.count(), w.trials, w.default_ms,
+                        w.incumbent_ms, w.default_ms / w.incumbent_ms, check.c_str());
+        }
+    double model_ms = model_estimate(workloads, true), base = model_estimate(workloads, false);
+    if (base > 0) std::printf("sum of units: default %.3f ms, tuned %.3f ms (x%.2f)\n", base, model_ms, base / model_ms);
+}
+
 }  // namespace
 
 std::string print_space(const CompileOptions &options, int threads) {
@@ -295,20 +315,8 @@ int run_tune(const TuneOptions &opt) {
         apply_config(tuned, u, w.incumbent);
         changed++;
     }
-    std::printf("tuned %s for %s, %d thread%s: %d trials in this log (%d in this run), %.0f s\n", model.graph.name.c_str(),
-                space.target.c_str(), opt.threads, opt.threads == 1 ? "" : "s", next_trial, next_trial - done, elapsed());
-    std::printf("%-14s %5s %6s %11s %11s %8s %9s\n", "unit", "units", "trials", "default ms", "best ms", "speedup",
-                "checked");
-    for (const auto &w : workloads)
-        if (w.default_done) {
-            auto c = checked.find(w.index);
-            std::string check = c == checked.end() ? "-" : c->second >= 1e29 ? "failed" : cat(std::round(100 / c->second) / 100, "x");
-            if (c != checked.end() && c->second >= kImprovement) check += " (kept default)";
-            std::printf("%-14s %5d %6d %11.4f %11.4f %7.2fx %9s\n", w.units[0].c_str(), w.count(), w.trials, w.default_ms,
-                        w.incumbent_ms, w.default_ms / w.incumbent_ms, check.c_str());
-        }
-    double model_ms = model_estimate(workloads, true), base = model_estimate(workloads, false);
-    if (base > 0) std::printf("sum of units: default %.3f ms, tuned %.3f ms (x%.2f)\n", base, model_ms, base / model_ms);
+    print_summary(model.graph.name, space.target, opt.threads, next_trial, next_trial - done, elapsed(), workloads,
+                  checked);
 
     // The whole-model steps: the group padding, then the confirmation.
     std::string description = cat("Tuned by shufflec tune ", kShufflecVersion, " (", opt.search, ", ", next_trial,
