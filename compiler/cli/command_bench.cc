@@ -15,6 +15,7 @@
 #include "emit/targets.h"
 #include "lower/segment_plan.h"
 #include "measure/bench_program.h"
+#include "measure/qemu_count.h"
 #include "measure/runner.h"
 #include "measure/svg_chart.h"
 #include "spec/spec_parser.h"
@@ -89,12 +90,110 @@ double peak_for(const json &report, int threads) {
     return 0;
 }
 
+// bench --count: one inference's instructions, exact, by class and function:
+// the program runs under the counting plugin with one warm-up and one, then
+// two, timed runs, and no report; the second count less the first is one
+// inference (setup and the warm-up cancel out).
+int report_counts(const Args &args, Runner &runner, const CompiledModel &model, const std::string &program,
+                  const std::string &dir) {
+    if (dir.find(',') != std::string::npos)
+        fail("--count: the temporary folder ", in_quotes(dir), " has a comma, which qemu's -plugin option cannot take");
+    std::string plugin = build_count_plugin(dir);
+    std::map<std::string, InsnCounts> runs[2];
+    for (int k = 0; k < 2; k++) {
+        std::string out = join_path(dir, cat("count", k + 1, ".txt"));
+        runner.set_qemu_plugin(cat(plugin, ",out=", out));
+        BenchOptions o;
+        o.threads = {1};
+        o.runs = k + 1;
+        o.warmup = 1;
+        o.peak = false;
+        o.report = false;
+        run_bench_program(runner, model, program, o);
+        runs[k] = counts_by_function(program, read_count_file(out));
+    }
+    runner.set_qemu_plugin("");
+    InsnCounts total;
+    std::vector<std::pair<std::string, InsnCounts>> functions;
+    for (const auto &[name, counts] : runs[1]) {
+        InsnCounts one = counts;
+        auto before = runs[0].find(name);
+        if (before != runs[0].end()) one -= before->second;
+        if (one.instructions() == 0) continue;
+        total += one;
+        functions.emplace_back(name, one);
+    }
+    std::sort(functions.begin(), functions.end(),
+              [](const auto &a, const auto &b) { return a.second.instructions() > b.second.instructions(); });
+    const auto &columns = insn_count_columns();
+    auto as_json = [&](const InsnCounts &c) {
+        json j = {{"instructions", c.instructions()}};
+        for (size_t k = 0; k < columns.size(); k++) j[columns[k]] = c.column[k];
+        return j;
+    };
+    double macs = static_cast<double>(model.macs);
+    double lanes = total.at("fma_f32_lanes") + total.at("fma_f16_lanes") + total.at("dot_i8_lanes");
+    if (args.has("--json")) {
+        json report = {{"model", model.name}, {"target", model.target}, {"runner", runner.name()}, {"threads", 1},
+                       {"macs", model.macs}, {"per_inference", as_json(total)},
+                       {"useful_mac_share", lanes > 0 ? macs / lanes : 0.0}};
+        json list = json::array();
+        for (const auto &[name, c] : functions) {
+            json f = as_json(c);
+            f["name"] = name;
+            list.push_back(f);
+        }
+        report["functions"] = list;
+        std::printf("%s\n", report.dump(2).c_str());
+        return 0;
+    }
+    double n = total.instructions();
+    std::printf("%s (%s) under qemu-aarch64, one inference, 1 thread: exact instruction counts\n", model.name.c_str(),
+                model.target.c_str());
+    std::printf("  %-22s %10.3f M  (%.3f per MAC of the model's %.2f M)\n", "instructions", n / 1e6, n / macs, macs / 1e6);
+    auto line = [&](const char *label, double count, const std::string &extra) {
+        if (count == 0) return;
+        std::printf("  %-22s %10.3f M  %5.1f%%%s\n", label, count / 1e6, 100 * count / n, extra.c_str());
+    };
+    auto lanes_of = [&](const char *column) {
+        double l = total.at(column);
+        return cat("  ", std::round(l / 1e4) / 100, " M lanes");
+    };
+    line("fmla/fmls fp32 vector", total.at("fma_f32"), lanes_of("fma_f32_lanes"));
+    line("fmla/fmls fp16 vector", total.at("fma_f16"), lanes_of("fma_f16_lanes"));
+    line("sdot/udot", total.at("dot_i8"), lanes_of("dot_i8_lanes"));
+    line("fmadd scalar", total.at("fma_scalar"), "");
+    line("other SIMD/FP", total.at("simd_other"), "");
+    line("loads, vector", total.at("load_vector"), "");
+    line("loads, scalar", total.at("load_scalar"), "");
+    line("stores, vector", total.at("store_vector"), "");
+    line("stores, scalar", total.at("store_scalar"), "");
+    line("branches", total.at("branch"), "");
+    line("integer (scalar)", total.at("scalar"), "");
+    line("other", total.at("other"), "");
+    if (lanes > 0)
+        std::printf("  useful MAC lanes: %.1f%% (the model's MACs / multiply-add lanes executed)\n", 100 * macs / lanes);
+    std::printf("\n%-64s %10s %7s %8s\n", "function (pipeline, or a root Func's row loop)", "M instr", "share", "% fma");
+    std::string prefix = model.name + "_";
+    for (size_t i = 0; i < functions.size() && i < 40; i++) {
+        const auto &[name, c] = functions[i];
+        std::string shown = name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+        double fma = c.at("fma_f32") + c.at("fma_f16") + c.at("dot_i8");
+        std::printf("%-64s %10.3f %6.1f%% %7.1f%%\n", shown.substr(0, 64).c_str(), c.instructions() / 1e6,
+                    100 * c.instructions() / n, 100 * fma / c.instructions());
+    }
+    if (functions.size() > 40) std::printf("(%zu more functions)\n", functions.size() - 40);
+    return 0;
+}
+
 }  // namespace
 
 int command_bench(const std::vector<std::string> &argv) {
     std::vector<FlagSpec> flags = bench_flags();
     flags.push_back({"--threads", "LIST", "thread counts, e.g. 1,2 (default 1,2)"});
     flags.push_back({"--json", "", "print the report as JSON"});
+    flags.push_back({"--count", "", "with --runner qemu: exact instructions per inference by class and function "
+                                    "(a QEMU plugin; 1 thread) instead of times"});
     Args args("bench", flags, {"SPEC|DIR"});
     if (!args.parse(argv)) {
         std::printf("%s\nMeasures a model: compiles SPEC (or takes the model a `shufflec compile` wrote into DIR),\n"
@@ -108,9 +207,11 @@ int command_bench(const std::vector<std::string> &argv) {
     options.threads = parse_int_list(args.get("--threads", "1,2"), "--threads", 1, 64);
     options.runs = runs_of(args);
     std::unique_ptr<Runner> runner = runner_of(args);
+    if (args.has("--count")) runner->set_qemu_plugin("");  // other runners refuse here, before compiling
     TempFolder work("shufflec-bench-");
     CompiledModel model = model_from(args, *runner, work.path(), false);
     std::string program = build_bench_program(model, runner->arch(), runner->wants_static(), work.path());
+    if (args.has("--count")) return report_counts(args, *runner, model, program, work.path());
     json report = run_bench_program(*runner, model, program, options);
     report["runner"] = runner->name();
     for (auto &r : report["results"]) {

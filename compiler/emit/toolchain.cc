@@ -64,6 +64,12 @@ Toolchain find_toolchain() {
     t.clang = env_or("SHUFFLEC_CLANG", SHUFFLEC_CLANG);
     t.llvm_ar = env_or("SHUFFLEC_LLVM_AR", SHUFFLEC_LLVM_AR);
     t.ld_lld = env_or("SHUFFLEC_LD_LLD", SHUFFLEC_LD_LLD);
+    auto beside_ar = [&](const std::string &tool) {
+        size_t at = t.llvm_ar.rfind("llvm-ar");
+        return at == std::string::npos ? tool : t.llvm_ar.substr(0, at) + tool + t.llvm_ar.substr(at + 7);
+    };
+    t.llvm_objcopy = beside_ar("llvm-objcopy");
+    t.llvm_nm = beside_ar("llvm-nm");
     t.halide_include = SHUFFLEC_HALIDE_INCLUDE;
     std::string dir = run_tool_output({t.clang, "-print-resource-dir"}, "finding clang's headers");
     while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();

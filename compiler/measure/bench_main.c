@@ -2,7 +2,7 @@
  * compiled model (embedded in the compiler; compiled for the runner's machine):
  *   cc -O2 -DSHUFFLEC_BENCH_MODEL=net -DSHUFFLEC_BENCH_UPPER=NET -DSHUFFLEC_BENCH_HEADER='"net.h"' \
  *      bench_main.c net.a -lpthread -lm
- *   bench [--runs N] [--threads 1,2] [--warmup N] [--peak] [--weights FILE] [--sample-seconds S]
+ *   bench [--runs N] [--threads 1,2] [--warmup N] [--peak] [--weights FILE] [--sample-seconds S] [--no-report]
  * Prints one JSON object on stdout:
  *   {"model", "macs", "results": [{"threads", "runs", "median_ms", "min_ms", "p10_ms", "p90_ms"}],
  *    "peak_gmacs": [{"threads", "gmacs"}],                       (with --peak)
@@ -38,7 +38,7 @@ enum { kBlock = 10, kMaxThreadCounts = 16 };
 /* ---- The model ---------------------------------------------------------- */
 
 int main(int argc, char **argv) {
-    int runs = 100, warmup = 5, peak = 0, threads[kMaxThreadCounts] = {1}, n_threads = 1;
+    int runs = 100, warmup = 5, peak = 0, report = 1, threads[kMaxThreadCounts] = {1}, n_threads = 1;
     double sample_seconds = 3;
     const char *weights = NULL;
     for (int i = 1; i < argc; i++) {
@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) n_threads = parse_list(argv[++i], threads, kMaxThreadCounts);
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
         else if (!strcmp(argv[i], "--peak")) peak = 1;
+        else if (!strcmp(argv[i], "--no-report")) report = 0;
         else if (!strcmp(argv[i], "--sample-seconds") && i + 1 < argc) sample_seconds = atof(argv[++i]);
         else return fprintf(stderr, "bench: unknown argument %s\n", argv[i]), 2;
     }
@@ -93,6 +94,9 @@ int main(int argc, char **argv) {
 #endif
             }
         }
+    /* Counting instructions (shufflec bench --count): the report's work
+     * (sorting times, printing digits) depends on the times; leave it out. */
+    if (!report) return 0;
     printf("{\"model\": ");
     json_string(M(_NAME));
     printf(", \"target\": ");

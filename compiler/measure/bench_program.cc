@@ -110,6 +110,7 @@ nlohmann::json run_bench_program(Runner &runner, const CompiledModel &model, con
     for (int t : options.threads) threads += (threads.empty() ? "" : ",") + std::to_string(t);
     args.insert(args.end(), {"--threads", threads});
     if (options.peak) args.push_back("--peak");
+    if (!options.report) args.push_back("--no-report");
     if (model.external_weights) {
         files.push_back(join_path(model.dir, model.name + ".weights"));
         args.insert(args.end(), {"--weights", model.name + ".weights"});
@@ -120,6 +121,7 @@ nlohmann::json run_bench_program(Runner &runner, const CompiledModel &model, con
     if (r.timed_out) fail("the benchmark on ", runner.name(), " did not finish within ", options.timeout_s, " s");
     if (r.status != 0)
         throw Error(cat("the benchmark on ", runner.name(), " failed (exit ", r.status, ")"), r.err);
+    if (!options.report) return nlohmann::json::object();
     try {
         return nlohmann::json::parse(r.out);
     } catch (const nlohmann::json::exception &) {

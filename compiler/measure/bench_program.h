@@ -43,6 +43,7 @@ struct BenchOptions {
     int runs = 100;
     int warmup = 5;
     bool peak = true;        // measure the FMA peak too
+    bool report = true;      // false: runs only, no report (for instruction counts); returns {}
     double timeout_s = 900;  // for the whole program
 };
 

@@ -72,6 +72,7 @@ public:
     ProcessResult run(const std::string &program, const std::vector<std::string> &args, double timeout_s) override {
         std::vector<std::string> argv;
         if (qemu_) argv = {"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"};
+        if (qemu_ && !plugin_.empty()) argv.insert(argv.end(), {"-plugin", plugin_});
         argv.push_back("./" + program);
         argv.insert(argv.end(), args.begin(), args.end());
         ProcessOptions o;
@@ -80,9 +81,15 @@ public:
         return run_process(argv, o);
     }
 
+    void set_qemu_plugin(const std::string &plugin) override {
+        if (!qemu_) Runner::set_qemu_plugin(plugin);
+        plugin_ = plugin;
+    }
+
 private:
     bool qemu_;
     TempFolder folder_;
+    std::string plugin_;
 };
 
 class SshRunner : public Runner {
@@ -296,6 +303,10 @@ std::unique_ptr<Runner> make_runner(const std::string &spec) {
     if (spec.rfind("ssh://", 0) == 0) return std::make_unique<SshRunner>(spec);
     if (spec == "adb" || spec.rfind("adb:", 0) == 0) return std::make_unique<AdbRunner>(spec);
     fail("--runner: unknown runner ", in_quotes(spec), " (local, qemu, ssh://[user@]host[:port][/dir], adb[:SERIAL])");
+}
+
+void Runner::set_qemu_plugin(const std::string &) {
+    fail("--runner ", name(), ": instruction counts need --runner qemu (qemu-aarch64 on this machine)");
 }
 
 std::string machine_name(const Runner &runner) {

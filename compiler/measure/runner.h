@@ -35,6 +35,9 @@ public:
     virtual ProcessResult run(const std::string &program, const std::vector<std::string> &args, double timeout_s) = 0;
     // Whether binaries for it are linked statically (remote machines may have another libc).
     virtual bool wants_static() const { return true; }
+    // Runs programs under qemu with this TCG plugin ("PATH,arg=value"; "" for
+    // none): the qemu runner only, an error on the others.
+    virtual void set_qemu_plugin(const std::string &plugin);
 };
 
 // Parses a --runner spec; errors name the flag and the forms it takes.

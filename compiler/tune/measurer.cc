@@ -12,18 +12,13 @@ namespace shufflec {
 
 namespace {
 
-std::string objcopy_path() {
-    std::string ar = find_toolchain().llvm_ar;
-    size_t at = ar.rfind("llvm-ar");
-    return at == std::string::npos ? "llvm-objcopy" : ar.substr(0, at) + "llvm-objcopy" + ar.substr(at + 7);
-}
-
 // A copy of a candidate object whose entry points are renamed (ub_candidate ->
 // ub_default / ub_incumbent): one compile serves every role. Halide's other
 // globals (the parallel loop bodies, named after the function) become local
 // first, so the copies link side by side.
 void rename_object(const std::string &from, const std::string &to, const std::string &role) {
-    std::vector<std::string> localize = {objcopy_path()}, rename = {objcopy_path()};
+    std::string objcopy = find_toolchain().llvm_objcopy;
+    std::vector<std::string> localize = {objcopy}, rename = {objcopy};
     for (const char *suffix : {"", "_argv", "_metadata"}) {
         localize.push_back(cat("--keep-global-symbol=ub_candidate", suffix));
         rename.push_back(cat("--redefine-sym=ub_candidate", suffix, "=ub_", role, suffix));

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Exact aarch64 instruction counts under qemu (issue 22; compiler/measure/qemu_count*):
+#   the plugin alone on a hand-written aarch64 loop whose instructions are
+#     known by construction: every class counted exactly
+#   `shufflec bench --runner qemu --count` on a small model: two runs give the
+#     same counts to the instruction; the FMA lanes cover the model's MACs
+#     (padding lanes only add); functions are the model's pipelines and loops
+#   --count on another runner: one error line, exit 1
+#   tests/check_qemu_count.sh SHUFFLEC_BINARY
+set -euo pipefail
+shufflec=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# 1. The plugin on a known program: 1000 iterations of fmla .4s, fmla .8h,
+# sdot, ldr q, str q, subs, b.ne; then mov, mov, svc (exit).
+cc -shared -fPIC -O2 -fvisibility=hidden "$src/compiler/measure/qemu_count_plugin.c" -o "$tmp/plugin.so"
+cat > "$tmp/loop.s" <<'ASM'
+.global _start
+_start:
+    mov x2, #1000
+1:  fmla v0.4s, v1.4s, v2.4s
+    fmla v3.8h, v4.8h, v5.8h
+    sdot v6.4s, v7.16b, v8.16b
+    ldr q9, [sp, #-16]
+    str q9, [sp, #-32]
+    subs x2, x2, #1
+    b.ne 1b
+    mov x0, #0
+    mov x8, #93
+    svc #0
+ASM
+aarch64-linux-gnu-as -march=armv8.2-a+fp16+dotprod "$tmp/loop.s" -o "$tmp/loop.o"
+aarch64-linux-gnu-ld "$tmp/loop.o" -o "$tmp/loop"
+qemu-aarch64 -cpu max -plugin "$tmp/plugin.so,out=$tmp/loop.txt" "$tmp/loop"
+/usr/bin/python3 - "$tmp/loop.txt" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[0] == "shufflec-qemu-count/1 15", lines[0]
+names = ["fma_f32", "fma_f16", "dot_i8", "fma_scalar", "simd_other", "load_vector", "load_scalar", "store_vector",
+         "store_scalar", "branch", "scalar", "other", "fma_f32_lanes", "fma_f16_lanes", "dot_i8_lanes"]
+total = dict.fromkeys(names, 0)
+for line in lines[1:]:
+    if not line:
+        continue
+    f = line.split()
+    for n, v in zip(names, f[2:]):
+        total[n] += int(f[1]) * int(v)
+# mov x2; 1000 x (fmla, fmla, sdot, ldr, str, subs, b.ne); mov, mov, svc (svc: the branch and system group)
+want = {"fma_f32": 1000, "fma_f16": 1000, "dot_i8": 1000, "fma_scalar": 0, "simd_other": 0, "load_vector": 1000,
+        "load_scalar": 0, "store_vector": 1000, "store_scalar": 0, "branch": 1000 + 1, "scalar": 1 + 1000 + 2,
+        "other": 0, "fma_f32_lanes": 4000, "fma_f16_lanes": 8000, "dot_i8_lanes": 16000}
+assert total == want, (total, want)
+print("ok: the plugin counts a known loop exactly (7003 + 4 instructions, every class)")
+PY
+
+# 2. A model, twice.
+spec="$src/tests/tiny_shufflenet_v1.json"
+for i in 1 2; do
+    "$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --json --quiet > "$tmp/count$i.json"
+done
+cmp -s "$tmp/count1.json" "$tmp/count2.json" || fail "two counts of one model differ: $(diff "$tmp/count1.json" "$tmp/count2.json" | head)"
+/usr/bin/python3 - "$tmp/count1.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = r["per_inference"]
+assert r["runner"] == "qemu" and r["threads"] == 1
+lanes = t["fma_f32_lanes"]
+assert lanes >= r["macs"], (lanes, r["macs"])           # every multiply-add of the model runs in some lane
+assert 0.5 < r["useful_mac_share"] <= 1.0, r["useful_mac_share"]
+assert t["instructions"] == sum(t[k] for k in ["fma_f32", "fma_f16", "dot_i8", "fma_scalar", "simd_other", "load_vector",
+                                               "load_scalar", "store_vector", "store_scalar", "branch", "scalar", "other"])
+names = [f["name"] for f in r["functions"]]
+assert any("stage2_0" in n for n in names), names[:10]
+assert sum(f["instructions"] for f in r["functions"]) == t["instructions"]
+print(f"ok: bench --count: {t['instructions'] / 1e6:.3f} M instructions per inference, identical twice; "
+      f"useful MAC lanes {100 * r['useful_mac_share']:.1f}%")
+PY
+"$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --quiet | grep -q "useful MAC lanes" \
+    || fail "bench --count printed no table"
+
+# 3. Another runner.
+if out=$("$shufflec" bench "$spec" --random-weights 1 --count 2>&1); then fail "--count on the local runner succeeded"; fi
+[ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q "need --runner qemu" || fail "--count on local: $out"
+echo "ok: --count on another runner is one error line"
