@@ -4,7 +4,9 @@
 #     known by construction: every class counted exactly
 #   `shufflec bench --runner qemu --count` on a small model: two runs give the
 #     same counts to the instruction; the FMA lanes cover the model's MACs
-#     (padding lanes only add); functions are the model's pipelines and loops
+#     (padding lanes only add); functions are the model's pipelines and loops;
+#     modeled cycles (llvm-mca) for the Cortex-A55 and, with llvm-mca-19, the
+#     Neoverse-N1, per function summing to the total
 #   --count on another runner: one error line, exit 1
 #   tests/check_qemu_count.sh SHUFFLEC_BINARY
 set -euo pipefail
@@ -63,7 +65,7 @@ for i in 1 2; do
 done
 cmp -s "$tmp/count1.json" "$tmp/count2.json" || fail "two counts of one model differ: $(diff "$tmp/count1.json" "$tmp/count2.json" | head)"
 /usr/bin/python3 - "$tmp/count1.json" <<'PY'
-import json, sys
+import json, os, sys
 r = json.load(open(sys.argv[1]))
 t = r["per_inference"]
 assert r["runner"] == "qemu" and r["threads"] == 1
@@ -72,11 +74,18 @@ assert lanes >= r["macs"], (lanes, r["macs"])           # every multiply-add of 
 assert 0.5 < r["useful_mac_share"] <= 1.0, r["useful_mac_share"]
 assert t["instructions"] == sum(t[k] for k in ["fma_f32", "fma_f16", "dot_i8", "fma_scalar", "simd_other", "load_vector",
                                                "load_scalar", "store_vector", "store_scalar", "branch", "scalar", "other"])
+cores = {c["cpu"]: c for c in r["modeled"]}
+assert cores["cortex-a55"]["cycles"] > 0.2 * t["instructions"], cores   # a 2-wide in-order core: ~1 cycle per instruction
+mca19 = os.path.exists("/usr/bin/llvm-mca-19")                          # tools/setup.sh installs it
+assert ("cycles" in cores["neoverse-n1"]) == mca19, cores
+if mca19:
+    assert cores["neoverse-n1"]["cycles"] < cores["cortex-a55"]["cycles"], cores  # the wide out-of-order core
+assert abs(sum(f["cycles_cortex-a55"] for f in r["functions"]) - cores["cortex-a55"]["cycles"]) < 1e-6 * cores["cortex-a55"]["cycles"]
 names = [f["name"] for f in r["functions"]]
 assert any("stage2_0" in n for n in names), names[:10]
 assert sum(f["instructions"] for f in r["functions"]) == t["instructions"]
 print(f"ok: bench --count: {t['instructions'] / 1e6:.3f} M instructions per inference, identical twice; "
-      f"useful MAC lanes {100 * r['useful_mac_share']:.1f}%")
+      f"useful MAC lanes {100 * r['useful_mac_share']:.1f}%; modeled A55 {cores['cortex-a55']['cycles'] / 1e6:.3f} M cycles")
 PY
 "$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --quiet | grep -q "useful MAC lanes" \
     || fail "bench --count printed no table"

@@ -11,7 +11,7 @@ packages=(
   libhalide14-0-dev llvm-14 lld-14 clang-14
   nlohmann-json3-dev libgtest-dev googletest
   libonnx-dev libprotobuf-dev protobuf-compiler
-  g++-aarch64-linux-gnu qemu-user openssh-server openssh-client dpkg-dev librsvg2-bin
+  g++-aarch64-linux-gnu qemu-user llvm-19 openssh-server openssh-client dpkg-dev librsvg2-bin
   python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil python3-opencv
   libjpeg-dev libpng-dev
 )

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "cli/model_flags.h"
 #include "emit/compile_model.h"
 #include "emit/targets.h"
+#include "emit/toolchain.h"
 #include "lower/segment_plan.h"
 #include "measure/bench_program.h"
 #include "measure/qemu_count.h"
@@ -94,12 +96,28 @@ double peak_for(const json &report, int threads) {
 // the program runs under the counting plugin with one warm-up and one, then
 // two, timed runs, and no report; the second count less the first is one
 // inference (setup and the warm-up cancel out).
+// A core llvm-mca models: its name there, the llvm-mca that has a real model
+// of it, and the clock the report converts cycles at.
+struct CoreModel {
+    const char *cpu, *column, *what;
+    double ghz;
+    std::string mca;  // "" when no llvm-mca here models it
+};
+
+std::vector<CoreModel> core_models() {
+    // LLVM 14 models the Cortex-A55 but gives Neoverse-N1 (the A76's server
+    // sibling) the Cortex-A57's pipeline; Debian's llvm-19 has both.
+    std::string mca19 = access("/usr/bin/llvm-mca-19", X_OK) == 0 ? "/usr/bin/llvm-mca-19" : "";
+    return {{"cortex-a55", "A55", "little in-order core", 1.8, mca19.empty() ? find_toolchain().llvm_mca : mca19},
+            {"neoverse-n1", "N1", "big out-of-order core (A76 class)", 2.4, mca19}};
+}
+
 int report_counts(const Args &args, Runner &runner, const CompiledModel &model, const std::string &program,
                   const std::string &dir) {
     if (dir.find(',') != std::string::npos)
         fail("--count: the temporary folder ", in_quotes(dir), " has a comma, which qemu's -plugin option cannot take");
     std::string plugin = build_count_plugin(dir);
-    std::map<std::string, InsnCounts> runs[2];
+    BlockMap runs[2];
     for (int k = 0; k < 2; k++) {
         std::string out = join_path(dir, cat("count", k + 1, ".txt"));
         runner.set_qemu_plugin(cat(plugin, ",out=", out));
@@ -110,19 +128,54 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
         o.peak = false;
         o.report = false;
         run_bench_program(runner, model, program, o);
-        runs[k] = counts_by_function(program, read_count_file(out));
+        runs[k] = read_count_file(out);
     }
     runner.set_qemu_plugin("");
-    InsnCounts total;
-    std::vector<std::pair<std::string, InsnCounts>> functions;
-    for (const auto &[name, counts] : runs[1]) {
-        InsnCounts one = counts;
-        auto before = runs[0].find(name);
-        if (before != runs[0].end()) one -= before->second;
-        if (one.instructions() == 0) continue;
-        total += one;
-        functions.emplace_back(name, one);
+    // One inference, block by block: the second run less the first.
+    BlockMap one;
+    for (const auto &[address, block] : runs[1]) {
+        BlockCounts d = block;
+        auto before = runs[0].find(address);
+        if (before != runs[0].end()) d.executions -= before->second.executions, d.counts -= before->second.counts;
+        if (d.executions != 0) one[address] = d;
     }
+    std::map<uint64_t, std::string> function_of = functions_of_blocks(program, one);
+    InsnCounts total;
+    std::map<std::string, InsnCounts> by_function;
+    for (const auto &[address, block] : one) {
+        total += block.counts;
+        by_function[function_of[address]] += block.counts;
+    }
+    // Modeled cycles per core: each block's cycles per execution x its executions.
+    struct Modeled {
+        CoreModel core;
+        double cycles = 0;
+        std::map<std::string, double> by_function;
+        std::string problem;
+    };
+    std::vector<Modeled> modeled;
+    for (const CoreModel &core : core_models()) {
+        Modeled m{core, 0, {}, ""};
+        if (core.mca.empty()) {
+            m.problem = "needs llvm-mca-19 (Debian's llvm-19)";
+        } else {
+            try {
+                std::map<uint64_t, double> cycles = modeled_block_cycles(program, one, core.mca, core.cpu, dir);
+                for (const auto &[address, block] : one) {
+                    double c = block.executions * cycles.at(address);
+                    m.cycles += c;
+                    m.by_function[function_of[address]] += c;
+                }
+            } catch (const Error &e) {
+                m.problem = one_line(e.what());
+            }
+        }
+        modeled.push_back(m);
+    }
+    std::vector<std::pair<std::string, InsnCounts>> functions(by_function.begin(), by_function.end());
+    functions.erase(std::remove_if(functions.begin(), functions.end(),
+                                   [](const auto &f) { return f.second.instructions() == 0; }),
+                    functions.end());
     std::sort(functions.begin(), functions.end(),
               [](const auto &a, const auto &b) { return a.second.instructions() > b.second.instructions(); });
     const auto &columns = insn_count_columns();
@@ -137,10 +190,20 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
         json report = {{"model", model.name}, {"target", model.target}, {"runner", runner.name()}, {"threads", 1},
                        {"macs", model.macs}, {"per_inference", as_json(total)},
                        {"useful_mac_share", lanes > 0 ? macs / lanes : 0.0}};
+        json cores = json::array();
+        for (const auto &m : modeled) {
+            json c = {{"cpu", m.core.cpu}, {"tool", m.core.mca}, {"ghz", m.core.ghz}};
+            if (m.problem.empty()) c["cycles"] = m.cycles, c["ms"] = m.cycles / m.core.ghz / 1e6;
+            else c["problem"] = m.problem;
+            cores.push_back(c);
+        }
+        report["modeled"] = cores;
         json list = json::array();
         for (const auto &[name, c] : functions) {
             json f = as_json(c);
             f["name"] = name;
+            for (const auto &m : modeled)
+                if (m.problem.empty()) f[cat("cycles_", m.core.cpu)] = m.by_function.count(name) ? m.by_function.at(name) : 0.0;
             list.push_back(f);
         }
         report["functions"] = list;
@@ -173,14 +236,31 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
     line("other", total.at("other"), "");
     if (lanes > 0)
         std::printf("  useful MAC lanes: %.1f%% (the model's MACs / multiply-add lanes executed)\n", 100 * macs / lanes);
-    std::printf("\n%-64s %10s %7s %8s\n", "function (pipeline, or a root Func's row loop)", "M instr", "share", "% fma");
+    std::printf("modeled cycles (llvm-mca per executed block; caches not modeled: every load an L1 hit):\n");
+    for (const auto &m : modeled) {
+        if (!m.problem.empty()) {
+            std::printf("  %-12s %s: not modeled (%s)\n", m.core.cpu, m.core.what, m.problem.c_str());
+            continue;
+        }
+        std::printf("  %-12s %s: %.1f M cycles, %.2f per instruction; %.1f ms at %.1f GHz (%s)\n", m.core.cpu,
+                    m.core.what, m.cycles / 1e6, m.cycles / n, m.cycles / m.core.ghz / 1e6, m.core.ghz,
+                    m.core.mca.substr(m.core.mca.find_last_of('/') + 1).c_str());
+    }
+    std::printf("\n%-56s %10s %7s %7s", "function (pipeline, or a root Func's row loop)", "M instr", "share", "% fma");
+    for (const auto &m : modeled)
+        if (m.problem.empty()) std::printf(" %12s", cat("Mcyc ", m.core.column).c_str());
+    std::printf("\n");
     std::string prefix = model.name + "_";
     for (size_t i = 0; i < functions.size() && i < 40; i++) {
         const auto &[name, c] = functions[i];
         std::string shown = name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
         double fma = c.at("fma_f32") + c.at("fma_f16") + c.at("dot_i8");
-        std::printf("%-64s %10.3f %6.1f%% %7.1f%%\n", shown.substr(0, 64).c_str(), c.instructions() / 1e6,
+        std::printf("%-56s %10.3f %6.1f%% %6.1f%%", shown.substr(0, 56).c_str(), c.instructions() / 1e6,
                     100 * c.instructions() / n, 100 * fma / c.instructions());
+        for (const auto &m : modeled)
+            if (m.problem.empty())
+                std::printf(" %12.3f", (m.by_function.count(name) ? m.by_function.at(name) : 0.0) / 1e6);
+        std::printf("\n");
     }
     if (functions.size() > 40) std::printf("(%zu more functions)\n", functions.size() - 40);
     return 0;

@@ -70,6 +70,8 @@ Toolchain find_toolchain() {
     };
     t.llvm_objcopy = beside_ar("llvm-objcopy");
     t.llvm_nm = beside_ar("llvm-nm");
+    t.llvm_objdump = beside_ar("llvm-objdump");
+    t.llvm_mca = beside_ar("llvm-mca");
     t.halide_include = SHUFFLEC_HALIDE_INCLUDE;
     std::string dir = run_tool_output({t.clang, "-print-resource-dir"}, "finding clang's headers");
     while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();

@@ -9,7 +9,7 @@ namespace shufflec {
 
 struct Toolchain {
     std::string clang, llvm_ar, ld_lld;
-    std::string llvm_objcopy, llvm_nm;  // beside llvm-ar (same LLVM)
+    std::string llvm_objcopy, llvm_nm, llvm_objdump, llvm_mca;  // beside llvm-ar (same LLVM)
     std::string clang_resource_dir;  // clang's own headers (stddef.h, stdint.h) for freestanding C
     std::string halide_include;      // where HalideRuntime.h lives
 };

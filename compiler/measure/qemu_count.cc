@@ -60,29 +60,33 @@ std::string build_count_plugin(const std::string &dir) {
     return so;
 }
 
-std::map<uint64_t, InsnCounts> read_count_file(const std::string &path) {
+BlockMap read_count_file(const std::string &path) {
     std::istringstream in(read_file(path, "qemu count file", kMaxDataFileBytes));
     std::string format;
     size_t columns = 0;
     in >> format >> columns;
     if (format != kFormat || columns != insn_count_columns().size())
         fail(path, ": not a ", kFormat, " file of ", insn_count_columns().size(), " columns (an older plugin?)");
-    std::map<uint64_t, InsnCounts> blocks;
+    BlockMap blocks;
     std::string address;
     double executions = 0;
     while (in >> address >> executions) {
-        InsnCounts &b = blocks[std::stoull(address, nullptr, 16)];
+        BlockCounts &b = blocks[std::stoull(address, nullptr, 16)];
+        b.executions += executions;
+        int instructions = 0;
         for (size_t c = 0; c < columns; c++) {
             double per_execution = 0;
             if (!(in >> per_execution)) fail(path, ": a block line ends early (address ", address, ")");
-            b.column[c] += executions * per_execution;
+            b.counts.column[c] += executions * per_execution;
+            if (c < kClasses) instructions += static_cast<int>(per_execution);
         }
+        // A block retranslated at one address has the same instructions.
+        b.instructions = std::max(b.instructions, instructions);
     }
     return blocks;
 }
 
-std::map<std::string, InsnCounts> counts_by_function(const std::string &program,
-                                                     const std::map<uint64_t, InsnCounts> &blocks) {
+std::map<uint64_t, std::string> functions_of_blocks(const std::string &program, const BlockMap &blocks) {
     ProcessResult r = run_process({find_toolchain().llvm_nm, "--defined-only", "--numeric-sort", program});
     if (r.status != 0) throw Error("reading the symbols of " + in_quotes(program) + " failed", r.err);
     std::vector<std::pair<uint64_t, std::string>> functions;
@@ -94,13 +98,78 @@ std::map<std::string, InsnCounts> counts_by_function(const std::string &program,
         if (!(fields >> address >> type >> name) || (type != "T" && type != "t")) continue;
         functions.emplace_back(std::stoull(address, nullptr, 16), name);
     }
-    std::map<std::string, InsnCounts> by_function;
-    for (const auto &[address, counts] : blocks) {
+    std::map<uint64_t, std::string> function_of;
+    for (const auto &[address, block] : blocks) {
         auto after = std::upper_bound(functions.begin(), functions.end(), std::make_pair(address, std::string()),
                                       [](const auto &a, const auto &b) { return a.first < b.first; });
-        by_function[after == functions.begin() ? "?" : std::prev(after)->second] += counts;
+        function_of[address] = after == functions.begin() ? "?" : std::prev(after)->second;
     }
-    return by_function;
+    return function_of;
+}
+
+std::map<uint64_t, double> modeled_block_cycles(const std::string &program, const BlockMap &blocks,
+                                                const std::string &mca, const std::string &cpu, const std::string &dir) {
+    // The program's instructions by address, as llvm-mca's assembler reads
+    // them: branch and address operands ("0x4005d0 <main+0x20>") become "."
+    // (a block's cycles do not depend on where it jumps), undecodable words nops.
+    ProcessResult d = run_process({find_toolchain().llvm_objdump, "-d", "--no-show-raw-insn", program});
+    if (d.status != 0) throw Error("disassembling " + in_quotes(program) + " failed", d.err);
+    std::map<uint64_t, std::string> text;
+    std::istringstream in(d.out);
+    std::string line;
+    while (std::getline(in, line)) {
+        size_t colon = line.find(':');
+        size_t first = line.find_first_not_of(" \t");
+        if (colon == std::string::npos || first == std::string::npos || first >= colon) continue;
+        std::string address = line.substr(first, colon - first);
+        if (address.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
+        std::string insn = line.substr(colon + 1);
+        insn = insn.substr(0, insn.find("//"));
+        std::replace(insn.begin(), insn.end(), '\t', ' ');
+        for (size_t at; (at = insn.find(" 0x")) != std::string::npos;) {
+            size_t end = insn.find('>', at);
+            size_t stop = insn.find_first_of(" ,", at + 1);
+            insn.replace(at + 1, (end != std::string::npos ? end + 1 : stop == std::string::npos ? insn.size() : stop) - at - 1, ".");
+        }
+        size_t begin = insn.find_first_not_of(' ');
+        insn = begin == std::string::npos || insn.find('<') != std::string::npos ? "nop" : insn.substr(begin);
+        text[std::stoull(address, nullptr, 16)] = insn;
+    }
+    std::string source;
+    for (const auto &[address, block] : blocks) {
+        source += cat("# LLVM-MCA-BEGIN b", address, "\n");
+        for (int k = 0; k < block.instructions; k++) {
+            auto it = text.find(address + 4 * static_cast<uint64_t>(k));
+            source += (it == text.end() ? std::string("nop") : it->second) + "\n";
+        }
+        source += "# LLVM-MCA-END\n";
+    }
+    std::string file = join_path(dir, "blocks.s");
+    write_file_atomic(file, source);
+    ProcessResult r = run_process({mca, "-mtriple=aarch64", "-mcpu=" + cpu, "-mattr=+fullfp16,+dotprod",
+                                   "-iterations=100", "-all-views=false", "-summary-view", file});
+    if (r.status != 0) throw Error(cat(mca, " -mcpu=", cpu, " failed (exit ", r.status, ")"), r.err);
+    // "[N] Code Region - b<address>", then "Iterations: I" and "Total Cycles: C".
+    std::map<uint64_t, double> cycles;
+    std::istringstream out(r.out);
+    uint64_t region = 0;
+    double iterations = 0;
+    bool in_region = false;
+    while (std::getline(out, line)) {
+        size_t at = line.find("Code Region - b");
+        if (at != std::string::npos) {
+            region = std::stoull(line.substr(at + 15));
+            in_region = true;
+        } else if (in_region && line.rfind("Iterations:", 0) == 0) {
+            iterations = std::stod(line.substr(11));
+        } else if (in_region && line.rfind("Total Cycles:", 0) == 0 && iterations > 0) {
+            cycles[region] = std::stod(line.substr(13)) / iterations;
+            in_region = false;
+        }
+    }
+    if (cycles.size() != blocks.size())
+        throw Error(cat(mca, " -mcpu=", cpu, " modeled ", cycles.size(), " of ", blocks.size(), " blocks"), r.out + r.err);
+    return cycles;
 }
 
 }  // namespace shufflec

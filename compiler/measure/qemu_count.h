@@ -5,7 +5,8 @@
 // fp16, int8 dot-product lanes, loads, stores, branches, scalar integer
 // work). Deterministic: the same program and input give the same counts to
 // the instruction. `shufflec bench --runner qemu --count` reports them per
-// inference and per function (a pipeline, or one root Func's row loop).
+// inference and per function (a pipeline, or one root Func's row loop), with
+// cycles modeled by llvm-mca for each executed block.
 #pragma once
 
 #include <cstdint>
@@ -30,12 +31,27 @@ struct InsnCounts {
 // Compiles the plugin into `dir` (once per folder); returns the .so path.
 std::string build_count_plugin(const std::string &dir);
 
-// A plugin output file: executed counts per translated block's address.
-std::map<uint64_t, InsnCounts> read_count_file(const std::string &path);
+// One translated block of a run: how often it ran, its instructions, and
+// the counts it contributed (per execution x executions).
+struct BlockCounts {
+    double executions = 0;
+    int instructions = 0;
+    InsnCounts counts;
+};
+using BlockMap = std::map<uint64_t, BlockCounts>;  // by the block's address
 
-// `blocks` summed per function of `program` (its symbol table, llvm-nm): the
-// function whose address is the greatest at or below each block's.
-std::map<std::string, InsnCounts> counts_by_function(const std::string &program,
-                                                     const std::map<uint64_t, InsnCounts> &blocks);
+// A plugin output file.
+BlockMap read_count_file(const std::string &path);
+
+// The function of `program` (its symbol table, llvm-nm) each block belongs
+// to: the function whose address is the greatest at or below the block's.
+std::map<uint64_t, std::string> functions_of_blocks(const std::string &program, const BlockMap &blocks);
+
+// Modeled cycles per execution of each block (no caches: every load hits):
+// the blocks' instructions (llvm-objdump of `program`) as code regions of one
+// llvm-mca run for `cpu`, each region's steady-state cycles per iteration.
+// `mca`: the llvm-mca binary. Throws an Error when llvm-mca fails.
+std::map<uint64_t, double> modeled_block_cycles(const std::string &program, const BlockMap &blocks,
+                                                const std::string &mca, const std::string &cpu, const std::string &dir);
 
 }  // namespace shufflec
