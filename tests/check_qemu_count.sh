@@ -6,7 +6,8 @@
 #     same counts to the instruction; the FMA lanes cover the model's MACs
 #     (padding lanes only add); functions are the model's pipelines and loops;
 #     modeled cycles (llvm-mca) for the Cortex-A55 and, with llvm-mca-19, the
-#     Neoverse-N1, per function summing to the total
+#     Neoverse-N1, per function summing to the total; another schedule gives
+#     other counts
 #   --count on another runner: one error line, exit 1
 #   tests/check_qemu_count.sh SHUFFLEC_BINARY
 set -euo pipefail
@@ -86,6 +87,18 @@ assert any("stage2_0" in n for n in names), names[:10]
 assert sum(f["instructions"] for f in r["functions"]) == t["instructions"]
 print(f"ok: bench --count: {t['instructions'] / 1e6:.3f} M instructions per inference, identical twice; "
       f"useful MAC lanes {100 * r['useful_mac_share']:.1f}%; modeled A55 {cores['cortex-a55']['cycles'] / 1e6:.3f} M cycles")
+PY
+# The counts follow the schedule: 1x1 convs with one vector per tile execute other instructions.
+cat > "$tmp/narrow.json" <<'JSON'
+{"format": "shufflec-schedule/1", "target": "arm-64-linux", "kinds": {"pointwise": {"channel_vectors": 1, "tile_x": 2}}}
+JSON
+"$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --schedule "$tmp/narrow.json" --runner qemu --count \
+    --json --quiet > "$tmp/narrow.json.out"
+/usr/bin/python3 - "$tmp/count1.json" "$tmp/narrow.json.out" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["per_inference"] for p in sys.argv[1:])
+assert a["instructions"] != b["instructions"], (a["instructions"], b["instructions"])
+print(f"ok: another schedule, other counts ({a['instructions']:.0f} -> {b['instructions']:.0f} instructions)")
 PY
 "$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --quiet | grep -q "useful MAC lanes" \
     || fail "bench --count printed no table"
