@@ -85,6 +85,9 @@ assert abs(sum(f["cycles_cortex-a55"] for f in r["functions"]) - cores["cortex-a
 names = [f["name"] for f in r["functions"]]
 assert any("stage2_0" in n for n in names), names[:10]
 assert sum(f["instructions"] for f in r["functions"]) == t["instructions"]
+pipelines = {p["name"]: p for p in r["pipelines"]}
+assert {"stem_conv", "stage2_0", "stage3_1", "global_pool"} <= set(pipelines), sorted(pipelines)
+assert sum(p["instructions"] for p in r["pipelines"]) == t["instructions"]
 print(f"ok: bench --count: {t['instructions'] / 1e6:.3f} M instructions per inference, identical twice; "
       f"useful MAC lanes {100 * r['useful_mac_share']:.1f}%; modeled A55 {cores['cortex-a55']['cycles'] / 1e6:.3f} M cycles")
 PY

@@ -112,6 +112,17 @@ std::vector<CoreModel> core_models() {
             {"neoverse-n1", "N1", "big out-of-order core (A76 class)", 2.4, mca19}};
 }
 
+// The pipeline a function of the model belongs to: "stage2_0" for
+// NAME_stage2_0 and its row loops NAME_stage2_0_par_for_...; other functions
+// (the runtime, libc) are "other".
+std::string pipeline_of(const std::string &function, const std::string &model) {
+    std::string prefix = model + "_";
+    if (function.rfind(prefix, 0) != 0) return "other";
+    std::string rest = function.substr(prefix.size());
+    size_t loop = rest.find("_par_for_");
+    return loop == std::string::npos ? rest : rest.substr(0, loop);
+}
+
 int report_counts(const Args &args, Runner &runner, const CompiledModel &model, const std::string &program,
                   const std::string &dir) {
     if (dir.find(',') != std::string::npos)
@@ -172,6 +183,17 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
         }
         modeled.push_back(m);
     }
+    // Per pipeline (a unit), in the model's order of first execution is not
+    // known here: by instructions, like the functions.
+    std::map<std::string, InsnCounts> by_pipeline;
+    std::map<std::string, std::vector<double>> pipeline_cycles;
+    for (const auto &[name, c] : by_function) by_pipeline[pipeline_of(name, model.name)] += c;
+    for (size_t i = 0; i < modeled.size(); i++)
+        for (const auto &[name, cyc] : modeled[i].by_function) {
+            auto &v = pipeline_cycles[pipeline_of(name, model.name)];
+            v.resize(modeled.size(), 0.0);
+            v[i] += cyc;
+        }
     std::vector<std::pair<std::string, InsnCounts>> functions(by_function.begin(), by_function.end());
     functions.erase(std::remove_if(functions.begin(), functions.end(),
                                    [](const auto &f) { return f.second.instructions() == 0; }),
@@ -207,6 +229,16 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
             list.push_back(f);
         }
         report["functions"] = list;
+        json pipelines = json::array();
+        for (const auto &[name, c] : by_pipeline) {
+            json p = as_json(c);
+            p["name"] = name;
+            for (size_t i = 0; i < modeled.size(); i++)
+                if (modeled[i].problem.empty())
+                    p[cat("cycles_", modeled[i].core.cpu)] = pipeline_cycles.count(name) ? pipeline_cycles[name][i] : 0.0;
+            pipelines.push_back(p);
+        }
+        report["pipelines"] = pipelines;
         std::printf("%s\n", report.dump(2).c_str());
         return 0;
     }
@@ -245,6 +277,24 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
         std::printf("  %-12s %s: %.1f M cycles, %.2f per instruction; %.1f ms at %.1f GHz (%s)\n", m.core.cpu,
                     m.core.what, m.cycles / 1e6, m.cycles / n, m.cycles / m.core.ghz / 1e6, m.core.ghz,
                     m.core.mca.substr(m.core.mca.find_last_of('/') + 1).c_str());
+    }
+    std::vector<std::pair<std::string, InsnCounts>> pipelines(by_pipeline.begin(), by_pipeline.end());
+    std::sort(pipelines.begin(), pipelines.end(),
+              [](const auto &a, const auto &b) { return a.second.instructions() > b.second.instructions(); });
+    std::printf("\n%-30s %10s %7s %7s %8s %8s", "pipeline", "M instr", "share", "% fma", "ld/fma", "int/fma");
+    for (const auto &m : modeled)
+        if (m.problem.empty()) std::printf(" %12s", cat("Mcyc ", m.core.column).c_str());
+    std::printf("\n");
+    for (const auto &[name, c] : pipelines) {
+        double fma = c.at("fma_f32") + c.at("fma_f16") + c.at("dot_i8");
+        double loads = c.at("load_vector") + c.at("load_scalar");
+        std::printf("%-30s %10.3f %6.1f%% %6.1f%% %8.2f %8.2f", name.substr(0, 30).c_str(), c.instructions() / 1e6,
+                    100 * c.instructions() / n, 100 * fma / c.instructions(), fma > 0 ? loads / fma : 0.0,
+                    fma > 0 ? c.at("scalar") / fma : 0.0);
+        for (size_t i = 0; i < modeled.size(); i++)
+            if (modeled[i].problem.empty())
+                std::printf(" %12.3f", (pipeline_cycles.count(name) ? pipeline_cycles[name][i] : 0.0) / 1e6);
+        std::printf("\n");
     }
     std::printf("\n%-56s %10s %7s %7s", "function (pipeline, or a root Func's row loop)", "M instr", "share", "% fma");
     for (const auto &m : modeled)
