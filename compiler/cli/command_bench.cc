@@ -161,12 +161,12 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
     struct Modeled {
         CoreModel core;
         double cycles = 0;
-        std::map<std::string, double> by_function;
+        std::map<std::string, double> by_function, by_pipeline;
         std::string problem;
     };
     std::vector<Modeled> modeled;
     for (const CoreModel &core : core_models()) {
-        Modeled m{core, 0, {}, ""};
+        Modeled m{core, 0, {}, {}, ""};
         if (core.mca.empty()) {
             m.problem = "needs llvm-mca-19 (Debian's llvm-19)";
         } else {
@@ -176,6 +176,7 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
                     double c = block.executions * cycles.at(address);
                     m.cycles += c;
                     m.by_function[function_of[address]] += c;
+                    m.by_pipeline[pipeline_of(function_of[address], model.name)] += c;
                 }
             } catch (const Error &e) {
                 m.problem = one_line(e.what());
@@ -186,14 +187,7 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
     // Per pipeline (a unit), in the model's order of first execution is not
     // known here: by instructions, like the functions.
     std::map<std::string, InsnCounts> by_pipeline;
-    std::map<std::string, std::vector<double>> pipeline_cycles;
     for (const auto &[name, c] : by_function) by_pipeline[pipeline_of(name, model.name)] += c;
-    for (size_t i = 0; i < modeled.size(); i++)
-        for (const auto &[name, cyc] : modeled[i].by_function) {
-            auto &v = pipeline_cycles[pipeline_of(name, model.name)];
-            v.resize(modeled.size(), 0.0);
-            v[i] += cyc;
-        }
     std::vector<std::pair<std::string, InsnCounts>> functions(by_function.begin(), by_function.end());
     functions.erase(std::remove_if(functions.begin(), functions.end(),
                                    [](const auto &f) { return f.second.instructions() == 0; }),
@@ -205,6 +199,22 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
         json j = {{"instructions", c.instructions()}};
         for (size_t k = 0; k < columns.size(); k++) j[columns[k]] = c.column[k];
         return j;
+    };
+    // A function's or pipeline's modeled cycles on one core (0 where none ran).
+    auto cycles_of = [](const Modeled &m, std::map<std::string, double> Modeled::*table, const std::string &name) {
+        auto it = (m.*table).find(name);
+        return it == (m.*table).end() ? 0.0 : it->second;
+    };
+    auto named_list = [&](const auto &rows, std::map<std::string, double> Modeled::*table) {
+        json list = json::array();
+        for (const auto &[name, c] : rows) {
+            json row = as_json(c);
+            row["name"] = name;
+            for (const auto &m : modeled)
+                if (m.problem.empty()) row[cat("cycles_", m.core.cpu)] = cycles_of(m, table, name);
+            list.push_back(row);
+        }
+        return list;
     };
     double macs = static_cast<double>(model.macs);
     double lanes = total.at("fma_f32_lanes") + total.at("fma_f16_lanes") + total.at("dot_i8_lanes");
@@ -220,25 +230,8 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
             cores.push_back(c);
         }
         report["modeled"] = cores;
-        json list = json::array();
-        for (const auto &[name, c] : functions) {
-            json f = as_json(c);
-            f["name"] = name;
-            for (const auto &m : modeled)
-                if (m.problem.empty()) f[cat("cycles_", m.core.cpu)] = m.by_function.count(name) ? m.by_function.at(name) : 0.0;
-            list.push_back(f);
-        }
-        report["functions"] = list;
-        json pipelines = json::array();
-        for (const auto &[name, c] : by_pipeline) {
-            json p = as_json(c);
-            p["name"] = name;
-            for (size_t i = 0; i < modeled.size(); i++)
-                if (modeled[i].problem.empty())
-                    p[cat("cycles_", modeled[i].core.cpu)] = pipeline_cycles.count(name) ? pipeline_cycles[name][i] : 0.0;
-            pipelines.push_back(p);
-        }
-        report["pipelines"] = pipelines;
+        report["functions"] = named_list(functions, &Modeled::by_function);
+        report["pipelines"] = named_list(by_pipeline, &Modeled::by_pipeline);
         std::printf("%s\n", report.dump(2).c_str());
         return 0;
     }
@@ -291,9 +284,8 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
         std::printf("%-30s %10.3f %6.1f%% %6.1f%% %8.2f %8.2f", name.substr(0, 30).c_str(), c.instructions() / 1e6,
                     100 * c.instructions() / n, 100 * fma / c.instructions(), fma > 0 ? loads / fma : 0.0,
                     fma > 0 ? c.at("scalar") / fma : 0.0);
-        for (size_t i = 0; i < modeled.size(); i++)
-            if (modeled[i].problem.empty())
-                std::printf(" %12.3f", (pipeline_cycles.count(name) ? pipeline_cycles[name][i] : 0.0) / 1e6);
+        for (const auto &m : modeled)
+            if (m.problem.empty()) std::printf(" %12.3f", cycles_of(m, &Modeled::by_pipeline, name) / 1e6);
         std::printf("\n");
     }
     std::printf("\n%-56s %10s %7s %7s", "function (pipeline, or a root Func's row loop)", "M instr", "share", "% fma");
@@ -309,7 +301,7 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
                     100 * c.instructions() / n, 100 * fma / c.instructions());
         for (const auto &m : modeled)
             if (m.problem.empty())
-                std::printf(" %12.3f", (m.by_function.count(name) ? m.by_function.at(name) : 0.0) / 1e6);
+                std::printf(" %12.3f", cycles_of(m, &Modeled::by_function, name) / 1e6);
         std::printf("\n");
     }
     if (functions.size() > 40) std::printf("(%zu more functions)\n", functions.size() - 40);
