@@ -4,7 +4,8 @@
 # #include against this list; compiler/CMakeLists.txt builds the libraries).
 #   util     errors, files, processes, progress
 #   model    the network: spec parsing, graph IR, ops (with their reference,
-#            lowering and ONNX mapping), weights, passes, segments and lowering
+#            lowering and ONNX mapping), weights, passes, int8 quantization
+#            (calibration, simulation), segments and lowering
 #   import   ONNX models into specs (Debian's libonnx)
 #   schedule knobs and schedule files onto lowered pipelines
 #   emit     objects, glue and headers; targets and the toolchain
@@ -13,7 +14,7 @@
 #   cli      the shufflec command (resolves a tuning log into a schedule)
 set(SHUFFLEC_LAYERS util model import schedule emit measure tune cli)
 set(SHUFFLEC_LAYER_util util)
-set(SHUFFLEC_LAYER_model spec graph ops weights reference passes lower)
+set(SHUFFLEC_LAYER_model spec graph ops weights reference passes quantize lower)
 set(SHUFFLEC_LAYER_import import)
 set(SHUFFLEC_LAYER_schedule schedule)
 set(SHUFFLEC_LAYER_emit emit)

@@ -144,10 +144,11 @@ class Conv(nn.Conv2d):
 
 
 class BatchNorm(nn.BatchNorm2d):
-    """Inference-mode batch norm over dimension 1 of an [N, C] or [N, C, H, W] tensor."""
+    """Batch norm over dimension 1 of an [N, C] or [N, C, H, W] tensor (batch statistics only in train())."""
 
     def forward(self, x):
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
+                            self.momentum, self.eps)
 
 
 class Dense(nn.Linear):

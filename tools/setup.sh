@@ -13,6 +13,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   g++-aarch64-linux-gnu qemu-user llvm-19 openssh-server openssh-client dpkg-dev librsvg2-bin
   python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil python3-opencv
+  dataset-fashion-mnist
   libjpeg-dev libpng-dev
 )
 

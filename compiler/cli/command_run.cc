@@ -3,6 +3,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "passes/passes.h"
+#include "quantize/quantization.h"
 #include "reference/interpreter.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"
@@ -16,6 +18,8 @@ int command_run(const std::vector<std::string> &argv) {
               {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
                {"--random-weights", "SEED", "use deterministic random weights instead"},
                {"--input", "X.npy", "input tensor, float32 NCHW; its batch and resolution are used"},
+               {"--quantization", "Q.json", "simulate the int8 model of `shufflec quantize`'s parameters: quantized "
+                                            "weights, every stored tensor rounded to its scale"},
                {"-o", "Y.npy", "where to write the output tensor"}},
               {"SPEC"});
     if (!args.parse(argv)) {
@@ -40,7 +44,15 @@ int command_run(const std::vector<std::string> &argv) {
              " does not fit the network: ", e.what());
     }
     Weights weights = resolve_weights(graph, args.get("--weights"), args.get("--random-weights"));
-    std::vector<float> y = run_reference(graph, weights, x.data);
+    std::vector<float> y;
+    if (args.has("--quantization")) {
+        Quantization q = load_quantization(args.get("--quantization"));
+        optimize(graph, weights);
+        check_quantization(graph, q, args.get("--quantization"));
+        y = run_reference_quantized(graph, weights, q, x.data);
+    } else {
+        y = run_reference(graph, weights, x.data);
+    }
     write_npy(args.get("-o"), graph.output_node().shape.dims(), y.data());
     return 0;
 }

@@ -14,5 +14,6 @@ int command_import_onnx(const std::vector<std::string> &argv);
 int command_bench(const std::vector<std::string> &argv);
 int command_profile(const std::vector<std::string> &argv);
 int command_tune(const std::vector<std::string> &argv);
+int command_quantize(const std::vector<std::string> &argv);
 
 }  // namespace shufflec

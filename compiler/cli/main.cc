@@ -23,6 +23,7 @@ const char *kUsage =
     "  bench SPEC|DIR        latency, GMAC/s and share of the FMA peak of a compiled model (here or on a runner)\n"
     "  profile SPEC          time and GMAC/s per unit and per layer (--csv, --json, --plot FILE.svg)\n"
     "  tune SPEC             search every unit's schedule on this machine (or boards) and write the best\n"
+    "  quantize SPEC         int8 scales per tensor from calibration inputs (docs/quantization.md)\n"
     "  version               print the version\n"
     "\n"
     "'shufflec COMMAND --help' describes a command's options. Specs: docs/spec.md.\n";
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
         if (command == "bench") return shufflec::command_bench(rest);
         if (command == "profile") return shufflec::command_profile(rest);
         if (command == "tune") return shufflec::command_tune(rest);
+        if (command == "quantize") return shufflec::command_quantize(rest);
         std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const shufflec::Error &e) {

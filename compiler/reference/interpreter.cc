@@ -36,7 +36,8 @@ std::vector<std::vector<float>> run_reference_all(const Graph &graph, const Weig
     return values;
 }
 
-std::vector<float> run_reference(const Graph &graph, const Weights &weights, const std::vector<float> &input) {
+std::vector<float> run_reference(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                 const NodeHook &hook) {
     // Keep only what later nodes still need, so large inputs stay within memory.
     check_input(graph, input);
     std::vector<int> last_use(graph.nodes.size(), -1);
@@ -44,8 +45,10 @@ std::vector<float> run_reference(const Graph &graph, const Weights &weights, con
         for (int in : graph.nodes[i].inputs) last_use[in] = static_cast<int>(i);
     std::vector<Buffer> values(graph.nodes.size());
     values[0] = input;
+    if (hook) hook(0, values[0]);
     for (size_t i = 1; i < graph.nodes.size(); i++) {
         values[i] = evaluate(graph, graph.nodes[i], values, weights);
+        if (hook) hook(static_cast<int>(i), values[i]);
         for (int in : graph.nodes[i].inputs)
             if (last_use[in] == static_cast<int>(i) && in != graph.output) Buffer().swap(values[in]);
     }

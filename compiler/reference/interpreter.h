@@ -8,6 +8,7 @@
 // checked against the original one.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "graph/graph.h"
@@ -15,9 +16,14 @@
 
 namespace shufflec {
 
+// Sees each node's output as soon as it is computed (node 0: the input) and
+// may change it before any reader does (calibration, simulated quantization).
+using NodeHook = std::function<void(int node, std::vector<float> &value)>;
+
 // Runs `graph` on `input` (graph.input().shape, NCHW) and returns the output
 // tensor (graph.output_node().shape).
-std::vector<float> run_reference(const Graph &graph, const Weights &weights, const std::vector<float> &input);
+std::vector<float> run_reference(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                 const NodeHook &hook = nullptr);
 
 // The same, returning every node's output (index = node index), for debugging
 // and per-layer comparisons.

@@ -1,0 +1,85 @@
+// shufflec quantize SPEC --calibration X.npy -o Q.json: per-tensor int8 scales
+// from calibration inputs (docs/quantization.md).
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "passes/passes.h"
+#include "quantize/calibrate.h"
+#include "spec/spec_parser.h"
+#include "util/error.h"
+#include "util/file_io.h"
+#include "util/npy.h"
+#include "util/progress.h"
+#include "weights/weights.h"
+
+namespace shufflec {
+
+int command_quantize(const std::vector<std::string> &argv) {
+    Args args("quantize",
+              {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
+               {"--random-weights", "SEED", "use deterministic random weights instead"},
+               {"--calibration", "X.npy", "calibration inputs: float32 N x C x H x W, preprocessed as the model "
+                                          "expects (e.g. a few hundred training images)"},
+               {"--method", "M", "percentile (default: clip at a percentile of the magnitudes) or minmax"},
+               {"--percentile", "P", "for --method percentile (default 99.99)"},
+               {"--max-images", "N", "calibrate on the first N inputs only"},
+               {"-o", "Q.json", "where to write the quantization parameters"},
+               {"--quiet", "", "print nothing on success"}},
+              {"SPEC"});
+    if (!args.parse(argv)) {
+        std::printf("%s\nComputes int8 quantization parameters for SPEC: one scale per activation tensor from the "
+                    "float model's values\non the calibration inputs (the reference interpreter). "
+                    "`shufflec run --quantization Q.json` runs the int8 model\nthey define (simulated). See "
+                    "docs/quantization.md.\n",
+                    args.usage().c_str());
+        return 0;
+    }
+    if (!args.has("--calibration")) fail("quantize: missing --calibration X.npy");
+    if (!args.has("-o")) fail("quantize: missing -o Q.json");
+    CalibrationOptions options;
+    options.method = args.get("--method", "percentile");
+    if (options.method != "percentile" && options.method != "minmax")
+        fail("--method: expected percentile or minmax, got ", in_quotes(options.method));
+    if (args.has("--percentile") && options.method != "percentile") fail("--percentile: only with --method percentile");
+    options.percentile = args.get_number("--percentile", 50, 100, 99.99);
+    int max_images = args.get_int("--max-images", 1, 1 << 30, 1 << 30);
+
+    const std::string source = args.get("--calibration");
+    NpyArray x = read_npy(source);
+    if (x.shape.size() != 4 || x.shape[0] < 1)
+        fail(source, ": expected float32 N x C x H x W calibration inputs, got ", x.shape.size(), " dimensions");
+    Graph graph = load_spec(args.positional()[0]);
+    Shape one{1, x.shape[1], x.shape[2], x.shape[3]};
+    if (graph.input().shape.c != one.c)
+        fail(source, ": has ", one.c, " channels, the spec's input has ", graph.input().shape.c);
+    try {
+        set_input_shape(graph, one);
+    } catch (const Error &e) {
+        fail("input shape ", to_string(one), " from ", source, " does not fit the network: ", e.what());
+    }
+    Weights weights = resolve_weights(graph, args.get("--weights"), args.get("--random-weights"));
+    optimize(graph, weights);
+
+    Calibrator calibrator(graph, weights, options);
+    int64_t count = std::min<int64_t>(x.shape[0], max_images);
+    size_t per = static_cast<size_t>(one.elements());
+    Progress progress("quantize", static_cast<int>(count), progress_wanted(args.has("--quiet")));
+    for (int64_t i = 0; i < count; i++) {
+        progress.update(static_cast<int>(i), cat("calibration input ", i + 1));
+        std::vector<float> input(x.data.begin() + static_cast<std::ptrdiff_t>(i * per),
+                                 x.data.begin() + static_cast<std::ptrdiff_t>((i + 1) * per));
+        calibrator.add(input);
+    }
+    progress.finish();
+    Quantization q = calibrator.finish();
+    write_file_atomic(args.get("-o"), quantization_to_json(q, graph));
+    if (!args.has("--quiet"))
+        std::printf("%s: %zu tensors calibrated on %lld inputs (%s) -> %s\n", graph.name.c_str(), q.tensors.size(),
+                    static_cast<long long>(count),
+                    options.method == "minmax" ? "minmax" : cat("percentile ", options.percentile).c_str(),
+                    args.get("-o").c_str());
+    return 0;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,95 @@
+#include "quantize/calibrate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "reference/interpreter.h"
+#include "util/error.h"
+
+namespace shufflec {
+
+namespace {
+
+// Magnitudes kept per tensor: the 99.99th percentile of 2^18 samples is set by
+// its 26 largest, enough for a stable clip point.
+constexpr size_t kSampleSize = size_t{1} << 18;
+
+}  // namespace
+
+Calibrator::Calibrator(const Graph &graph, const Weights &weights, CalibrationOptions options)
+    : graph_(graph), weights_(weights), options_(std::move(options)), slot_(graph.nodes.size(), -1) {
+    if (options_.method != "minmax" && options_.method != "percentile")
+        internal_error("calibration method ", options_.method);
+    std::vector<QuantRole> roles = quant_roles(graph);
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        if (roles[i] != QuantRole::Quantized) continue;
+        slot_[i] = static_cast<int>(tensors_.size());
+        Tensor t;
+        t.node = static_cast<int>(i);
+        t.is_unsigned = never_negative(graph, static_cast<int>(i));
+        t.min = INFINITY;
+        t.max = -INFINITY;
+        tensors_.push_back(std::move(t));
+    }
+}
+
+void Calibrator::record(Tensor &t, const std::vector<float> &value) {
+    for (float v : value) {
+        if (std::isnan(v)) continue;
+        t.min = std::min(t.min, static_cast<double>(v));
+        t.max = std::max(t.max, static_cast<double>(v));
+        float m = std::fabs(v);
+        if (t.sample.size() < kSampleSize) {
+            t.sample.push_back(m);
+        } else {
+            uint64_t j = std::uniform_int_distribution<uint64_t>(0, t.seen)(rng_);
+            if (j < kSampleSize) t.sample[j] = m;
+        }
+        t.seen++;
+    }
+}
+
+void Calibrator::add(const std::vector<float> &input) {
+    run_reference(graph_, weights_, input, [&](int node, std::vector<float> &value) {
+        if (slot_[node] >= 0) record(tensors_[slot_[node]], value);
+    });
+    images_++;
+}
+
+Quantization Calibrator::finish() const {
+    Quantization q;
+    q.model = graph_.name;
+    q.method = options_.method;
+    q.percentile = options_.method == "percentile" ? options_.percentile : 0;
+    q.images = images_;
+    for (const Tensor &t : tensors_) {
+        double bound = 0;
+        if (!t.sample.empty()) {
+            if (options_.method == "minmax") {
+                bound = t.is_unsigned ? t.max : std::max(std::fabs(t.min), std::fabs(t.max));
+            } else {
+                std::vector<float> s = t.sample;
+                size_t k = std::min(s.size() - 1, static_cast<size_t>(std::ceil(options_.percentile / 100.0 *
+                                                                                 static_cast<double>(s.size()))) -
+                                                      (options_.percentile > 0 ? 1 : 0));
+                std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k), s.end());
+                bound = s[k];
+            }
+        }
+        q.tensors[graph_.nodes[t.node].name] =
+            make_tensor_quant(bound, t.is_unsigned, t.sample.empty() ? 0 : t.min, t.sample.empty() ? 0 : t.max);
+    }
+    // A max pool of a quantized tensor keeps its scale: the max of rounded
+    // values is the rounded max, so it is exact without requantizing.
+    for (const Tensor &t : tensors_) {
+        const Node &node = graph_.nodes[t.node];
+        auto in = q.tensors.find(graph_.nodes[node.inputs.empty() ? 0 : node.inputs[0]].name);
+        if (node.op != Op::MaxPool || in == q.tensors.end()) continue;
+        TensorQuant &out = q.tensors[node.name];
+        out.scale = in->second.scale;
+        out.is_unsigned = in->second.is_unsigned;
+    }
+    return q;
+}
+
+}  // namespace shufflec

@@ -1,0 +1,211 @@
+#include "quantize/quantization.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "reference/interpreter.h"
+#include "spec/json_view.h"
+#include "util/error.h"
+#include "util/file_io.h"
+
+namespace shufflec {
+
+namespace {
+
+bool is_view(Op op) { return is_channel_view(op) && op != Op::Concat; }
+
+// The node whose values `node` passes on unchanged (through slices, shuffles, permutations, flatten).
+int through_views(const Graph &graph, int node) {
+    while (is_view(graph.nodes[node].op) || graph.nodes[node].op == Op::Flatten) node = graph.nodes[node].inputs[0];
+    return node;
+}
+
+}  // namespace
+
+bool never_negative(const Graph &graph, int index) {
+    const Node &node = graph.nodes[index];
+    if (node.activation.enabled && node.activation.lo >= 0) return true;
+    switch (node.op) {
+        case Op::Relu:
+        case Op::Sigmoid:
+        case Op::HardSigmoid:
+            return true;
+        case Op::Clip:
+            return node.clip_min >= 0;
+        case Op::MaxPool:
+        case Op::AvgPool:
+        case Op::GlobalAvgPool:
+        case Op::Slice:
+        case Op::ChannelShuffle:
+        case Op::ChannelPermute:
+        case Op::Flatten:
+            return never_negative(graph, node.inputs[0]);
+        case Op::Concat:
+            return std::all_of(node.inputs.begin(), node.inputs.end(), [&](int in) { return never_negative(graph, in); });
+        default:
+            return false;
+    }
+}
+
+std::vector<QuantRole> quant_roles(const Graph &graph) {
+    std::vector<std::vector<int>> consumers = graph.consumers();
+    std::vector<QuantRole> roles(graph.nodes.size(), QuantRole::Float);
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        Op op = graph.nodes[i].op;
+        bool stored = op == Op::Input || op == Op::Conv || op == Op::Add || op == Op::Concat || op == Op::MaxPool ||
+                      op == Op::AvgPool;
+        if (!stored || static_cast<int>(i) == graph.output) continue;
+        const auto &readers = consumers[i];
+        bool merged = op != Op::Input && !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](int r) {
+            return graph.nodes[r].op == Op::Add || graph.nodes[r].op == Op::Concat;
+        });
+        roles[i] = merged ? QuantRole::Unstored : QuantRole::Quantized;
+    }
+    return roles;
+}
+
+bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, int index) {
+    const Node &node = graph.nodes[index];
+    if (node.op != Op::Conv) return false;
+    return std::all_of(node.inputs.begin(), node.inputs.end(),
+                       [&](int in) { return roles[through_views(graph, in)] == QuantRole::Quantized; });
+}
+
+TensorQuant make_tensor_quant(double bound, bool is_unsigned, double min, double max) {
+    TensorQuant q;
+    q.is_unsigned = is_unsigned;
+    q.scale = bound > 0 && std::isfinite(bound) ? bound / q.qmax() : 1.0;
+    q.min = min;
+    q.max = max;
+    return q;
+}
+
+double fake_quantize(const TensorQuant &q, double x) {
+    if (std::isnan(x)) return x;
+    double v = std::nearbyint(x / q.scale);  // the default rounding mode: half to even
+    return std::clamp(v, static_cast<double>(q.qmin()), static_cast<double>(q.qmax())) * q.scale;
+}
+
+Weights fake_quantize_weights(const Graph &graph, const Weights &weights) {
+    Weights out = weights;
+    std::vector<QuantRole> roles = quant_roles(graph);
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        if (!quantized_conv(graph, roles, static_cast<int>(i))) continue;
+        Tensor &w = out.at(graph.nodes[i].param("weight")->tensor);
+        int64_t channels = w.shape[0], per = static_cast<int64_t>(w.data.size()) / channels;
+        for (int64_t co = 0; co < channels; co++) {
+            float *row = w.data.data() + co * per;
+            double amax = 0;
+            for (int64_t j = 0; j < per; j++) amax = std::max(amax, std::fabs(static_cast<double>(row[j])));
+            if (amax == 0) continue;
+            double scale = amax / 127.0;
+            for (int64_t j = 0; j < per; j++)
+                row[j] = static_cast<float>(std::clamp(std::nearbyint(row[j] / scale), -127.0, 127.0) * scale);
+        }
+    }
+    return out;
+}
+
+void check_quantization(const Graph &graph, const Quantization &q, const std::string &source) {
+    std::vector<QuantRole> roles = quant_roles(graph);
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        const Node &node = graph.nodes[i];
+        auto it = q.tensors.find(node.name);
+        if (roles[i] != QuantRole::Quantized) {
+            if (it != q.tensors.end())
+                fail(source, ": $.tensors.", node.name, ": this tensor of model '", graph.name,
+                     "' is not stored quantized (", op_name(node.op), "); was the file made for another model?");
+            continue;
+        }
+        if (it == q.tensors.end())
+            fail(source, ": no scale for tensor '", node.name, "' of model '", graph.name,
+                 "' (made for another model? run shufflec quantize again)");
+        if (it->second.is_unsigned && !never_negative(graph, static_cast<int>(i)))
+            fail(source, ": $.tensors.", node.name, ".dtype: uint8, but this tensor can be negative");
+    }
+    for (const auto &[name, tq] : q.tensors)
+        if (graph.find(name) < 0)
+            fail(source, ": $.tensors.", name, ": model '", graph.name, "' has no such tensor (made for model '",
+                 q.model, "'?)");
+}
+
+std::vector<float> run_reference_quantized(const Graph &graph, const Weights &weights, const Quantization &q,
+                                           const std::vector<float> &input) {
+    std::vector<QuantRole> roles = quant_roles(graph);
+    std::vector<const TensorQuant *> scale(graph.nodes.size(), nullptr);
+    for (size_t i = 0; i < graph.nodes.size(); i++)
+        if (roles[i] == QuantRole::Quantized) scale[i] = &q.tensors.at(graph.nodes[i].name);
+    Weights quantized = fake_quantize_weights(graph, weights);
+    return run_reference(graph, quantized, input, [&](int node, std::vector<float> &value) {
+        if (!scale[node]) return;
+        for (float &v : value) v = static_cast<float>(fake_quantize(*scale[node], v));
+    });
+}
+
+Quantization parse_quantization_text(const std::string &text, const std::string &source) {
+    Quantization q;
+    try {
+        json root = parse_json_text(text, source);
+        JsonView v(root, "$");
+        v.check_fields({"format", "model", "calibration", "tensors"});
+        std::string format = v.at("format").as_string();
+        if (format != kQuantizationFormat)
+            v.at("format").error(cat("unsupported format \"", format, "\" (this compiler reads \"", kQuantizationFormat,
+                                     "\")"));
+        q.model = v.at("model").as_string();
+        if (v.has("calibration")) {
+            JsonView c = v.at("calibration");
+            c.check_fields({"method", "percentile", "images"});
+            q.method = c.get_choice("method", "minmax", {"minmax", "percentile"});
+            q.percentile = c.get_number("percentile", 0, 0, 100);
+            q.images = c.get_int("images", 0, 0, int64_t{1} << 40);
+        }
+        JsonView tensors = v.at("tensors");
+        tensors.expect_object();
+        for (auto it = tensors.raw().begin(); it != tensors.raw().end(); ++it) {
+            JsonView t = tensors.at(it.key());
+            t.check_fields({"dtype", "scale", "min", "max"});
+            if (!t.has("dtype")) t.error("missing field \"dtype\" (\"int8\" or \"uint8\")");
+            TensorQuant tq;
+            tq.is_unsigned = t.get_choice("dtype", "", {"int8", "uint8"}) == "uint8";
+            tq.scale = t.at("scale").as_number(1e-30, 1e30);
+            tq.min = t.get_number("min", 0, -1e30, 1e30);
+            tq.max = t.get_number("max", 0, -1e30, 1e30);
+            q.tensors[it.key()] = tq;
+        }
+    } catch (const Error &e) {
+        fail(source, ": ", e.what());
+    }
+    return q;
+}
+
+Quantization load_quantization(const std::string &path) {
+    return parse_quantization_text(read_file(path, "quantization file"), path);
+}
+
+std::string quantization_to_json(const Quantization &q, const Graph &graph) {
+    nlohmann::ordered_json root;
+    root["format"] = kQuantizationFormat;
+    root["model"] = q.model;
+    nlohmann::ordered_json c;
+    c["method"] = q.method;
+    if (q.method == "percentile") c["percentile"] = q.percentile;
+    c["images"] = q.images;
+    root["calibration"] = c;
+    nlohmann::ordered_json tensors = nlohmann::ordered_json::object();
+    for (const Node &node : graph.nodes) {
+        auto it = q.tensors.find(node.name);
+        if (it == q.tensors.end()) continue;
+        const TensorQuant &t = it->second;
+        nlohmann::ordered_json e;
+        e["dtype"] = t.is_unsigned ? "uint8" : "int8";
+        e["scale"] = t.scale;
+        e["min"] = t.min;
+        e["max"] = t.max;
+        tensors[node.name] = e;
+    }
+    root["tensors"] = tensors;
+    return root.dump(1) + "\n";
+}
+
+}  // namespace shufflec

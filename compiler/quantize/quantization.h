@@ -1,0 +1,84 @@
+// Post-training int8 quantization of an optimized graph (docs/quantization.md).
+//
+// The scheme (TFLite's and ONNX Runtime's QDQ conventions, zero points 0):
+//   weights      of every conv that reads a quantized tensor: int8, symmetric,
+//                one scale per output channel (max |w| / 127), after BatchNorm folding;
+//   activations  one scale per tensor from calibration: uint8 [0, 255] where the
+//                tensor cannot be negative (a fused ReLU, pools and concats of such),
+//                else int8 [-128, 127]; q = clamp(round_half_even(x / scale));
+//   accumulation int32 (exact), then a float epilogue: bias, activation, the
+//                residual add, and the rounding to the output's scale;
+//   not quantized: global pools, FCs and elementwise ops other than add (they
+//                read dequantized values and compute in float).
+// A tensor read only by an add or a concat is never stored on its own (the
+// compiled code writes the sum, or writes into the concat's buffer), so it takes
+// no scale: the add or concat quantizes. A channel shuffle is a permutation, so
+// folding it into a conv's indexing is exact in int8 too.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "weights/weights.h"
+
+namespace shufflec {
+
+inline constexpr const char *kQuantizationFormat = "shufflec-quantization/1";
+
+struct TensorQuant {
+    double scale = 0;         // real value = q * scale
+    bool is_unsigned = false; // uint8 [0, 255], else int8 [-128, 127]
+    double min = 0, max = 0;  // the calibration data's range (information)
+    int qmin() const { return is_unsigned ? 0 : -128; }
+    int qmax() const { return is_unsigned ? 255 : 127; }
+};
+
+struct Quantization {
+    std::string model;    // the spec's name
+    std::string method;   // "minmax" or "percentile"
+    double percentile = 0;
+    int64_t images = 0;   // calibration images
+    std::map<std::string, TensorQuant> tensors;  // by node name in the optimized graph
+};
+
+// What quantization does to each node of an optimized graph.
+enum class QuantRole {
+    Float,      // computed and stored in float (not quantized)
+    Quantized,  // its output is stored quantized with its own scale
+    Unstored,   // read only by an add or a concat, which quantizes
+};
+std::vector<QuantRole> quant_roles(const Graph &graph);
+// Whether a node's output is >= 0 by construction (so stored as uint8).
+bool never_negative(const Graph &graph, int node);
+// Whether a conv's weights are quantized (it reads a quantized tensor).
+bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, int node);
+
+// The scale of a tensor whose calibrated magnitude is `bound` (its max for
+// uint8, its max |x| for int8); a tensor that was always zero gets scale 1.
+TensorQuant make_tensor_quant(double bound, bool is_unsigned, double min, double max);
+// x rounded (half to even) to the nearest representable value of q, in real units.
+double fake_quantize(const TensorQuant &q, double x);
+
+// The quantized weights of every quantized conv, back in float (w = q * scale,
+// one scale per output channel): what the int8 model computes with.
+Weights fake_quantize_weights(const Graph &graph, const Weights &weights);
+
+// Checks that `q` belongs to `graph` (every quantized tensor has a scale, no
+// scale names an unknown tensor); errors name `source`.
+void check_quantization(const Graph &graph, const Quantization &q, const std::string &source);
+
+// The int8 model simulated by the reference interpreter: quantized weights,
+// and every quantized tensor rounded to its scale where it is stored. Returns
+// the output (float, like the compiled model's).
+std::vector<float> run_reference_quantized(const Graph &graph, const Weights &weights, const Quantization &q,
+                                           const std::vector<float> &input);
+
+// The JSON file (format kQuantizationFormat): read (errors name the JSON path
+// in `source`) and written.
+Quantization parse_quantization_text(const std::string &text, const std::string &source);
+Quantization load_quantization(const std::string &path);
+std::string quantization_to_json(const Quantization &q, const Graph &graph);  // tensors in graph order
+
+}  // namespace shufflec
