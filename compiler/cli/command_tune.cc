@@ -78,6 +78,7 @@ int command_tune(const std::vector<std::string> &argv) {
     bool arm_runner = false;
     for (const auto &r : o.runners) arm_runner = arm_runner || r == "qemu" || r.rfind("adb", 0) == 0;
     read_model_flags(args, c, arm_runner ? "arm-64-linux" : "host", true);  // timing does not depend on the values
+    if (c.precision != "fp32") fail("tune: --precision ", c.precision, " is not tunable yet (fp32 only)");
     o.threads = args.get_int("--threads", 1, 64, 1);
     if (args.has("--print-space")) {
         std::fputs(print_space(c, o.threads).c_str(), stdout);

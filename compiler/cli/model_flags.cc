@@ -2,6 +2,7 @@
 
 #include "emit/targets.h"
 #include "spec/spec_parser.h"
+#include "util/error.h"
 
 namespace shufflec {
 
@@ -12,7 +13,9 @@ std::vector<FlagSpec> model_flags(const std::string &default_target) {
             {"--random-weights", "SEED", "deterministic random weights instead"},
             {"--target", "T", "one of " + targets + " (default " + default_target + "), optionally with features: " +
                                   target_features_help() + " (e.g. arm-64-linux-arm_dot_prod)"},
-            {"--input-shape", "N,C,H,W", "this input shape instead of the spec's"}};
+            {"--input-shape", "N,C,H,W", "this input shape instead of the spec's"},
+            {"--precision", "P", "fp32 (default) or int8 (needs --quantization)"},
+            {"--quantization", "Q.json", "int8 scales from `shufflec quantize` (docs/quantization.md)"}};
 }
 
 void read_model_flags(const Args &args, CompileOptions &o, const std::string &target, bool random_by_default) {
@@ -22,6 +25,13 @@ void read_model_flags(const Args &args, CompileOptions &o, const std::string &ta
         o.random_seed = "1";
     o.target = args.get("--target", target);
     if (args.has("--input-shape")) o.input_shape = parse_shape_arg(args.get("--input-shape"), "--input-shape");
+    o.precision = args.get("--precision", "fp32");
+    if (o.precision != "fp32" && o.precision != "int8")
+        fail("--precision: expected fp32 or int8, got ", in_quotes(o.precision));
+    o.quantization_path = args.get("--quantization");
+    if (o.precision == "int8" && o.quantization_path.empty())
+        fail("--precision int8: missing --quantization Q.json (make one with `shufflec quantize`)");
+    if (o.precision != "int8" && !o.quantization_path.empty()) fail("--quantization: only with --precision int8");
 }
 
 std::vector<FlagSpec> operator+(std::vector<FlagSpec> a, const std::vector<FlagSpec> &b) {

@@ -20,6 +20,7 @@
 #include "lower/segment_plan.h"
 #include "lower/weight_packing.h"
 #include "passes/passes.h"
+#include "quantize/quantization.h"
 #include "schedule/schedule.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"
@@ -154,7 +155,13 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     check_weight_size(p.stats.params, opt.external_weights, "parameter");
     p.weights = resolve_weights(p.graph, opt.weights_path, opt.random_seed);
     optimize(p.graph, p.weights);
-    p.plan = plan_segments(p.graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit);
+    Quantization quantization;
+    if (opt.precision == "int8") {
+        quantization = load_quantization(opt.quantization_path);
+        check_quantization(p.graph, quantization, opt.quantization_path);
+    }
+    p.plan = plan_segments(p.graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit,
+                           opt.precision == "int8" ? &quantization : nullptr);
 
     // The target's schedule (schedules/<target>/default.json), then the
     // model's: --schedule FILE, or else schedules/<target>/<spec name>.json and

@@ -17,7 +17,9 @@ std::string host_expression(const SegmentPlan &plan, int node) {
     switch (p.kind) {
     case Placement::Input: return cat("(void *)(input + ", p.offset, ")");
     case Placement::Output: return cat("(void *)(output + ", p.offset, ")");
-    case Placement::Arena: return cat("(void *)(arena + ", p.offset, ")");
+    case Placement::Arena:
+        if (storage_element(plan, node) != Element::F32) return cat("(void *)((unsigned char *)arena + ", p.offset, ")");
+        return cat("(void *)(arena + ", p.offset, ")");
     case Placement::None: break;
     }
     internal_error("tensor without storage");
@@ -84,7 +86,8 @@ std::string generate_glue_c(const ModelDescription &m) {
     // Segment prototypes: (weights, inputs..., outputs...).
     for (size_t s = 0; s < plan.segments.size(); s++) {
         const Segment &seg = plan.segments[s];
-        o << "int " << segment_function(m, static_cast<int>(s)) << "(struct halide_buffer_t *weights, int32_t threads";
+        o << "int " << segment_function(m, static_cast<int>(s)) << "(struct halide_buffer_t *weights, "
+          << (plan.int8() ? "struct halide_buffer_t *weights_i8, " : "") << "int32_t threads";
         size_t args = seg.inputs.size() + seg.outputs.size();
         for (size_t k = 0; k < args; k++) o << ", struct halide_buffer_t *";
         o << ");\n";
@@ -157,23 +160,27 @@ std::string generate_glue_c(const ModelDescription &m) {
         for (int t : plan.segments[s].inputs) call_args[s].push_back(view_slot(t, false));
         for (int t : plan.segments[s].outputs) call_args[s].push_back(view_slot(t, true));
     }
-    o << "\nstatic const int32_t " << N << "_layout[" << views.size() << "][11] = {\n";
+    auto type_fields = [](Element e) {
+        return e == Element::F32 ? "halide_type_float, 32" : e == Element::I8 ? "halide_type_int, 8" : "halide_type_uint, 8";
+    };
+    o << "\nstatic const int32_t " << N << "_layout[" << views.size() << "][13] = {\n";
     for (const View &v : views) {
         BufferLayout b = buffer_layout(g, plan, v.node, v.grouped);
         o << "    {" << b.extent.size();
         for (size_t d = 0; d < 5; d++) o << ", " << (d < b.extent.size() ? b.extent[d] : 0);
         for (size_t d = 0; d < 5; d++) o << ", " << (d < b.stride.size() ? b.stride[d] : 0);
-        o << "}, /* " << g.nodes[v.node].name << (v.grouped ? ", grouped" : "") << " */\n";
+        o << ", " << type_fields(b.element) << "}, /* " << g.nodes[v.node].name << (v.grouped ? ", grouped" : "")
+          << " */\n";
     }
     o << "};\n\n"
-         "/* layout: dims, extents[5], strides[5] */\n"
+         "/* layout: dims, extents[5], strides[5], type code, bits */\n"
          "static void shufflec_buffer(halide_buffer_t *b, halide_dimension_t *d, void *host, const int32_t *layout) {\n"
          "    int dims = layout[0];\n"
          "    for (int i = 0; i < dims; i++) {\n"
          "        d[i].min = 0;\n        d[i].extent = layout[1 + i];\n"
          "        d[i].stride = layout[6 + i];\n        d[i].flags = 0;\n    }\n"
          "    b->device = 0;\n    b->device_interface = 0;\n    b->host = (uint8_t *)host;\n    b->flags = 0;\n"
-         "    b->type.code = halide_type_float;\n    b->type.bits = 32;\n    b->type.lanes = 1;\n"
+         "    b->type.code = (uint8_t)layout[11];\n    b->type.bits = (uint8_t)layout[12];\n    b->type.lanes = 1;\n"
          "    b->dimensions = dims;\n    b->dim = d;\n    b->padding = 0;\n}\n\n";
 
     if (m.profile) {
@@ -204,17 +211,24 @@ std::string generate_glue_c(const ModelDescription &m) {
     o << "static int " << N << "_run_internal(const float *input, float *output, float *arena, const float *weights) {\n"
       << "    halide_buffer_t b[" << views.size() << "], wb;\n"
       << "    halide_dimension_t d[" << views.size() << "][5], wd;\n"
-      << "    const int32_t weight_layout[11] = {1, " << m.weight_floats << ", 0, 0, 0, 0, 1, 0, 0, 0, 0};\n"
+      << "    const int32_t weight_layout[13] = {1, " << m.weight_floats
+      << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, halide_type_float, 32};\n"
       << "    (void)arena;\n"
       << "    shufflec_internal_install_pool();\n"
       << "    const int32_t threads = shufflec_get_num_threads();\n"
       << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_layout);\n";
+    if (plan.int8())  // the same blob as bytes: the int8 weights inside it
+        o << "    halide_buffer_t wb8;\n    halide_dimension_t wd8;\n"
+          << "    const int32_t weight_bytes_layout[13] = {1, " << m.weight_floats * 4
+          << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, halide_type_int, 8};\n"
+          << "    shufflec_buffer(&wb8, &wd8, (void *)weights, weight_bytes_layout);\n";
     for (size_t v = 0; v < views.size(); v++)
         o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N
           << "_layout[" << v << "]);\n";
     if (m.profile) o << "    double start = shufflec_now_ns(), stop;\n";
     for (size_t s = 0; s < plan.segments.size(); s++) {
-        o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb, threads";
+        o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb, " << (plan.int8() ? "&wb8, " : "")
+          << "threads";
         for (int v : call_args[s]) o << ", &b[" << v << "]";
         o << ") != 0) return SHUFFLEC_ERROR_PIPELINE;\n";
         if (m.profile)

@@ -26,5 +26,8 @@ TargetInfo resolve_target(const std::string &name);
 std::vector<std::string> target_names();
 // The features each target accepts, for help texts.
 std::string target_features_help();
+// Whether this machine's CPU has AVX-VNNI (VEX-encoded dot products; Intel
+// Sapphire Rapids and later, not AMD Zen 4).
+bool host_has_avx_vnni();
 
 }  // namespace shufflec

@@ -12,15 +12,35 @@ using namespace Halide;
 
 Var Vars::c("c"), Vars::k("k"), Vars::g("g"), Vars::x("x"), Vars::y("y"), Vars::n("n");
 
-Expr Value::at(Expr ch, Expr x, Expr y, Expr n) const {
+Expr Value::raw_at(Expr ch, Expr x, Expr y, Expr n) const {
     if (group == 0) return f(ch, x, y, n);
     if (group == channels) return f(ch, 0, x, y, n);
     return f(ch % static_cast<int>(group), ch / static_cast<int>(group), x, y, n);
 }
 
-Expr Value::at_group(Expr k, Expr g, int64_t group_size, Expr x, Expr y, Expr n) const {
+Expr Value::raw_at_group(Expr k, Expr g, int64_t group_size, Expr x, Expr y, Expr n) const {
     if (group == group_size) return f(k, g, x, y, n);
-    return at(g * static_cast<int>(group_size) + k, x, y, n);
+    return raw_at(g * static_cast<int>(group_size) + k, x, y, n);
+}
+
+Expr Value::real(Expr raw) const {
+    if (!q.quantized) return raw;
+    return cast<float>(raw) * static_cast<float>(q.scale);
+}
+
+Expr Value::at(Expr ch, Expr x, Expr y, Expr n) const { return real(raw_at(ch, x, y, n)); }
+
+Expr Value::at_group(Expr k, Expr g, int64_t group_size, Expr x, Expr y, Expr n) const {
+    return real(raw_at_group(k, g, group_size, x, y, n));
+}
+
+Type halide_type(Element e) {
+    switch (e) {
+    case Element::F32: return Float(32);
+    case Element::I8: return Int(8);
+    case Element::U8: return UInt(8);
+    }
+    internal_error("element type");
 }
 
 namespace {
@@ -44,7 +64,8 @@ std::vector<Var> vars_of(int64_t group) {
 }  // namespace
 
 Lowering::Lowering(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment)
-    : g_(graph), packed_(weights), plan_(plan), seg_(plan.segments[segment]), weights_(element_type(), 1, "weights") {
+    : g_(graph), packed_(weights), plan_(plan), seg_(plan.segments[segment]), weights_(Float(32), 1, "weights"),
+      weights_i8_(Int(8), 1, "weights_i8") {
     out_.segment = segment;
     out_.stage_of.assign(graph.nodes.size(), -1);
 }
@@ -54,15 +75,27 @@ LoweredSegment Lowering::run() {
     weights_.dim(0).set_min(0);
     out_.arguments.push_back(weights_);
     out_.weights_param = weights_;
+    if (plan_.int8()) {
+        weights_i8_.dim(0).set_min(0);
+        out_.arguments.push_back(weights_i8_);
+        out_.weights_i8_param = weights_i8_;
+    }
     out_.threads.set_range(1, 1024);
     out_.arguments.push_back(out_.threads);
     for (int node : seg_.inputs) {
         // Tensors from other segments arrive as plain 4-D buffers.
-        ImageParam p(element_type(), 4, "in_" + c_identifier(g_.nodes[node].name));
-        constrain(p, buffer_layout(g_, plan_, node, false));
-        Func f("read_" + c_identifier(g_.nodes[node].name));
+        BufferLayout layout = buffer_layout(g_, plan_, node, false);
+        std::string id = c_identifier(g_.nodes[node].name);
+        ImageParam p(halide_type(layout.element), 4, "in_" + id);
+        constrain(p, layout);
+        Func f("read_" + id);
         f(c, x, y, n) = p(c, x, y, n);
-        inputs_[node] = Value{f, 0, g_.nodes[node].shape.c};
+        Value v{f, 0, g_.nodes[node].shape.c, {}};
+        if (layout.element != Element::F32) v.q = plan_.quant[node];
+        // A float tensor of a quantized value (the app's input): quantized as it is read.
+        if (plan_.int8() && plan_.quant[node].quantized && layout.element == Element::F32)
+            v = quantized(v, plan_.quant[node], "quantize_" + id);
+        inputs_[node] = v;
         out_.arguments.push_back(p);
         out_.input_params.push_back(p);
     }
@@ -70,6 +103,13 @@ LoweredSegment Lowering::run() {
         const OpDef &def = op_def(g_.nodes[node].op);
         if (!def.lower) internal_error(def.name, " '", g_.nodes[node].name, "' cannot be lowered");
         def.lower(*this, node);
+        // int8 models: a quantized value is stored as its integers, rounded in
+        // the epilogue of the Func that computes it (the float Func stays inline).
+        int st = out_.stage_of[node];
+        if (plan_.int8() && plan_.quant[node].quantized && st >= 0 && !out_.stages[st].value.q.quantized) {
+            Value &v = out_.stages[st].value;
+            v = quantized(v, plan_.quant[node], v.f.name() + "_q");
+        }
     }
     for (int node : seg_.outputs) {
         Value v = value(node);
@@ -86,22 +126,53 @@ Value Lowering::value(int node) {
     if (out_.stage_of[node] >= 0) return out_.stages[out_.stage_of[node]].value;
     auto it = inputs_.find(node);
     if (it != inputs_.end()) return it->second;
-    if (plan_.concat_view[node]) return Value{concat(g_.nodes[node]), 0, g_.nodes[node].shape.c};
+    if (plan_.concat_view[node]) {
+        Value v{concat(g_.nodes[node]), 0, g_.nodes[node].shape.c, {}};
+        // Its parts hold its integers already: rounding their real values again is exact.
+        if (plan_.int8() && plan_.quant[node].quantized) v = quantized(v, plan_.quant[node], v.f.name() + "_q");
+        return v;
+    }
     internal_error("segment ", seg_.name, " reads '", g_.nodes[node].name, "', which is not available");
 }
 
 Expr Lowering::weight_at(int64_t offset, Expr index) { return weights_(static_cast<int>(offset) + index); }
 
-Func Lowering::padded(int node, float pad_value, int64_t group) {
+Expr Lowering::weight_i8_at(int64_t offset, Expr index) {
+    if (!plan_.int8()) internal_error("int8 weights in a float model");
+    return weights_i8_(static_cast<int>(offset) + index);
+}
+
+Value Lowering::quantized(const Value &real, const ValueQuant &q, const std::string &name) const {
+    Value out = real;
+    out.q = q;
+    out.f = Func(name);
+    std::vector<Var> v = vars_of(real.group);
+    std::vector<Expr> args(v.begin(), v.end());
+    // q = saturate(round_half_even(x / scale)), as the reference (quantize/quantization.h).
+    Expr x = real.q.quantized ? real.real(real.f(args)) : Expr(real.f(args));
+    Expr rounded = round(x * static_cast<float>(1.0 / q.scale));
+    float lo = q.is_unsigned ? 0.0f : -128.0f, hi = q.is_unsigned ? 255.0f : 127.0f;
+    out.f(args) = cast(q.is_unsigned ? UInt(8) : Int(8), clamp(rounded, lo, hi));
+    return out;
+}
+
+
+Func Lowering::padded(int node, float pad_value, int64_t group) { return exterior(node, group, false, pad_value); }
+
+Func Lowering::padded_raw(int node, int64_t group) { return exterior(node, group, true, Expr()); }
+
+Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
     const Shape &s = g_.nodes[node].shape;
     Value in = value(node);
-    Func src(in.f.name() + "_view");
+    if (raw && !in.q.quantized) internal_error("'", g_.nodes[node].name, "' is not quantized");
+    if (raw) pad_value = cast(in.q.is_unsigned ? UInt(8) : Int(8), 0);
+    Func src(in.f.name() + (raw ? "_raw_view" : "_view"));
     Region bounds;
     if (group == 0) {
-        src(c, x, y, n) = in.at(c, x, y, n);
+        src(c, x, y, n) = raw ? in.raw_at(c, x, y, n) : in.at(c, x, y, n);
         bounds = {Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}};
     } else {
-        src(k, g, x, y, n) = in.at_group(k, g, group, x, y, n);
+        src(k, g, x, y, n) = raw ? in.raw_at_group(k, g, group, x, y, n) : in.at_group(k, g, group, x, y, n);
         bounds = {Range(), Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}};
     }
     return BoundaryConditions::constant_exterior(src, pad_value, bounds);
@@ -112,7 +183,7 @@ Stage &Lowering::add_stage(int index, Stage::Kind kind) {
     Stage st;
     st.node = index;
     st.kind = kind;
-    st.value = Value{Func(c_identifier(node.name)), plan_.grouping[index], node.shape.c};
+    st.value = Value{Func(c_identifier(node.name)), plan_.grouping[index], node.shape.c, {}};
     out_.stage_of[index] = static_cast<int>(out_.stages.size());
     out_.stages.push_back(st);
     return out_.stages.back();

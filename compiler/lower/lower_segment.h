@@ -40,11 +40,19 @@ struct Value {
     Halide::Func f;
     int64_t group = 0;     // 0: f(c, x, y, n); else f(k, g, x, y, n), c = g * group + k
     int64_t channels = 0;
-    // The value at logical channel c.
+    // int8 models: f holds 8-bit integers of this scale (q.quantized), else floats.
+    ValueQuant q;
+    // The real value at logical channel c (dequantized: a float).
     Halide::Expr at(Halide::Expr c, Halide::Expr x, Halide::Expr y, Halide::Expr n) const;
     // The value at channel g * group_size + k (direct when the grouping matches).
     Halide::Expr at_group(Halide::Expr k, Halide::Expr g, int64_t group_size, Halide::Expr x, Halide::Expr y,
                           Halide::Expr n) const;
+    // As stored: the integers of a quantized value (what int8 convolutions multiply).
+    Halide::Expr raw_at(Halide::Expr c, Halide::Expr x, Halide::Expr y, Halide::Expr n) const;
+    Halide::Expr raw_at_group(Halide::Expr k, Halide::Expr g, int64_t group_size, Halide::Expr x, Halide::Expr y,
+                              Halide::Expr n) const;
+    // A stored value's real value.
+    Halide::Expr real(Halide::Expr raw) const;
 };
 
 struct Stage {
@@ -69,6 +77,7 @@ struct LoweredSegment {
     std::vector<Halide::Func> outputs;   // one per SegmentPlan output, same order
     std::vector<Halide::Argument> arguments;  // weights, threads, inputs..., then outputs
     Halide::ImageParam weights_param;
+    Halide::ImageParam weights_i8_param;  // int8 models: the same blob as bytes
     // The threads the run uses (shufflec_set_num_threads): row loops split
     // their rows into that many parallel tasks at run time.
     Halide::Param<int32_t> threads{"threads"};
@@ -80,8 +89,8 @@ struct LoweredSegment {
 // Lowers one segment; the weights were packed for the whole model before.
 LoweredSegment lower_segment(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment);
 
-// The Halide type of every activation and weight.
-inline Halide::Type element_type() { return Halide::Float(32); }
+// The Halide type of a buffer's elements.
+Halide::Type halide_type(Element e);
 
 // What an op's `lower` works with (compiler/ops/).
 class Lowering {
@@ -103,12 +112,16 @@ public:
     // likely, so loops split into a border part and an interior part free of
     // clamps and selects.
     Halide::Func padded(int node, float pad_value, int64_t group);
+    // The same with the node's stored integers (int8 models), zero outside.
+    Halide::Func padded_raw(int node, int64_t group);
     // A view concat of other segments' tensors, or the select that assembles one.
     Halide::Func concat(const Node &node);
     // The stage of a node computed here: its value Func (named after the node) in its grouping.
     Stage &add_stage(int node, Stage::Kind kind);
     // The weights blob at `offset` + index.
     Halide::Expr weight_at(int64_t offset, Halide::Expr index);
+    // The blob's int8 weights (int8 models) at byte `offset` + index, as an int8.
+    Halide::Expr weight_i8_at(int64_t offset, Halide::Expr index);
 
     // Definitions over a stage's variables: f(vars) = e(channel, k, g) where
     // channel = c, or g * group + k for a grouped value.
@@ -137,7 +150,12 @@ private:
     const PackedWeights &packed_;
     const SegmentPlan &plan_;
     const Segment &seg_;
-    Halide::ImageParam weights_;
+    // `node` in grouping `group`, `pad_value` outside (raw: its stored integers, 0 outside).
+    Halide::Func exterior(int node, int64_t group, bool raw, Halide::Expr pad_value);
+    // The value of a node quantized as the plan says (its integers, saturated).
+    Value quantized(const Value &real, const ValueQuant &q, const std::string &name) const;
+
+    Halide::ImageParam weights_, weights_i8_;
     std::map<int, Value> inputs_;
     LoweredSegment out_;
 };

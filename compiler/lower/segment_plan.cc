@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ops/op.h"
+#include "quantize/quantization.h"
 #include "util/error.h"
 
 namespace shufflec {
@@ -57,11 +58,45 @@ std::string c_identifier(const std::string &name) {
     return id;
 }
 
-SegmentPlan plan_segments(const Graph &graph, Granularity granularity) {
+int element_bytes(Element e) { return e == Element::F32 ? 4 : 1; }
+
+Element storage_element(const SegmentPlan &plan, int node) {
+    Placement::Kind kind = plan.placement[node].kind;
+    if (!plan.int8() || kind == Placement::Input || kind == Placement::Output || !plan.quant[node].quantized)
+        return Element::F32;
+    return plan.quant[node].is_unsigned ? Element::U8 : Element::I8;
+}
+
+namespace {
+
+// Each node's value representation in an int8 model: its own scale where
+// quantization stores it, a view concat's for the concat's inputs (they are
+// written straight into its storage).
+void plan_quantization(const Graph &graph, const Quantization &q, SegmentPlan &plan) {
+    std::vector<QuantRole> roles = quant_roles(graph);
+    plan.quant.assign(graph.nodes.size(), {});
+    plan.int8_conv.assign(graph.nodes.size(), false);
+    auto of = [&](const std::string &name) {
+        const TensorQuant &t = q.tensors.at(name);
+        return ValueQuant{true, t.is_unsigned, t.scale};
+    };
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        if (roles[i] == QuantRole::Quantized) plan.quant[i] = of(graph.nodes[i].name);
+        plan.int8_conv[i] = quantized_conv(graph, roles, static_cast<int>(i));
+    }
+    for (size_t i = 0; i < graph.nodes.size(); i++)
+        if (plan.concat_view[i] && plan.quant[i].quantized)
+            for (int in : graph.nodes[i].inputs) plan.quant[in] = plan.quant[i];
+}
+
+}  // namespace
+
+SegmentPlan plan_segments(const Graph &graph, Granularity granularity, const Quantization *quantization) {
     const size_t count = graph.nodes.size();
     if (graph.output == 0) fail("the network's output is its input: there is nothing to compile");
     SegmentPlan plan;
     plan.concat_view = choose_concat_views(graph);
+    if (quantization) plan_quantization(graph, *quantization, plan);
     plan.segment_of.assign(count, -1);
     plan.placement.assign(count, {});
     plan.grouping.assign(count, 0);
@@ -184,9 +219,13 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity) {
     std::sort(order.begin(), order.end(), [&](int a, int b) {
         return graph.nodes[a].shape.elements() > graph.nodes[b].shape.elements();
     });
+    auto bytes_of = [&](int st) {
+        return plan.int8() && plan.quant[st].quantized ? 1 : 4;  // an arena tensor (storage_element)
+    };
     for (size_t k = 0; k < order.size(); k++) {
         int st = order[k];
-        int64_t size = (graph.nodes[st].shape.elements() + kArenaAlignFloats - 1) / kArenaAlignFloats * kArenaAlignFloats;
+        int64_t floats = (graph.nodes[st].shape.elements() * bytes_of(st) + 3) / 4;
+        int64_t size = (floats + kArenaAlignFloats - 1) / kArenaAlignFloats * kArenaAlignFloats;
         // First fit among the storages already placed whose lifetimes overlap this one.
         std::vector<std::pair<int64_t, int64_t>> busy;
         for (size_t j = 0; j < k; j++) {
@@ -203,7 +242,7 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity) {
         plan.arena_floats = std::max(plan.arena_floats, offset + size);
         Placement &p = plan.placement[st];
         p.kind = Placement::Arena;
-        p.offset = offset;
+        p.offset = offset * 4 / bytes_of(st);
         set_dense_strides(p, graph.nodes[st].shape, false);
     }
     Placement &in = plan.placement[0];
@@ -240,6 +279,7 @@ BufferLayout buffer_layout(const Graph &g, const SegmentPlan &plan, int node, bo
         b.stride = {p.stride[0]};
     }
     for (int d = 1; d < 4; d++) b.stride.push_back(p.stride[d]);
+    b.element = storage_element(plan, node);
     b.extent.push_back(s.w);
     b.extent.push_back(s.h);
     b.extent.push_back(s.n);

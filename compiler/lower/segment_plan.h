@@ -26,9 +26,23 @@ namespace shufflec {
 // (c, x, y, n) with c innermost unless it is the network input or output.
 struct Placement {
     enum Kind { None, Input, Output, Arena } kind = None;
-    int64_t offset = 0;         // in floats: arena offset (Arena) or offset within input/output
-    int64_t stride[4] = {0, 0, 0, 0};  // strides of (c, x, y, n) in floats
+    // In elements of the storage's type (storage_element): from the arena's
+    // start (Arena) or within the input/output.
+    int64_t offset = 0;
+    int64_t stride[4] = {0, 0, 0, 0};  // strides of (c, x, y, n) in elements
 };
+
+// How a node's value is represented in an int8 model (docs/quantization.md):
+// integers of one scale (real value = q * scale; zero point 0), or float.
+struct ValueQuant {
+    bool quantized = false;
+    bool is_unsigned = false;  // uint8 [0, 255], else int8 [-128, 127]
+    double scale = 0;
+};
+
+// The element type of a buffer.
+enum class Element { F32, I8, U8 };
+int element_bytes(Element e);
 
 struct Segment {
     std::string name;             // C-identifier suffix, e.g. "stage2_0"
@@ -53,6 +67,12 @@ struct SegmentPlan {
     int64_t arena_floats = 0;
     // Which segment computes each node (-1 for the input and for view concats).
     std::vector<int> segment_of;
+    // int8 models: per node, its value's representation (a view concat's
+    // inputs take the concat's), and whether a conv multiplies integers
+    // (quantize/quantization.h: quantized_conv). Empty for a float model.
+    std::vector<ValueQuant> quant;
+    std::vector<bool> int8_conv;
+    bool int8() const { return !quant.empty(); }
 };
 
 // Pipeline granularity: one pipeline per unit (the default, see above), or the
@@ -60,7 +80,16 @@ struct SegmentPlan {
 // superlinearly and the run is no faster).
 enum class Granularity { Unit, Network };
 
-SegmentPlan plan_segments(const Graph &graph, Granularity granularity = Granularity::Unit);
+struct Quantization;  // quantize/quantization.h
+
+// With `quantization` (checked against the graph), an int8 model: quantized
+// tensors are stored as 8-bit integers in the arena.
+SegmentPlan plan_segments(const Graph &graph, Granularity granularity = Granularity::Unit,
+                          const Quantization *quantization = nullptr);
+
+// The element type of a materialized tensor's storage: the app's input and
+// output are float; arena tensors are 8-bit when their value is quantized.
+Element storage_element(const SegmentPlan &plan, int node);
 
 // A C identifier made from a node or block name ("stage2.0" -> "stage2_0").
 std::string c_identifier(const std::string &name);
@@ -72,6 +101,7 @@ std::string c_identifier(const std::string &name);
 // halide_buffer_t from it, unit benchmarks allocate it, workload keys name it.
 struct BufferLayout {
     std::vector<int64_t> extent, stride;
+    Element element = Element::F32;
 };
 BufferLayout buffer_layout(const Graph &graph, const SegmentPlan &plan, int node, bool grouped);
 // The buffer arguments of a segment's pipeline after the weights and the

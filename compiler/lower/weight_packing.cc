@@ -1,5 +1,7 @@
 #include "lower/weight_packing.h"
 
+#include <cstring>
+
 #include "ops/op.h"
 #include "util/error.h"
 
@@ -29,14 +31,33 @@ PackedArray WeightPacker::append(const std::vector<float> &values) {
     return a;
 }
 
-PackedArray WeightPacker::append_grouped(int64_t groups, int64_t per_group, int64_t inner,
-                                         const std::function<float(int64_t, int64_t, int64_t)> &values) {
-    int64_t padded = round_up(per_group, out_.group_padding);
-    std::vector<float> laid(static_cast<size_t>(groups * inner * padded), 0.0f);
+namespace {
+
+// values(grp, k, i) laid out [grp][i][k padded to `padded`], zeros in the padding.
+template <typename T, typename F>
+std::vector<T> lay_out_grouped(int64_t groups, int64_t per_group, int64_t inner, int64_t padded, const F &values) {
+    std::vector<T> laid(static_cast<size_t>(groups * inner * padded), T(0));
     for (int64_t g = 0; g < groups; g++)
         for (int64_t i = 0; i < inner; i++)
-            for (int64_t k = 0; k < per_group; k++) laid[static_cast<size_t>((g * inner + i) * padded + k)] = values(g, k, i);
-    return append(laid);
+            for (int64_t k = 0; k < per_group; k++)
+                laid[static_cast<size_t>((g * inner + i) * padded + k)] = static_cast<T>(values(g, k, i));
+    return laid;
+}
+
+}  // namespace
+
+PackedArray WeightPacker::append_grouped(int64_t groups, int64_t per_group, int64_t inner,
+                                         const std::function<float(int64_t, int64_t, int64_t)> &values) {
+    return append(lay_out_grouped<float>(groups, per_group, inner, round_up(per_group, out_.group_padding), values));
+}
+
+PackedArray WeightPacker::append_grouped_i8(int64_t groups, int64_t per_group, int64_t inner,
+                                            const std::function<int(int64_t, int64_t, int64_t)> &values) {
+    std::vector<int8_t> laid =
+        lay_out_grouped<int8_t>(groups, per_group, inner, round_up(per_group, out_.group_padding), values);
+    std::vector<float> slots((laid.size() + 3) / 4, 0.0f);
+    std::memcpy(slots.data(), laid.data(), laid.size());
+    return append(slots);
 }
 
 PackedWeights pack_weights(const Graph &graph, const Weights &weights, const SegmentPlan &plan,

@@ -30,6 +30,10 @@ struct PackedArray {
 
 struct PackedNode {
     PackedArray weight, bias;  // conv, dense
+    // An int8 conv (int8 models): its weights as int8 (the array's bytes:
+    // offset * 4 in the blob's bytes) in the grouped layout, and per output
+    // channel the float multiplier input scale x weight scale.
+    PackedArray weight_i8, multiplier;
     PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift
     int64_t group = 0;         // grouped layout: outputs per group
     int64_t padded_group = 0;  // ... and per group after padding
@@ -79,6 +83,9 @@ public:
     // the padding lanes, laid out [grp][i][k padded to group_padding].
     PackedArray append_grouped(int64_t groups, int64_t per_group, int64_t inner,
                                const std::function<float(int64_t grp, int64_t k, int64_t i)> &values);
+    // The same layout of int8 values (4 to a float slot of the blob).
+    PackedArray append_grouped_i8(int64_t groups, int64_t per_group, int64_t inner,
+                                  const std::function<int(int64_t grp, int64_t k, int64_t i)> &values);
 
 private:
     const Graph &graph_;

@@ -4,6 +4,7 @@
 #include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/window.h"
+#include "quantize/quantization.h"
 #include "util/error.h"
 
 namespace shufflec {
@@ -115,8 +116,21 @@ void pack(WeightPacker &packer, int index) {
     p.group = group;
     p.padded_group = (group + packer.group_padding() - 1) / packer.group_padding() * packer.group_padding();
     // PyTorch layout [co][ci][ky][kx]: i = ci * taps + tap.
-    p.weight = packer.append_grouped(node.out_channels / group, group, inner,
-                                     [&](int64_t gi, int64_t kk, int64_t i) { return w[(gi * group + kk) * cin_g * taps + i]; });
+    auto at = [&](int64_t gi, int64_t kk, int64_t i) { return w[(gi * group + kk) * cin_g * taps + i]; };
+    if (packer.plan().int8() && packer.plan().int8_conv[index]) {
+        // int8: the integers, and input scale x weight scale per output channel.
+        std::vector<double> scales = weight_channel_scales(packer.tensor(index, "weight"));
+        double in_scale = packer.plan().quant[node.inputs[0]].scale;
+        p.weight_i8 = packer.append_grouped_i8(node.out_channels / group, group, inner,
+                                               [&](int64_t gi, int64_t kk, int64_t i) {
+                                                   return quantize_weight(at(gi, kk, i), scales[gi * group + kk]);
+                                               });
+        p.multiplier = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
+            return static_cast<float>(in_scale * scales[gi * group + kk]);
+        });
+    } else {
+        p.weight = packer.append_grouped(node.out_channels / group, group, inner, at);
+    }
     if (node.bias) {
         const auto &b = packer.tensor(index, "bias").data;
         p.bias = packer.append_grouped(node.out_channels / group, group, 1,
@@ -124,29 +138,39 @@ void pack(WeightPacker &packer, int index) {
     }
 }
 
+// The conv's loops, for floats, or for an int8 conv (int8 models): int8
+// weights times the input's stored integers, summed exactly in int32, then a
+// float epilogue with input scale x weight scale per output channel and the
+// bias (the Lowering rounds the result to the output's scale where it is stored).
 void lower(Lowering &L, int index) {
     const Node &node = L.node(index);
     const Graph &g = L.graph();
     const Var &k = Vars::k, &gv = Vars::g, &x = Vars::x, &y = Vars::y, &n = Vars::n, &c = Vars::c;
+    bool int8 = L.plan().int8() && L.plan().int8_conv[index];
     int64_t group = L.grouping(index);
     int64_t cout = node.out_channels, cin_g = input_channels(g, node) / node.groups;
     int kh = node.kernel_h, kw = node.kernel_w, taps = kh * kw;
     bool depthwise = is_depthwise(g, node), pointwise = is_pointwise(node);
-    if (!node.parts.empty() && !pointwise) internal_error("conv '", node.name, "' reads parts but is not 1x1");
+    if (!node.parts.empty() && (!pointwise || int8)) internal_error("conv '", node.name, "' reads parts");
     Stage &st = L.add_stage(index, depthwise ? Stage::Depthwise : pointwise ? Stage::Pointwise : Stage::Conv);
     const PackedNode &packed = L.packed(index);
     int pad = static_cast<int>(packed.padded_group), grp = static_cast<int>(group), icg = static_cast<int>(cin_g);
-    int64_t inner = depthwise ? taps : cin_g * taps, woff = packed.weight.offset;
-    auto wt = [&](Expr i) { return L.weight_at(woff, (gv * static_cast<int>(inner) + i) * pad + k); };
+    int64_t inner = depthwise ? taps : cin_g * taps;
+    auto wt = [&](Expr i) {
+        Expr at = (gv * static_cast<int>(inner) + i) * pad + k;
+        return int8 ? cast<int32_t>(L.weight_i8_at(packed.weight_i8.offset * 4, at)) : L.weight_at(packed.weight.offset, at);
+    };
+    auto widen = [&](Expr v) { return int8 ? cast<int32_t>(v) : v; };
+    Expr bias = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
 
     st.acc = Func(c_identifier(node.name) + "_acc");
-    st.acc(k, gv, x, y, n) = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
+    st.acc(k, gv, x, y, n) = int8 ? Expr(0) : bias;
     if (depthwise) {
         // Each channel alone: read the input in this grouping, vectors along k.
-        Func in = L.padded(node.inputs[0], 0.0f, group);
+        Func in = int8 ? L.padded_raw(node.inputs[0], group) : L.padded(node.inputs[0], 0.0f, group);
         RDom r(0, kw, 0, kh, "r");
         Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
-        st.acc(k, gv, x, y, n) += wt(r.y * kw + r.x) * in(k, gv, ix, iy, n);
+        st.acc(k, gv, x, y, n) += wt(r.y * kw + r.x) * widen(in(k, gv, ix, iy, n));
         st.r = {r};
     } else if (pointwise && !node.parts.empty()) {
         // Several input tensors (a folded channel split and shuffle): one
@@ -167,7 +191,7 @@ void lower(Lowering &L, int index) {
         Value in = L.value(node.inputs[0]);
         RDom r(0, icg, "r");
         Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);
-        st.acc(k, gv, x, y, n) += wt(r.x) * in.at(ch, x, y, n);
+        st.acc(k, gv, x, y, n) += wt(r.x) * widen(int8 ? in.raw_at(ch, x, y, n) : in.at(ch, x, y, n));
         st.r = {r};
     } else {
         // A general conv (the stem): the padded input is a Func of its own,
@@ -175,15 +199,17 @@ void lower(Lowering &L, int index) {
         // pixel would test the border (the loops over a handful of taps are too
         // short for Halide to split off a border-free part).
         Func in(c_identifier(node.name) + "_input");
-        in(c, x, y, n) = L.padded(node.inputs[0], 0.0f, 0)(c, x, y, n);
+        in(c, x, y, n) = (int8 ? L.padded_raw(node.inputs[0], 0) : L.padded(node.inputs[0], 0.0f, 0))(c, x, y, n);
         st.staged_input = in;
         RDom r(0, icg, 0, kw, 0, kh, "r");
         Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);
         Expr ix = x * node.stride_w + r.y - node.pad_left, iy = y * node.stride_h + r.z - node.pad_top;
-        st.acc(k, gv, x, y, n) += wt(r.x * taps + r.z * kw + r.y) * in(ch, ix, iy, n);
+        st.acc(k, gv, x, y, n) += wt(r.x * taps + r.z * kw + r.y) * widen(in(ch, ix, iy, n));
         st.r = {r};
     }
-    st.value.f(k, gv, x, y, n) = Lowering::activate(node, st.acc(k, gv, x, y, n));
+    Expr sum = st.acc(k, gv, x, y, n);
+    if (int8) sum = cast<float>(sum) * L.weight_at(packed.multiplier.offset, gv * pad + k) + bias;
+    st.value.f(k, gv, x, y, n) = Lowering::activate(node, sum);
 }
 
 void import_onnx(OnnxNodeImport &o) {

@@ -10,18 +10,6 @@
 
 namespace shufflec {
 
-namespace {
-
-bool is_view(Op op) { return is_channel_view(op) && op != Op::Concat; }
-
-// The node whose values `node` passes on unchanged (through slices, shuffles, permutations, flatten).
-int through_views(const Graph &graph, int node) {
-    while (is_view(graph.nodes[node].op) || graph.nodes[node].op == Op::Flatten) node = graph.nodes[node].inputs[0];
-    return node;
-}
-
-}  // namespace
-
 bool never_negative(const Graph &graph, int index) {
     const Node &node = graph.nodes[index];
     if (node.activation.enabled && node.activation.lo >= 0) return true;
@@ -65,10 +53,11 @@ std::vector<QuantRole> quant_roles(const Graph &graph) {
 }
 
 bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, int index) {
+    // One quantized tensor read whole (a conv reading parts of several tensors
+    // would mix their scales in one sum: it computes in float).
     const Node &node = graph.nodes[index];
-    if (node.op != Op::Conv) return false;
-    return std::all_of(node.inputs.begin(), node.inputs.end(),
-                       [&](int in) { return roles[through_views(graph, in)] == QuantRole::Quantized; });
+    return node.op == Op::Conv && node.inputs.size() == 1 && node.parts.empty() &&
+           roles[node.inputs[0]] == QuantRole::Quantized;
 }
 
 TensorQuant make_tensor_quant(double bound, bool is_unsigned, double min, double max) {
@@ -86,22 +75,31 @@ double fake_quantize(const TensorQuant &q, double x) {
     return std::clamp(v, static_cast<double>(q.qmin()), static_cast<double>(q.qmax())) * q.scale;
 }
 
+std::vector<double> weight_channel_scales(const Tensor &w) {
+    int64_t channels = w.shape[0], per = static_cast<int64_t>(w.data.size()) / channels;
+    std::vector<double> scales(static_cast<size_t>(channels));
+    for (int64_t co = 0; co < channels; co++) {
+        double amax = 0;
+        for (int64_t j = 0; j < per; j++) amax = std::max(amax, std::fabs(static_cast<double>(w.data[co * per + j])));
+        scales[co] = amax > 0 ? amax / 127.0 : 1.0;
+    }
+    return scales;
+}
+
+int quantize_weight(double w, double scale) {
+    return static_cast<int>(std::clamp(std::nearbyint(w / scale), -127.0, 127.0));
+}
+
 Weights fake_quantize_weights(const Graph &graph, const Weights &weights) {
     Weights out = weights;
     std::vector<QuantRole> roles = quant_roles(graph);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         if (!quantized_conv(graph, roles, static_cast<int>(i))) continue;
         Tensor &w = out.at(graph.nodes[i].param("weight")->tensor);
-        int64_t channels = w.shape[0], per = static_cast<int64_t>(w.data.size()) / channels;
-        for (int64_t co = 0; co < channels; co++) {
-            float *row = w.data.data() + co * per;
-            double amax = 0;
-            for (int64_t j = 0; j < per; j++) amax = std::max(amax, std::fabs(static_cast<double>(row[j])));
-            if (amax == 0) continue;
-            double scale = amax / 127.0;
-            for (int64_t j = 0; j < per; j++)
-                row[j] = static_cast<float>(std::clamp(std::nearbyint(row[j] / scale), -127.0, 127.0) * scale);
-        }
+        std::vector<double> scales = weight_channel_scales(w);
+        size_t per = w.data.size() / scales.size();
+        for (size_t j = 0; j < w.data.size(); j++)
+            w.data[j] = static_cast<float>(quantize_weight(w.data[j], scales[j / per]) * scales[j / per]);
     }
     return out;
 }

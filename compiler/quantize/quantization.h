@@ -52,7 +52,8 @@ enum class QuantRole {
 std::vector<QuantRole> quant_roles(const Graph &graph);
 // Whether a node's output is >= 0 by construction (so stored as uint8).
 bool never_negative(const Graph &graph, int node);
-// Whether a conv's weights are quantized (it reads a quantized tensor).
+// Whether a conv multiplies integers: it reads one quantized tensor, whole.
+// Its weights are quantized; other convs compute in float.
 bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, int node);
 
 // The scale of a tensor whose calibrated magnitude is `bound` (its max for
@@ -60,6 +61,11 @@ bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, int
 TensorQuant make_tensor_quant(double bound, bool is_unsigned, double min, double max);
 // x rounded (half to even) to the nearest representable value of q, in real units.
 double fake_quantize(const TensorQuant &q, double x);
+
+// A conv weight tensor's per-output-channel scales (max |w| / 127; 1 for an
+// all-zero channel) and one weight's integer (round half to even, [-127, 127]).
+std::vector<double> weight_channel_scales(const Tensor &w);
+int quantize_weight(double w, double scale);
 
 // The quantized weights of every quantized conv, back in float (w = q * scale,
 // one scale per output channel): what the int8 model computes with.

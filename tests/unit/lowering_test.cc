@@ -21,7 +21,10 @@
 #include "lower/lower_segment.h"
 #include "lower/segment_plan.h"
 #include "lower/weight_packing.h"
+#include "emit/targets.h"
 #include "passes/passes.h"
+#include "quantize/calibrate.h"
+#include "quantize/quantization.h"
 #include "reference/interpreter.h"
 #include "schedule/schedule.h"
 #include "spec/spec_parser.h"
@@ -150,13 +153,14 @@ std::vector<Read> all_reads(const std::map<std::string, HI::Function> &env) {
 struct Lowered {
     Graph graph;
     Weights weights;
+    Quantization quantization;  // int8 cases
     SegmentPlan plan;
     PackedWeights blob;
     LoweredSegment segment;
 };
 
 // input (1 x 48 x 6 x 6) -> one stride-1 ShuffleNet unit "u" with g = 3 (mid 12, n = 4), optimized and lowered.
-void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false) {
+void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false, bool int8 = false) {
     std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
         "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3, "shuffle_convention": ")") +
                        (convention == ShuffleConvention::Paper ? "paper" : "inverse") + R"(", "shuffle_position": ")" +
@@ -164,7 +168,14 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
     out.graph = parse_spec_text(text, "unit.json");
     out.weights = random_weights(out.graph, 77);
     optimize(out.graph, out.weights);
-    out.plan = plan_segments(out.graph);
+    if (int8) {
+        // int8 scales calibrated on two random inputs (quantize/calibrate.h).
+        Calibrator calibrator(out.graph, out.weights, CalibrationOptions{});
+        for (uint64_t seed : {11, 12})
+            calibrator.add(unit::random_values(static_cast<size_t>(out.graph.input().shape.elements()), seed));
+        out.quantization = calibrator.finish();
+    }
+    out.plan = plan_segments(out.graph, Granularity::Unit, int8 ? &out.quantization : nullptr);
     ASSERT_EQ(out.plan.segments.size(), 1u) << "a unit is one segment";
     out.blob = pack_weights(out.graph, out.weights, out.plan);
     out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
@@ -173,11 +184,12 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
 struct Case {
     ShuffleConvention convention;
     bool after_dw;
+    bool int8 = false;  // an int8 model: the convs multiply integers
 };
 
 std::string case_name(const Case &c) {
     return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
-           (c.after_dw ? "_after_dw" : "_after_pw1");
+           (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "");
 }
 
 void PrintTo(const Case &c, std::ostream *os) { *os << case_name(c); }
@@ -254,7 +266,7 @@ std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Functio
 // channels. Definitions write their own pure variables (no scatter either).
 TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, GetParam().convention, GetParam().after_dw));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, GetParam().convention, GetParam().after_dw, false, GetParam().int8));
     int tensors = 0;
     std::vector<std::string> found = permuting_funcs(all_functions(l.segment), &tensors);
     EXPECT_TRUE(found.empty()) << "channel-permuting stage: " << found.front();
@@ -287,7 +299,7 @@ TEST(ShuffleLoweringControl, UnfoldedShuffleIsDetected) {
 TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8));
     const int64_t g = 3, mid = 12, n = mid / g, out = 48;
     std::vector<Read> reads = all_reads(all_functions(l.segment));
     const Read *shuffled = nullptr;
@@ -299,7 +311,8 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const int64_t dw_group = l.plan.grouping[l.graph.find("u.dw")];
     for (const auto &r : reads) {
         ASSERT_TRUE(r.args.size() == 4 || r.args.size() == 5) << r.reader << " reads " << r.callee;
-        if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == "u_dw") {
+        // In an int8 model conv3 multiplies the depthwise conv's stored integers (u_dw_q).
+        if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == (p.int8 ? "u_dw_q" : "u_dw")) {
             EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
             shuffled = &r;
             continue;
@@ -353,15 +366,17 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
 TEST_P(ShuffleLowering, JitMatchesReference) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw));
-    Halide::Target host = Halide::get_host_target();
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8));
+    Halide::Target host = resolve_target("host").halide;  // what this CPU runs (emit/targets.h)
     ScheduleFile schedule;
     schedule.source = "built-in";
     apply_schedule(l.segment, l.graph, l.plan, schedule, host);
 
     const Shape &s = l.graph.input().shape;
     std::vector<float> x = unit::random_values(static_cast<size_t>(s.elements()), 5);
-    std::vector<float> expected = run_reference(l.graph, l.weights, x);
+    // An int8 model against the int8 model the reference simulates (the same integers).
+    std::vector<float> expected = p.int8 ? run_reference_quantized(l.graph, l.weights, l.quantization, x)
+                                         : run_reference(l.graph, l.weights, x);
 
     // Buffers in the plan's layout: the network input and output are planar NCHW, as (c, x, y, n) dims.
     auto planar = [](const Shape &t) {
@@ -374,6 +389,7 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     Halide::Buffer<float> input(x.data(), 4, in_dims.data());
     Halide::Buffer<float> weights(static_cast<int>(l.blob.data.size()));  // Halide's allocation is aligned
     std::copy(l.blob.data.begin(), l.blob.data.end(), weights.data());
+    Halide::Buffer<int8_t> weight_bytes(reinterpret_cast<int8_t *>(weights.data()), 4 * weights.width());
     std::vector<float> y(expected.size(), -12345.0f);
     // The unit's output is written in the grouped form (k, g, x, y, n) when the plan groups it.
     std::vector<halide_dimension_t> out_dims = planar(l.graph.output_node().shape);
@@ -397,9 +413,10 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
                 HI::Parameter param = call->param;
                 if (param.name() == "weights") param.set_buffer(weights), bound |= 1;
                 else if (param.name() == "in_input") param.set_buffer(input), bound |= 2;
+                else if (param.name() == "weights_i8") param.set_buffer(weight_bytes), bound |= 4;
             }
         }
-    ASSERT_EQ(bound, 3) << "weights and input parameters not found";
+    ASSERT_EQ(bound, p.int8 ? 7 : 3) << "weights and input parameters not found";
     // Row loops split their rows among this many tasks (3: blocks of uneven size).
     l.segment.threads.set(3);
     Halide::Pipeline pipeline(l.segment.outputs);
@@ -408,13 +425,21 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     pipeline.realize(realization, host);
     double scale = unit::max_abs(expected);
     ASSERT_GT(scale, 1e-3);
-    EXPECT_LE(unit::max_abs_diff(y, expected), 1e-4 * scale);
+    // int8: the same integers but where a float epilogue lands within float
+    // rounding of a tie (one step of one value, then its effect downstream).
+    EXPECT_LE(unit::max_abs_diff(y, expected), (p.int8 ? 1e-3 : 1e-4) * scale);
+    if (p.int8) {
+        std::vector<float> fp32 = run_reference(l.graph, l.weights, x);
+        EXPECT_GT(unit::max_abs_diff(y, fp32), 1e-4 * scale) << "the int8 model computed in float";
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                          ::testing::Values(Case{ShuffleConvention::Paper, false}, Case{ShuffleConvention::Paper, true},
                                            Case{ShuffleConvention::Inverse, false},
-                                           Case{ShuffleConvention::Inverse, true}),
+                                           Case{ShuffleConvention::Inverse, true},
+                                           Case{ShuffleConvention::Paper, false, true},
+                                           Case{ShuffleConvention::Inverse, true, true}),
                          [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
 
 // ShuffleNet V2: every unit's split, concat and shuffle are folded (passes)
