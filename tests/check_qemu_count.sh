@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # 1. The plugin on a known program: 1000 iterations of fmla .4s, fmla .8h,
-# sdot, ldr q, str q, subs, b.ne; then mov, mov, svc (exit).
+# sdot, mul .8h, smlal .4s, ldr q, str q, subs, b.ne; then mov, mov, svc (exit).
 cc -shared -fPIC -O2 -fvisibility=hidden "$src/compiler/measure/qemu_count_plugin.c" -o "$tmp/plugin.so"
 cat > "$tmp/loop.s" <<'ASM'
 .global _start
@@ -27,6 +27,8 @@ _start:
 1:  fmla v0.4s, v1.4s, v2.4s
     fmla v3.8h, v4.8h, v5.8h
     sdot v6.4s, v7.16b, v8.16b
+    mul v10.8h, v11.8h, v12.8h
+    smlal v13.4s, v14.4h, v15.4h
     ldr q9, [sp, #-16]
     str q9, [sp, #-32]
     subs x2, x2, #1
@@ -41,9 +43,10 @@ qemu-aarch64 -cpu max -plugin "$tmp/plugin.so,out=$tmp/loop.txt" "$tmp/loop"
 /usr/bin/python3 - "$tmp/loop.txt" <<'PY'
 import sys
 lines = open(sys.argv[1]).read().split("\n")
-assert lines[0] == "shufflec-qemu-count/1 15", lines[0]
-names = ["fma_f32", "fma_f16", "dot_i8", "fma_scalar", "simd_other", "load_vector", "load_scalar", "store_vector",
-         "store_scalar", "branch", "scalar", "other", "fma_f32_lanes", "fma_f16_lanes", "dot_i8_lanes"]
+assert lines[0] == "shufflec-qemu-count/1 17", lines[0]
+names = ["fma_f32", "fma_f16", "dot_i8", "mul_int", "fma_scalar", "simd_other", "load_vector", "load_scalar",
+         "store_vector", "store_scalar", "branch", "scalar", "other", "fma_f32_lanes", "fma_f16_lanes", "dot_i8_lanes",
+         "mul_int_lanes"]
 total = dict.fromkeys(names, 0)
 for line in lines[1:]:
     if not line:
@@ -51,12 +54,14 @@ for line in lines[1:]:
     f = line.split()
     for n, v in zip(names, f[2:]):
         total[n] += int(f[1]) * int(v)
-# mov x2; 1000 x (fmla, fmla, sdot, ldr, str, subs, b.ne); mov, mov, svc (svc: the branch and system group)
-want = {"fma_f32": 1000, "fma_f16": 1000, "dot_i8": 1000, "fma_scalar": 0, "simd_other": 0, "load_vector": 1000,
-        "load_scalar": 0, "store_vector": 1000, "store_scalar": 0, "branch": 1000 + 1, "scalar": 1 + 1000 + 2,
-        "other": 0, "fma_f32_lanes": 4000, "fma_f16_lanes": 8000, "dot_i8_lanes": 16000}
+# mov x2; 1000 x (fmla, fmla, sdot, mul, smlal, ldr, str, subs, b.ne); mov, mov, svc (svc: the branch and
+# system group); mul .8h: 8 products, smlal .4s from .4h: 4
+want = {"fma_f32": 1000, "fma_f16": 1000, "dot_i8": 1000, "mul_int": 2000, "fma_scalar": 0, "simd_other": 0,
+        "load_vector": 1000, "load_scalar": 0, "store_vector": 1000, "store_scalar": 0, "branch": 1000 + 1,
+        "scalar": 1 + 1000 + 2, "other": 0, "fma_f32_lanes": 4000, "fma_f16_lanes": 8000, "dot_i8_lanes": 16000,
+        "mul_int_lanes": 12000}
 assert total == want, (total, want)
-print("ok: the plugin counts a known loop exactly (7003 + 4 instructions, every class)")
+print("ok: the plugin counts a known loop exactly (9003 + 4 instructions, every class)")
 PY
 
 # 2. A model, twice.
@@ -73,7 +78,7 @@ assert r["runner"] == "qemu" and r["threads"] == 1
 lanes = t["fma_f32_lanes"]
 assert lanes >= r["macs"], (lanes, r["macs"])           # every multiply-add of the model runs in some lane
 assert 0.5 < r["useful_mac_share"] <= 1.0, r["useful_mac_share"]
-assert t["instructions"] == sum(t[k] for k in ["fma_f32", "fma_f16", "dot_i8", "fma_scalar", "simd_other", "load_vector",
+assert t["instructions"] == sum(t[k] for k in ["fma_f32", "fma_f16", "dot_i8", "mul_int", "fma_scalar", "simd_other", "load_vector",
                                                "load_scalar", "store_vector", "store_scalar", "branch", "scalar", "other"])
 cores = {c["cpu"]: c for c in r["modeled"]}
 assert cores["cortex-a55"]["cycles"] > 0.2 * t["instructions"], cores   # a 2-wide in-order core: ~1 cycle per instruction
@@ -105,6 +110,23 @@ print(f"ok: another schedule, other counts ({a['instructions']:.0f} -> {b['instr
 PY
 "$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --quiet | grep -q "useful MAC lanes" \
     || fail "bench --count printed no table"
+
+# The int8 model: its products are integer multiply lanes (the FC stays float), covering the model's MACs.
+/usr/bin/python3 -c "import numpy as np; np.save('$tmp/cal.npy', np.random.default_rng(0).standard_normal((2, 3, 40, 48)).astype(np.float32))"
+"$shufflec" quantize "$spec" --random-weights 1 --calibration "$tmp/cal.npy" -o "$tmp/q.json" --quiet
+"$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --json --quiet \
+    --precision int8 --quantization "$tmp/q.json" > "$tmp/int8.json"
+/usr/bin/python3 - "$tmp/count1.json" "$tmp/int8.json" <<'PY'
+import json, sys
+fp32, int8 = (json.load(open(p)) for p in sys.argv[1:])
+t = int8["per_inference"]
+assert t["mul_int_lanes"] > 0.9 * int8["macs"], (t["mul_int_lanes"], int8["macs"])
+assert t["fma_f32_lanes"] < 0.1 * int8["macs"], t["fma_f32_lanes"]
+assert t["mul_int_lanes"] + t["fma_f32_lanes"] + t["dot_i8_lanes"] >= int8["macs"]
+assert 0.3 < int8["useful_mac_share"] <= 1.0, int8["useful_mac_share"]
+print(f"ok: int8 --count: {t['instructions'] / 1e6:.3f} M instructions (fp32 {fp32['per_inference']['instructions'] / 1e6:.3f} M), "
+      f"integer multiply lanes {t['mul_int_lanes'] / int8['macs']:.2f} x the MACs")
+PY
 
 # 3. Another runner.
 if out=$("$shufflec" bench "$spec" --random-weights 1 --count 2>&1); then fail "--count on the local runner succeeded"; fi

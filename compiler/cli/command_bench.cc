@@ -217,7 +217,8 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
         return list;
     };
     double macs = static_cast<double>(model.macs);
-    double lanes = total.at("fma_f32_lanes") + total.at("fma_f16_lanes") + total.at("dot_i8_lanes");
+    double lanes = total.at("fma_f32_lanes") + total.at("fma_f16_lanes") + total.at("dot_i8_lanes") +
+                   total.at("mul_int_lanes");
     if (args.has("--json")) {
         json report = {{"model", model.name}, {"target", model.target}, {"runner", runner.name()}, {"threads", 1},
                        {"macs", model.macs}, {"per_inference", as_json(total)},
@@ -250,6 +251,7 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
     line("fmla/fmls fp32 vector", total.at("fma_f32"), lanes_of("fma_f32_lanes"));
     line("fmla/fmls fp16 vector", total.at("fma_f16"), lanes_of("fma_f16_lanes"));
     line("sdot/udot", total.at("dot_i8"), lanes_of("dot_i8_lanes"));
+    line("mul/mla integer vector", total.at("mul_int"), lanes_of("mul_int_lanes"));
     line("fmadd scalar", total.at("fma_scalar"), "");
     line("other SIMD/FP", total.at("simd_other"), "");
     line("loads, vector", total.at("load_vector"), "");

@@ -333,7 +333,8 @@ std::string generate_glue_c(const ModelDescription &m) {
             for (int64_t v : sh.dims()) d += (d.empty() ? "" : ", ") + std::to_string(v);
             return "[" + d + "]";
         };
-        std::string info = cat("{\"name\": \"", N, "\", \"target\": \"", m.target_folder, "\", \"input\": ", dims(in),
+        std::string info = cat("{\"name\": \"", N, "\", \"target\": \"", m.target_folder, "\", \"precision\": \"",
+                               plan.int8() ? "int8" : "fp32", "\", \"input\": ", dims(in),
                                ", \"output\": ", dims(out), ", \"macs\": ", m.macs, ", \"external_weights\": ",
                                m.external_weights ? "true" : "false", ", \"scratch_bytes\": ",
                                std::max<int64_t>(plan.arena_floats, 16) * 4, ", \"preprocess\": ",
@@ -385,7 +386,11 @@ std::string generate_header(const ModelDescription &m) {
       << "static const char *const " << N << "_build_check __attribute__((used, unused)) = " << build_symbol(m)
       << ";\n\n"
       << "#define " << U << "_NAME " << c_string(N) << "\n"
-      << "#define " << U << "_TARGET " << c_string(m.target_folder) << " /* the concrete target it was compiled for */\n\n"
+      << "#define " << U << "_TARGET " << c_string(m.target_folder) << " /* the concrete target it was compiled for */\n"
+      << "#define " << U << "_PRECISION " << (m.plan->int8() ? "\"int8\" /* int8 inside (docs/quantization.md); float "
+                                                                "in and out */"
+                                                              : "\"fp32\"")
+      << "\n\n"
       << "/* Input: float32 NCHW. */\n"
       << "#define " << U << "_INPUT_N " << in.n << "\n#define " << U << "_INPUT_C " << in.c << "\n#define " << U
       << "_INPUT_H " << in.h << "\n#define " << U << "_INPUT_W " << in.w << "\n#define " << U << "_INPUT_SIZE "

@@ -14,15 +14,15 @@ namespace shufflec {
 
 const std::vector<std::string> &insn_count_columns() {
     static const std::vector<std::string> names = {
-        "fma_f32",      "fma_f16",     "dot_i8",       "fma_scalar",   "simd_other",
-        "load_vector",  "load_scalar", "store_vector", "store_scalar", "branch",
-        "scalar",       "other",       "fma_f32_lanes", "fma_f16_lanes", "dot_i8_lanes"};
+        "fma_f32",      "fma_f16",     "dot_i8",        "mul_int",       "fma_scalar",   "simd_other",
+        "load_vector",  "load_scalar", "store_vector",  "store_scalar",  "branch",       "scalar",
+        "other",        "fma_f32_lanes", "fma_f16_lanes", "dot_i8_lanes", "mul_int_lanes"};
     return names;
 }
 
 namespace {
 
-constexpr size_t kClasses = 12;  // the columns before the lanes
+constexpr size_t kClasses = 13;  // the columns before the lanes
 constexpr const char *kFormat = "shufflec-qemu-count/1";
 
 }  // namespace

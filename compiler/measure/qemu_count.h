@@ -17,7 +17,8 @@
 namespace shufflec {
 
 // The plugin's columns, in its order: instruction classes, then the lanes
-// (multiply-adds) of the three FMA classes.
+// (multiply-adds, or products) of the four multiply classes: fp32 and fp16
+// FMA, int8 dot products, integer vector multiplies.
 const std::vector<std::string> &insn_count_columns();
 
 struct InsnCounts {

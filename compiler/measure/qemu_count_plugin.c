@@ -39,6 +39,7 @@ enum {
     kFmaF32,     /* vector FMLA/FMLS, single precision (vector or by element) */
     kFmaF16,     /* the same, half precision (ARMv8.2 FP16) */
     kDot,        /* SDOT/UDOT (vector or by element) */
+    kMulInt,     /* integer vector MUL/MLA/MLS and widening SMULL/UMULL/SMLAL/UMLAL/SMLSL/UMLSL (also by element) */
     kFmaScalar,  /* scalar FMADD/FMSUB, single precision */
     kSimdOther,  /* other SIMD and floating-point data processing */
     kLoadVector, /* loads into SIMD&FP registers */
@@ -51,7 +52,7 @@ enum {
     kClasses
 };
 /* Lanes per instruction of the FMA classes: multiply-adds it performs. */
-enum { kLaneFmaF32 = kClasses, kLaneFmaF16, kLaneDot, kColumns };
+enum { kLaneFmaF32 = kClasses, kLaneFmaF16, kLaneDot, kLaneMulInt, kColumns };
 
 static void classify(uint32_t i, uint32_t *column) {
     int q = (i >> 30) & 1;
@@ -64,6 +65,18 @@ static void classify(uint32_t i, uint32_t *column) {
     } else if ((i & 0x9FE0FC00u) == 0x0E809400u || (i & 0x9FC0F400u) == 0x0F80E000u) {
         column[kDot]++;
         column[kLaneDot] += q ? 16 : 8; /* 4 byte products per 32-bit lane */
+    } else if ((i & 0xBF20FC00u) == 0x0E209C00u || (i & 0x9F20FC00u) == 0x0E209400u ||
+               (i & 0xBF00F400u) == 0x0F008000u || (i & 0xBF00B400u) == 0x2F000000u) {
+        /* MUL, MLA/MLS (vector; by element): one product per lane of the element size */
+        int size = (i >> 22) & 3;
+        column[kMulInt]++;
+        column[kLaneMulInt] += (q ? 16u : 8u) >> size;
+    } else if ((i & 0x9F20DC00u) == 0x0E208000u || (i & 0x9F20FC00u) == 0x0E20C000u ||
+               (i & 0x9F00B400u) == 0x0F002000u || (i & 0x9F00F400u) == 0x0F00A000u) {
+        /* widening SMLAL/UMLAL/SMLSL/UMLSL, SMULL/UMULL (vector; by element): half a register of products */
+        int size = (i >> 22) & 3;
+        column[kMulInt]++;
+        column[kLaneMulInt] += 8u >> size;
     } else if ((i & 0xFF200000u) == 0x1F000000u) {
         column[kFmaScalar]++;
     } else if ((i & 0x0A000000u) == 0x08000000u) { /* loads and stores */

@@ -151,7 +151,8 @@ class Model:
         return self.run_image(image, "rgb8")
 
     def __repr__(self):
-        return f"<shufflec model {self.name}: {self.input_shape} -> {self.output_shape}, {self.info['target']}>"
+        return (f"<shufflec model {self.name}: {self.input_shape} -> {self.output_shape}, {self.info['target']}, "
+                f"{self.info.get('precision', 'fp32')}>")
 
 
 def load(path, name=None):
