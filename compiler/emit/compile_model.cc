@@ -87,6 +87,27 @@ void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &gra
 }
 
 // Compiles segment `s` of the model to an object in `dir`.
+// Halide 14 compiles avx512_sapphirerapids for LLVM's "sapphirerapids" CPU,
+// free to use what only Intel's have: VEX-encoded VNNI (AVX-VNNI) for 128- and
+// 256-bit dot products, AVX512-FP16. Both are illegal instructions on AMD
+// Zen 4 and Zen 5, which have AVX512-VNNI and BF16 (seen: SIGILL in an int8
+// ShuffleNet V2 on Zen 5, and `{vex} vpdpwssd` in int8 code for Zen 4). Such
+// pipelines go through LLVM bitcode and llc for "icelake-server" + BF16
+// instead: EVEX encodings only, for every AVX512-VNNI CPU.
+void compile_object(Halide::Pipeline &pipeline, const std::string &object, const std::vector<Halide::Argument> &args,
+                    const std::string &function, const Halide::Target &target) {
+    if (target.arch != Halide::Target::X86 || !target.has_feature(Halide::Target::AVX512_SapphireRapids)) {
+        pipeline.compile_to_object(object, args, function, target);
+        return;
+    }
+    std::string bitcode = object + ".bc";
+    pipeline.compile_to_bitcode(bitcode, args, function, target);
+    run_tool({find_toolchain().llc, "-O3", "-mcpu=icelake-server", "-mattr=+avx512bf16", "-relocation-model=pic",
+              "-filetype=obj", "-o", object, bitcode},
+             "compiling " + function + " for AVX512-VNNI");
+    std::remove(bitcode.c_str());
+}
+
 void compile_segment(const PreparedModel &p, const CompileOptions &opt, const ModelDescription &model,
                      const std::string &dir, int s) {
     Halide::Target t = p.target.halide.with_feature(Halide::Target::NoRuntime);
@@ -109,7 +130,7 @@ void compile_segment_object(const PreparedModel &p, const ScheduleFile &schedule
     } else {
         autoschedule(pipeline, lowered, p.graph, p.plan, p.blob.size(), autoscheduler, p.target.halide);
     }
-    pipeline.compile_to_object(object, lowered.arguments, function, target);
+    compile_object(pipeline, object, lowered.arguments, function, target);
     if (!stmt.empty()) pipeline.compile_to_lowered_stmt(stmt, lowered.arguments, Halide::Text, target);
 }
 
@@ -182,7 +203,8 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     for (const auto &path : model_schedules) merge_schedule(p.schedule, load_schedule(path));
 
     // The weights blob: every op's arrays, laid out for its lowering.
-    p.blob = pack_weights(p.graph, p.weights, p.plan, {group_padding(p.schedule, p.target.halide)});
+    p.blob = pack_weights(p.graph, p.weights, p.plan,
+                          {group_padding(p.schedule, p.target.halide), dot_product(p.target.halide)});
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
     // E.g. tuned records by workload, over the schedule files (they never change the packing).
     if (opt.refine_schedule) opt.refine_schedule(p);
@@ -317,8 +339,8 @@ CompileReport compile_model(const CompileOptions &opt) {
                 build_runtime_objects(target, dir);
             } else if (item == preprocess_item) {
                 PreprocessPipeline pre = build_preprocess(graph.preprocess, graph.input().shape);
-                pre.pipeline.compile_to_object(join_path(dir, "preprocess.o"), pre.arguments, name + "_preprocess_pipeline",
-                                               target.halide.with_feature(Halide::Target::NoRuntime));
+                compile_object(pre.pipeline, join_path(dir, "preprocess.o"), pre.arguments, name + "_preprocess_pipeline",
+                               target.halide.with_feature(Halide::Target::NoRuntime));
             } else {
                 compile_segment(prepared, opt, model, dir, item);
             }

@@ -1,9 +1,5 @@
 #include "emit/targets.h"
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-
 #include "util/error.h"
 
 namespace shufflec {
@@ -61,16 +57,6 @@ std::string target_features_help() {
     return help;
 }
 
-bool host_has_avx_vnni() {
-#if defined(__x86_64__)
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    // CPUID leaf 7, subleaf 1: EAX bit 4 is AVX-VNNI.
-    return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4)) != 0;
-#else
-    return false;
-#endif
-}
-
 TargetInfo resolve_target(const std::string &name) {
     TargetInfo info;
     info.name = name;
@@ -80,11 +66,12 @@ TargetInfo resolve_target(const std::string &name) {
                          (host.arch == Halide::Target::X86 || host.arch == Halide::Target::ARM);
         if (!supported) fail("--target host: this machine (", host.to_string(), ") is not a supported target");
         // Halide 14 reports avx512_sapphirerapids for any CPU with AVX512-VNNI
-        // and BF16, and LLVM then emits VEX-encoded AVX-VNNI dot products
-        // (`{vex} vpdpwssd ymm`), which AMD's Zen 4 does not have: SIGILL in
-        // int8 code. Keep the feature only where the CPU has AVX-VNNI too.
-        if (host.has_feature(Halide::Target::AVX512_SapphireRapids) && !host_has_avx_vnni())
-            host = host.without_feature(Halide::Target::AVX512_SapphireRapids);
+        // and BF16 (Intel Sapphire Rapids and later, AMD Zen 4): int8 1x1
+        // convs then use vpdpbusd. Objects for it are encoded for every such
+        // CPU (emit/compile_model.cc); Halide's JIT code is not (targets.h).
+        // The "avx512" feature links Halide's AVX-512 runtime module (where
+        // its VNNI dot-product wrappers live); Halide's host target omits it.
+        if (host.has_feature(Halide::Target::AVX512_Skylake)) host = host.with_feature(Halide::Target::AVX512);
         info.halide = host;
         info.triple = host.arch == Halide::Target::X86 ? "x86_64-linux-gnu" : "aarch64-linux-gnu";
         info.short_name = host_folder(host);

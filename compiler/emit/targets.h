@@ -26,8 +26,8 @@ TargetInfo resolve_target(const std::string &name);
 std::vector<std::string> target_names();
 // The features each target accepts, for help texts.
 std::string target_features_help();
-// Whether this machine's CPU has AVX-VNNI (VEX-encoded dot products; Intel
-// Sapphire Rapids and later, not AMD Zen 4).
-bool host_has_avx_vnni();
+// Halide's JIT compiles avx512_sapphirerapids for LLVM's "sapphirerapids"
+// CPU, free to use what only Intel's have (AVX-VNNI, AVX512-FP16): JIT code
+// must drop the feature (compiled objects need not, see compile_model.cc).
 
 }  // namespace shufflec

@@ -72,6 +72,7 @@ Toolchain find_toolchain() {
     t.llvm_nm = beside_ar("llvm-nm");
     t.llvm_objdump = beside_ar("llvm-objdump");
     t.llvm_mca = beside_ar("llvm-mca");
+    t.llc = beside_ar("llc");
     t.halide_include = SHUFFLEC_HALIDE_INCLUDE;
     std::string dir = run_tool_output({t.clang, "-print-resource-dir"}, "finding clang's headers");
     while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();

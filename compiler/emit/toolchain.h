@@ -1,5 +1,6 @@
 // Running the LLVM tools shufflec drives: clang (the C glue), llvm-ar and
-// ld.lld (packaging). They handle every target, unlike the host's binutils.
+// ld.lld (packaging), llc (AVX512-VNNI objects, emit/compile_model.cc). They
+// handle every target, unlike the host's binutils.
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@ namespace shufflec {
 
 struct Toolchain {
     std::string clang, llvm_ar, ld_lld;
-    std::string llvm_objcopy, llvm_nm, llvm_objdump, llvm_mca;  // beside llvm-ar (same LLVM)
+    std::string llvm_objcopy, llvm_nm, llvm_objdump, llvm_mca, llc;  // beside llvm-ar (same LLVM)
     std::string clang_resource_dir;  // clang's own headers (stddef.h, stdint.h) for freestanding C
     std::string halide_include;      // where HalideRuntime.h lives
 };

@@ -68,6 +68,9 @@ struct Stage {
     // A general conv's zero-padded input as a Func of its own, so the schedule
     // can copy it into a buffer before the taps read it (no border tests there).
     Halide::Func staged_input;
+    // An int8 1x1 conv in dot-product form: r[0].x runs over the 4 products
+    // of each 32-bit lane's sum (the schedule vectorizes it with the outputs).
+    bool dot = false;
     bool grouped() const { return value.group > 0; }
 };
 

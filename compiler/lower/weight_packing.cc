@@ -53,10 +53,25 @@ PackedArray WeightPacker::append_grouped(int64_t groups, int64_t per_group, int6
 
 PackedArray WeightPacker::append_grouped_i8(int64_t groups, int64_t per_group, int64_t inner,
                                             const std::function<int(int64_t, int64_t, int64_t)> &values) {
-    std::vector<int8_t> laid =
-        lay_out_grouped<int8_t>(groups, per_group, inner, round_up(per_group, out_.group_padding), values);
-    std::vector<float> slots((laid.size() + 3) / 4, 0.0f);
-    std::memcpy(slots.data(), laid.data(), laid.size());
+    return append_bytes(lay_out_grouped<int8_t>(groups, per_group, inner, round_up(per_group, out_.group_padding), values));
+}
+
+PackedArray WeightPacker::append_quads_i8(int64_t groups, int64_t per_group, int64_t quads,
+                                          const std::function<int(int64_t, int64_t, int64_t, int64_t)> &values) {
+    int64_t padded = round_up(per_group, out_.group_padding);
+    std::vector<int8_t> laid(static_cast<size_t>(groups * quads * padded * 4), 0);
+    for (int64_t g = 0; g < groups; g++)
+        for (int64_t q = 0; q < quads; q++)
+            for (int64_t k = 0; k < per_group; k++)
+                for (int64_t j = 0; j < 4; j++)
+                    laid[static_cast<size_t>(((g * quads + q) * padded + k) * 4 + j)] =
+                        static_cast<int8_t>(values(g, q, k, j));
+    return append_bytes(laid);
+}
+
+PackedArray WeightPacker::append_bytes(const std::vector<int8_t> &bytes) {
+    std::vector<float> slots((bytes.size() + 3) / 4, 0.0f);
+    std::memcpy(slots.data(), bytes.data(), bytes.size());
     return append(slots);
 }
 
@@ -64,6 +79,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
                            const PackingOptions &options) {
     PackedWeights out;
     out.group_padding = options.group_padding;
+    out.dot = options.dot;
     out.nodes.resize(graph.nodes.size());
     WeightPacker packer(graph, weights, plan, out);
     for (size_t i = 0; i < graph.nodes.size(); i++) {

@@ -22,6 +22,13 @@
 
 namespace shufflec {
 
+// The integer dot product a target's int8 1x1 convs are written for: sums of
+// 4 products per 32-bit lane, as x86's AVX512-VNNI vpdpbusd (uint8 inputs x
+// int8 weights) or ARM's sdot (int8 x int8). An input stored with the other
+// signedness is read with its sign bit flipped (x +/- 128), and the
+// accumulators start at -/+128 x the sum of the channel's weights.
+enum class DotProduct { None, U8S8, S8S8 };
+
 // Where one array of a node lives in the blob (offset -1: the node has none).
 struct PackedArray {
     int64_t offset = -1;
@@ -34,6 +41,16 @@ struct PackedNode {
     // offset * 4 in the blob's bytes) in the grouped layout, and per output
     // channel the float multiplier input scale x weight scale.
     PackedArray weight_i8, multiplier;
+    // ... in dot-product form (PackingOptions::dot): `quads` steps of 4 input
+    // channels per group, weight_i8 laid out [group][quad][k padded][4]; a
+    // quad reads 4 adjacent stored channels at quad_start within storage
+    // group quad_unit (floats, [group][quad]); the accumulators start at
+    // acc_init ([group][k padded]: the integer correction for inputs whose
+    // sign bit the kernel flips, see DotProduct).
+    int64_t quads = 0;
+    int64_t quad_unit_size = 0;  // the input's stored channels per storage group
+    DotProduct dot = DotProduct::None;
+    PackedArray quad_unit, quad_start, acc_init;
     PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift
     int64_t group = 0;         // grouped layout: outputs per group
     int64_t padded_group = 0;  // ... and per group after padding
@@ -48,6 +65,7 @@ struct PackingOptions {
     // lanes nobody stores; the blob ends with kWeightsTailFloats of slack);
     // it only decides how many lanes the FMAs waste.
     int64_t group_padding = 16;
+    DotProduct dot = DotProduct::None;
 };
 
 // Zeros after the last array: a channel block rounded up past a group's
@@ -58,6 +76,7 @@ struct PackedWeights {
     std::vector<float> data;
     std::vector<PackedNode> nodes;  // one per graph node
     int64_t group_padding = 16;
+    DotProduct dot = DotProduct::None;
     // (offset, floats) of every array, in order: the layout the external
     // weights fingerprint covers.
     std::vector<std::pair<int64_t, int64_t>> arrays;
@@ -76,6 +95,7 @@ public:
     const Tensor &tensor(int node, const char *role) const;
     PackedNode &packed(int node) { return out_.nodes[node]; }
     int64_t group_padding() const { return out_.group_padding; }
+    DotProduct dot() const { return out_.dot; }
 
     // Appends an array (padded to 64 bytes); returns where it is.
     PackedArray append(const std::vector<float> &values);
@@ -86,8 +106,12 @@ public:
     // The same layout of int8 values (4 to a float slot of the blob).
     PackedArray append_grouped_i8(int64_t groups, int64_t per_group, int64_t inner,
                                   const std::function<int(int64_t grp, int64_t k, int64_t i)> &values);
+    // int8 values(grp, q, k, j) laid out [grp][q][k padded to group_padding][j < 4].
+    PackedArray append_quads_i8(int64_t groups, int64_t per_group, int64_t quads,
+                                const std::function<int(int64_t grp, int64_t q, int64_t k, int64_t j)> &values);
 
 private:
+    PackedArray append_bytes(const std::vector<int8_t> &bytes);
     const Graph &graph_;
     const Weights &weights_;
     const SegmentPlan &plan_;

@@ -1,6 +1,11 @@
 // conv: 2-D convolution with groups (1x1 group convs, depthwise 3x3, the stem).
 #include "ops/op.h"
 
+#include <array>
+#include <map>
+#include <optional>
+#include <set>
+
 #include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
 #include "ops/window.h"
@@ -104,6 +109,54 @@ int64_t grouping(const Graph &g, const std::vector<int64_t> &groupings, const No
     return node.out_channels / node.groups;
 }
 
+// A 1x1 int8 conv in dot-product form (PackingOptions::dot): each group of
+// outputs reads its input channels as stored (through the folded shuffles) in
+// quads of 4 adjacent stored channels within one storage group of the input
+// (channels g' * unit + k, k < unit, are adjacent). Walking the group's
+// stored channels in order, each quad starts at the first one not yet read
+// (moved back to fit its storage group); a slot holding no channel of this
+// group, or one read already, gets a zero weight.
+struct Quads {
+    int64_t unit = 0;   // stored channels per storage group of the input
+    int64_t count = 0;  // quads per group of outputs (the most any needs)
+    std::vector<std::vector<std::array<int64_t, 2>>> at;       // [group][quad]: storage group, first channel
+    std::vector<std::vector<std::array<int64_t, 4>>> channel;  // [group][quad][slot]: logical input channel or -1
+};
+
+std::optional<Quads> plan_quads(const WeightPacker &packer, int index) {
+    const Node &node = packer.node(index);
+    const Graph &g = packer.graph();
+    const SegmentPlan &plan = packer.plan();
+    if (packer.dot() == DotProduct::None || !plan.int8() || !plan.int8_conv[index] || !is_pointwise(node) ||
+        !node.parts.empty())
+        return std::nullopt;
+    int64_t cin = g.nodes[node.inputs[0]].shape.c, cin_g = cin / node.groups;
+    Quads qs;
+    qs.unit = plan.grouping[node.inputs[0]] > 0 ? plan.grouping[node.inputs[0]] : cin;
+    if (qs.unit < 4 || cin % qs.unit != 0) return std::nullopt;
+    for (int64_t gi = 0; gi < node.groups; gi++) {
+        std::map<int64_t, int64_t> logical;  // stored channel -> logical input channel of this group
+        for (int64_t ci = 0; ci < cin_g; ci++) logical[input_source(node, gi * cin_g + ci).second] = ci;
+        std::set<int64_t> read;
+        auto &at = qs.at.emplace_back();
+        auto &channel = qs.channel.emplace_back();
+        for (auto [stored, ci] : logical) {
+            if (read.count(stored)) continue;
+            int64_t unit = stored / qs.unit, start = std::min(stored % qs.unit, qs.unit - 4);
+            std::array<int64_t, 4> slots{};
+            for (int64_t j = 0; j < 4; j++) {
+                int64_t c = unit * qs.unit + start + j;
+                auto it = logical.find(c);
+                slots[static_cast<size_t>(j)] = it != logical.end() && read.insert(c).second ? it->second : -1;
+            }
+            at.push_back({unit, start});
+            channel.push_back(slots);
+        }
+        qs.count = std::max<int64_t>(qs.count, static_cast<int64_t>(at.size()));
+    }
+    return qs;
+}
+
 // Weights [group of the value's grouping][input channel][tap][k], bias [group][k]; k padded.
 void pack(WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
@@ -120,11 +173,47 @@ void pack(WeightPacker &packer, int index) {
     if (packer.plan().int8() && packer.plan().int8_conv[index]) {
         // int8: the integers, and input scale x weight scale per output channel.
         std::vector<double> scales = weight_channel_scales(packer.tensor(index, "weight"));
-        double in_scale = packer.plan().quant[node.inputs[0]].scale;
-        p.weight_i8 = packer.append_grouped_i8(node.out_channels / group, group, inner,
-                                               [&](int64_t gi, int64_t kk, int64_t i) {
-                                                   return quantize_weight(at(gi, kk, i), scales[gi * group + kk]);
-                                               });
+        const ValueQuant &in_q = packer.plan().quant[node.inputs[0]];
+        double in_scale = in_q.scale;
+        auto qw = [&](int64_t gi, int64_t kk, int64_t i) { return quantize_weight(at(gi, kk, i), scales[gi * group + kk]); };
+        std::optional<Quads> quads = plan_quads(packer, index);
+        // The accumulators' start: -/+128 x the weights' sum where the kernel
+        // flips the input's sign bit (exact in a float below 2^24).
+        int flip = !quads ? 0
+                   : packer.dot() == DotProduct::U8S8 ? (in_q.is_unsigned ? 0 : -128)
+                                                      : (in_q.is_unsigned ? 128 : 0);
+        std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
+        for (int64_t co = 0; quads && co < node.out_channels; co++) {
+            int64_t sum = 0;
+            for (int64_t i = 0; i < inner; i++) sum += qw(co / group, co % group, i);
+            init[static_cast<size_t>(co)] = flip * sum;
+            if (std::abs(flip * sum) >= (int64_t{1} << 24)) quads.reset();
+        }
+        if (quads) {
+            p.quads = quads->count;
+            p.quad_unit_size = quads->unit;
+            p.dot = packer.dot();
+            int64_t groups = node.out_channels / group;
+            p.weight_i8 = packer.append_quads_i8(groups, group, quads->count, [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
+                if (q >= static_cast<int64_t>(quads->channel[gi].size())) return 0;
+                int64_t ci = quads->channel[gi][q][j];
+                return ci < 0 ? 0 : qw(gi, kk, ci);
+            });
+            std::vector<float> units, starts;
+            for (int64_t gi = 0; gi < groups; gi++)
+                for (int64_t q = 0; q < quads->count; q++) {
+                    bool real = q < static_cast<int64_t>(quads->at[gi].size());
+                    units.push_back(real ? static_cast<float>(quads->at[gi][q][0]) : 0.0f);
+                    starts.push_back(real ? static_cast<float>(quads->at[gi][q][1]) : 0.0f);
+                }
+            p.quad_unit = packer.append(units);
+            p.quad_start = packer.append(starts);
+            p.acc_init = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
+                return static_cast<float>(init[gi * group + kk]);
+            });
+        } else {
+            p.weight_i8 = packer.append_grouped_i8(node.out_channels / group, group, inner, qw);
+        }
         p.multiplier = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
             return static_cast<float>(in_scale * scales[gi * group + kk]);
         });
@@ -164,8 +253,27 @@ void lower(Lowering &L, int index) {
     Expr bias = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
 
     st.acc = Func(c_identifier(node.name) + "_acc");
-    st.acc(k, gv, x, y, n) = int8 ? Expr(0) : bias;
-    if (depthwise) {
+    bool dot = int8 && packed.quads > 0;
+    st.acc(k, gv, x, y, n) = !int8 ? bias : dot ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k)) : Expr(0);
+    if (dot) {
+        // Dot-product form (plan_quads): r.x the 4 slots of a quad, vectorized
+        // with the outputs into one sum of 4 products per lane (vpdpbusd, sdot).
+        Value in = L.value(node.inputs[0]);
+        int quads = static_cast<int>(packed.quads), unit = static_cast<int>(packed.quad_unit_size);
+        int units = static_cast<int>(g.nodes[node.inputs[0]].shape.c / packed.quad_unit_size);
+        RDom r(0, 4, 0, quads, "r");
+        Expr q = gv * quads + r.y;
+        Expr u = clamp(cast<int32_t>(L.weight_at(packed.quad_unit.offset, q)), 0, units - 1);
+        Expr s = clamp(cast<int32_t>(L.weight_at(packed.quad_start.offset, q)), 0, unit - 4);
+        Expr a = in.raw_at_group(s + r.x, u, unit, x, y, n);
+        Expr flip = Halide::Internal::make_const(UInt(8), 128);
+        if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) a = reinterpret(UInt(8), a) ^ flip;
+        if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) a = reinterpret(Int(8), a ^ flip);
+        Expr w = L.weight_i8_at(packed.weight_i8.offset * 4, ((gv * quads + r.y) * pad + k) * 4 + r.x);
+        st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
+        st.r = {r};
+        st.dot = true;
+    } else if (depthwise) {
         // Each channel alone: read the input in this grouping, vectors along k.
         Func in = int8 ? L.padded_raw(node.inputs[0], group) : L.padded(node.inputs[0], 0.0f, group);
         RDom r(0, kw, 0, kh, "r");

@@ -298,7 +298,7 @@ private:
         Stage::Kind kind = stage(tuned).kind;
         bool pixel_allowed = !outputs_.count(node) && tuned == node && s.h * s.w > 1 && s.w >= 4 &&
                              (kind == Stage::Pointwise || kind == Stage::Depthwise) &&
-                             channels % *target_defaults(target_).vector != 0;
+                             channels % *target_defaults(target_).vector != 0 && !plan_.int8();
         if (pixel_allowed && knobs.pixel_vectors.value_or(false)) {
             t = choose_pixel_tiling(knobs, t, channels, s.w);
             t.reduction_block = 0;
@@ -480,6 +480,10 @@ private:
             }
             return;
         }
+        if (st.dot) {
+            schedule_dot(st, t, ch, tail, spatial);
+            return;
+        }
         // Every update (one per input part of a conv that reads several
         // tensors) gets the same register tile.
         for (size_t u = 0; u < st.r.size(); u++) {
@@ -506,6 +510,27 @@ private:
             const Node &n = g_.nodes[st.node];
             if (st.kind == Stage::Conv && input_channels(g_, n) / n.groups <= 4) update.unroll(r.x);
             if (st.kind == Stage::Pointwise) unroll_steps(update, r, t.unroll);
+        }
+    }
+
+    // An int8 1x1 conv in dot-product form (Stage::dot): the 4 products of a
+    // lane's sum innermost, vectorized atomically with the channel vector
+    // (Halide sums them per 32-bit lane: vpdpbusd on AVX512-VNNI, sdot on
+    // ARM), then the register tile as for floats.
+    void schedule_dot(Stage &st, const Tiling &t, const Var &ch, TailStrategy tail, bool spatial) {
+        const RDom &r = st.r[0];
+        Var cv("cv"), co("co");
+        std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, r.y};
+        if (st.grouped()) order.push_back(Vars::g);
+        order.insert(order.end(), {Vars::y, Vars::n});
+        auto update = st.acc.update(0);
+        update.split(ch, co, cv, t.vector, tail).reorder(order).atomic().vectorize(r.x).vectorize(cv);
+        if (!spatial) return;
+        update.unroll(co).unroll(Vars::x);
+        const int64_t *quads = as_const_int(r.y.extent());
+        if (t.unroll > 1 && quads && *quads % t.unroll == 0) {
+            RVar ro(r.y.name() + "o"), ri(r.y.name() + "i");
+            update.split(r.y, ro, ri, t.unroll).unroll(ri);
         }
     }
 

@@ -91,6 +91,13 @@ int group_padding(const ScheduleFile &file, const Halide::Target &target) {
     return widest;
 }
 
+DotProduct dot_product(const Halide::Target &target) {
+    if (target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512_SapphireRapids))
+        return DotProduct::U8S8;
+    if (target.arch == Halide::Target::ARM && target.has_feature(Halide::Target::ARMDotProd)) return DotProduct::S8S8;
+    return DotProduct::None;
+}
+
 const char *stage_kind_name(Stage::Kind kind) {
     switch (kind) {
     case Stage::Pointwise: return "pointwise";

@@ -160,7 +160,8 @@ struct Lowered {
 };
 
 // input (1 x 48 x 6 x 6) -> one stride-1 ShuffleNet unit "u" with g = 3 (mid 12, n = 4), optimized and lowered.
-void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false, bool int8 = false) {
+void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false, bool int8 = false,
+                DotProduct dot = DotProduct::None) {
     std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
         "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3, "shuffle_convention": ")") +
                        (convention == ShuffleConvention::Paper ? "paper" : "inverse") + R"(", "shuffle_position": ")" +
@@ -177,7 +178,7 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
     }
     out.plan = plan_segments(out.graph, Granularity::Unit, int8 ? &out.quantization : nullptr);
     ASSERT_EQ(out.plan.segments.size(), 1u) << "a unit is one segment";
-    out.blob = pack_weights(out.graph, out.weights, out.plan);
+    out.blob = pack_weights(out.graph, out.weights, out.plan, {16, dot});
     out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
 }
 
@@ -185,11 +186,13 @@ struct Case {
     ShuffleConvention convention;
     bool after_dw;
     bool int8 = false;  // an int8 model: the convs multiply integers
+    DotProduct dot = DotProduct::None;  // ... its 1x1 convs in dot-product form
 };
 
 std::string case_name(const Case &c) {
     return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
-           (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "");
+           (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "") +
+           (c.dot == DotProduct::U8S8 ? "_dot_u8s8" : c.dot == DotProduct::S8S8 ? "_dot_s8s8" : "");
 }
 
 void PrintTo(const Case &c, std::ostream *os) { *os << case_name(c); }
@@ -266,7 +269,7 @@ std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Functio
 // channels. Definitions write their own pure variables (no scatter either).
 TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, GetParam().convention, GetParam().after_dw, false, GetParam().int8));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, GetParam().convention, GetParam().after_dw, false, GetParam().int8, GetParam().dot));
     int tensors = 0;
     std::vector<std::string> found = permuting_funcs(all_functions(l.segment), &tensors);
     EXPECT_TRUE(found.empty()) << "channel-permuting stage: " << found.front();
@@ -299,7 +302,7 @@ TEST(ShuffleLoweringControl, UnfoldedShuffleIsDetected) {
 TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot));
     const int64_t g = 3, mid = 12, n = mid / g, out = 48;
     std::vector<Read> reads = all_reads(all_functions(l.segment));
     const Read *shuffled = nullptr;
@@ -329,6 +332,41 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     }
     EXPECT_GT(dw_reads, 0) << "no read by the depthwise conv's accumulator found";
     ASSERT_NE(shuffled, nullptr) << "conv3's accumulator does not read u_dw";
+    auto source = [&](int64_t logical) {
+        return p.convention == ShuffleConvention::Paper ? (logical % g) * n + logical / g : (logical % n) * g + logical / n;
+    };
+    if (p.dot != DotProduct::None) {
+        // Dot-product form: conv3 reads quads of stored channels named by a
+        // table in the weights blob; the shuffle is in which weight sits in
+        // which slot. For each output channel c and step r, the slot reading
+        // stored channel source(group_base(c) + r) holds c's int8 weight for
+        // r, and every other slot of c's group is zero.
+        const int conv3 = l.graph.find("u.conv3");
+        const PackedNode &pk = l.blob.nodes[static_cast<size_t>(conv3)];
+        ASSERT_GT(pk.quads, 0) << "conv3 is not in dot-product form";
+        const Tensor &w = l.weights.at(l.graph.nodes[static_cast<size_t>(conv3)].param("weight")->tensor);
+        std::vector<double> scales = weight_channel_scales(w);
+        const int8_t *bytes = reinterpret_cast<const int8_t *>(l.blob.data.data()) + pk.weight_i8.offset * 4;
+        const int64_t out_per_group = out / g, in_per_group = mid / g;
+        for (int64_t c = 0; c < out; c++) {
+            int64_t gi = c / out_per_group, kk = c % out_per_group;
+            std::map<int64_t, int> slot_weight;  // stored channel -> weight (summed over slots)
+            for (int64_t q = 0; q < pk.quads; q++) {
+                int64_t unit = static_cast<int64_t>(l.blob.data[static_cast<size_t>(pk.quad_unit.offset + gi * pk.quads + q)]);
+                int64_t start = static_cast<int64_t>(l.blob.data[static_cast<size_t>(pk.quad_start.offset + gi * pk.quads + q)]);
+                for (int64_t j = 0; j < 4; j++)
+                    slot_weight[unit * pk.quad_unit_size + start + j] +=
+                        bytes[((gi * pk.quads + q) * pk.padded_group + kk) * 4 + j];
+            }
+            for (int64_t r = 0; r < in_per_group; r++) {
+                int expected = quantize_weight(w.data[static_cast<size_t>(c * in_per_group + r)], scales[static_cast<size_t>(c)]);
+                EXPECT_EQ(slot_weight[source(gi * in_per_group + r)], expected) << "output " << c << ", step " << r;
+                slot_weight.erase(source(gi * in_per_group + r));
+            }
+            for (auto [stored, weight] : slot_weight) EXPECT_EQ(weight, 0) << "output " << c << " reads channel " << stored;
+        }
+        return;
+    }
 
     // The index is shuffle arithmetic: mod and div by g (paper) or by n (inverse).
     Halide::Expr index = channel_of(*shuffled, dw_group);
@@ -366,8 +404,9 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
 TEST_P(ShuffleLowering, JitMatchesReference) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot));
     Halide::Target host = resolve_target("host").halide;  // what this CPU runs (emit/targets.h)
+    host = host.without_feature(Halide::Target::AVX512_SapphireRapids);  // JIT code: see emit/targets.h
     ScheduleFile schedule;
     schedule.source = "built-in";
     apply_schedule(l.segment, l.graph, l.plan, schedule, host);
@@ -439,7 +478,9 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                                            Case{ShuffleConvention::Inverse, false},
                                            Case{ShuffleConvention::Inverse, true},
                                            Case{ShuffleConvention::Paper, false, true},
-                                           Case{ShuffleConvention::Inverse, true, true}),
+                                           Case{ShuffleConvention::Inverse, true, true},
+                                           Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8},
+                                           Case{ShuffleConvention::Inverse, true, true, DotProduct::S8S8}),
                          [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
 
 // ShuffleNet V2: every unit's split, concat and shuffle are folded (passes)
