@@ -33,6 +33,6 @@ for target in arm-64-linux arm-64-linux-arm_dot_prod; do
         echo "== $target $precision: instructions per inference under qemu"
         # shellcheck disable=SC2086
         "$shufflec" bench "$spec" --random-weights 1 --target "$target" --runner qemu --count $flags |
-            grep -E "instructions|modeled|lanes" | head -n 6
+            grep -E "^  (instructions|fmla|sdot|mul/mla|useful|cortex-a55|neoverse-n1)"
     done
 done

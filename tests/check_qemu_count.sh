@@ -111,21 +111,30 @@ PY
 "$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --quiet | grep -q "useful MAC lanes" \
     || fail "bench --count printed no table"
 
-# The int8 model: its products are integer multiply lanes (the FC stays float), covering the model's MACs.
+# The int8 model: its products are integer multiply lanes (the stem and the FC
+# stay float), covering the model's MACs; with ARM dotprod, the 1x1 convs' are
+# sdot lanes, in fewer instructions.
 /usr/bin/python3 -c "import numpy as np; np.save('$tmp/cal.npy', np.random.default_rng(0).standard_normal((2, 3, 40, 48)).astype(np.float32))"
 "$shufflec" quantize "$spec" --random-weights 1 --calibration "$tmp/cal.npy" -o "$tmp/q.json" --quiet
-"$shufflec" bench "$spec" --random-weights 1 --target arm-64-linux --runner qemu --count --json --quiet \
-    --precision int8 --quantization "$tmp/q.json" > "$tmp/int8.json"
-/usr/bin/python3 - "$tmp/count1.json" "$tmp/int8.json" <<'PY'
+for target in arm-64-linux arm-64-linux-arm_dot_prod; do
+    "$shufflec" bench "$spec" --random-weights 1 --target $target --runner qemu --count --json --quiet \
+        --precision int8 --quantization "$tmp/q.json" > "$tmp/int8-$target.json"
+done
+/usr/bin/python3 - "$tmp/count1.json" "$tmp/int8-arm-64-linux.json" "$tmp/int8-arm-64-linux-arm_dot_prod.json" <<'PY'
 import json, sys
-fp32, int8 = (json.load(open(p)) for p in sys.argv[1:])
-t = int8["per_inference"]
-assert t["mul_int_lanes"] > 0.9 * int8["macs"], (t["mul_int_lanes"], int8["macs"])
-assert t["fma_f32_lanes"] < 0.1 * int8["macs"], t["fma_f32_lanes"]
-assert t["mul_int_lanes"] + t["fma_f32_lanes"] + t["dot_i8_lanes"] >= int8["macs"]
+fp32, int8, dot = (json.load(open(p)) for p in sys.argv[1:])
+t, d = int8["per_inference"], dot["per_inference"]
+assert t["mul_int_lanes"] > 0.5 * int8["macs"], (t["mul_int_lanes"], int8["macs"])
+assert t["fma_f32_lanes"] < 0.5 * int8["macs"], t["fma_f32_lanes"]
+assert t["dot_i8_lanes"] == 0, t["dot_i8_lanes"]
+assert t["mul_int_lanes"] + t["fma_f32_lanes"] >= int8["macs"]
 assert 0.3 < int8["useful_mac_share"] <= 1.0, int8["useful_mac_share"]
+assert d["dot_i8_lanes"] > 0.5 * dot["macs"], (d["dot_i8_lanes"], dot["macs"])
+assert d["mul_int_lanes"] + d["fma_f32_lanes"] + d["dot_i8_lanes"] >= dot["macs"]
+assert d["instructions"] < t["instructions"], (d["instructions"], t["instructions"])
 print(f"ok: int8 --count: {t['instructions'] / 1e6:.3f} M instructions (fp32 {fp32['per_inference']['instructions'] / 1e6:.3f} M), "
-      f"integer multiply lanes {t['mul_int_lanes'] / int8['macs']:.2f} x the MACs")
+      f"integer multiply lanes {t['mul_int_lanes'] / int8['macs']:.2f} x the MACs; with dotprod "
+      f"{d['instructions'] / 1e6:.3f} M, sdot lanes {d['dot_i8_lanes'] / dot['macs']:.2f} x the MACs")
 PY
 
 # 3. Another runner.

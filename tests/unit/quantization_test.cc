@@ -63,9 +63,10 @@ TEST(Quantization, TensorsReadOnlyByAddOrConcatAreNotStored) {
         const Node &n = g.nodes[i];
         bool into_merge = !consumers[i].empty();
         for (int r : consumers[i]) into_merge &= g.nodes[r].op == Op::Add || g.nodes[r].op == Op::Concat;
-        if (static_cast<int>(i) == g.output || n.op == Op::GlobalAvgPool || n.op == Op::Dense) {
+        // The network input stays float (the stem computes in float).
+        if (static_cast<int>(i) == g.output || n.op == Op::Input || n.op == Op::GlobalAvgPool || n.op == Op::Dense) {
             EXPECT_EQ(roles[i], QuantRole::Float) << n.name;
-        } else if (n.op != Op::Input && into_merge) {
+        } else if (into_merge) {
             EXPECT_EQ(roles[i], QuantRole::Unstored) << n.name;
             unstored++;
         } else {
@@ -76,6 +77,9 @@ TEST(Quantization, TensorsReadOnlyByAddOrConcatAreNotStored) {
     // Each stride-2 unit's conv3 and shortcut pool (into the concat), each stride-1 unit's conv3 (into the add).
     EXPECT_EQ(unstored, 3 * 2 + 1);
     EXPECT_GT(quantized, 10);
+    // The stem reads the float input: it computes in float.
+    ASSERT_GE(net.index("stem.conv"), 0);
+    EXPECT_FALSE(quantized_conv(g, roles, net.index("stem.conv")));
     // ReLU'd tensors are unsigned; the depthwise conv's output (BN, no ReLU) and the input are signed.
     EXPECT_TRUE(never_negative(g, net.index("stage2.0.conv1")));
     EXPECT_FALSE(never_negative(g, net.index("stage2.0.dw")));
