@@ -3,14 +3,15 @@
 #     [WEIGHTS <file.safetensors> | RANDOM_WEIGHTS <seed>]
 #     [ARCH host|x86-64-linux|x86-64-linux-avx512|arm-64-linux|arm-64-android (+ -feature...)]
 #     [SCHEDULE <schedule.json>] [INPUT_SHAPE N,C,H,W] [NAME <c_prefix>]
-#     [EXTERNAL_WEIGHTS] [COMPILER <path to shufflec>])
+#     [QUANTIZATION <q.json>] [EXTERNAL_WEIGHTS] [COMPILER <path to shufflec>])
 #
 # Runs `shufflec compile` at build time and defines <target>, a static library
 # (the model and its Halide runtime) whose include folder holds <NAME>.h.
 # NAME defaults to <target>. Link it like any library:
 #     target_link_libraries(app PRIVATE <target>)
 # With EXTERNAL_WEIGHTS the file <NAME>.weights lands in the same folder
-# (property SHUFFLEC_WEIGHTS_FILE of <target>).
+# (property SHUFFLEC_WEIGHTS_FILE of <target>). QUANTIZATION compiles the int8
+# model of `shufflec quantize`'s file (--precision int8).
 #
 # ARCH defaults to the toolchain's: host natively; in a cross build
 # (CMAKE_CROSSCOMPILING) the target of CMAKE_SYSTEM_PROCESSOR (aarch64 ->
@@ -39,7 +40,7 @@ function(shufflec_default_arch out)
   endif()
 endfunction()
 function(shufflec_add_model target)
-  cmake_parse_arguments(M "EXTERNAL_WEIGHTS" "SPEC;WEIGHTS;RANDOM_WEIGHTS;ARCH;SCHEDULE;INPUT_SHAPE;NAME;COMPILER" "" ${ARGN})
+  cmake_parse_arguments(M "EXTERNAL_WEIGHTS" "SPEC;WEIGHTS;RANDOM_WEIGHTS;ARCH;SCHEDULE;INPUT_SHAPE;NAME;COMPILER;QUANTIZATION" "" ${ARGN})
   if(NOT M_SPEC)
     message(FATAL_ERROR "shufflec_add_model(${target}): SPEC is required")
   endif()
@@ -88,6 +89,11 @@ function(shufflec_add_model target)
   endif()
   if(M_INPUT_SHAPE)
     list(APPEND args --input-shape ${M_INPUT_SHAPE})
+  endif()
+  if(M_QUANTIZATION)
+    get_filename_component(q ${M_QUANTIZATION} ABSOLUTE)
+    list(APPEND args --precision int8 --quantization ${q})
+    list(APPEND deps ${q})
   endif()
   set(outputs ${out}/${M_NAME}.a ${out}/${M_NAME}.h)
   if(M_EXTERNAL_WEIGHTS)

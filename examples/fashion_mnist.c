@@ -1,5 +1,7 @@
 /* fashion_mnist: classifies real Fashion-MNIST test images with the committed
- * trained ShuffleNet (specs/fashion_mnist/, compiled at build time as `fashion`).
+ * trained ShuffleNet (specs/fashion_mnist/), compiled at build time twice: in
+ * fp32 (`fashion`) and in int8 with the committed quantization file
+ * (`fashion_int8`). Both take the same RGB8 pixels and return float logits.
  *
  *   fashion_mnist IMAGES_IDX LABELS_IDX [SHOWN [FIRST]]
  *
@@ -7,15 +9,16 @@
  * dataset-fashion-mnist: gunzip -c /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz).
  * Each 28x28 grey image goes to fashion_run_rgb8 as an RGB image: the model's
  * own preprocessing (its spec's input.preprocess) upscales and normalizes it.
- * Prints SHOWN images (default 8) from FIRST (default 0) with the predicted
- * class, its probability, the true class and whether it is right, then the
- * top-1 accuracy over every image of the file. */
+ * Prints SHOWN images (default 8) from FIRST (default 0) with each model's
+ * predicted class and its probability, the true class and whether each is
+ * right, then both models' top-1 accuracy over every image of the file. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "fashion.h"
+#include "fashion_int8.h"
 
 static const char *const classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
@@ -83,30 +86,42 @@ int main(int argc, char **argv) {
         return 1;
     }
     static unsigned char rgb[28 * 28 * 3];
+    _Static_assert(FASHION_OUTPUT_SIZE == 10 && FASHION_INT8_OUTPUT_SIZE == 10, "10 classes");
     static float logits[FASHION_OUTPUT_SIZE];
-    long right = 0;
-    printf("%-7s %-12s %6s  %-12s\n", "image", "predicted", "p", "true class");
+    typedef int (*run_rgb8_fn)(const unsigned char *, int, int, int, float *);
+    static const run_rgb8_fn models[2] = {fashion_run_rgb8, fashion_int8_run_rgb8};
+    static const char *const names[2] = {"fp32", "int8"};
+    long right[2] = {0, 0};
+    printf("%-7s %-12s %-26s %-26s\n", "image", "true class", "fp32: predicted (p)", "int8: predicted (p)");
     for (long i = 0; i < images; i++) {
         const unsigned char *grey = pixels + i * 28 * 28;
         for (int p = 0; p < 28 * 28; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = grey[p];
-        int status = fashion_run_rgb8(rgb, 28, 28, 3 * 28, logits);
-        if (status != SHUFFLEC_OK) {
-            fprintf(stderr, "image %ld: %s\n", i, shufflec_status_string(status));
-            return 1;
-        }
-        int best = 0;
-        for (int c = 1; c < 10; c++)
-            if (logits[c] > logits[best]) best = c;
-        double sum = 0;
-        for (int c = 0; c < 10; c++) sum += exp((double)(logits[c] - logits[best]));
         int label = truth[i] < 10 ? truth[i] : -1;
-        right += best == label;
-        if (i >= first && i < first + shown)
-            printf("%-7ld %-12s %6.3f  %-12s %s\n", i, classes[best], 1.0 / sum, label >= 0 ? classes[label] : "?",
-                   best == label ? "right" : "WRONG");
+        int shown_now = i >= first && i < first + shown;
+        if (shown_now) printf("%-7ld %-12s", i, label >= 0 ? classes[label] : "?");
+        for (int m = 0; m < 2; m++) {
+            int status = models[m](rgb, 28, 28, 3 * 28, logits);
+            if (status != SHUFFLEC_OK) {
+                fprintf(stderr, "image %ld, %s model: %s\n", i, names[m], shufflec_status_string(status));
+                return 1;
+            }
+            int best = 0;
+            for (int c = 1; c < 10; c++)
+                if (logits[c] > logits[best]) best = c;
+            double sum = 0;
+            for (int c = 0; c < 10; c++) sum += exp((double)(logits[c] - logits[best]));
+            right[m] += best == label;
+            if (shown_now) {
+                char cell[40];
+                snprintf(cell, sizeof cell, "%s (%.2f) %s", classes[best], 1.0 / sum, best == label ? "right" : "WRONG");
+                printf(" %-26s", cell);
+            }
+        }
+        if (shown_now) printf("\n");
     }
-    printf("top-1 accuracy on all %ld images: %.2f%% (%ld right)\n", images, 100.0 * (double)right / (double)images,
-           right);
+    for (int m = 0; m < 2; m++)
+        printf("%s top-1 accuracy on all %ld images: %.2f%% (%ld right)\n", names[m], images,
+               100.0 * (double)right[m] / (double)images, right[m]);
     free(pixels);
     free(truth);
     return 0;

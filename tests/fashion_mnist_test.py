@@ -8,13 +8,20 @@ tolerance (max abs error <= 1e-4 x max |PyTorch|), hence the same accuracy.
 Then int8 (docs/quantization.md): `shufflec quantize` on the first 500
 training images, the int8 model compiled for this machine: top-1 within 0.5
 percentage points of fp32 on all 10,000 test images; and (first model only,
-ARM_MODELS) for arm-64-linux under qemu on the first ARM_IMAGES test images
+ARM_MODELS) for ARM (dotprod) under qemu on the first ARM_IMAGES test images
 (qemu runs it at about 40 images a second): within 0.5 points of fp32 there
 too, and the same class as the x86 int8 model for all but one image in a thousand.
+The committed quantization file of the example's model is what `shufflec
+quantize` makes from those 500 images, and examples/fashion_mnist (built by the
+project's build) classifies the test set in fp32 and int8 with this test's
+accuracies.
 
     fashion_mnist_test.py SHUFFLEC_BINARY [MODEL...]
 """
+import gzip
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,6 +44,7 @@ INT8_GOAL = 0.005      # top-1 within 0.5 percentage points of fp32
 ARM_MODELS = 1         # int8 under qemu for the first model only (time)
 ARM_BATCH = 500
 ARM_IMAGES = 1000
+EXAMPLE_MODEL = "fashion_shufflenet_v1_g3"  # the model examples/fashion_mnist.c classifies with
 # ARMv8.2 dotprod: the int8 1x1 convs in dot-product form (sdot), as deployed on
 # phones since 2018 (qemu-aarch64's default CPU has it).
 ARM_TARGET = "arm-64-linux-arm_dot_prod"
@@ -72,6 +80,11 @@ def run_arm(shufflec_bin, spec, extra, images, folder):
 def check_int8(shufflec_bin, name, images, labels, fp32_top, folder, arm):
     spec = os.path.join(ROOT, "specs", "fashion_mnist", f"{name}.json")
     q = quantize(shufflec_bin, spec, folder)
+    committed = os.path.join(ROOT, "specs", "fashion_mnist", f"{name}.quantization.json")
+    if os.path.exists(committed):
+        # The committed file (examples/fashion_mnist.c's int8 model) is what quantize makes today.
+        with open(committed) as a, open(q) as b:
+            assert json.load(a) == json.load(b), f"{committed} differs from `shufflec quantize` on {CALIBRATION} images"
     extra = ["--precision", "int8", "--quantization", q]
     results = {"host": compile_and_run(shufflec_bin, spec, extra, images, os.path.join(folder, "int8"))}
     if arm:
@@ -130,6 +143,26 @@ def check(shufflec_bin, name, images, labels, folder):
     return top_torch
 
 
+def check_example(shufflec_bin, fp32_accuracy, folder):
+    """examples/fashion_mnist (fp32 and the committed int8 model, through their
+    compiled RGB8 preprocessing) on the test set: the accuracy this test
+    measured within 0.1 points, int8 within the int8 goal of fp32."""
+    app = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(shufflec_bin))), "examples", "fashion_mnist")
+    files = []
+    for part in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        files.append(os.path.join(folder, part))
+        with gzip.open(os.path.join(fashion_mnist.FOLDER, part + ".gz")) as z, open(files[-1], "wb") as out:
+            out.write(z.read())
+    text = subprocess.run([app] + files + ["4"], check=True, capture_output=True, text=True).stdout
+    found = dict(re.findall(r"^(fp32|int8) top-1 accuracy on all 10000 images: ([0-9.]+)%", text, re.M))
+    assert set(found) == {"fp32", "int8"}, text
+    fp32, int8 = float(found["fp32"]) / 100, float(found["int8"]) / 100
+    print(f"[ fashion  ] examples/fashion_mnist: fp32 {100 * fp32:.2f}%, int8 {100 * int8:.2f}% "
+          f"(this test's fp32: {100 * fp32_accuracy:.2f}%)", flush=True)
+    assert abs(fp32 - fp32_accuracy) <= 0.001, (fp32, fp32_accuracy)
+    assert abs(int8 - fp32) <= INT8_GOAL, (int8, fp32)
+
+
 def main():
     shufflec_bin = sys.argv[1]
     names = sys.argv[2:] or sorted(train_fashion_mnist.MODELS)
@@ -141,6 +174,8 @@ def main():
             os.makedirs(os.path.join(folder, name))
             fp32_top = check(shufflec_bin, name, upscaled, labels, os.path.join(folder, name, "fp32"))
             check_int8(shufflec_bin, name, upscaled, labels, fp32_top, os.path.join(folder, name), index < ARM_MODELS)
+            if name == EXAMPLE_MODEL:
+                check_example(shufflec_bin, (fp32_top == labels).mean(), folder)
 
 
 if __name__ == "__main__":

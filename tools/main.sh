@@ -3,7 +3,8 @@
 # compile the default spec (ShuffleNet V1 1x g3) into a static library, link it
 # into the example C app and classify an image with it (decoded by the app,
 # preprocessed by the compiled model: shufflenet_run_rgb8); then classify real
-# Fashion-MNIST test images with the committed trained model (specs/fashion_mnist/).
+# Fashion-MNIST test images with the committed trained model (specs/fashion_mnist/)
+# in fp32 and in int8 (its committed quantization file).
 #   tools/main.sh [IMAGE.jpg|IMAGE.png|IMAGE.ppm|TENSOR.npy]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,7 @@ echo "== shufflec info (default spec)"
 echo "== classify $input (random weights: see README for real ones)"
 "$root/build/examples/classify" "$input"
 
-echo "== a trained model on real images: Fashion-MNIST test set, ShuffleNet V1 0.5x g3 (specs/fashion_mnist/)"
+echo "== a trained model on real images: Fashion-MNIST test set, ShuffleNet V1 0.5x g3 (specs/fashion_mnist/), fp32 and int8"
 data=/usr/share/datasets/fashion-mnist
 for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
     if [ ! -f "$root/build/$f" ]; then
