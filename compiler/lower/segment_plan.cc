@@ -82,7 +82,7 @@ void plan_quantization(const Graph &graph, const Quantization &q, SegmentPlan &p
     };
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         if (roles[i] == QuantRole::Quantized) plan.quant[i] = of(graph.nodes[i].name);
-        plan.int8_conv[i] = quantized_conv(graph, roles, static_cast<int>(i));
+        plan.int8_conv[i] = quantized_conv(graph, roles, q, static_cast<int>(i));
     }
     for (size_t i = 0; i < graph.nodes.size(); i++)
         if (plan.concat_view[i] && plan.quant[i].quantized)

@@ -41,16 +41,21 @@ struct PackedNode {
     // offset * 4 in the blob's bytes) in the grouped layout, and per output
     // channel the float multiplier input scale x weight scale.
     PackedArray weight_i8, multiplier;
-    // ... in dot-product form (PackingOptions::dot): `quads` steps of 4 input
-    // channels per group, weight_i8 laid out [group][quad][k padded][4]; a
-    // quad reads 4 adjacent stored channels at quad_start within storage
-    // group quad_unit (floats, [group][quad]); the accumulators start at
-    // acc_init ([group][k padded]: the integer correction for inputs whose
-    // sign bit the kernel flips, see DotProduct).
-    int64_t quads = 0;
-    int64_t quad_unit_size = 0;  // the input's stored channels per storage group
+    // ... in dot-product form (PackingOptions::dot), per input tensor it reads
+    // (one, or the tensors of its parts): `quads` steps of 4 stored channels
+    // per group, weights [group][quad][k padded][4] (offset * 4 in bytes); a
+    // quad reads 4 adjacent stored channels at `start` within storage group
+    // `unit` (float tables [group][quad]). The accumulators start at acc_init
+    // ([group][k padded]: the integer correction for inputs whose sign bit the
+    // kernel flips, see DotProduct).
+    struct DotInput {
+        int64_t quads = 0;
+        int64_t unit_size = 0;  // the input's stored channels per storage group
+        PackedArray weight, unit, start;
+    };
+    std::vector<DotInput> dot_inputs;
     DotProduct dot = DotProduct::None;
-    PackedArray quad_unit, quad_start, acc_init;
+    PackedArray acc_init;
     PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift
     int64_t group = 0;         // grouped layout: outputs per group
     int64_t padded_group = 0;  // ... and per group after padding

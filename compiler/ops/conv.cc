@@ -110,50 +110,61 @@ int64_t grouping(const Graph &g, const std::vector<int64_t> &groupings, const No
 }
 
 // A 1x1 int8 conv in dot-product form (PackingOptions::dot): each group of
-// outputs reads its input channels as stored (through the folded shuffles) in
-// quads of 4 adjacent stored channels within one storage group of the input
-// (channels g' * unit + k, k < unit, are adjacent). Walking the group's
-// stored channels in order, each quad starts at the first one not yet read
-// (moved back to fit its storage group); a slot holding no channel of this
-// group, or one read already, gets a zero weight.
+// outputs reads its input channels as stored (through the folded shuffles and
+// parts) in quads of 4 adjacent stored channels within one storage group of
+// one input tensor (channels g' * unit + k, k < unit, are adjacent). Walking
+// the group's stored channels in order, each quad starts at the first one not
+// yet read (moved back to fit its storage group); a slot holding no channel of
+// this group, or one read already, gets a zero weight.
 struct Quads {
-    int64_t unit = 0;   // stored channels per storage group of the input
-    int64_t count = 0;  // quads per group of outputs (the most any needs)
-    std::vector<std::vector<std::array<int64_t, 2>>> at;       // [group][quad]: storage group, first channel
-    std::vector<std::vector<std::array<int64_t, 4>>> channel;  // [group][quad][slot]: logical input channel or -1
+    struct Quad {
+        int64_t unit = 0, start = 0;
+        std::array<int64_t, 4> channel{};  // per slot: the logical input channel of the group, or -1
+    };
+    struct Input {
+        int64_t unit_size = 0;
+        int64_t count = 0;                      // quads per group of outputs (the most any needs)
+        std::vector<std::vector<Quad>> groups;  // [group][quad]
+    };
+    std::vector<Input> inputs;  // per input tensor of the conv
 };
 
 std::optional<Quads> plan_quads(const WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
     const Graph &g = packer.graph();
     const SegmentPlan &plan = packer.plan();
-    if (packer.dot() == DotProduct::None || !plan.int8() || !plan.int8_conv[index] || !is_pointwise(node) ||
-        !node.parts.empty())
+    if (packer.dot() == DotProduct::None || !plan.int8() || !plan.int8_conv[index] || !is_pointwise(node))
         return std::nullopt;
-    int64_t cin = g.nodes[node.inputs[0]].shape.c, cin_g = cin / node.groups;
+    int64_t cin_g = input_channels(g, node) / node.groups;
     Quads qs;
-    qs.unit = plan.grouping[node.inputs[0]] > 0 ? plan.grouping[node.inputs[0]] : cin;
-    if (qs.unit < 4 || cin % qs.unit != 0) return std::nullopt;
+    for (int in : node.inputs) {
+        Quads::Input &qi = qs.inputs.emplace_back();
+        int64_t channels = g.nodes[in].shape.c;
+        qi.unit_size = plan.grouping[in] > 0 ? plan.grouping[in] : channels;
+        if (qi.unit_size < 4 || channels % qi.unit_size != 0) return std::nullopt;
+        qi.groups.resize(static_cast<size_t>(node.groups));
+    }
     for (int64_t gi = 0; gi < node.groups; gi++) {
-        std::map<int64_t, int64_t> logical;  // stored channel -> logical input channel of this group
-        for (int64_t ci = 0; ci < cin_g; ci++) logical[input_source(node, gi * cin_g + ci).second] = ci;
-        std::set<int64_t> read;
-        auto &at = qs.at.emplace_back();
-        auto &channel = qs.channel.emplace_back();
+        // (input, stored channel) -> logical input channel of this group
+        std::map<std::pair<int, int64_t>, int64_t> logical;
+        for (int64_t ci = 0; ci < cin_g; ci++) logical[input_source(node, gi * cin_g + ci)] = ci;
+        std::set<std::pair<int, int64_t>> read;
         for (auto [stored, ci] : logical) {
             if (read.count(stored)) continue;
-            int64_t unit = stored / qs.unit, start = std::min(stored % qs.unit, qs.unit - 4);
-            std::array<int64_t, 4> slots{};
-            for (int64_t j = 0; j < 4; j++) {
-                int64_t c = unit * qs.unit + start + j;
+            Quads::Input &qi = qs.inputs[static_cast<size_t>(stored.first)];
+            Quads::Quad quad;
+            quad.unit = stored.second / qi.unit_size;
+            quad.start = std::min(stored.second % qi.unit_size, qi.unit_size - 4);
+            for (size_t j = 0; j < 4; j++) {
+                std::pair<int, int64_t> c{stored.first, quad.unit * qi.unit_size + quad.start + static_cast<int64_t>(j)};
                 auto it = logical.find(c);
-                slots[static_cast<size_t>(j)] = it != logical.end() && read.insert(c).second ? it->second : -1;
+                quad.channel[j] = it != logical.end() && read.insert(c).second ? it->second : -1;
             }
-            at.push_back({unit, start});
-            channel.push_back(slots);
+            qi.groups[static_cast<size_t>(gi)].push_back(quad);
         }
-        qs.count = std::max<int64_t>(qs.count, static_cast<int64_t>(at.size()));
     }
+    for (auto &qi : qs.inputs)
+        for (const auto &quads : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(quads.size()));
     return qs;
 }
 
@@ -190,24 +201,29 @@ void pack(WeightPacker &packer, int index) {
             if (std::abs(flip * sum) >= (int64_t{1} << 24)) quads.reset();
         }
         if (quads) {
-            p.quads = quads->count;
-            p.quad_unit_size = quads->unit;
             p.dot = packer.dot();
             int64_t groups = node.out_channels / group;
-            p.weight_i8 = packer.append_quads_i8(groups, group, quads->count, [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
-                if (q >= static_cast<int64_t>(quads->channel[gi].size())) return 0;
-                int64_t ci = quads->channel[gi][q][j];
-                return ci < 0 ? 0 : qw(gi, kk, ci);
-            });
-            std::vector<float> units, starts;
-            for (int64_t gi = 0; gi < groups; gi++)
-                for (int64_t q = 0; q < quads->count; q++) {
-                    bool real = q < static_cast<int64_t>(quads->at[gi].size());
-                    units.push_back(real ? static_cast<float>(quads->at[gi][q][0]) : 0.0f);
-                    starts.push_back(real ? static_cast<float>(quads->at[gi][q][1]) : 0.0f);
-                }
-            p.quad_unit = packer.append(units);
-            p.quad_start = packer.append(starts);
+            for (const Quads::Input &qi : quads->inputs) {
+                PackedNode::DotInput &d = p.dot_inputs.emplace_back();
+                d.quads = qi.count;
+                d.unit_size = qi.unit_size;
+                d.weight = packer.append_quads_i8(groups, group, qi.count, [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
+                    const auto &list = qi.groups[static_cast<size_t>(gi)];
+                    if (q >= static_cast<int64_t>(list.size())) return 0;
+                    int64_t ci = list[static_cast<size_t>(q)].channel[static_cast<size_t>(j)];
+                    return ci < 0 ? 0 : qw(gi, kk, ci);
+                });
+                std::vector<float> units, starts;
+                for (int64_t gi = 0; gi < groups; gi++)
+                    for (int64_t q = 0; q < qi.count; q++) {
+                        const auto &list = qi.groups[static_cast<size_t>(gi)];
+                        bool real = q < static_cast<int64_t>(list.size());
+                        units.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].unit) : 0.0f);
+                        starts.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].start) : 0.0f);
+                    }
+                d.unit = packer.append(units);
+                d.start = packer.append(starts);
+            }
             p.acc_init = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
                 return static_cast<float>(init[gi * group + kk]);
             });
@@ -240,7 +256,7 @@ void lower(Lowering &L, int index) {
     int64_t cout = node.out_channels, cin_g = input_channels(g, node) / node.groups;
     int kh = node.kernel_h, kw = node.kernel_w, taps = kh * kw;
     bool depthwise = is_depthwise(g, node), pointwise = is_pointwise(node);
-    if (!node.parts.empty() && (!pointwise || int8)) internal_error("conv '", node.name, "' reads parts");
+    if (!node.parts.empty() && !pointwise) internal_error("conv '", node.name, "' reads parts");
     Stage &st = L.add_stage(index, depthwise ? Stage::Depthwise : pointwise ? Stage::Pointwise : Stage::Conv);
     const PackedNode &packed = L.packed(index);
     int pad = static_cast<int>(packed.padded_group), grp = static_cast<int>(group), icg = static_cast<int>(cin_g);
@@ -253,25 +269,29 @@ void lower(Lowering &L, int index) {
     Expr bias = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
 
     st.acc = Func(c_identifier(node.name) + "_acc");
-    bool dot = int8 && packed.quads > 0;
+    bool dot = int8 && !packed.dot_inputs.empty();
     st.acc(k, gv, x, y, n) = !int8 ? bias : dot ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k)) : Expr(0);
     if (dot) {
-        // Dot-product form (plan_quads): r.x the 4 slots of a quad, vectorized
-        // with the outputs into one sum of 4 products per lane (vpdpbusd, sdot).
-        Value in = L.value(node.inputs[0]);
-        int quads = static_cast<int>(packed.quads), unit = static_cast<int>(packed.quad_unit_size);
-        int units = static_cast<int>(g.nodes[node.inputs[0]].shape.c / packed.quad_unit_size);
-        RDom r(0, 4, 0, quads, "r");
-        Expr q = gv * quads + r.y;
-        Expr u = clamp(cast<int32_t>(L.weight_at(packed.quad_unit.offset, q)), 0, units - 1);
-        Expr s = clamp(cast<int32_t>(L.weight_at(packed.quad_start.offset, q)), 0, unit - 4);
-        Expr a = in.raw_at_group(s + r.x, u, unit, x, y, n);
-        Expr flip = Halide::Internal::make_const(UInt(8), 128);
-        if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) a = reinterpret(UInt(8), a) ^ flip;
-        if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) a = reinterpret(Int(8), a ^ flip);
-        Expr w = L.weight_i8_at(packed.weight_i8.offset * 4, ((gv * quads + r.y) * pad + k) * 4 + r.x);
-        st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
-        st.r = {r};
+        // Dot-product form (plan_quads), one update per input tensor: r.x the
+        // 4 slots of a quad, vectorized with the outputs into one sum of 4
+        // products per lane (vpdpbusd, sdot).
+        for (size_t t = 0; t < packed.dot_inputs.size(); t++) {
+            const PackedNode::DotInput &d = packed.dot_inputs[t];
+            Value in = L.value(node.inputs[t]);
+            int quads = static_cast<int>(d.quads), unit = static_cast<int>(d.unit_size);
+            int units = static_cast<int>(g.nodes[node.inputs[t]].shape.c / d.unit_size);
+            RDom r(0, 4, 0, quads, "r" + std::to_string(t));
+            Expr q = gv * quads + r.y;
+            Expr u = clamp(cast<int32_t>(L.weight_at(d.unit.offset, q)), 0, units - 1);
+            Expr s = clamp(cast<int32_t>(L.weight_at(d.start.offset, q)), 0, unit - 4);
+            Expr a = in.raw_at_group(s + r.x, u, unit, x, y, n);
+            Expr flip = Halide::Internal::make_const(UInt(8), 128);
+            if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) a = reinterpret(UInt(8), a) ^ flip;
+            if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) a = reinterpret(Int(8), a ^ flip);
+            Expr w = L.weight_i8_at(d.weight.offset * 4, ((gv * quads + r.y) * pad + k) * 4 + r.x);
+            st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
+            st.r.push_back(r);
+        }
         st.dot = true;
     } else if (depthwise) {
         // Each channel alone: read the input in this grouping, vectors along k.
@@ -289,7 +309,8 @@ void lower(Lowering &L, int index) {
             const InputPart &part = node.parts[p];
             Value in = L.value(node.inputs[part.input]);
             RDom r(0, static_cast<int>(part.count), "r" + std::to_string(p));
-            st.acc(k, gv, x, y, n) += wt(offset + r.x) * in.at(static_cast<int>(part.begin) + r.x, x, y, n);
+            Expr ch = static_cast<int>(part.begin) + r.x;
+            st.acc(k, gv, x, y, n) += wt(offset + r.x) * (int8 ? widen(in.raw_at(ch, x, y, n)) : in.at(ch, x, y, n));
             st.r.push_back(r);
             offset += static_cast<int>(part.count);
         }

@@ -56,12 +56,20 @@ std::vector<QuantRole> quant_roles(const Graph &graph) {
     return roles;
 }
 
-bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, int index) {
-    // One quantized tensor read whole (a conv reading parts of several tensors
-    // would mix their scales in one sum: it computes in float).
+bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, const Quantization &q, int index) {
     const Node &node = graph.nodes[index];
-    return node.op == Op::Conv && node.inputs.size() == 1 && node.parts.empty() &&
-           roles[node.inputs[0]] == QuantRole::Quantized;
+    if (node.op != Op::Conv || node.inputs.empty()) return false;
+    if (node.inputs.size() > 1 && node.parts.empty()) return false;
+    // Parts of several tensors are summed in one accumulator: one scale for all.
+    const TensorQuant *first = nullptr;
+    for (int in : node.inputs) {
+        if (roles[in] != QuantRole::Quantized) return false;
+        auto it = q.tensors.find(graph.nodes[in].name);
+        if (it == q.tensors.end()) return false;
+        if (first && (it->second.scale != first->scale || it->second.is_unsigned != first->is_unsigned)) return false;
+        first = &it->second;
+    }
+    return true;
 }
 
 TensorQuant make_tensor_quant(double bound, bool is_unsigned, double min, double max) {
@@ -94,11 +102,11 @@ int quantize_weight(double w, double scale) {
     return static_cast<int>(std::clamp(std::nearbyint(w / scale), -127.0, 127.0));
 }
 
-Weights fake_quantize_weights(const Graph &graph, const Weights &weights) {
+Weights fake_quantize_weights(const Graph &graph, const Weights &weights, const Quantization &q) {
     Weights out = weights;
     std::vector<QuantRole> roles = quant_roles(graph);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
-        if (!quantized_conv(graph, roles, static_cast<int>(i))) continue;
+        if (!quantized_conv(graph, roles, q, static_cast<int>(i))) continue;
         Tensor &w = out.at(graph.nodes[i].param("weight")->tensor);
         std::vector<double> scales = weight_channel_scales(w);
         size_t per = w.data.size() / scales.size();
@@ -137,7 +145,7 @@ std::vector<float> run_reference_quantized(const Graph &graph, const Weights &we
     std::vector<const TensorQuant *> scale(graph.nodes.size(), nullptr);
     for (size_t i = 0; i < graph.nodes.size(); i++)
         if (roles[i] == QuantRole::Quantized) scale[i] = &q.tensors.at(graph.nodes[i].name);
-    Weights quantized = fake_quantize_weights(graph, weights);
+    Weights quantized = fake_quantize_weights(graph, weights, q);
     return run_reference(graph, quantized, input, [&](int node, std::vector<float> &value) {
         if (!scale[node]) return;
         for (float &v : value) v = static_cast<float>(fake_quantize(*scale[node], v));

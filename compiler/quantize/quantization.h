@@ -52,9 +52,11 @@ enum class QuantRole {
 std::vector<QuantRole> quant_roles(const Graph &graph);
 // Whether a node's output is >= 0 by construction (so stored as uint8).
 bool never_negative(const Graph &graph, int node);
-// Whether a conv multiplies integers: it reads one quantized tensor, whole.
-// Its weights are quantized; other convs compute in float.
-bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, int node);
+// Whether a conv multiplies integers: it reads one quantized tensor, whole, or
+// parts of several quantized tensors of one scale and type (ShuffleNet V2's
+// folded channel split; calibration gives them one scale). Its weights are
+// quantized; other convs compute in float.
+bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, const Quantization &q, int node);
 
 // The scale of a tensor whose calibrated magnitude is `bound` (its max for
 // uint8, its max |x| for int8); a tensor that was always zero gets scale 1.
@@ -69,7 +71,7 @@ int quantize_weight(double w, double scale);
 
 // The quantized weights of every quantized conv, back in float (w = q * scale,
 // one scale per output channel): what the int8 model computes with.
-Weights fake_quantize_weights(const Graph &graph, const Weights &weights);
+Weights fake_quantize_weights(const Graph &graph, const Weights &weights, const Quantization &q);
 
 // Checks that `q` belongs to `graph` (every quantized tensor has a scale, no
 // scale names an unknown tensor); errors name `source`.

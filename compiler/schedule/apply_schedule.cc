@@ -518,19 +518,21 @@ private:
     // (Halide sums them per 32-bit lane: vpdpbusd on AVX512-VNNI, sdot on
     // ARM), then the register tile as for floats.
     void schedule_dot(Stage &st, const Tiling &t, const Var &ch, TailStrategy tail, bool spatial) {
-        const RDom &r = st.r[0];
-        Var cv("cv"), co("co");
-        std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, r.y};
-        if (st.grouped()) order.push_back(Vars::g);
-        order.insert(order.end(), {Vars::y, Vars::n});
-        auto update = st.acc.update(0);
-        update.split(ch, co, cv, t.vector, tail).reorder(order).atomic().vectorize(r.x).vectorize(cv);
-        if (!spatial) return;
-        update.unroll(co).unroll(Vars::x);
-        const int64_t *quads = as_const_int(r.y.extent());
-        if (t.unroll > 1 && quads && *quads % t.unroll == 0) {
-            RVar ro(r.y.name() + "o"), ri(r.y.name() + "i");
-            update.split(r.y, ro, ri, t.unroll).unroll(ri);
+        for (size_t u = 0; u < st.r.size(); u++) {  // one update per input tensor
+            const RDom &r = st.r[u];
+            Var cv("cv"), co("co");
+            std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, r.y};
+            if (st.grouped()) order.push_back(Vars::g);
+            order.insert(order.end(), {Vars::y, Vars::n});
+            auto update = st.acc.update(static_cast<int>(u));
+            update.split(ch, co, cv, t.vector, tail).reorder(order).atomic().vectorize(r.x).vectorize(cv);
+            if (!spatial) continue;
+            update.unroll(co).unroll(Vars::x);
+            const int64_t *quads = as_const_int(r.y.extent());
+            if (t.unroll > 1 && quads && *quads % t.unroll == 0) {
+                RVar ro(r.y.name() + "o"), ri(r.y.name() + "i");
+                update.split(r.y, ro, ri, t.unroll).unroll(ri);
+            }
         }
     }
 

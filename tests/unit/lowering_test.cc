@@ -343,20 +343,21 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         // r, and every other slot of c's group is zero.
         const int conv3 = l.graph.find("u.conv3");
         const PackedNode &pk = l.blob.nodes[static_cast<size_t>(conv3)];
-        ASSERT_GT(pk.quads, 0) << "conv3 is not in dot-product form";
+        ASSERT_EQ(pk.dot_inputs.size(), 1u) << "conv3 is not in dot-product form";
+        const PackedNode::DotInput &d = pk.dot_inputs[0];
         const Tensor &w = l.weights.at(l.graph.nodes[static_cast<size_t>(conv3)].param("weight")->tensor);
         std::vector<double> scales = weight_channel_scales(w);
-        const int8_t *bytes = reinterpret_cast<const int8_t *>(l.blob.data.data()) + pk.weight_i8.offset * 4;
+        const int8_t *bytes = reinterpret_cast<const int8_t *>(l.blob.data.data()) + d.weight.offset * 4;
         const int64_t out_per_group = out / g, in_per_group = mid / g;
         for (int64_t c = 0; c < out; c++) {
             int64_t gi = c / out_per_group, kk = c % out_per_group;
             std::map<int64_t, int> slot_weight;  // stored channel -> weight (summed over slots)
-            for (int64_t q = 0; q < pk.quads; q++) {
-                int64_t unit = static_cast<int64_t>(l.blob.data[static_cast<size_t>(pk.quad_unit.offset + gi * pk.quads + q)]);
-                int64_t start = static_cast<int64_t>(l.blob.data[static_cast<size_t>(pk.quad_start.offset + gi * pk.quads + q)]);
+            for (int64_t q = 0; q < d.quads; q++) {
+                int64_t unit = static_cast<int64_t>(l.blob.data[static_cast<size_t>(d.unit.offset + gi * d.quads + q)]);
+                int64_t start = static_cast<int64_t>(l.blob.data[static_cast<size_t>(d.start.offset + gi * d.quads + q)]);
                 for (int64_t j = 0; j < 4; j++)
-                    slot_weight[unit * pk.quad_unit_size + start + j] +=
-                        bytes[((gi * pk.quads + q) * pk.padded_group + kk) * 4 + j];
+                    slot_weight[unit * d.unit_size + start + j] +=
+                        bytes[((gi * d.quads + q) * pk.padded_group + kk) * 4 + j];
             }
             for (int64_t r = 0; r < in_per_group; r++) {
                 int expected = quantize_weight(w.data[static_cast<size_t>(c * in_per_group + r)], scales[static_cast<size_t>(c)]);

@@ -36,6 +36,12 @@ struct TinyNet {
         return unit::random_values(static_cast<size_t>(graph.input().shape.elements()), seed, -2.0f, 2.0f);
     }
     int index(const std::string &name) const { return graph.find(name); }
+    // Scales calibrated on two random inputs.
+    Quantization quantization() const {
+        Calibrator c(graph, weights, CalibrationOptions{});
+        for (uint64_t seed : {1, 2}) c.add(input(seed));
+        return c.finish();
+    }
 };
 
 TEST(Quantization, RoundsHalfToEvenAndSaturates) {
@@ -79,7 +85,7 @@ TEST(Quantization, TensorsReadOnlyByAddOrConcatAreNotStored) {
     EXPECT_GT(quantized, 10);
     // The stem reads the float input: it computes in float.
     ASSERT_GE(net.index("stem.conv"), 0);
-    EXPECT_FALSE(quantized_conv(g, roles, net.index("stem.conv")));
+    EXPECT_FALSE(quantized_conv(g, roles, Quantization{}, net.index("stem.conv")));
     // ReLU'd tensors are unsigned; the depthwise conv's output (BN, no ReLU) and the input are signed.
     EXPECT_TRUE(never_negative(g, net.index("stage2.0.conv1")));
     EXPECT_FALSE(never_negative(g, net.index("stage2.0.dw")));
@@ -89,14 +95,14 @@ TEST(Quantization, TensorsReadOnlyByAddOrConcatAreNotStored) {
 
 TEST(Quantization, WeightsGetOneScalePerOutputChannel) {
     TinyNet net;
-    Weights q = fake_quantize_weights(net.graph, net.weights);
+    Weights q = fake_quantize_weights(net.graph, net.weights, net.quantization());
     std::vector<QuantRole> roles = quant_roles(net.graph);
     int convs = 0;
     for (size_t i = 0; i < net.graph.nodes.size(); i++) {
         const Node &n = net.graph.nodes[i];
         if (n.op != Op::Conv && n.op != Op::Dense) continue;
         const Tensor &before = net.weights.at(n.param("weight")->tensor), &after = q.at(n.param("weight")->tensor);
-        if (!quantized_conv(net.graph, roles, static_cast<int>(i))) {
+        if (!quantized_conv(net.graph, roles, net.quantization(), static_cast<int>(i))) {
             EXPECT_EQ(before.data, after.data) << n.name << " is not quantized";
             continue;
         }
