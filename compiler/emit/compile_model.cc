@@ -339,8 +339,8 @@ CompileReport compile_model(const CompileOptions &opt) {
                 build_runtime_objects(target, dir);
             } else if (item == preprocess_item) {
                 PreprocessPipeline pre = build_preprocess(graph.preprocess, graph.input().shape);
-                compile_object(pre.pipeline, join_path(dir, "preprocess.o"), pre.arguments, name + "_preprocess_pipeline",
-                               target.halide.with_feature(Halide::Target::NoRuntime));
+                compile_object(pre.pipeline, join_path(dir, "preprocess.o"), pre.arguments,
+                               name + "_preprocess_pipeline", target.halide.with_feature(Halide::Target::NoRuntime));
             } else {
                 compile_segment(prepared, opt, model, dir, item);
             }

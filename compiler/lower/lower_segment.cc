@@ -149,8 +149,8 @@ Value Lowering::quantized(const Value &real, const ValueQuant &q, const std::str
     std::vector<Var> v = vars_of(real.group);
     std::vector<Expr> args(v.begin(), v.end());
     // q = saturate(round_half_even(x / scale)), as the reference (quantize/quantization.h).
-    Expr x = real.q.quantized ? real.real(real.f(args)) : Expr(real.f(args));
-    Expr rounded = round(x * static_cast<float>(1.0 / q.scale));
+    Expr value = real.q.quantized ? real.real(real.f(args)) : Expr(real.f(args));
+    Expr rounded = round(value * static_cast<float>(1.0 / q.scale));
     float lo = q.is_unsigned ? 0.0f : -128.0f, hi = q.is_unsigned ? 255.0f : 127.0f;
     out.f(args) = cast(q.is_unsigned ? UInt(8) : Int(8), clamp(rounded, lo, hi));
     return out;

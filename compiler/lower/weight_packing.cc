@@ -53,7 +53,8 @@ PackedArray WeightPacker::append_grouped(int64_t groups, int64_t per_group, int6
 
 PackedArray WeightPacker::append_grouped_i8(int64_t groups, int64_t per_group, int64_t inner,
                                             const std::function<int(int64_t, int64_t, int64_t)> &values) {
-    return append_bytes(lay_out_grouped<int8_t>(groups, per_group, inner, round_up(per_group, out_.group_padding), values));
+    int64_t padded = round_up(per_group, out_.group_padding);
+    return append_bytes(lay_out_grouped<int8_t>(groups, per_group, inner, padded, values));
 }
 
 PackedArray WeightPacker::append_quads_i8(int64_t groups, int64_t per_group, int64_t quads,

@@ -156,7 +156,8 @@ std::optional<Quads> plan_quads(const WeightPacker &packer, int index) {
             quad.unit = stored.second / qi.unit_size;
             quad.start = std::min(stored.second % qi.unit_size, qi.unit_size - 4);
             for (size_t j = 0; j < 4; j++) {
-                std::pair<int, int64_t> c{stored.first, quad.unit * qi.unit_size + quad.start + static_cast<int64_t>(j)};
+                int64_t channel = quad.unit * qi.unit_size + quad.start + static_cast<int64_t>(j);
+                std::pair<int, int64_t> c{stored.first, channel};
                 auto it = logical.find(c);
                 quad.channel[j] = it != logical.end() && read.insert(c).second ? it->second : -1;
             }
@@ -186,7 +187,9 @@ void pack(WeightPacker &packer, int index) {
         std::vector<double> scales = weight_channel_scales(packer.tensor(index, "weight"));
         const ValueQuant &in_q = packer.plan().quant[node.inputs[0]];
         double in_scale = in_q.scale;
-        auto qw = [&](int64_t gi, int64_t kk, int64_t i) { return quantize_weight(at(gi, kk, i), scales[gi * group + kk]); };
+        auto qw = [&](int64_t gi, int64_t kk, int64_t i) {
+            return quantize_weight(at(gi, kk, i), scales[gi * group + kk]);
+        };
         std::optional<Quads> quads = plan_quads(packer, index);
         // The accumulators' start: -/+128 x the weights' sum where the kernel
         // flips the input's sign bit (exact in a float below 2^24).
@@ -207,12 +210,13 @@ void pack(WeightPacker &packer, int index) {
                 PackedNode::DotInput &d = p.dot_inputs.emplace_back();
                 d.quads = qi.count;
                 d.unit_size = qi.unit_size;
-                d.weight = packer.append_quads_i8(groups, group, qi.count, [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
+                auto weight = [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
                     const auto &list = qi.groups[static_cast<size_t>(gi)];
                     if (q >= static_cast<int64_t>(list.size())) return 0;
                     int64_t ci = list[static_cast<size_t>(q)].channel[static_cast<size_t>(j)];
                     return ci < 0 ? 0 : qw(gi, kk, ci);
-                });
+                };
+                d.weight = packer.append_quads_i8(groups, group, qi.count, weight);
                 std::vector<float> units, starts;
                 for (int64_t gi = 0; gi < groups; gi++)
                     for (int64_t q = 0; q < qi.count; q++) {
@@ -270,7 +274,8 @@ void lower(Lowering &L, int index) {
 
     st.acc = Func(c_identifier(node.name) + "_acc");
     bool dot = int8 && !packed.dot_inputs.empty();
-    st.acc(k, gv, x, y, n) = !int8 ? bias : dot ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k)) : Expr(0);
+    Expr init = dot ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k)) : Expr(0);
+    st.acc(k, gv, x, y, n) = int8 ? init : bias;
     if (dot) {
         // Dot-product form (plan_quads), one update per input tensor: r.x the
         // 4 slots of a quad, vectorized with the outputs into one sum of 4

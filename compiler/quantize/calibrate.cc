@@ -101,10 +101,10 @@ Quantization Calibrator::finish() const {
             for (int in : node.inputs) parent[root(in)] = root(node.inputs[0]);
     }
     std::map<int, double> shared;  // per set: the largest scale
-    for (size_t i = 0; i < parent.size(); i++)
-        if (const TensorQuant *t = quant(static_cast<int>(i))) shared[root(static_cast<int>(i))] = std::max(shared[root(static_cast<int>(i))], t->scale);
-    for (size_t i = 0; i < parent.size(); i++)
-        if (TensorQuant *t = quant(static_cast<int>(i))) t->scale = shared[root(static_cast<int>(i))];
+    for (int i = 0; i < static_cast<int>(parent.size()); i++)
+        if (const TensorQuant *t = quant(i)) shared[root(i)] = std::max(shared[root(i)], t->scale);
+    for (int i = 0; i < static_cast<int>(parent.size()); i++)
+        if (TensorQuant *t = quant(i)) t->scale = shared[root(i)];
     // A max pool of a quantized tensor keeps its scale: the max of rounded
     // values is the rounded max, so it is exact without requantizing.
     for (const Tensor &t : tensors_) {

@@ -269,7 +269,8 @@ std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Functio
 // channels. Definitions write their own pure variables (no scatter either).
 TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, GetParam().convention, GetParam().after_dw, false, GetParam().int8, GetParam().dot));
+    const Case &p = GetParam();
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot));
     int tensors = 0;
     std::vector<std::string> found = permuting_funcs(all_functions(l.segment), &tensors);
     EXPECT_TRUE(found.empty()) << "channel-permuting stage: " << found.front();
@@ -333,7 +334,8 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     EXPECT_GT(dw_reads, 0) << "no read by the depthwise conv's accumulator found";
     ASSERT_NE(shuffled, nullptr) << "conv3's accumulator does not read u_dw";
     auto source = [&](int64_t logical) {
-        return p.convention == ShuffleConvention::Paper ? (logical % g) * n + logical / g : (logical % n) * g + logical / n;
+        return p.convention == ShuffleConvention::Paper ? (logical % g) * n + logical / g
+                                                        : (logical % n) * g + logical / n;
     };
     if (p.dot != DotProduct::None) {
         // Dot-product form: conv3 reads quads of stored channels named by a
@@ -353,8 +355,10 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
             int64_t gi = c / out_per_group, kk = c % out_per_group;
             std::map<int64_t, int> slot_weight;  // stored channel -> weight (summed over slots)
             for (int64_t q = 0; q < d.quads; q++) {
-                int64_t unit = static_cast<int64_t>(l.blob.data[static_cast<size_t>(d.unit.offset + gi * d.quads + q)]);
-                int64_t start = static_cast<int64_t>(l.blob.data[static_cast<size_t>(d.start.offset + gi * d.quads + q)]);
+                auto table = [&](const PackedArray &a) {
+                    return static_cast<int64_t>(l.blob.data[static_cast<size_t>(a.offset + gi * d.quads + q)]);
+                };
+                int64_t unit = table(d.unit), start = table(d.start);
                 for (int64_t j = 0; j < 4; j++)
                     slot_weight[unit * d.unit_size + start + j] +=
                         bytes[((gi * d.quads + q) * pk.padded_group + kk) * 4 + j];
