@@ -86,7 +86,6 @@ void autoschedule(Halide::Pipeline &p, LoweredSegment &lowered, const Graph &gra
     p.auto_schedule(name, target, Halide::MachineParams(cores, 32 * 1024 * 1024, 40));
 }
 
-// Compiles segment `s` of the model to an object in `dir`.
 // Halide 14 compiles avx512_sapphirerapids for LLVM's "sapphirerapids" CPU,
 // free to use what only Intel's have: VEX-encoded VNNI (AVX-VNNI) for 128- and
 // 256-bit dot products, AVX512-FP16. Both are illegal instructions on AMD
@@ -108,6 +107,7 @@ void compile_object(Halide::Pipeline &pipeline, const std::string &object, const
     std::remove(bitcode.c_str());
 }
 
+// Compiles segment `s` of the model to an object in `dir`.
 void compile_segment(const PreparedModel &p, const CompileOptions &opt, const ModelDescription &model,
                      const std::string &dir, int s) {
     Halide::Target t = p.target.halide.with_feature(Halide::Target::NoRuntime);

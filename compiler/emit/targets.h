@@ -22,12 +22,13 @@ struct TargetInfo {
 // Known names: host, x86-64-linux (AVX2+FMA), x86-64-linux-avx512, arm-64-linux,
 // arm-64-android, each optionally followed by Halide target features it allows
 // ("arm-64-linux-arm_dot_prod-arm_fp16"). Anything else is an error listing them.
+// `host` keeps avx512_sapphirerapids on AMD Zen 4/5 too: compiled objects are
+// encoded for every AVX512-VNNI CPU (compile_model.cc), but Halide's JIT
+// compiles the feature for LLVM's "sapphirerapids" CPU, free to use what only
+// Intel's have (AVX-VNNI, AVX512-FP16): JIT code must drop it.
 TargetInfo resolve_target(const std::string &name);
 std::vector<std::string> target_names();
 // The features each target accepts, for help texts.
 std::string target_features_help();
-// Halide's JIT compiles avx512_sapphirerapids for LLVM's "sapphirerapids"
-// CPU, free to use what only Intel's have (AVX-VNNI, AVX512-FP16): JIT code
-// must drop the feature (compiled objects need not, see compile_model.cc).
 
 }  // namespace shufflec
