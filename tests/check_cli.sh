@@ -41,6 +41,16 @@ expect_one_line "so for android" '--emit so: only for Linux targets' \
     || fail "compile for arm-64-linux-arm_dot_prod-arm_fp16"
 grep -q '_TARGET "arm-64-linux"' "$tmp/arm"/*.h || fail "the feature target's schedules are not arm-64-linux's"
 
+# int8 for a target without an integer dot product says it will be slow; with one, it does not.
+fashion="$src/specs/fashion_mnist/fashion_shufflenet_v1_g3"
+for target in arm-64-linux arm-64-linux-arm_dot_prod; do
+    "$shufflec" compile "$fashion.json" --target $target --precision int8 --quantization "$fashion.quantization.json" \
+        -o "$tmp/int8-$target" > "$tmp/int8-$target.txt" || fail "int8 compile for $target"
+done
+grep -q "^note: int8 for arm-64-linux: no integer dot product" "$tmp/int8-arm-64-linux.txt" \
+    || fail "no note on int8 without a dot product: $(cat "$tmp/int8-arm-64-linux.txt")"
+grep -q "^note: int8" "$tmp/int8-arm-64-linux-arm_dot_prod.txt" && fail "a slowness note on int8 with dotprod"
+
 # Tools run as commands (shebang, executable bit).
 for tool in import_megvii.py megvii_shufflenet.py golden.py gen_specs.py make_golden.py; do
     [ -x "$src/tools/$tool" ] || fail "tools/$tool is not executable"

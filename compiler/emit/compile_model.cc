@@ -423,6 +423,10 @@ CompileReport compile_model(const CompileOptions &opt) {
     tmp.publish(outputs);
     for (const auto &f : outputs) report.files.push_back(join_path(opt.out_dir, f));
     if (!graph.preprocess_dropped.empty()) report.notes.push_back(graph.preprocess_dropped);
+    if (plan.int8() && blob.dot == DotProduct::None)
+        report.notes.push_back(cat("int8 for ", opt.target, ": no integer dot product on this target (AVX512-VNNI, ",
+                                   "ARM dotprod), so its 1x1 convs multiply one input channel at a time and the ",
+                                   "model runs slower than in fp32 (docs/quantization.md)"));
     report.segments = static_cast<int>(plan.segments.size());
     report.weight_bytes = static_cast<int64_t>(blob.data.size()) * 4;
     report.scratch_bytes = plan.arena_floats * 4;
