@@ -509,7 +509,7 @@ private:
             // pixel loop, spills them, and chains each pixel's FMAs.
             const Node &n = g_.nodes[st.node];
             if (st.kind == Stage::Conv && input_channels(g_, n) / n.groups <= 4) update.unroll(r.x);
-            if (st.kind == Stage::Pointwise) unroll_steps(update, r, t.unroll);
+            if (st.kind == Stage::Pointwise) unroll_steps(update, r.x, t.unroll);
         }
     }
 
@@ -528,11 +528,7 @@ private:
             update.split(ch, co, cv, t.vector, tail).reorder(order).atomic().vectorize(r.x).vectorize(cv);
             if (!spatial) continue;
             update.unroll(co).unroll(Vars::x);
-            const int64_t *quads = as_const_int(r.y.extent());
-            if (t.unroll > 1 && quads && *quads % t.unroll == 0) {
-                RVar ro(r.y.name() + "o"), ri(r.y.name() + "i");
-                update.split(r.y, ro, ri, t.unroll).unroll(ri);
-            }
+            unroll_steps(update, r.y, t.unroll);  // quads per iteration
         }
     }
 
@@ -557,16 +553,18 @@ private:
             update.vectorize(xl).unroll(xv).unroll(ch);
             if (st.kind == Stage::Depthwise)
                 for (int i = 0; i < r.dimensions(); i++) update.unroll(r[i]);
-            if (st.kind == Stage::Pointwise) unroll_steps(update, r, t.unroll);
+            if (st.kind == Stage::Pointwise) unroll_steps(update, r.x, t.unroll);
         }
     }
 
-    // A 1x1 conv's input channels, `steps` per iteration where they divide
-    // the reduction: fewer loop and folded-shuffle index updates per FMA.
-    static void unroll_steps(Halide::Stage update, const RDom &r, int steps) {
-        if (steps <= 1 || constant_extent(r) % steps != 0) return;
-        RVar ro(r.x.name() + "o"), ri(r.x.name() + "i");
-        update.split(r.x, ro, ri, steps).unroll(ri);
+    // A 1x1 conv's reduction steps (input channels, or quads in dot-product
+    // form), `steps` per iteration where they divide it: fewer loop and
+    // folded-shuffle index updates per FMA.
+    static void unroll_steps(Halide::Stage update, const RVar &r, int steps) {
+        const int64_t *extent = as_const_int(r.extent());
+        if (steps <= 1 || !extent || *extent % steps != 0) return;
+        RVar ro(r.name() + "o"), ri(r.name() + "i");
+        update.split(r, ro, ri, steps).unroll(ri);
     }
 
     static void store_x_innermost(Func f, bool grouped) {
