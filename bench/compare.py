@@ -110,10 +110,10 @@ class Worker:
             self.proc.kill()
 
 
-def compile_model(spec, weights, hw, out, autoscheduler=None, extra=()):
+def compile_model(spec, weights, hw, out, autoscheduler=None, extra=(), target="host"):
     """shufflec compile + link bench/worker.c; returns (worker path, compile seconds)."""
     os.makedirs(out, exist_ok=True)
-    argv = [SHUFFLEC, "compile", spec, "--weights", weights, "--target", "host", "--name", "net", "-o", out,
+    argv = [SHUFFLEC, "compile", spec, "--weights", weights, "--target", target, "--name", "net", "-o", out,
             "--input-shape", f"1,3,{hw[0]},{hw[1]}", "--quiet", *extra]
     env = dict(os.environ)
     if autoscheduler:
@@ -162,6 +162,40 @@ def macs_of(spec, hw):
 def block_runs(estimate_ms):
     """Runs per block: about 0.25 s of work, between 3 and 20 runs."""
     return int(max(3, min(20, 250 / max(estimate_ms, 0.01))))
+
+
+def alternate(systems, threads_list, rounds, log):
+    """Times the workers in alternating rounds (forward, then backward), one block
+    per system and thread count, every other worker stopped during a block; block
+    sizes from one probe run each. Closes the workers; returns ({name: {threads:
+    median ms}}, {name: {threads: runs}})."""
+    def timed(system, threads, count):
+        for other in systems:
+            if other is not system:
+                other.pause()
+        try:
+            system.block(threads, count)
+        finally:
+            for other in systems:
+                if other is not system:
+                    other.resume()
+
+    runs = {}
+    try:
+        for s in systems:
+            timed(s, threads_list[0], 1)
+            runs[s.name] = block_runs(s.times[threads_list[0]][-1])
+            s.times.clear()
+        for r in range(rounds):
+            for t in threads_list:
+                for s in (systems if r % 2 == 0 else systems[::-1]):
+                    timed(s, t, runs[s.name])
+            log(f"  round {r + 1}/{rounds} done")
+    finally:
+        for s in systems:
+            s.close()
+    return ({s.name: {t: statistics.median(s.times[t]) for t in threads_list} for s in systems},
+            {s.name: {t: len(s.times[t]) for t in threads_list} for s in systems})
 
 
 def bench_config(cfg, work, threads_list, rounds, quick, log, tuning_logs=(), autoschedulers=True):
@@ -222,35 +256,7 @@ def bench_config(cfg, work, threads_list, rounds, quick, log, tuning_logs=(), au
     systems.append(torch_worker)
     versions = {"ONNX Runtime": ort.info.get("version"), "PyTorch": torch_worker.info.get("version")}
 
-    def timed(system, threads, count):
-        """One block of `system` with every other worker stopped."""
-        for other in systems:
-            if other is not system:
-                other.pause()
-        try:
-            system.block(threads, count)
-        finally:
-            for other in systems:
-                if other is not system:
-                    other.resume()
-
-    # Size the blocks from one probe run of each system.
-    runs = {}
-    for s in systems:
-        timed(s, threads_list[0], 1)
-        runs[s.name] = block_runs(s.times[threads_list[0]][-1])
-        s.times.clear()
-    try:
-        for r in range(rounds):
-            for t in threads_list:
-                for s in (systems if r % 2 == 0 else systems[::-1]):
-                    timed(s, t, runs[s.name])
-            log(f"  round {r + 1}/{rounds} done")
-    finally:
-        for s in systems:
-            s.close()
-    results = {s.name: {t: statistics.median(s.times[t]) for t in threads_list} for s in systems}
-    counts = {s.name: {t: len(s.times[t]) for t in threads_list} for s in systems}
+    results, counts = alternate(systems, threads_list, rounds, log)
     return {"config": cfg, "macs": macs, "results": results, "counts": counts, "compile": compile_seconds,
             "versions": versions}
 

@@ -6,7 +6,7 @@
 #   model    the network: spec parsing, graph IR, ops (with their reference,
 #            lowering and ONNX mapping), weights, passes, int8 quantization
 #            (calibration, simulation), segments and lowering
-#   import   ONNX models into specs (Debian's libonnx)
+#   import   ONNX models into specs, and specs out as ONNX (Debian's libonnx)
 #   schedule knobs and schedule files onto lowered pipelines
 #   emit     objects, glue and headers; targets and the toolchain
 #   measure  runners and benchmark programs

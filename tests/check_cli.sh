@@ -51,6 +51,13 @@ grep -q "^note: int8 for arm-64-linux: no integer dot product" "$tmp/int8-arm-64
     || fail "no note on int8 without a dot product: $(cat "$tmp/int8-arm-64-linux.txt")"
 grep -q "^note: int8" "$tmp/int8-arm-64-linux-arm_dot_prod.txt" && fail "a slowness note on int8 with dotprod"
 
+# export-onnx: one line for a quantization file of another model, and no output file.
+expect_one_line "export-onnx, another model's quantization" "no scale for tensor" \
+    "$shufflec" export-onnx "$src/specs/fashion_mnist/fashion_shufflenet_v2.json" \
+    --quantization "$fashion.quantization.json" -o "$tmp/v2.onnx"
+[ ! -e "$tmp/v2.onnx" ] || fail "a failed export-onnx wrote its output"
+expect_one_line "export-onnx without -o" "export-onnx: missing -o MODEL.onnx" "$shufflec" export-onnx "$fashion.json"
+
 # Tools run as commands (shebang, executable bit).
 for tool in import_megvii.py megvii_shufflenet.py golden.py gen_specs.py make_golden.py; do
     [ -x "$src/tools/$tool" ] || fail "tools/$tool is not executable"

@@ -2,7 +2,7 @@
 # Installs everything shufflec needs on a fresh Debian bookworm machine.
 # Idempotent: packages already present are skipped; npm peers are installed once.
 #   tools/setup.sh           build + test dependencies (Halide, json, gtest, torch, onnx, qemu...)
-#   tools/setup.sh --peers   also ONNX Runtime (npm) for bench/compare
+#   tools/setup.sh --peers   also ONNX Runtime (npm): bench/compare and the onnx_export test
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 

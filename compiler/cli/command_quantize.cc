@@ -24,6 +24,8 @@ int command_quantize(const std::vector<std::string> &argv) {
                {"--method", "M", "percentile (default: clip at a percentile of the magnitudes) or minmax"},
                {"--percentile", "P", "for --method percentile (default 99.99)"},
                {"--max-images", "N", "calibrate on the first N inputs only"},
+               {"--every-tensor", "", "also scale the tensors read only by adds and concats (the add rounds "
+                                      "them first), as ONNX Runtime's QDQ models do: for export-onnx"},
                {"-o", "Q.json", "where to write the quantization parameters"},
                {"--quiet", "", "print nothing on success"}},
               {"SPEC"});
@@ -43,6 +45,7 @@ int command_quantize(const std::vector<std::string> &argv) {
         fail("--method: expected percentile or minmax, got ", in_quotes(options.method));
     if (args.has("--percentile") && options.method != "percentile") fail("--percentile: only with --method percentile");
     options.percentile = args.get_number("--percentile", 50, 100, 99.99);
+    options.every_tensor = args.has("--every-tensor");
     int max_images = args.get_int("--max-images", 1, 1 << 30, 1 << 30);
 
     const std::string source = args.get("--calibration");

@@ -11,6 +11,7 @@ int command_info(const std::vector<std::string> &argv);
 int command_run(const std::vector<std::string> &argv);
 int command_compile(const std::vector<std::string> &argv);
 int command_import_onnx(const std::vector<std::string> &argv);
+int command_export_onnx(const std::vector<std::string> &argv);
 int command_bench(const std::vector<std::string> &argv);
 int command_profile(const std::vector<std::string> &argv);
 int command_tune(const std::vector<std::string> &argv);

@@ -20,6 +20,7 @@ const char *kUsage =
     "  run SPEC              run a spec with the reference interpreter (.npy in, .npy out)\n"
     "  compile SPEC          compile a spec to a static library + C header for x86-64 or ARM64\n"
     "  import-onnx MODEL     turn an ONNX model into a spec and a weights file\n"
+    "  export-onnx SPEC      write a spec as an ONNX model, float or QDQ int8 (for ONNX Runtime)\n"
     "  bench SPEC|DIR        latency, GMAC/s and share of the FMA peak of a compiled model (here or on a runner)\n"
     "  profile SPEC          time and GMAC/s per unit and per layer (--csv, --json, --plot FILE.svg)\n"
     "  tune SPEC             search every unit's schedule on this machine (or boards) and write the best\n"
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
         if (command == "run") return shufflec::command_run(rest);
         if (command == "compile") return shufflec::command_compile(rest);
         if (command == "import-onnx") return shufflec::command_import_onnx(rest);
+        if (command == "export-onnx") return shufflec::command_export_onnx(rest);
         if (command == "bench") return shufflec::command_bench(rest);
         if (command == "profile") return shufflec::command_profile(rest);
         if (command == "tune") return shufflec::command_tune(rest);

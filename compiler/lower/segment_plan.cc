@@ -26,8 +26,16 @@ void set_dense_strides(Placement &p, const Shape &s, bool planar) {
     }
 }
 
-std::vector<bool> choose_concat_views(const Graph &graph) {
+// Concats whose inputs are written straight into the concat's storage. In an
+// int8 model they are rounded to the concat's scale there, so an input with a
+// scale of its own (quant_roles with the quantization) must have the concat's.
+std::vector<bool> choose_concat_views(const Graph &graph, const Quantization *q) {
     std::vector<bool> view(graph.nodes.size(), false);
+    auto same_scale = [&](int in, const Node &concat) {
+        auto a = q->tensors.find(graph.nodes[in].name), b = q->tensors.find(concat.name);
+        return a == q->tensors.end() || (b != q->tensors.end() && a->second.scale == b->second.scale &&
+                                         a->second.is_unsigned == b->second.is_unsigned);
+    };
     std::set<int> claimed;
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         const Node &node = graph.nodes[i];
@@ -35,7 +43,8 @@ std::vector<bool> choose_concat_views(const Graph &graph) {
         std::set<int> distinct(node.inputs.begin(), node.inputs.end());
         bool ok = distinct.size() == node.inputs.size();
         for (int in : node.inputs)
-            ok = ok && graph.nodes[in].op != Op::Input && !view[in] && !claimed.count(in) && graph.output != in;
+            ok = ok && graph.nodes[in].op != Op::Input && !view[in] && !claimed.count(in) && graph.output != in &&
+                 (!q || same_scale(in, node));
         if (!ok) continue;
         view[i] = true;
         claimed.insert(node.inputs.begin(), node.inputs.end());
@@ -73,7 +82,7 @@ namespace {
 // quantization stores it, a view concat's for the concat's inputs (they are
 // written straight into its storage).
 void plan_quantization(const Graph &graph, const Quantization &q, SegmentPlan &plan) {
-    std::vector<QuantRole> roles = quant_roles(graph);
+    std::vector<QuantRole> roles = quant_roles(graph, &q);
     plan.quant.assign(graph.nodes.size(), {});
     plan.int8_conv.assign(graph.nodes.size(), false);
     auto of = [&](const std::string &name) {
@@ -95,7 +104,7 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity, const Qua
     const size_t count = graph.nodes.size();
     if (graph.output == 0) fail("the network's output is its input: there is nothing to compile");
     SegmentPlan plan;
-    plan.concat_view = choose_concat_views(graph);
+    plan.concat_view = choose_concat_views(graph, quantization);
     if (quantization) plan_quantization(graph, *quantization, plan);
     plan.segment_of.assign(count, -1);
     plan.placement.assign(count, {});

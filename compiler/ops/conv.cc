@@ -241,9 +241,18 @@ void pack(WeightPacker &packer, int index) {
         p.weight = packer.append_grouped(node.out_channels / group, group, inner, at);
     }
     if (node.bias) {
+        // An int8 conv's bias: rounded to its int32 step (quantize/quantization.h).
         const auto &b = packer.tensor(index, "bias").data;
-        p.bias = packer.append_grouped(node.out_channels / group, group, 1,
-                                       [&](int64_t gi, int64_t kk, int64_t) { return b[gi * group + kk]; });
+        std::vector<double> scales;
+        double in_scale = 0;
+        if (packer.plan().int8() && packer.plan().int8_conv[index]) {
+            scales = weight_channel_scales(packer.tensor(index, "weight"));
+            in_scale = packer.plan().quant[node.inputs[0]].scale;
+        }
+        p.bias = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
+            int64_t co = gi * group + kk;
+            return scales.empty() ? b[co] : quantized_bias(b[co], in_scale * scales[co]);
+        });
     }
 }
 

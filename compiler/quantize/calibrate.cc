@@ -24,7 +24,7 @@ Calibrator::Calibrator(const Graph &graph, const Weights &weights, CalibrationOp
         internal_error("calibration method ", options_.method);
     std::vector<QuantRole> roles = quant_roles(graph);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
-        if (roles[i] != QuantRole::Quantized) continue;
+        if (roles[i] == QuantRole::Float || (roles[i] == QuantRole::Unstored && !options_.every_tensor)) continue;
         slot_[i] = static_cast<int>(tensors_.size());
         Tensor t;
         t.node = static_cast<int>(i);
@@ -114,6 +114,18 @@ Quantization Calibrator::finish() const {
         TensorQuant &out = q.tensors[node.name];
         out.scale = in->second.scale;
         out.is_unsigned = in->second.is_unsigned;
+    }
+    // --every-tensor: a concat's unstored inputs take its scale, so that the
+    // concat stores their integers as they are (as without the option).
+    std::vector<QuantRole> roles = quant_roles(graph_);
+    for (const Node &node : graph_.nodes) {
+        auto concat = q.tensors.find(node.name);
+        if (node.op != Op::Concat || concat == q.tensors.end()) continue;
+        for (int in : node.inputs)
+            if (TensorQuant *t = quant(in); t && roles[in] == QuantRole::Unstored) {
+                t->scale = concat->second.scale;
+                t->is_unsigned = concat->second.is_unsigned;
+            }
     }
     return q;
 }

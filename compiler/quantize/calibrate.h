@@ -15,6 +15,12 @@ struct CalibrationOptions {
     // magnitudes (outliers clip instead of stretching the scale for everyone).
     std::string method = "percentile";
     double percentile = 99.99;
+    // Also scale the tensors read only by adds and concats (quant_roles with
+    // the result): the add rounds its inputs first, a concat's input takes the
+    // concat's scale (so nothing changes there). ONNX Runtime's QDQ models
+    // quantize every conv output; with this, `export-onnx` writes a model it
+    // runs with integer convs throughout, computing what shufflec computes.
+    bool every_tensor = false;
 };
 
 class Calibrator {

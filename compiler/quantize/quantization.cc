@@ -35,7 +35,7 @@ bool never_negative(const Graph &graph, int index) {
     }
 }
 
-std::vector<QuantRole> quant_roles(const Graph &graph) {
+std::vector<QuantRole> quant_roles(const Graph &graph, const Quantization *q) {
     std::vector<std::vector<int>> consumers = graph.consumers();
     std::vector<QuantRole> roles(graph.nodes.size(), QuantRole::Float);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
@@ -51,7 +51,7 @@ std::vector<QuantRole> quant_roles(const Graph &graph) {
         bool merged = !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](int r) {
             return graph.nodes[r].op == Op::Add || graph.nodes[r].op == Op::Concat;
         });
-        roles[i] = merged ? QuantRole::Unstored : QuantRole::Quantized;
+        roles[i] = merged && !(q && q->tensors.count(graph.nodes[i].name)) ? QuantRole::Unstored : QuantRole::Quantized;
     }
     return roles;
 }
@@ -102,22 +102,34 @@ int quantize_weight(double w, double scale) {
     return static_cast<int>(std::clamp(std::nearbyint(w / scale), -127.0, 127.0));
 }
 
+int32_t quantize_bias(double b, double scale) {
+    return static_cast<int32_t>(std::clamp(std::nearbyint(b / scale), -2147483647.0, 2147483647.0));
+}
+
+float quantized_bias(double b, double scale) { return static_cast<float>(quantize_bias(b, scale) * scale); }
+
 Weights fake_quantize_weights(const Graph &graph, const Weights &weights, const Quantization &q) {
     Weights out = weights;
-    std::vector<QuantRole> roles = quant_roles(graph);
+    std::vector<QuantRole> roles = quant_roles(graph, &q);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         if (!quantized_conv(graph, roles, q, static_cast<int>(i))) continue;
-        Tensor &w = out.at(graph.nodes[i].param("weight")->tensor);
+        const Node &node = graph.nodes[i];
+        Tensor &w = out.at(node.param("weight")->tensor);
         std::vector<double> scales = weight_channel_scales(w);
         size_t per = w.data.size() / scales.size();
         for (size_t j = 0; j < w.data.size(); j++)
             w.data[j] = static_cast<float>(quantize_weight(w.data[j], scales[j / per]) * scales[j / per]);
+        if (const Param *bias = node.param("bias")) {
+            double in_scale = q.tensors.at(graph.nodes[node.inputs[0]].name).scale;
+            Tensor &b = out.at(bias->tensor);
+            for (size_t c = 0; c < b.data.size(); c++) b.data[c] = quantized_bias(b.data[c], in_scale * scales[c]);
+        }
     }
     return out;
 }
 
 void check_quantization(const Graph &graph, const Quantization &q, const std::string &source) {
-    std::vector<QuantRole> roles = quant_roles(graph);
+    std::vector<QuantRole> roles = quant_roles(graph, &q);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         const Node &node = graph.nodes[i];
         auto it = q.tensors.find(node.name);
@@ -141,7 +153,7 @@ void check_quantization(const Graph &graph, const Quantization &q, const std::st
 
 std::vector<float> run_reference_quantized(const Graph &graph, const Weights &weights, const Quantization &q,
                                            const std::vector<float> &input) {
-    std::vector<QuantRole> roles = quant_roles(graph);
+    std::vector<QuantRole> roles = quant_roles(graph, &q);
     std::vector<const TensorQuant *> scale(graph.nodes.size(), nullptr);
     for (size_t i = 0; i < graph.nodes.size(); i++)
         if (roles[i] == QuantRole::Quantized) scale[i] = &q.tensors.at(graph.nodes[i].name);

@@ -49,7 +49,11 @@ enum class QuantRole {
     Quantized,  // its output is stored quantized with its own scale
     Unstored,   // read only by an add or a concat, which quantizes
 };
-std::vector<QuantRole> quant_roles(const Graph &graph);
+// With `q`, a tensor read only by adds and concats that `q` gives a scale
+// (`shufflec quantize --every-tensor`, or an imported QDQ model) is Quantized:
+// rounded to its scale before the add or concat reads it, as in ONNX Runtime's
+// QDQ models, where every conv's output is quantized.
+std::vector<QuantRole> quant_roles(const Graph &graph, const Quantization *q = nullptr);
 // Whether a node's output is >= 0 by construction (so stored as uint8).
 bool never_negative(const Graph &graph, int node);
 // Whether a conv multiplies integers: it reads one quantized tensor, whole, or
@@ -68,9 +72,16 @@ double fake_quantize(const TensorQuant &q, double x);
 // all-zero channel) and one weight's integer (round half to even, [-127, 127]).
 std::vector<double> weight_channel_scales(const Tensor &w);
 int quantize_weight(double w, double scale);
+// An int8 conv's bias is an int32 at scale input scale x weight scale[c]
+// (TFLite's and ONNX Runtime's convention): its integer, and the real value
+// the int8 model adds (bias rounded to that step; the compiled epilogue adds
+// it in float).
+int32_t quantize_bias(double b, double scale);
+float quantized_bias(double b, double scale);
 
 // The quantized weights of every quantized conv, back in float (w = q * scale,
-// one scale per output channel): what the int8 model computes with.
+// one scale per output channel), and their biases rounded (quantized_bias):
+// what the int8 model computes with.
 Weights fake_quantize_weights(const Graph &graph, const Weights &weights, const Quantization &q);
 
 // Checks that `q` belongs to `graph` (every quantized tensor has a scale, no

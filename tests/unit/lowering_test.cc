@@ -161,7 +161,7 @@ struct Lowered {
 
 // input (1 x 48 x 6 x 6) -> one stride-1 ShuffleNet unit "u" with g = 3 (mid 12, n = 4), optimized and lowered.
 void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false, bool int8 = false,
-                DotProduct dot = DotProduct::None) {
+                DotProduct dot = DotProduct::None, bool every_tensor = false) {
     std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
         "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3, "shuffle_convention": ")") +
                        (convention == ShuffleConvention::Paper ? "paper" : "inverse") + R"(", "shuffle_position": ")" +
@@ -171,7 +171,10 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
     optimize(out.graph, out.weights);
     if (int8) {
         // int8 scales calibrated on two random inputs (quantize/calibrate.h).
-        Calibrator calibrator(out.graph, out.weights, CalibrationOptions{});
+        // every_tensor: conv3 gets a scale too and is rounded before the residual add.
+        CalibrationOptions options;
+        options.every_tensor = every_tensor;
+        Calibrator calibrator(out.graph, out.weights, options);
         for (uint64_t seed : {11, 12})
             calibrator.add(unit::random_values(static_cast<size_t>(out.graph.input().shape.elements()), seed));
         out.quantization = calibrator.finish();
@@ -187,12 +190,14 @@ struct Case {
     bool after_dw;
     bool int8 = false;  // an int8 model: the convs multiply integers
     DotProduct dot = DotProduct::None;  // ... its 1x1 convs in dot-product form
+    bool every_tensor = false;  // ... quantized with `quantize --every-tensor`
 };
 
 std::string case_name(const Case &c) {
     return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
            (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "") +
-           (c.dot == DotProduct::U8S8 ? "_dot_u8s8" : c.dot == DotProduct::S8S8 ? "_dot_s8s8" : "");
+           (c.dot == DotProduct::U8S8 ? "_dot_u8s8" : c.dot == DotProduct::S8S8 ? "_dot_s8s8" : "") +
+           (c.every_tensor ? "_every_tensor" : "");
 }
 
 void PrintTo(const Case &c, std::ostream *os) { *os << case_name(c); }
@@ -270,7 +275,7 @@ std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Functio
 TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
     Lowered l;
     const Case &p = GetParam();
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor));
     int tensors = 0;
     std::vector<std::string> found = permuting_funcs(all_functions(l.segment), &tensors);
     EXPECT_TRUE(found.empty()) << "channel-permuting stage: " << found.front();
@@ -303,7 +308,7 @@ TEST(ShuffleLoweringControl, UnfoldedShuffleIsDetected) {
 TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor));
     const int64_t g = 3, mid = 12, n = mid / g, out = 48;
     std::vector<Read> reads = all_reads(all_functions(l.segment));
     const Read *shuffled = nullptr;
@@ -409,7 +414,7 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
 TEST_P(ShuffleLowering, JitMatchesReference) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor));
     Halide::Target host = resolve_target("host").halide;  // what this CPU runs (emit/targets.h)
     host = host.without_feature(Halide::Target::AVX512_SapphireRapids);  // JIT code: see emit/targets.h
     ScheduleFile schedule;
@@ -418,6 +423,14 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
 
     const Shape &s = l.graph.input().shape;
     std::vector<float> x = unit::random_values(static_cast<size_t>(s.elements()), 5);
+    if (p.every_tensor) {  // the residual add reads conv3 rounded to a scale of its own
+        ASSERT_TRUE(l.quantization.tensors.count("u.conv3")) << "conv3 has no scale";
+        Quantization without = l.quantization;
+        without.tensors.erase("u.conv3");
+        EXPECT_NE(run_reference_quantized(l.graph, l.weights, l.quantization, x),
+                  run_reference_quantized(l.graph, l.weights, without, x))
+            << "rounding conv3 changed nothing";
+    }
     // An int8 model against the int8 model the reference simulates (the same integers).
     std::vector<float> expected = p.int8 ? run_reference_quantized(l.graph, l.weights, l.quantization, x)
                                          : run_reference(l.graph, l.weights, x);
@@ -485,7 +498,9 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                                            Case{ShuffleConvention::Paper, false, true},
                                            Case{ShuffleConvention::Inverse, true, true},
                                            Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8},
-                                           Case{ShuffleConvention::Inverse, true, true, DotProduct::S8S8}),
+                                           Case{ShuffleConvention::Inverse, true, true, DotProduct::S8S8},
+                                           Case{ShuffleConvention::Paper, true, true, DotProduct::None, true},
+                                           Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8, true}),
                          [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
 
 // ShuffleNet V2: every unit's split, concat and shuffle are folded (passes)
