@@ -20,7 +20,8 @@ int command_import_onnx(const std::vector<std::string> &argv) {
               {"MODEL.onnx"});
     if (!args.parse(argv)) {
         std::printf("%s\nWrites DIR/NAME.json (a shufflec spec) and DIR/NAME.safetensors from an ONNX model.\n"
-                    "Channel shuffles (Reshape -> Transpose -> Reshape) become channel_shuffle layers.\n",
+                    "Channel shuffles (Reshape -> Transpose -> Reshape) become channel_shuffle layers. A QDQ model\n"
+                    "(QuantizeLinear/DequantizeLinear) also gives DIR/NAME.quantization.json, its int8 scales.\n",
                     args.usage().c_str());
         return 0;
     }
@@ -31,9 +32,14 @@ int command_import_onnx(const std::vector<std::string> &argv) {
     options.batch = args.get_int("--batch", 1, 4096, 0);
     ImportedModel m = import_onnx(args.positional()[0], options);
     write_imported_model(m, args.get("-o"));
-    if (!args.has("--quiet"))
+    if (!args.has("--quiet")) {
         std::printf("imported %s: %zu layers, %zu tensors -> %s/%s.json\n", args.positional()[0].c_str(),
                     m.spec["layers"].size(), m.weights.size(), args.get("-o").c_str(), m.name.c_str());
+        if (!m.quantization.empty())
+            std::printf("QDQ model: %zu int8 tensor scales -> %s/%s.quantization.json (compile with --precision int8 "
+                        "--quantization FILE)\n",
+                        m.quantized_tensors, args.get("-o").c_str(), m.name.c_str());
+    }
     return 0;
 }
 

@@ -143,6 +143,12 @@ struct Node {
     std::vector<ShuffleStep> input_shuffles;
     std::vector<InputPart> parts;
 
+    // Set by passes: the names of the nodes they replaced by this one (it
+    // computes their value: a folded BatchNorm, a fused activation), in the
+    // order they were folded. An imported QDQ model's scales name spec layers;
+    // the quantization of an optimized graph finds them here.
+    std::vector<std::string> aliases;
+
     std::vector<Param> params;
     std::string origin;  // JSON path of the spec entry this node came from
     std::string block;   // name of the spec entry (unit or layer) it belongs to

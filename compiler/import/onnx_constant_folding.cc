@@ -9,8 +9,8 @@ namespace shufflec {
 
 namespace {
 
-const std::vector<std::string> kFoldable = {"Add", "Sub", "Mul", "Div", "Gather", "Unsqueeze", "Squeeze",
-                                            "Concat", "Slice", "Cast", "Reshape"};
+const std::vector<std::string> kFoldable = {"Add", "Sub", "Mul", "Div", "Gather", "Unsqueeze", "Squeeze", "Concat",
+                                            "Slice", "Cast", "Reshape", "DequantizeLinear", "QuantizeLinear"};
 
 // Elements of a shape larger than anything a shape computation holds are refused.
 constexpr int64_t kMaxElements = 1 << 20;
@@ -46,6 +46,36 @@ OnnxConstant elementwise(OnnxNodeImport &node, const OnnxConstant &a, const Onnx
     return out;
 }
 
+// DequantizeLinear / QuantizeLinear of a constant (a QDQ model's weights and
+// biases): per tensor (scalar scale) or per slice along `axis` (1-D scale).
+OnnxConstant quantize_linear(OnnxNodeImport &node, const std::vector<const OnnxConstant *> &in) {
+    if (in.size() < 2 || !in[0] || !in[1]) node.error("missing input");
+    const OnnxConstant &x = *in[0], &scale = *in[1];
+    const OnnxConstant *zero = in.size() > 2 ? in[2] : nullptr;
+    int64_t rank = static_cast<int64_t>(x.dims.size()), count = scale.elements();
+    int64_t axis = axis_of(node, node.attr_int("axis", 1), std::max<int64_t>(rank, 1));
+    bool per_axis = scale.dims.size() == 1 && count > 1;
+    if (per_axis && (rank == 0 || x.dims[static_cast<size_t>(axis)] != count))
+        node.error(cat(count, " scales do not match dimension ", axis, " of the tensor"));
+    if (!per_axis && count != 1) node.error("the scale must be a scalar or a 1-D tensor along the axis");
+    if (zero && zero->elements() != count) node.error("the zero point's shape differs from the scale's");
+    int64_t inner = 1;
+    for (int64_t d = axis + 1; d < rank; d++) inner *= x.dims[static_cast<size_t>(d)];
+    bool dequantize = node.op_type() == "DequantizeLinear";
+    int type = zero ? zero->data_type : 2;  // no zero point: uint8
+    double lo = type == 3 ? -128 : type == 6 ? -2147483648.0 : 0, hi = type == 3 ? 127 : type == 6 ? 2147483647.0 : 255;
+    OnnxConstant out = x;
+    out.integer = !dequantize;
+    out.data_type = dequantize ? 1 : type;
+    for (size_t i = 0; i < x.values.size(); i++) {
+        size_t k = per_axis ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % count) : 0;
+        double s = scale.values[k], z = zero ? zero->values[k] : 0;
+        if (!(s > 0) || !std::isfinite(s)) node.error(cat("scale ", s, " is not a positive number"));
+        out.values[i] = dequantize ? (x.values[i] - z) * s : std::clamp(std::nearbyint(x.values[i] / s) + z, lo, hi);
+    }
+    return out;
+}
+
 }  // namespace
 
 bool can_fold(const std::string &op_type) {
@@ -61,6 +91,7 @@ OnnxConstant fold_constant(OnnxNodeImport &node, const std::vector<const OnnxCon
         return *in[i];
     };
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return elementwise(node, input(0), input(1));
+    if (op == "DequantizeLinear" || op == "QuantizeLinear") return quantize_linear(node, in);
     if (op == "Cast") {
         OnnxConstant out = input(0);
         int64_t to = node.attr_int("to", 1);

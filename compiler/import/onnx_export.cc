@@ -335,6 +335,10 @@ private:
         case Op::ChannelShuffle:
         case Op::ChannelPermute:
         case Op::Slice: {
+            // A Slice op is a Gather too: ONNX Runtime moves a DequantizeLinear
+            // through a Slice (not a Gather), and would then quantize the
+            // weights of a float conv reading it (a split depthwise conv of
+            // ShuffleNet V2) its own way: no longer shufflec's network.
             std::vector<int64_t> source;
             for (int64_t c = 0; c < n.shape.c; c++)
                 source.push_back(n.op == Op::Slice            ? n.begin + c

@@ -13,6 +13,8 @@
 #include "import/onnx_constant_folding.h"
 #include "ops/onnx_node_import.h"
 #include "ops/op.h"
+#include "passes/passes.h"
+#include "quantize/quantization.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"
 #include "util/file_io.h"
@@ -160,11 +162,20 @@ public:
                   {"output", out.layer}};
         m.weights = std::move(weights_);
         // The result must be a valid spec for these weights: parse it as a user would.
+        Graph g;
         try {
-            Graph g = parse_spec_text(m.spec.dump(), name_ + ".json");
+            g = parse_spec_text(m.spec.dump(), name_ + ".json");
             check_weights(g, m.weights, name_ + ".safetensors");
         } catch (const Error &e) {
             fail(path_, ": internal error, the imported spec is invalid: ", e.what());
+        }
+        if (!layer_quant_.empty()) {
+            // The scales belong to spec layers; the quantization file to the optimized graph.
+            Weights w = m.weights;
+            optimize(g, w);
+            Quantization q = quantization_from_layers(g, layer_quant_, path_);
+            m.quantization = quantization_to_json(q, g);
+            m.quantized_tensors = q.tensors.size();
         }
         return m;
     }
@@ -304,8 +315,13 @@ private:
         case onnx::TensorProto::DOUBLE: read(double{}, t.double_data()); break;
         case onnx::TensorProto::INT64: read(int64_t{}, t.int64_data()), c.integer = true; break;
         case onnx::TensorProto::INT32: read(int32_t{}, t.int32_data()), c.integer = true; break;
-        default: fail(path_, ": ", what, " has data type ", t.data_type(), " (shufflec reads float32/64, int64 and int32)");
+        case onnx::TensorProto::INT8: read(int8_t{}, t.int32_data()), c.integer = true; break;
+        case onnx::TensorProto::UINT8: read(uint8_t{}, t.int32_data()), c.integer = true; break;
+        default:
+            fail(path_, ": ", what, " has data type ", t.data_type(),
+                 " (shufflec reads float32/64, int64, int32, int8 and uint8)");
         }
+        c.data_type = t.data_type();
         if (static_cast<int64_t>(c.values.size()) != n)
             fail(path_, ": ", what, " holds ", c.values.size(), " values, its shape needs ", n);
         return c;
@@ -404,6 +420,8 @@ private:
             constants_[node.output(0)] = fold_constant(view, ins);
             return;
         }
+        if (op == "QuantizeLinear") return quantize(node);
+        if (op == "DequantizeLinear") return dequantize(node);
         if (op == "Pad") return pad(node);
         if (op == "Reshape") return reshape(node);
         if (op == "Transpose") {
@@ -446,6 +464,54 @@ private:
         node_error(node, "operator " + op + " is not supported (shufflec imports " + known +
                              "Pad, Reshape and Transpose as the channel shuffle, and folds Constant, Identity, Dropout, "
                              "Shape and arithmetic on constants)");
+    }
+
+    // QDQ models: QuantizeLinear -> DequantizeLinear on a computed tensor
+    // rounds it to a scale. Both alias the tensor; the scale is recorded for the
+    // layer that computes it (the network input's is dropped: it stays float).
+    void quantize(const onnx::NodeProto &node) {
+        const Value &in = layer_input(node, 0);
+        TensorQuant t = activation_quant(node);
+        if (in.layer != "input") {
+            auto [it, fresh] = layer_quant_.emplace(in.layer, t);
+            if (!fresh && (it->second.scale != t.scale || it->second.is_unsigned != t.is_unsigned))
+                node_error(node, "quantizes '" + in.layer + "' with another scale or type than an earlier QuantizeLinear");
+        }
+        quantized_values_[node.output(0)] = t;
+        alias(node, in);
+    }
+
+    void dequantize(const onnx::NodeProto &node) {
+        auto it = quantized_values_.find(node.input_size() > 0 ? node.input(0) : "");
+        if (it == quantized_values_.end())
+            node_error(node, "dequantizes a tensor no QuantizeLinear produced (a QDQ model's integer tensors come "
+                             "from QuantizeLinear or are constants)");
+        TensorQuant t = activation_quant(node);
+        if (t.scale != it->second.scale || t.is_unsigned != it->second.is_unsigned)
+            node_error(node, "its scale or type differs from the QuantizeLinear's");
+        alias(node, layer_input(node, 0));
+    }
+
+    // The scale and type of a QuantizeLinear/DequantizeLinear on a tensor:
+    // per tensor, zero point 0 (shufflec's int8 tensors are symmetric).
+    TensorQuant activation_quant(const onnx::NodeProto &node) {
+        const OnnxConstant &scale = constant_input(node, 1);
+        if (scale.elements() != 1) node_error(node, "only per-tensor scales of computed tensors are supported");
+        TensorQuant t;
+        t.scale = scale.values[0];
+        if (!(t.scale > 0) || !std::isfinite(t.scale)) node_error(node, cat("scale ", t.scale, " is not a positive number"));
+        t.is_unsigned = true;  // the default zero point is uint8
+        if (node.input_size() > 2 && !node.input(2).empty()) {
+            const OnnxConstant &zero = constant_input(node, 2);
+            if (zero.data_type != onnx::TensorProto::UINT8 && zero.data_type != onnx::TensorProto::INT8)
+                node_error(node, "the zero point must be uint8 or int8");
+            if (zero.elements() != 1 || zero.values[0] != 0)
+                node_error(node, cat("zero point ", zero.values.empty() ? 0 : zero.values[0],
+                                     ": shufflec's int8 tensors are symmetric (zero point 0; quantize with symmetric "
+                                     "activations, e.g. ONNX Runtime's ActivationSymmetric)"));
+            t.is_unsigned = zero.data_type == onnx::TensorProto::UINT8;
+        }
+        return t;
     }
 
     void pad(const onnx::NodeProto &node) {
@@ -529,7 +595,13 @@ private:
     Weights weights_;
     std::set<std::string> used_names_ = {"input"};
     std::string last_matmul_;
+    std::map<std::string, TensorQuant> layer_quant_;        // QDQ: the scale of each quantized layer's output
+    std::map<std::string, TensorQuant> quantized_values_;   // QDQ: QuantizeLinear outputs
 
+public:
+    const std::map<std::string, TensorQuant> &layer_quant() const { return layer_quant_; }
+
+private:
     friend class NodeView;
 };
 
@@ -593,13 +665,16 @@ void write_imported_model(const ImportedModel &model, const std::string &dir) {
         fail("-o: '", dir, "' exists and is not a folder");
     }
     std::string spec = join_path(dir, model.name + ".json"), weights = join_path(dir, model.name + ".safetensors");
+    std::string quantization = join_path(dir, model.name + ".quantization.json");
     write_safetensors(weights, model.weights, {{"source", "shufflec import-onnx"}});
     try {
+        if (!model.quantization.empty()) write_file_atomic(quantization, model.quantization);
         std::string text;
         dump_readable(model.spec, 0, text);
         write_file_atomic(spec, text + "\n");
     } catch (const Error &) {
         std::remove(weights.c_str());
+        if (!model.quantization.empty()) std::remove(quantization.c_str());
         throw;
     }
 }

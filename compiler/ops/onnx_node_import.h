@@ -18,7 +18,8 @@ namespace shufflec {
 struct OnnxConstant {
     std::vector<int64_t> dims;
     std::vector<double> values;
-    bool integer = false;  // an int32/int64 tensor (integer division truncates)
+    bool integer = false;  // an integer tensor (integer division truncates)
+    int data_type = 0;     // ONNX TensorProto data type (1 float, 2 uint8, 3 int8, 6 int32, 7 int64; 0 computed)
     int64_t elements() const {  // dims are checked when the constant is read: no overflow
         int64_t e = 1;
         for (int64_t d : dims) e *= d;

@@ -139,6 +139,7 @@ void split_depthwise(Graph &graph, Weights &weights) {
             }
             Node part = d;
             part.name = cat(d.name, ".part", r);
+            part.aliases.push_back(d.name);  // its channels of d's value
             part.inputs = {source};
             part.groups = part.out_channels = run.count;
             part.params.clear();
@@ -162,6 +163,8 @@ void split_depthwise(Graph &graph, Weights &weights) {
             Node c;
             c.op = Op::Concat;
             c.name = d.name + ".parts";
+            c.aliases = d.aliases;
+            c.aliases.push_back(d.name);
             c.inputs = parts;
             c.origin = d.origin, c.block = d.block;
             result = push(std::move(c));

@@ -5,6 +5,10 @@
 namespace shufflec {
 
 void replace_uses(Graph &graph, int from, int to) {
+    Node &target = graph.nodes[to];
+    const Node &source = graph.nodes[from];
+    target.aliases.insert(target.aliases.end(), source.aliases.begin(), source.aliases.end());
+    target.aliases.push_back(source.name);
     for (auto &node : graph.nodes)
         for (auto &in : node.inputs)
             if (in == from) in = to;

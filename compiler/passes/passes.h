@@ -40,7 +40,8 @@ void fold_channel_views(Graph &graph, Weights &weights);
 // (each pass that bypasses nodes removes them itself).
 void optimize(Graph &graph, Weights &weights);
 
-// Rewires every reader of `from` to read `to` instead.
+// Rewires every reader of `from` to read `to` instead (`to` now computes
+// from's value: from's name and aliases join to's aliases).
 void replace_uses(Graph &graph, int from, int to);
 // Drops nodes the output does not depend on (the input always stays) and renumbers.
 void remove_dead_nodes(Graph &graph);

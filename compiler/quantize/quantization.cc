@@ -164,6 +164,47 @@ std::vector<float> run_reference_quantized(const Graph &graph, const Weights &we
     });
 }
 
+Quantization quantization_from_layers(const Graph &graph, const std::map<std::string, TensorQuant> &by_layer,
+                                      const std::string &source) {
+    Quantization q;
+    q.model = graph.name;
+    q.method = "qdq";
+    for (const Node &node : graph.nodes) {
+        std::vector<std::string> names = {node.name};
+        names.insert(names.end(), node.aliases.begin(), node.aliases.end());
+        const TensorQuant *found = nullptr;
+        std::string found_name;
+        for (auto it = names.rbegin(); it != names.rend(); ++it) {
+            auto f = by_layer.find(*it);
+            if (f == by_layer.end()) continue;
+            // Rounded before an op folded into this one (a conv's output before
+            // its ReLU): exact only with the same scale, which rounds nothing more.
+            if (found && (f->second.scale != found->scale || f->second.is_unsigned != found->is_unsigned))
+                fail(source, ": '", *it, "' is quantized, then again with another scale after '", found_name,
+                     "', which shufflec fuses into it: quantize only after the fused op (as ONNX Runtime's "
+                     "quantizer does)");
+            if (!found) found = &f->second, found_name = *it;
+        }
+        if (found && &node != &graph.input()) q.tensors[node.name] = *found;
+    }
+    std::vector<QuantRole> roles = quant_roles(graph, &q);
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        const Node &node = graph.nodes[i];
+        if (roles[i] == QuantRole::Float) q.tensors.erase(node.name);
+        if (roles[i] != QuantRole::Quantized || q.tensors.count(node.name)) continue;
+        auto in = node.inputs.empty() ? q.tensors.end() : q.tensors.find(graph.nodes[node.inputs[0]].name);
+        if (node.op == Op::MaxPool && in != q.tensors.end()) {
+            q.tensors[node.name] = in->second;
+            continue;
+        }
+        fail(source, ": no QuantizeLinear on the output of '", node.name, "' (", op_name(node.op),
+             "), which shufflec stores in int8: a QDQ model for shufflec quantizes every conv, pool, add and concat "
+             "output it stores");
+    }
+    check_quantization(graph, q, source);
+    return q;
+}
+
 Quantization parse_quantization_text(const std::string &text, const std::string &source) {
     Quantization q;
     try {
@@ -178,7 +219,7 @@ Quantization parse_quantization_text(const std::string &text, const std::string 
         if (v.has("calibration")) {
             JsonView c = v.at("calibration");
             c.check_fields({"method", "percentile", "images"});
-            q.method = c.get_choice("method", "minmax", {"minmax", "percentile"});
+            q.method = c.get_choice("method", "minmax", {"minmax", "percentile", "qdq"});
             q.percentile = c.get_number("percentile", 0, 0, 100);
             q.images = c.get_int("images", 0, 0, int64_t{1} << 40);
         }

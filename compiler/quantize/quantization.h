@@ -37,7 +37,7 @@ struct TensorQuant {
 
 struct Quantization {
     std::string model;    // the spec's name
-    std::string method;   // "minmax" or "percentile"
+    std::string method;   // "minmax", "percentile" or "qdq" (read from a QDQ ONNX model)
     double percentile = 0;
     int64_t images = 0;   // calibration images
     std::map<std::string, TensorQuant> tensors;  // by node name in the optimized graph
@@ -93,6 +93,16 @@ void check_quantization(const Graph &graph, const Quantization &q, const std::st
 // the output (float, like the compiled model's).
 std::vector<float> run_reference_quantized(const Graph &graph, const Weights &weights, const Quantization &q,
                                            const std::vector<float> &input);
+
+// The quantization of an optimized graph from scales given per tensor of the
+// unoptimized one (an imported QDQ model's QuantizeLinear scales, by spec
+// layer): each node takes the scale of the last tensor the passes folded into
+// it (Node::aliases: a fused ReLU's over its conv's), else its own. Scales of
+// tensors shufflec computes in float are dropped; a max pool without one keeps
+// its input's. Fails, naming `source`, where a tensor shufflec stores in int8
+// has none.
+Quantization quantization_from_layers(const Graph &graph, const std::map<std::string, TensorQuant> &by_layer,
+                                      const std::string &source);
 
 // The JSON file (format kQuantizationFormat): read (errors name the JSON path
 // in `source`) and written.
