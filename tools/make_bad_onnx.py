@@ -107,6 +107,30 @@ def main():
     files["dynamic_reshape.onnx"] = conv_model(
         [helper.make_node("Relu", ["c"], ["r"], name="values"),
          helper.make_node("Reshape", ["c", "r"], ["y"], name="reshape")])
+    # QDQ models: shufflec's int8 tensors are symmetric (zero point 0), per tensor.
+    def qdq(zero, scale=np.array(0.05, np.float32), dq_input="q"):
+        return conv_model(
+            [helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("QuantizeLinear", ["r", "s", "z"], ["q"], name="quant"),
+             helper.make_node("DequantizeLinear", [dq_input, "s", "z"], ["y"], name="dequant")],
+            initializers=[numpy_helper.from_array(scale, "s"), numpy_helper.from_array(zero, "z")])
+    files["qdq_zero_point.onnx"] = qdq(np.array(128, np.uint8))
+    files["qdq_per_channel_activation.onnx"] = qdq(np.zeros(4, np.int8), np.full(4, 0.05, np.float32))
+    files["qdq_dequantize_float.onnx"] = qdq(np.array(0, np.uint8), dq_input="r")
+    # A stored tensor (the relu's conv) without a QuantizeLinear while another has one.
+    files["qdq_missing_scale.onnx"] = conv_model(
+        [helper.make_node("Relu", ["c"], ["r"], name="relu"),
+         helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+         helper.make_node("QuantizeLinear", ["p", "s", "z"], ["q"], name="quant"),
+         helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"], name="dequant"),
+         helper.make_node("Conv", ["d", "conv.weight2"], ["y"], name="conv2")],
+        initializers=[numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+                      numpy_helper.from_array(np.array(0, np.uint8), "z"),
+                      numpy_helper.from_array(np.ones((4, 4, 1, 1), np.float32), "conv.weight2")])
+    # A gather of channels that repeats one: neither a permutation nor a slice.
+    files["gather_repeats.onnx"] = conv_model(
+        [helper.make_node("Gather", ["c", "idx"], ["y"], name="pick", axis=1)],
+        initializers=[numpy_helper.from_array(np.array([0, 0, 1, 2], np.int64), "idx")])
     for name, content in files.items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(content if isinstance(content, bytes) else content.SerializeToString())

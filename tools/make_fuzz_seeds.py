@@ -124,6 +124,22 @@ def main():
     graph = helper.make_graph(nodes, "seed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, fc, s5, s4])
     put("onnx", "shuffle.onnx", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+    # ONNX QDQ: int8 weights behind DequantizeLinear, a quantized ReLU, a Gather of channels (a shuffle).
+    wq = numpy_helper.from_array(np.ones((6, 3, 1, 1), np.int8), "wq")
+    ws = numpy_helper.from_array(np.full(6, 0.01, np.float32), "ws")
+    wz = numpy_helper.from_array(np.zeros(6, np.int8), "wz")
+    s = numpy_helper.from_array(np.array(0.02, np.float32), "s")
+    z = numpy_helper.from_array(np.array(0, np.uint8), "z")
+    idx = numpy_helper.from_array(np.array([0, 2, 4, 1, 3, 5], np.int64), "idx")
+    nodes = [helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["w"], name="dq_w", axis=0),
+             helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("QuantizeLinear", ["r", "s", "z"], ["q"], name="q"),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"], name="dq"),
+             helper.make_node("Gather", ["d", "idx"], ["y"], name="shuffle", axis=1)]
+    graph = helper.make_graph(nodes, "seed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [wq, ws, wz, s, z, idx])
+    put("onnx", "qdq.onnx", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
 
 
 if __name__ == "__main__":
