@@ -6,10 +6,10 @@
 #include "cli/commands.h"
 #include "passes/passes.h"
 #include "quantize/calibrate.h"
+#include "quantize/calibration_inputs.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"
 #include "util/file_io.h"
-#include "util/npy.h"
 #include "util/progress.h"
 #include "weights/weights.h"
 
@@ -19,8 +19,9 @@ int command_quantize(const std::vector<std::string> &argv) {
     Args args("quantize",
               {{"--weights", "FILE", "safetensors weights (default: the spec's \"weights\" file)"},
                {"--random-weights", "SEED", "use deterministic random weights instead"},
-               {"--calibration", "X.npy", "calibration inputs: float32 N x C x H x W, preprocessed as the model "
-                                          "expects (e.g. a few hundred training images)"},
+               {"--calibration", "X.npy|DIR", "calibration inputs: float32 N x C x H x W, preprocessed as the model "
+                                              "expects, or a folder of PNG/JPEG images that the spec's input.preprocess "
+                                              "turns into inputs (a few hundred training images)"},
                {"--method", "M", "percentile (default: clip at a percentile of the magnitudes) or minmax"},
                {"--percentile", "P", "for --method percentile (default 99.99)"},
                {"--max-images", "N", "calibrate on the first N inputs only"},
@@ -37,7 +38,7 @@ int command_quantize(const std::vector<std::string> &argv) {
                     args.usage().c_str());
         return 0;
     }
-    if (!args.has("--calibration")) fail("quantize: missing --calibration X.npy");
+    if (!args.has("--calibration")) fail("quantize: missing --calibration X.npy or DIR");
     if (!args.has("-o")) fail("quantize: missing -o Q.json");
     CalibrationOptions options;
     options.method = args.get("--method", "percentile");
@@ -49,30 +50,17 @@ int command_quantize(const std::vector<std::string> &argv) {
     int max_images = args.get_int("--max-images", 1, 1 << 30, 1 << 30);
 
     const std::string source = args.get("--calibration");
-    NpyArray x = read_npy(source);
-    if (x.shape.size() != 4 || x.shape[0] < 1)
-        fail(source, ": expected float32 N x C x H x W calibration inputs, got ", x.shape.size(), " dimensions");
     Graph graph = load_spec(args.positional()[0]);
-    Shape one{1, x.shape[1], x.shape[2], x.shape[3]};
-    if (graph.input().shape.c != one.c)
-        fail(source, ": has ", one.c, " channels, the spec's input has ", graph.input().shape.c);
-    try {
-        set_input_shape(graph, one);
-    } catch (const Error &e) {
-        fail("input shape ", to_string(one), " from ", source, " does not fit the network: ", e.what());
-    }
+    std::unique_ptr<CalibrationInputs> inputs = open_calibration_inputs(source, graph);
     Weights weights = resolve_weights(graph, args.get("--weights"), args.get("--random-weights"));
     optimize(graph, weights);
 
     Calibrator calibrator(graph, weights, options);
-    int64_t count = std::min<int64_t>(x.shape[0], max_images);
-    size_t per = static_cast<size_t>(one.elements());
+    int64_t count = std::min<int64_t>(inputs->count(), max_images);
     Progress progress("quantize", static_cast<int>(count), progress_wanted(args.has("--quiet")));
     for (int64_t i = 0; i < count; i++) {
         progress.update(static_cast<int>(i), cat("calibration input ", i + 1));
-        std::vector<float> input(x.data.begin() + static_cast<std::ptrdiff_t>(i * per),
-                                 x.data.begin() + static_cast<std::ptrdiff_t>((i + 1) * per));
-        calibrator.add(input);
+        calibrator.add(inputs->get(i));
     }
     progress.finish();
     Quantization q = calibrator.finish();

@@ -1,5 +1,7 @@
 #include "lower/preprocess.h"
 
+#include "util/error.h"
+
 namespace shufflec {
 
 using namespace Halide;
@@ -152,7 +154,56 @@ PreprocessPipeline build_preprocess(const Preprocess &pre, const Shape &s) {
     input.output_buffer().dim(2).set_bounds(0, 3).set_stride(static_cast<int>(s.w * s.h));
     input.output_buffer().dim(3).set_bounds(0, 1);
     // `threads` is every pipeline's first argument; this one splits its rows in fixed blocks of 8.
-    return {Pipeline(input), {threads, image, format, in_w, in_h, resize_w, resize_h, crop_x, crop_y}};
+    return {Pipeline(input), {threads, image, format, in_w, in_h, resize_w, resize_h, crop_x, crop_y},
+            image, threads, format, in_w, in_h, resize_w, resize_h, crop_x, crop_y};
+}
+
+PreprocessGeometry preprocess_geometry(const Preprocess &pre, const Shape &s, int width, int height,
+                                       const std::string &what) {
+    PreprocessGeometry g{width, height, 0, 0};
+    if (pre.resize) {
+        // The same double arithmetic as the Python each convention comes from.
+        auto long_side = [&](int lng, int shrt) {
+            double r = static_cast<double>(pre.resize);
+            return static_cast<int32_t>(pre.round_long_side ? r / shrt * lng + 0.5 : r * lng / shrt);
+        };
+        if (width <= height) g.resize_w = static_cast<int32_t>(pre.resize), g.resize_h = long_side(height, width);
+        else g.resize_h = static_cast<int32_t>(pre.resize), g.resize_w = long_side(width, height);
+    }
+    auto center = [](int32_t size, int64_t crop) {  // Python's round((size - crop) / 2), ties to even
+        int32_t d = size - static_cast<int32_t>(crop), q = d / 2;
+        return (d % 2 != 0 && q % 2 != 0) ? q + 1 : q;
+    };
+    if (pre.crop_h) {
+        if (g.resize_w < s.w || g.resize_h < s.h)
+            fail(what, ": ", width, "x", height, " resizes to ", g.resize_w, "x", g.resize_h, ", smaller than the ",
+                 s.w, "x", s.h, " crop");
+        g.crop_x = center(g.resize_w, s.w);
+        g.crop_y = center(g.resize_h, s.h);
+    } else if (g.resize_w != s.w || g.resize_h != s.h) {
+        fail(what, ": ", width, "x", height, " becomes ", g.resize_w, "x", g.resize_h, ", not the input's ", s.w, "x",
+             s.h, " (the spec's preprocess has no crop)");
+    }
+    return g;
+}
+
+std::vector<float> run_preprocess(PreprocessPipeline &p, const Preprocess &pre, const Shape &s, const uint8_t *pixels,
+                                  int width, int height, const std::string &what) {
+    PreprocessGeometry g = preprocess_geometry(pre, s, width, height, what);
+    Buffer<uint8_t> image(const_cast<uint8_t *>(pixels), 3 * width, height);
+    p.pixels.set(image);
+    p.threads.set(1);
+    p.format.set(kPixelsRGB8);
+    p.width.set(width);
+    p.height.set(height);
+    p.resize_w.set(g.resize_w);
+    p.resize_h.set(g.resize_h);
+    p.crop_x.set(g.crop_x);
+    p.crop_y.set(g.crop_y);
+    std::vector<float> out(static_cast<size_t>(s.w * s.h * 3));
+    Buffer<float> tensor(out.data(), static_cast<int>(s.w), static_cast<int>(s.h), 3, 1);
+    p.pipeline.realize(tensor, get_jit_target_from_environment());
+    return out;
 }
 
 }  // namespace shufflec

@@ -35,8 +35,27 @@ enum PixelFormat { kPixelsRGB8, kPixelsBGR8, kPixelsRGBA8, kPixelsBGRA8, kPixels
 struct PreprocessPipeline {
     Halide::Pipeline pipeline;
     std::vector<Halide::Argument> arguments;
+    // The same parameters, to run the pipeline here (JIT: calibration images).
+    Halide::ImageParam pixels;
+    Halide::Param<int32_t> threads, format, width, height, resize_w, resize_h, crop_x, crop_y;
 };
 
 PreprocessPipeline build_preprocess(const Preprocess &pre, const Shape &input);
+
+// Where an image of width x height lands: the resized size (the shorter side
+// becomes pre.resize; the longer as torchvision or megvii compute it) and the
+// crop's corner (Python's round((size - crop) / 2)). The generated
+// NAME_preprocess_image computes the same in C (emit/model_sources.cc); errors
+// (the resized image smaller than the input) name `what`.
+struct PreprocessGeometry {
+    int32_t resize_w = 0, resize_h = 0, crop_x = 0, crop_y = 0;
+};
+PreprocessGeometry preprocess_geometry(const Preprocess &pre, const Shape &input, int width, int height,
+                                       const std::string &what);
+
+// An RGB8 image (height rows of width x R, G, B) as the network's input,
+// N = 1 (JIT-compiled `pipeline` for this machine).
+std::vector<float> run_preprocess(PreprocessPipeline &pipeline, const Preprocess &pre, const Shape &input,
+                                  const uint8_t *pixels, int width, int height, const std::string &what);
 
 }  // namespace shufflec
