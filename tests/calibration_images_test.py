@@ -29,19 +29,14 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
 from shufflec_py import fashion_mnist  # noqa: E402
 
 SPEC = os.path.join(ROOT, "specs", "fashion_mnist", "fashion_shufflenet_v1_g3.json")
 IMAGES = 100
 TOLERANCE = 1e-5
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 def model_inputs(grey):
@@ -108,10 +103,7 @@ def main():
         one_line("a spec without input.preprocess", os.path.join(tmp, "PNG"),
                  "a folder of images needs the spec's input.preprocess", os.path.join(ROOT, "tests",
                                                                                        "tiny_shufflenet_v1.json"))
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 if __name__ == "__main__":

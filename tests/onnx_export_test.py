@@ -48,6 +48,8 @@ import onnx.numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
 from shufflec_py import fashion_mnist  # noqa: E402
 
 ORT_RUN = os.path.join(ROOT, "bench", "peers", "ort_run.js")
@@ -60,13 +62,6 @@ SIMULATED_TOLERANCE = 5e-2
 TOP1_SHARE = 0.99
 IMAGES = 200
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 def run(*argv, env=None):
@@ -261,10 +256,7 @@ def main():
         check(exact >= EXACT_SHARE and err.max() <= SIMULATED_TOLERANCE,
               f"PyTorch export quantized like ONNX Runtime, imported: shufflec's int8 simulation vs ONNX Runtime, "
               f"16 inputs: {100 * exact:.1f}% within {EXACT} (>= {100 * EXACT_SHARE:.0f}%), worst {err.max():.1e}")
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 if __name__ == "__main__":
