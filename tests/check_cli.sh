@@ -51,6 +51,11 @@ grep -q "^note: int8 for arm-64-linux: no integer dot product" "$tmp/int8-arm-64
     || fail "no note on int8 without a dot product: $(cat "$tmp/int8-arm-64-linux.txt")"
 grep -q "^note: int8" "$tmp/int8-arm-64-linux-arm_dot_prod.txt" && fail "a slowness note on int8 with dotprod"
 
+# info --quantization: what runs in integers (V1 g3: every conv but the float stem).
+out=$("$shufflec" info "$fashion.json" --quantization "$fashion.quantization.json" 2>&1) || fail "info --quantization: $out"
+echo "$out" | grep -q "^integer arithmetic: 90.6% of the MACs (48 of 49 convs)$" || fail "info --quantization: $out"
+echo "$out" | grep -q "^stem.conv  *conv  *254016  float    uint8 x 0.0206807$" || fail "info --quantization stem: $out"
+
 # export-onnx: one line for a quantization file of another model, and no output file.
 expect_one_line "export-onnx, another model's quantization" "no scale for tensor" \
     "$shufflec" export-onnx "$src/specs/fashion_mnist/fashion_shufflenet_v2.json" \
