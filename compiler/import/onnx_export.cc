@@ -203,14 +203,17 @@ private:
                 x = requantized(x);
             }
         }
-        if (n.input_shuffles.empty()) return x;
+        if (n.input_shuffles.empty()) {
+            bool view = g_.nodes[static_cast<size_t>(n.inputs[0])].op == Op::Slice;  // a Gather: quantized again
+            return view && n.parts.empty() ? requantized(x) : x;
+        }
         std::vector<int64_t> source;
         for (int64_t c = 0; c < input_channels(g_, n); c++) source.push_back(shuffled_channel(n.input_shuffles, c));
         return requantized(gather(x, source, n.name + ".shuffled"));
     }
     // `x` (a view of `source`) quantized again with source's scale.
     std::string requantize_like(const std::string &x, int source) {
-        return quantize(x, q_->tensors.at(g_.nodes[static_cast<size_t>(source)].name), x);
+        return quantize(x, q_->tensors.at(g_.nodes[static_cast<size_t>(stored_source(g_, source))].name), x);
     }
 
     std::string conv(int i) {
@@ -233,7 +236,7 @@ private:
             if (n.bias) {
                 // int32 at scale input x weight[c], as shufflec and ONNX Runtime's QDQ convs use it.
                 const Tensor &b = weight(n, "bias");
-                double in_scale = q_->tensors.at(g_.nodes[static_cast<size_t>(n.inputs[0])].name).scale;
+                double in_scale = q_->tensors.at(g_.nodes[static_cast<size_t>(stored_source(g_, n.inputs[0]))].name).scale;
                 std::vector<float> bs(scales.size());
                 std::vector<int32_t> bq(scales.size());
                 for (size_t c = 0; c < scales.size(); c++) {

@@ -96,6 +96,9 @@ void plan_quantization(const Graph &graph, const Quantization &q, SegmentPlan &p
     for (size_t i = 0; i < graph.nodes.size(); i++)
         if (plan.concat_view[i] && plan.quant[i].quantized)
             for (int in : graph.nodes[i].inputs) plan.quant[in] = plan.quant[i];
+    // A slice of a quantized tensor keeps its integers (quantize/quantization.h: stored_source).
+    for (size_t i = 0; i < graph.nodes.size(); i++)
+        if (graph.nodes[i].op == Op::Slice) plan.quant[i] = plan.quant[graph.nodes[i].inputs[0]];
 }
 
 }  // namespace

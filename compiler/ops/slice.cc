@@ -42,8 +42,10 @@ void lower(Lowering &L, int index) {
     const Node &node = L.node(index);
     Value in = L.value(node.inputs[0]);
     Stage &st = L.add_stage(index, Stage::Elementwise);
+    // A slice of a quantized tensor keeps its integers and scale.
+    st.value.q = in.q;
     Lowering::define(st.value.f, 0, [&](Expr ch, Expr, Expr) {
-        return in.at(ch + static_cast<int>(node.begin), Vars::x, Vars::y, Vars::n);
+        return in.raw_at(ch + static_cast<int>(node.begin), Vars::x, Vars::y, Vars::n);
     });
 }
 

@@ -62,7 +62,8 @@ bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, con
     if (node.inputs.size() > 1 && node.parts.empty()) return false;
     // Parts of several tensors are summed in one accumulator: one scale for all.
     const TensorQuant *first = nullptr;
-    for (int in : node.inputs) {
+    for (int input : node.inputs) {
+        int in = stored_source(graph, input);
         if (roles[in] != QuantRole::Quantized) return false;
         auto it = q.tensors.find(graph.nodes[in].name);
         if (it == q.tensors.end()) return false;
@@ -70,6 +71,11 @@ bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, con
         first = &it->second;
     }
     return true;
+}
+
+int stored_source(const Graph &graph, int node) {
+    while (graph.nodes[node].op == Op::Slice) node = graph.nodes[node].inputs[0];
+    return node;
 }
 
 TensorQuant make_tensor_quant(double bound, bool is_unsigned, double min, double max) {
@@ -120,7 +126,7 @@ Weights fake_quantize_weights(const Graph &graph, const Weights &weights, const 
         for (size_t j = 0; j < w.data.size(); j++)
             w.data[j] = static_cast<float>(quantize_weight(w.data[j], scales[j / per]) * scales[j / per]);
         if (const Param *bias = node.param("bias")) {
-            double in_scale = q.tensors.at(graph.nodes[node.inputs[0]].name).scale;
+            double in_scale = q.tensors.at(graph.nodes[stored_source(graph, node.inputs[0])].name).scale;
             Tensor &b = out.at(bias->tensor);
             for (size_t c = 0; c < b.data.size(); c++) b.data[c] = quantized_bias(b.data[c], in_scale * scales[c]);
         }

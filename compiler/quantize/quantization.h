@@ -61,6 +61,10 @@ bool never_negative(const Graph &graph, int node);
 // folded channel split; calibration gives them one scale). Its weights are
 // quantized; other convs compute in float.
 bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, const Quantization &q, int node);
+// The tensor whose stored integers `node` reads: itself, or for a slice (of a
+// slice...) its source, whose integers and scale a slice keeps (ShuffleNet V2's
+// split depthwise convs read slices of quantized tensors).
+int stored_source(const Graph &graph, int node);
 
 // The scale of a tensor whose calibrated magnitude is `bound` (its max for
 // uint8, its max |x| for int8); a tensor that was always zero gets scale 1.
