@@ -62,6 +62,15 @@ expect_one_line "export-onnx, another model's quantization" "no scale for tensor
     --quantization "$fashion.quantization.json" -o "$tmp/v2.onnx"
 [ ! -e "$tmp/v2.onnx" ] || fail "a failed export-onnx wrote its output"
 expect_one_line "export-onnx without -o" "export-onnx: missing -o MODEL.onnx" "$shufflec" export-onnx "$fashion.json"
+# Layer names that collide with the export's own value names: one line, no file.
+cat > "$tmp/names.json" <<'SPEC'
+{"format": "shufflec-spec/1", "name": "names", "input": {"shape": [1, 3, 8, 8]},
+ "layers": [{"op": "conv", "name": "output", "out_channels": 4, "kernel": 3, "pad": 1},
+            {"op": "conv", "name": "output.weight", "out_channels": 4, "kernel": 1}]}
+SPEC
+expect_one_line "export-onnx, colliding names" "two ONNX values would be named 'output.weight'" \
+    "$shufflec" export-onnx "$tmp/names.json" --random-weights 1 -o "$tmp/names.onnx"
+[ ! -e "$tmp/names.onnx" ] || fail "a failed export-onnx wrote its output"
 
 # Tools run as commands (shebang, executable bit).
 for tool in import_megvii.py megvii_shufflenet.py golden.py gen_specs.py make_golden.py; do

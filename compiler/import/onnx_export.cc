@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include <onnx/onnx_pb.h>
 
@@ -36,8 +37,9 @@ public:
         io(gp_->add_input(), "input", g_.input().shape);
         value_[0] = "input";
         for (size_t i = 1; i < g_.nodes.size(); i++) value_[i] = store(static_cast<int>(i), lower(static_cast<int>(i)));
-        node("Identity", {value_[static_cast<size_t>(g_.output)]}, "output");
-        io(gp_->add_output(), "output", g_.output_node().shape);
+        std::string output = names_.count("output") ? fresh("output") : "output";
+        node("Identity", {value_[static_cast<size_t>(g_.output)]}, output);
+        io(gp_->add_output(), output, g_.output_node().shape);
         std::string bytes;
         if (!model.SerializeToString(&bytes)) internal_error("ONNX serialization of '", g_.name, "'");
         return bytes;
@@ -53,6 +55,16 @@ private:
     std::vector<std::string> value_;  // per node: the float value its readers read
     onnx::GraphProto *gp_ = nullptr;
     int counter_ = 0;
+    std::set<std::string> names_ = {"input"};  // every value and initializer so far
+
+    // ONNX names each value once; layer names that would collide (a layer
+    // "a.q" beside a quantized "a") are an error naming both.
+    const std::string &claim(const std::string &name) {
+        if (!names_.insert(name).second)
+            fail("export-onnx: two ONNX values would be named '", name,
+                 "' (layer names and the suffixes the export adds collide); rename the layer");
+        return name;
+    }
 
     void io(onnx::ValueInfoProto *v, const std::string &name, const Shape &s) {
         v->set_name(name);
@@ -61,14 +73,19 @@ private:
         for (int64_t d : s.dims()) t->mutable_shape()->add_dim()->set_dim_value(d);
     }
 
-    std::string fresh(const std::string &base) { return base + "_" + std::to_string(counter_++); }
+    std::string fresh(const std::string &base) {
+        std::string name;
+        do name = base + "_" + std::to_string(counter_++);
+        while (names_.count(name));
+        return name;
+    }
 
     onnx::NodeProto *node(const std::string &op, const std::vector<std::string> &inputs, const std::string &output) {
         onnx::NodeProto *n = gp_->add_node();
         n->set_op_type(op);
         n->set_name(output);
         for (const auto &in : inputs) n->add_input(in);
-        n->add_output(output);
+        n->add_output(claim(output));
         return n;
     }
     static void attr(onnx::NodeProto *n, const std::string &name, int64_t v) {
@@ -93,7 +110,7 @@ private:
     // Initializers (an empty shape is a scalar).
     onnx::TensorProto *initializer(const std::string &name, const std::vector<int64_t> &shape, int type) {
         onnx::TensorProto *t = gp_->add_initializer();
-        t->set_name(name);
+        t->set_name(claim(name));
         t->set_data_type(type);
         for (int64_t d : shape) t->add_dims(d);
         return t;

@@ -28,7 +28,12 @@ RgbImage decode_png(const std::string &path, const std::string &bytes) {
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
         fail(path, ": not a valid PNG file (", image.message, ")");
-    check_size(path, image.width, image.height);
+    try {
+        check_size(path, image.width, image.height);
+    } catch (const Error &) {
+        png_image_free(&image);
+        throw;
+    }
     image.format = PNG_FORMAT_RGB;
     RgbImage out;
     out.width = static_cast<int>(image.width);
