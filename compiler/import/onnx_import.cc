@@ -598,10 +598,6 @@ private:
     std::map<std::string, TensorQuant> layer_quant_;        // QDQ: the scale of each quantized layer's output
     std::map<std::string, TensorQuant> quantized_values_;   // QDQ: QuantizeLinear outputs
 
-public:
-    const std::map<std::string, TensorQuant> &layer_quant() const { return layer_quant_; }
-
-private:
     friend class NodeView;
 };
 
