@@ -56,6 +56,29 @@ out=$("$shufflec" info "$fashion.json" --quantization "$fashion.quantization.jso
 echo "$out" | grep -q "^integer arithmetic: 90.6% of the MACs (48 of 49 convs)$" || fail "info --quantization: $out"
 echo "$out" | grep -q "^stem.conv  *conv  *254016  float    uint8 x 0.0206807$" || fail "info --quantization stem: $out"
 
+# run --dump: every tensor of the int8 model as it rounds them (a stored tensor is a
+# multiple of its scale), the last one the output.
+/usr/bin/python3 -c 'import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(3).standard_normal((1, 3, 56, 56)).astype(np.float32))' "$tmp/x56.npy"
+"$shufflec" run "$fashion.json" --input "$tmp/x56.npy" --quantization "$fashion.quantization.json" -o "$tmp/y56.npy" \
+    --dump "$tmp/dump" || fail "run --dump"
+/usr/bin/python3 - "$tmp/dump" "$tmp/y56.npy" "$fashion.quantization.json" <<'PY' || fail "run --dump: the dumped tensors"
+import json, os, sys
+import numpy as np
+folder, out, qfile = sys.argv[1:]
+index = json.load(open(os.path.join(folder, "index.json")))
+scales = json.load(open(qfile))["tensors"]
+assert sorted(f for f in os.listdir(folder) if f.endswith(".npy")) == [e["file"] for e in index], "files"
+assert np.array_equal(np.load(os.path.join(folder, index[-1]["file"])), np.load(out)), "the last tensor is the output"
+rounded = 0
+for e in index:
+    if e["name"] in scales:
+        v = np.load(os.path.join(folder, e["file"])).astype(np.float64) / scales[e["name"]]["scale"]
+        assert list(v.shape) == e["shape"] and np.abs(v - np.round(v)).max() < 1e-3, e["name"]
+        rounded += 1
+assert rounded == len(scales), (rounded, len(scales))
+print(f"ok: run --dump: {len(index)} tensors, the {rounded} quantized ones multiples of their scales")
+PY
+
 # export-onnx: one line for a quantization file of another model, and no output file.
 expect_one_line "export-onnx, another model's quantization" "no scale for tensor" \
     "$shufflec" export-onnx "$src/specs/fashion_mnist/fashion_shufflenet_v2.json" \

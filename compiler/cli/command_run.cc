@@ -1,5 +1,7 @@
-// shufflec run SPEC --input X.npy -o Y.npy: the reference interpreter on one input.
+// shufflec run SPEC --input X.npy -o Y.npy [--dump DIR]: the reference interpreter on one input.
 #include <cstdio>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -8,6 +10,7 @@
 #include "reference/interpreter.h"
 #include "spec/spec_parser.h"
 #include "util/error.h"
+#include "util/file_io.h"
 #include "util/npy.h"
 #include "weights/weights.h"
 
@@ -20,6 +23,9 @@ int command_run(const std::vector<std::string> &argv) {
                {"--input", "X.npy", "input tensor, float32 NCHW; its batch and resolution are used"},
                {"--quantization", "Q.json", "simulate the int8 model of `shufflec quantize`'s parameters: quantized "
                                             "weights, every stored tensor rounded to its scale"},
+               {"--dump", "DIR", "also write every tensor computed: DIR/0000.npy ... in node order and "
+                                 "DIR/index.json (name, op, shape of each); with --quantization the nodes after the "
+                                 "passes, as the int8 model rounds them"},
                {"-o", "Y.npy", "where to write the output tensor"}},
               {"SPEC"});
     if (!args.parse(argv)) {
@@ -45,13 +51,31 @@ int command_run(const std::vector<std::string> &argv) {
     }
     Weights weights = resolve_weights(graph, args.get("--weights"), args.get("--random-weights"));
     std::vector<float> y;
+    nlohmann::ordered_json index = nlohmann::ordered_json::array();
+    NodeHook dump;
+    if (args.has("--dump")) {
+        make_folders(args.get("--dump"));
+        dump = [&](int node, std::vector<float> &value) {
+            // File names from the node's position, never from its (spec-given) name.
+            char file[16];
+            std::snprintf(file, sizeof file, "%04d.npy", node);
+            const Node &n = graph.nodes[static_cast<size_t>(node)];
+            write_npy(join_path(args.get("--dump"), file), n.shape.dims(), value.data());
+            index.push_back({{"file", file}, {"name", n.name}, {"op", op_name(n.op)}, {"shape", n.shape.dims()}});
+        };
+    }
     if (args.has("--quantization")) {
         Quantization q = load_quantization(args.get("--quantization"));
         optimize(graph, weights);
         check_quantization(graph, q, args.get("--quantization"));
-        y = run_reference_quantized(graph, weights, q, x.data);
+        y = run_reference_quantized(graph, weights, q, x.data, dump);
     } else {
-        y = run_reference(graph, weights, x.data);
+        y = run_reference(graph, weights, x.data, dump);
+    }
+    if (dump) {
+        std::string text = "[\n";
+        for (size_t i = 0; i < index.size(); i++) text += " " + index[i].dump() + (i + 1 < index.size() ? ",\n" : "\n");
+        write_file_atomic(join_path(args.get("--dump"), "index.json"), text + "]\n");
     }
     write_npy(args.get("-o"), graph.output_node().shape.dims(), y.data());
     return 0;

@@ -158,15 +158,16 @@ void check_quantization(const Graph &graph, const Quantization &q, const std::st
 }
 
 std::vector<float> run_reference_quantized(const Graph &graph, const Weights &weights, const Quantization &q,
-                                           const std::vector<float> &input) {
+                                           const std::vector<float> &input, const NodeHook &observe) {
     std::vector<QuantRole> roles = quant_roles(graph, &q);
     std::vector<const TensorQuant *> scale(graph.nodes.size(), nullptr);
     for (size_t i = 0; i < graph.nodes.size(); i++)
         if (roles[i] == QuantRole::Quantized) scale[i] = &q.tensors.at(graph.nodes[i].name);
     Weights quantized = fake_quantize_weights(graph, weights, q);
     return run_reference(graph, quantized, input, [&](int node, std::vector<float> &value) {
-        if (!scale[node]) return;
-        for (float &v : value) v = static_cast<float>(fake_quantize(*scale[node], v));
+        if (scale[node])
+            for (float &v : value) v = static_cast<float>(fake_quantize(*scale[node], v));
+        if (observe) observe(node, value);
     });
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "reference/interpreter.h"
 #include "weights/weights.h"
 
 namespace shufflec {
@@ -95,8 +96,9 @@ void check_quantization(const Graph &graph, const Quantization &q, const std::st
 // The int8 model simulated by the reference interpreter: quantized weights,
 // and every quantized tensor rounded to its scale where it is stored. Returns
 // the output (float, like the compiled model's).
+// `observe` (if given) sees every node's value as the int8 model has it.
 std::vector<float> run_reference_quantized(const Graph &graph, const Weights &weights, const Quantization &q,
-                                           const std::vector<float> &input);
+                                           const std::vector<float> &input, const NodeHook &observe = nullptr);
 
 // The quantization of an optimized graph from scales given per tensor of the
 // unoptimized one (an imported QDQ model's QuantizeLinear scales, by spec
