@@ -36,6 +36,8 @@ if [ "${1:-}" = "--peers" ]; then
   # Node.js and npm: this machine kind ships them; Debian's nodejs conflicts with
   # that install, so only fall back to apt when neither is present.
   if ! command -v npm >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    ${SUDO:-} apt-get update -qq
     ${SUDO:-} apt-get install -y -qq --no-install-recommends nodejs npm
   fi
   ort="$here/bench/peers/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"

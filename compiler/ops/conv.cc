@@ -182,11 +182,12 @@ void pack(WeightPacker &packer, int index) {
     p.padded_group = (group + packer.group_padding() - 1) / packer.group_padding() * packer.group_padding();
     // PyTorch layout [co][ci][ky][kx]: i = ci * taps + tap.
     auto at = [&](int64_t gi, int64_t kk, int64_t i) { return w[(gi * group + kk) * cin_g * taps + i]; };
-    if (packer.plan().int8() && packer.plan().int8_conv[index]) {
-        // int8: the integers, and input scale x weight scale per output channel.
-        std::vector<double> scales = weight_channel_scales(packer.tensor(index, "weight"));
+    // int8: the integers, and input scale x weight scale per output channel.
+    bool int8 = packer.plan().int8() && packer.plan().int8_conv[index];
+    std::vector<double> scales = int8 ? weight_channel_scales(packer.tensor(index, "weight")) : std::vector<double>{};
+    double in_scale = int8 ? packer.plan().quant[node.inputs[0]].scale : 0;
+    if (int8) {
         const ValueQuant &in_q = packer.plan().quant[node.inputs[0]];
-        double in_scale = in_q.scale;
         auto qw = [&](int64_t gi, int64_t kk, int64_t i) {
             return quantize_weight(at(gi, kk, i), scales[gi * group + kk]);
         };
@@ -243,15 +244,9 @@ void pack(WeightPacker &packer, int index) {
     if (node.bias) {
         // An int8 conv's bias: rounded to its int32 step (quantize/quantization.h).
         const auto &b = packer.tensor(index, "bias").data;
-        std::vector<double> scales;
-        double in_scale = 0;
-        if (packer.plan().int8() && packer.plan().int8_conv[index]) {
-            scales = weight_channel_scales(packer.tensor(index, "weight"));
-            in_scale = packer.plan().quant[node.inputs[0]].scale;
-        }
         p.bias = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
             int64_t co = gi * group + kk;
-            return scales.empty() ? b[co] : quantized_bias(b[co], in_scale * scales[co]);
+            return int8 ? quantized_bias(b[co], in_scale * scales[co]) : b[co];
         });
     }
 }
