@@ -18,8 +18,8 @@ std::string host_expression(const SegmentPlan &plan, int node) {
     case Placement::Input: return cat("(void *)(input + ", p.offset, ")");
     case Placement::Output: return cat("(void *)(output + ", p.offset, ")");
     case Placement::Arena:
-        if (storage_element(plan, node) != Element::F32) return cat("(void *)((unsigned char *)arena + ", p.offset, ")");
-        return cat("(void *)(arena + ", p.offset, ")");
+        // p.offset counts elements of the tensor's storage type.
+        return cat("(void *)((unsigned char *)arena + ", p.offset * element_bytes(storage_element(plan, node)), ")");
     case Placement::None: break;
     }
     internal_error("tensor without storage");
@@ -69,6 +69,7 @@ std::string segment_function(const ModelDescription &model, int segment) {
 std::string generate_glue_c(const ModelDescription &m) {
     const Graph &g = *m.graph;
     const SegmentPlan &plan = *m.plan;
+    bool narrow = plan.int8() || plan.fp16;  // a second view of the weights blob (segment_plan.h)
     const std::string &N = m.name;
     const Shape &in = g.input().shape, &out = g.output_node().shape;
     std::ostringstream o;
@@ -87,7 +88,7 @@ std::string generate_glue_c(const ModelDescription &m) {
     for (size_t s = 0; s < plan.segments.size(); s++) {
         const Segment &seg = plan.segments[s];
         o << "int " << segment_function(m, static_cast<int>(s)) << "(struct halide_buffer_t *weights, "
-          << (plan.int8() ? "struct halide_buffer_t *weights_i8, " : "") << "int32_t threads";
+          << (narrow ? "struct halide_buffer_t *narrow_weights, " : "") << "int32_t threads";
         size_t args = seg.inputs.size() + seg.outputs.size();
         for (size_t k = 0; k < args; k++) o << ", struct halide_buffer_t *";
         o << ");\n";
@@ -161,7 +162,13 @@ std::string generate_glue_c(const ModelDescription &m) {
         for (int t : plan.segments[s].outputs) call_args[s].push_back(view_slot(t, true));
     }
     auto type_fields = [](Element e) {
-        return e == Element::F32 ? "halide_type_float, 32" : e == Element::I8 ? "halide_type_int, 8" : "halide_type_uint, 8";
+        switch (e) {
+        case Element::F32: return "halide_type_float, 32";
+        case Element::F16: return "halide_type_float, 16";
+        case Element::I8: return "halide_type_int, 8";
+        case Element::U8: return "halide_type_uint, 8";
+        }
+        internal_error("element type");
     };
     o << "\nstatic const int32_t " << N << "_layout[" << views.size() << "][13] = {\n";
     for (const View &v : views) {
@@ -217,17 +224,17 @@ std::string generate_glue_c(const ModelDescription &m) {
       << "    shufflec_internal_install_pool();\n"
       << "    const int32_t threads = shufflec_get_num_threads();\n"
       << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_layout);\n";
-    if (plan.int8())  // the same blob as bytes: the int8 weights inside it
-        o << "    halide_buffer_t wb8;\n    halide_dimension_t wd8;\n"
-          << "    const int32_t weight_bytes_layout[13] = {1, " << m.weight_floats * 4
-          << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, halide_type_int, 8};\n"
-          << "    shufflec_buffer(&wb8, &wd8, (void *)weights, weight_bytes_layout);\n";
+    if (narrow)  // the same blob as bytes (the int8 weights inside it) or halves (fp16)
+        o << "    halide_buffer_t wbn;\n    halide_dimension_t wdn;\n"
+          << "    const int32_t narrow_weight_layout[13] = {1, " << m.weight_floats * (plan.fp16 ? 2 : 4)
+          << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, " << (plan.fp16 ? "halide_type_float, 16" : "halide_type_int, 8") << "};\n"
+          << "    shufflec_buffer(&wbn, &wdn, (void *)weights, narrow_weight_layout);\n";
     for (size_t v = 0; v < views.size(); v++)
         o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N
           << "_layout[" << v << "]);\n";
     if (m.profile) o << "    double start = shufflec_now_ns(), stop;\n";
     for (size_t s = 0; s < plan.segments.size(); s++) {
-        o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb, " << (plan.int8() ? "&wb8, " : "")
+        o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb, " << (narrow ? "&wbn, " : "")
           << "threads";
         for (int v : call_args[s]) o << ", &b[" << v << "]";
         o << ") != 0) return SHUFFLEC_ERROR_PIPELINE;\n";
@@ -334,7 +341,7 @@ std::string generate_glue_c(const ModelDescription &m) {
             return "[" + d + "]";
         };
         std::string info = cat("{\"name\": \"", N, "\", \"target\": \"", m.target_folder, "\", \"precision\": \"",
-                               plan.int8() ? "int8" : "fp32", "\", \"input\": ", dims(in),
+                               precision_name(plan), "\", \"input\": ", dims(in),
                                ", \"output\": ", dims(out), ", \"macs\": ", m.macs, ", \"external_weights\": ",
                                m.external_weights ? "true" : "false", ", \"scratch_bytes\": ",
                                std::max<int64_t>(plan.arena_floats, 16) * 4, ", \"preprocess\": ",
@@ -387,9 +394,10 @@ std::string generate_header(const ModelDescription &m) {
       << ";\n\n"
       << "#define " << U << "_NAME " << c_string(N) << "\n"
       << "#define " << U << "_TARGET " << c_string(m.target_folder) << " /* the concrete target it was compiled for */\n"
-      << "#define " << U << "_PRECISION " << (m.plan->int8() ? "\"int8\" /* int8 inside (docs/quantization.md); float "
-                                                                "in and out */"
-                                                              : "\"fp32\"")
+      << "#define " << U << "_PRECISION \"" << precision_name(*m.plan) << "\""
+      << (m.plan->int8() ? " /* int8 inside (docs/quantization.md); float in and out */"
+          : m.plan->fp16 ? " /* halves inside (docs/quantization.md); float in and out */"
+                         : "")
       << "\n\n"
       << "/* Input: float32 NCHW. */\n"
       << "#define " << U << "_INPUT_N " << in.n << "\n#define " << U << "_INPUT_C " << in.c << "\n#define " << U

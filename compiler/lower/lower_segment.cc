@@ -24,8 +24,8 @@ Expr Value::raw_at_group(Expr k, Expr g, int64_t group_size, Expr x, Expr y, Exp
 }
 
 Expr Value::real(Expr raw) const {
-    if (!q.quantized) return raw;
-    return cast<float>(raw) * static_cast<float>(q.scale);
+    if (q.quantized) return cast<float>(raw) * static_cast<float>(q.scale);
+    return raw.type() == Float(32) ? raw : cast<float>(raw);
 }
 
 Expr Value::at(Expr ch, Expr x, Expr y, Expr n) const { return real(raw_at(ch, x, y, n)); }
@@ -37,6 +37,7 @@ Expr Value::at_group(Expr k, Expr g, int64_t group_size, Expr x, Expr y, Expr n)
 Type halide_type(Element e) {
     switch (e) {
     case Element::F32: return Float(32);
+    case Element::F16: return Float(16);
     case Element::I8: return Int(8);
     case Element::U8: return UInt(8);
     }
@@ -55,6 +56,12 @@ void constrain(OutputImageParam p, const BufferLayout &b) {
         p.dim(static_cast<int>(d)).set_bounds(0, static_cast<int>(b.extent[d])).set_stride(static_cast<int>(b.stride[d]));
 }
 
+// The type of a defined Func's values.
+Type stored_type(const Func &f) {
+    if (!f.defined()) internal_error("Func '", f.name(), "' has no definition");
+    return f.value().type();
+}
+
 // The variables of a Func with this grouping.
 std::vector<Var> vars_of(int64_t group) {
     if (group == 0) return {c, x, y, n};
@@ -65,7 +72,7 @@ std::vector<Var> vars_of(int64_t group) {
 
 Lowering::Lowering(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment)
     : g_(graph), packed_(weights), plan_(plan), seg_(plan.segments[segment]), weights_(Float(32), 1, "weights"),
-      weights_i8_(Int(8), 1, "weights_i8") {
+      narrow_weights_(plan.fp16 ? Float(16) : Int(8), 1, plan.fp16 ? "weights_f16" : "weights_i8") {
     out_.segment = segment;
     out_.stage_of.assign(graph.nodes.size(), -1);
 }
@@ -75,10 +82,10 @@ LoweredSegment Lowering::run() {
     weights_.dim(0).set_min(0);
     out_.arguments.push_back(weights_);
     out_.weights_param = weights_;
-    if (plan_.int8()) {
-        weights_i8_.dim(0).set_min(0);
-        out_.arguments.push_back(weights_i8_);
-        out_.weights_i8_param = weights_i8_;
+    if (plan_.int8() || plan_.fp16) {
+        narrow_weights_.dim(0).set_min(0);
+        out_.arguments.push_back(narrow_weights_);
+        out_.narrow_weights_param = narrow_weights_;
     }
     out_.threads.set_range(1, 1024);
     out_.arguments.push_back(out_.threads);
@@ -91,10 +98,12 @@ LoweredSegment Lowering::run() {
         Func f("read_" + id);
         f(c, x, y, n) = p(c, x, y, n);
         Value v{f, 0, g_.nodes[node].shape.c, {}};
-        if (layout.element != Element::F32) v.q = plan_.quant[node];
+        if (plan_.int8() && layout.element != Element::F32) v.q = plan_.quant[node];
         // A float tensor of a quantized value (the app's input): quantized as it is read.
         if (plan_.int8() && plan_.quant[node].quantized && layout.element == Element::F32)
             v = quantized(v, plan_.quant[node], "quantize_" + id);
+        // fp16 models round the app's float input to halves as they read it.
+        if (plan_.fp16) v = halves(v, "half_" + id);
         inputs_[node] = v;
         out_.arguments.push_back(p);
         out_.input_params.push_back(p);
@@ -110,13 +119,29 @@ LoweredSegment Lowering::run() {
             Value &v = out_.stages[st].value;
             v = quantized(v, plan_.quant[node], v.f.name() + "_q");
         }
+        // fp16 models: every value is rounded to halves where it is computed
+        // (ops that compute in float32 round their result; convolutions
+        // compute in halves).
+        if (plan_.fp16 && st >= 0) {
+            Value &v = out_.stages[st].value;
+            v = halves(v, v.f.name() + "_h");
+        }
     }
     for (int node : seg_.outputs) {
         Value v = value(node);
         if (v.group > 0 && v.group != plan_.grouping[node])
             internal_error("segment ", seg_.name, " writes '", g_.nodes[node].name, "' in groups of ", v.group,
                            ", the plan in groups of ", plan_.grouping[node]);
-        constrain(v.f.output_buffer(), buffer_layout(g_, plan_, node, v.group > 0));
+        BufferLayout layout = buffer_layout(g_, plan_, node, v.group > 0);
+        if (stored_type(v.f) != halide_type(layout.element)) {
+            // The app's float output of an fp16 model: its halves widened.
+            Func widened(v.f.name() + "_out");
+            std::vector<Var> vars = vars_of(v.group);
+            std::vector<Expr> args(vars.begin(), vars.end());
+            widened(args) = cast(halide_type(layout.element), v.f(args));
+            v.f = widened;
+        }
+        constrain(v.f.output_buffer(), layout);
         out_.outputs.push_back(v.f);
     }
     return std::move(out_);
@@ -139,7 +164,23 @@ Expr Lowering::weight_at(int64_t offset, Expr index) { return weights_(static_ca
 
 Expr Lowering::weight_i8_at(int64_t offset, Expr index) {
     if (!plan_.int8()) internal_error("int8 weights in a float model");
-    return weights_i8_(static_cast<int>(offset) + index);
+    return narrow_weights_(static_cast<int>(offset) + index);
+}
+
+Expr Lowering::weight_f16_at(int64_t offset, Expr index) {
+    if (!plan_.fp16) internal_error("half weights outside an fp16 model");
+    return narrow_weights_(static_cast<int>(offset) + index);
+}
+
+Value Lowering::halves(const Value &v, const std::string &name) {
+    if (v.q.quantized) internal_error("an fp16 model with a quantized value");
+    if (stored_type(v.f) == Float(16)) return v;
+    Value out = v;
+    out.f = Func(name);
+    std::vector<Var> vars = vars_of(v.group);
+    std::vector<Expr> args(vars.begin(), vars.end());
+    out.f(args) = cast(Float(16), v.f(args));
+    return out;
 }
 
 Value Lowering::quantized(const Value &real, const ValueQuant &q, const std::string &name) const {
@@ -164,8 +205,8 @@ Func Lowering::padded_raw(int node, int64_t group) { return exterior(node, group
 Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
     const Shape &s = g_.nodes[node].shape;
     Value in = value(node);
-    if (raw && !in.q.quantized) internal_error("'", g_.nodes[node].name, "' is not quantized");
-    if (raw) pad_value = cast(in.q.is_unsigned ? UInt(8) : Int(8), 0);
+    if (raw && !in.q.quantized && !plan_.fp16) internal_error("'", g_.nodes[node].name, "' is not stored narrow");
+    if (raw) pad_value = Internal::make_zero(stored_type(in.f));
     Func src(in.f.name() + (raw ? "_raw_view" : "_view"));
     Region bounds;
     if (group == 0) {
@@ -223,8 +264,15 @@ Expr Lowering::activate(const Node &node, Expr e) {
 
 Expr Lowering::clamp_keeping_nan(Expr e, float lo, float hi) {
     // A comparison with a NaN is false: the NaN falls through both selects.
-    if (std::isfinite(lo)) e = select(e < lo, lo, e);
-    if (std::isfinite(hi)) e = select(e > hi, hi, e);
+    // The bounds take e's type (halves in an fp16 model's convolutions).
+    if (std::isfinite(lo)) {
+        Expr bound = Internal::make_const(e.type(), lo);
+        e = select(e < bound, bound, e);
+    }
+    if (std::isfinite(hi)) {
+        Expr bound = Internal::make_const(e.type(), hi);
+        e = select(e > bound, bound, e);
+    }
     return strict_float(e);
 }
 

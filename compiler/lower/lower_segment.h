@@ -40,18 +40,20 @@ struct Value {
     Halide::Func f;
     int64_t group = 0;     // 0: f(c, x, y, n); else f(k, g, x, y, n), c = g * group + k
     int64_t channels = 0;
-    // int8 models: f holds 8-bit integers of this scale (q.quantized), else floats.
+    // int8 models: f holds 8-bit integers of this scale (q.quantized), else
+    // floats (halves in an fp16 model).
     ValueQuant q;
-    // The real value at logical channel c (dequantized: a float).
+    // The real value at logical channel c (dequantized or widened: a float32).
     Halide::Expr at(Halide::Expr c, Halide::Expr x, Halide::Expr y, Halide::Expr n) const;
     // The value at channel g * group_size + k (direct when the grouping matches).
     Halide::Expr at_group(Halide::Expr k, Halide::Expr g, int64_t group_size, Halide::Expr x, Halide::Expr y,
                           Halide::Expr n) const;
-    // As stored: the integers of a quantized value (what int8 convolutions multiply).
+    // As stored: the integers of a quantized value (what int8 convolutions
+    // multiply), the halves of an fp16 model.
     Halide::Expr raw_at(Halide::Expr c, Halide::Expr x, Halide::Expr y, Halide::Expr n) const;
     Halide::Expr raw_at_group(Halide::Expr k, Halide::Expr g, int64_t group_size, Halide::Expr x, Halide::Expr y,
                               Halide::Expr n) const;
-    // A stored value's real value.
+    // A stored value's real value (a float32).
     Halide::Expr real(Halide::Expr raw) const;
 };
 
@@ -80,7 +82,8 @@ struct LoweredSegment {
     std::vector<Halide::Func> outputs;   // one per SegmentPlan output, same order
     std::vector<Halide::Argument> arguments;  // weights, threads, inputs..., then outputs
     Halide::ImageParam weights_param;
-    Halide::ImageParam weights_i8_param;  // int8 models: the same blob as bytes
+    // int8 models: the same blob as bytes; fp16 models: as halves.
+    Halide::ImageParam narrow_weights_param;
     // The threads the run uses (shufflec_set_num_threads): row loops split
     // their rows into that many parallel tasks at run time.
     Halide::Param<int32_t> threads{"threads"};
@@ -115,7 +118,8 @@ public:
     // likely, so loops split into a border part and an interior part free of
     // clamps and selects.
     Halide::Func padded(int node, float pad_value, int64_t group);
-    // The same with the node's stored integers (int8 models), zero outside.
+    // The same with the node's stored values (the integers of a quantized
+    // value, the halves of an fp16 model), zero outside.
     Halide::Func padded_raw(int node, int64_t group);
     // A view concat of other segments' tensors, or the select that assembles one.
     Halide::Func concat(const Node &node);
@@ -125,6 +129,8 @@ public:
     Halide::Expr weight_at(int64_t offset, Halide::Expr index);
     // The blob's int8 weights (int8 models) at byte `offset` + index, as an int8.
     Halide::Expr weight_i8_at(int64_t offset, Halide::Expr index);
+    // The blob's half weights (fp16 models) at half `offset` + index, as a float16.
+    Halide::Expr weight_f16_at(int64_t offset, Halide::Expr index);
 
     // Definitions over a stage's variables: f(vars) = e(channel, k, g) where
     // channel = c, or g * group + k for a grouped value.
@@ -157,8 +163,10 @@ private:
     Halide::Func exterior(int node, int64_t group, bool raw, Halide::Expr pad_value);
     // The value of a node quantized as the plan says (its integers, saturated).
     Value quantized(const Value &real, const ValueQuant &q, const std::string &name) const;
+    // A value rounded to half precision (fp16 models), or `v` if it is halves already.
+    static Value halves(const Value &v, const std::string &name);
 
-    Halide::ImageParam weights_, weights_i8_;
+    Halide::ImageParam weights_, narrow_weights_;
     std::map<int, Value> inputs_;
     LoweredSegment out_;
 };

@@ -67,12 +67,15 @@ std::string c_identifier(const std::string &name) {
     return id;
 }
 
-int element_bytes(Element e) { return e == Element::F32 ? 4 : 1; }
+const char *precision_name(const SegmentPlan &plan) { return plan.int8() ? "int8" : plan.fp16 ? "fp16" : "fp32"; }
+
+int element_bytes(Element e) { return e == Element::F32 ? 4 : e == Element::F16 ? 2 : 1; }
 
 Element storage_element(const SegmentPlan &plan, int node) {
     Placement::Kind kind = plan.placement[node].kind;
-    if (!plan.int8() || kind == Placement::Input || kind == Placement::Output || !plan.quant[node].quantized)
-        return Element::F32;
+    if (kind == Placement::Input || kind == Placement::Output) return Element::F32;
+    if (plan.fp16) return Element::F16;
+    if (!plan.int8() || !plan.quant[node].quantized) return Element::F32;
     return plan.quant[node].is_unsigned ? Element::U8 : Element::I8;
 }
 
@@ -103,10 +106,14 @@ void plan_quantization(const Graph &graph, const Quantization &q, SegmentPlan &p
 
 }  // namespace
 
-SegmentPlan plan_segments(const Graph &graph, Granularity granularity, const Quantization *quantization) {
+SegmentPlan plan_segments(const Graph &graph, Granularity granularity, const Quantization *quantization,
+                          Precision precision) {
     const size_t count = graph.nodes.size();
     if (graph.output == 0) fail("the network's output is its input: there is nothing to compile");
+    if ((precision == Precision::Int8) != (quantization != nullptr))
+        internal_error("an int8 plan needs a quantization, and only an int8 plan");
     SegmentPlan plan;
+    plan.fp16 = precision == Precision::FP16;
     plan.concat_view = choose_concat_views(graph, quantization);
     if (quantization) plan_quantization(graph, *quantization, plan);
     plan.segment_of.assign(count, -1);
@@ -231,9 +238,7 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity, const Qua
     std::sort(order.begin(), order.end(), [&](int a, int b) {
         return graph.nodes[a].shape.elements() > graph.nodes[b].shape.elements();
     });
-    auto bytes_of = [&](int st) {
-        return plan.int8() && plan.quant[st].quantized ? 1 : 4;  // an arena tensor (storage_element)
-    };
+    auto bytes_of = [&](int st) { return element_bytes(storage_element(plan, st)); };
     for (size_t k = 0; k < order.size(); k++) {
         int st = order[k];
         int64_t floats = (graph.nodes[st].shape.elements() * bytes_of(st) + 3) / 4;

@@ -41,7 +41,7 @@ struct ValueQuant {
 };
 
 // The element type of a buffer.
-enum class Element { F32, I8, U8 };
+enum class Element { F32, F16, I8, U8 };
 int element_bytes(Element e);
 
 struct Segment {
@@ -73,6 +73,10 @@ struct SegmentPlan {
     std::vector<ValueQuant> quant;
     std::vector<bool> int8_conv;
     bool int8() const { return !quant.empty(); }
+    // fp16 models (--precision fp16): every value is rounded to IEEE half where
+    // it is computed, arena tensors hold halves and convolutions multiply and
+    // accumulate in half precision (docs/quantization.md).
+    bool fp16 = false;
 };
 
 // Pipeline granularity: one pipeline per unit (the default, see above), or the
@@ -82,13 +86,20 @@ enum class Granularity { Unit, Network };
 
 struct Quantization;  // quantize/quantization.h
 
-// With `quantization` (checked against the graph), an int8 model: quantized
-// tensors are stored as 8-bit integers in the arena.
+// What a plan computes in: fp32, int8 (with a quantization, checked against
+// the graph: quantized tensors are stored as 8-bit integers in the arena) or
+// fp16.
+enum class Precision { FP32, Int8, FP16 };
+
 SegmentPlan plan_segments(const Graph &graph, Granularity granularity = Granularity::Unit,
-                          const Quantization *quantization = nullptr);
+                          const Quantization *quantization = nullptr, Precision precision = Precision::FP32);
+
+// "fp32", "int8" or "fp16".
+const char *precision_name(const SegmentPlan &plan);
 
 // The element type of a materialized tensor's storage: the app's input and
-// output are float; arena tensors are 8-bit when their value is quantized.
+// output are float; arena tensors are 8-bit when their value is quantized,
+// halves in an fp16 model.
 Element storage_element(const SegmentPlan &plan, int node);
 
 // A C identifier made from a node or block name ("stage2.0" -> "stage2_0").

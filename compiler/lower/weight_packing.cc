@@ -54,7 +54,14 @@ PackedArray WeightPacker::append_grouped(int64_t groups, int64_t per_group, int6
 PackedArray WeightPacker::append_grouped_i8(int64_t groups, int64_t per_group, int64_t inner,
                                             const std::function<int(int64_t, int64_t, int64_t)> &values) {
     int64_t padded = round_up(per_group, out_.group_padding);
-    return append_bytes(lay_out_grouped<int8_t>(groups, per_group, inner, padded, values));
+    return append_narrow(lay_out_grouped<int8_t>(groups, per_group, inner, padded, values));
+}
+
+PackedArray WeightPacker::append_grouped_f16(int64_t groups, int64_t per_group, int64_t inner,
+                                             const std::function<float(int64_t, int64_t, int64_t)> &values) {
+    int64_t padded = round_up(per_group, out_.group_padding);
+    auto half = [&](int64_t g, int64_t k, int64_t i) { return float_to_half(values(g, k, i)); };
+    return append_narrow(lay_out_grouped<uint16_t>(groups, per_group, inner, padded, half));
 }
 
 PackedArray WeightPacker::append_quads_i8(int64_t groups, int64_t per_group, int64_t quads,
@@ -67,12 +74,14 @@ PackedArray WeightPacker::append_quads_i8(int64_t groups, int64_t per_group, int
                 for (int64_t j = 0; j < 4; j++)
                     laid[static_cast<size_t>(((g * quads + q) * padded + k) * 4 + j)] =
                         static_cast<int8_t>(values(g, q, k, j));
-    return append_bytes(laid);
+    return append_narrow(laid);
 }
 
-PackedArray WeightPacker::append_bytes(const std::vector<int8_t> &bytes) {
-    std::vector<float> slots((bytes.size() + 3) / 4, 0.0f);
-    std::memcpy(slots.data(), bytes.data(), bytes.size());
+template <typename T>
+PackedArray WeightPacker::append_narrow(const std::vector<T> &values) {
+    size_t bytes = values.size() * sizeof(T);
+    std::vector<float> slots((bytes + 3) / 4, 0.0f);
+    std::memcpy(slots.data(), values.data(), bytes);
     return append(slots);
 }
 

@@ -41,6 +41,9 @@ struct PackedNode {
     // offset * 4 in the blob's bytes) in the grouped layout, and per output
     // channel the float multiplier input scale x weight scale.
     PackedArray weight_i8, multiplier;
+    // A conv in an fp16 model: its weights as IEEE halves (offset * 2 in the
+    // blob's halves) in the grouped layout; the bias stays float.
+    PackedArray weight_f16;
     // ... in dot-product form (PackingOptions::dot), per input tensor it reads
     // (one, or the tensors of its parts): `quads` steps of 4 stored channels
     // per group, weights [group][quad][k padded][4] (offset * 4 in bytes); a
@@ -111,12 +114,16 @@ public:
     // The same layout of int8 values (4 to a float slot of the blob).
     PackedArray append_grouped_i8(int64_t groups, int64_t per_group, int64_t inner,
                                   const std::function<int(int64_t grp, int64_t k, int64_t i)> &values);
+    // The same layout of halves (2 to a float slot, each value rounded to nearest even).
+    PackedArray append_grouped_f16(int64_t groups, int64_t per_group, int64_t inner,
+                                   const std::function<float(int64_t grp, int64_t k, int64_t i)> &values);
     // int8 values(grp, q, k, j) laid out [grp][q][k padded to group_padding][j < 4].
     PackedArray append_quads_i8(int64_t groups, int64_t per_group, int64_t quads,
                                 const std::function<int(int64_t grp, int64_t q, int64_t k, int64_t j)> &values);
 
 private:
-    PackedArray append_bytes(const std::vector<int8_t> &bytes);
+    template <typename T>
+    PackedArray append_narrow(const std::vector<T> &values);
     const Graph &graph_;
     const Weights &weights_;
     const SegmentPlan &plan_;

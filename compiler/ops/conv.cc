@@ -238,6 +238,8 @@ void pack(WeightPacker &packer, int index) {
         p.multiplier = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
             return static_cast<float>(in_scale * scales[gi * group + kk]);
         });
+    } else if (packer.plan().fp16) {
+        p.weight_f16 = packer.append_grouped_f16(node.out_channels / group, group, inner, at);
     } else {
         p.weight = packer.append_grouped(node.out_channels / group, group, inner, at);
     }
@@ -254,12 +256,14 @@ void pack(WeightPacker &packer, int index) {
 // The conv's loops, for floats, or for an int8 conv (int8 models): int8
 // weights times the input's stored integers, summed exactly in int32, then a
 // float epilogue with input scale x weight scale per output channel and the
-// bias (the Lowering rounds the result to the output's scale where it is stored).
+// bias (the Lowering rounds the result to the output's scale where it is
+// stored). In an fp16 model everything is halves: the stored input, the
+// weights, the accumulator (starting at the bias) and the activation.
 void lower(Lowering &L, int index) {
     const Node &node = L.node(index);
     const Graph &g = L.graph();
     const Var &k = Vars::k, &gv = Vars::g, &x = Vars::x, &y = Vars::y, &n = Vars::n, &c = Vars::c;
-    bool int8 = L.plan().int8() && L.plan().int8_conv[index];
+    bool int8 = L.plan().int8() && L.plan().int8_conv[index], half = L.plan().fp16;
     int64_t group = L.grouping(index);
     int64_t cout = node.out_channels, cin_g = input_channels(g, node) / node.groups;
     int kh = node.kernel_h, kw = node.kernel_w, taps = kh * kw;
@@ -271,10 +275,14 @@ void lower(Lowering &L, int index) {
     int64_t inner = depthwise ? taps : cin_g * taps;
     auto wt = [&](Expr i) {
         Expr at = (gv * static_cast<int>(inner) + i) * pad + k;
+        if (half) return L.weight_f16_at(packed.weight_f16.offset * 2, at);
         return int8 ? cast<int32_t>(L.weight_i8_at(packed.weight_i8.offset * 4, at)) : L.weight_at(packed.weight.offset, at);
     };
     auto widen = [&](Expr v) { return int8 ? cast<int32_t>(v) : v; };
+    // What the products multiply: the stored integers (int8), halves (fp16) or floats.
+    bool raw = int8 || half;
     Expr bias = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
+    if (half) bias = cast(Float(16), bias);
 
     st.acc = Func(c_identifier(node.name) + "_acc");
     bool dot = int8 && !packed.dot_inputs.empty();
@@ -304,7 +312,7 @@ void lower(Lowering &L, int index) {
         st.dot = true;
     } else if (depthwise) {
         // Each channel alone: read the input in this grouping, vectors along k.
-        Func in = int8 ? L.padded_raw(node.inputs[0], group) : L.padded(node.inputs[0], 0.0f, group);
+        Func in = raw ? L.padded_raw(node.inputs[0], group) : L.padded(node.inputs[0], 0.0f, group);
         RDom r(0, kw, 0, kh, "r");
         Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
         st.acc(k, gv, x, y, n) += wt(r.y * kw + r.x) * widen(in(k, gv, ix, iy, n));
@@ -319,7 +327,7 @@ void lower(Lowering &L, int index) {
             Value in = L.value(node.inputs[part.input]);
             RDom r(0, static_cast<int>(part.count), "r" + std::to_string(p));
             Expr ch = static_cast<int>(part.begin) + r.x;
-            st.acc(k, gv, x, y, n) += wt(offset + r.x) * (int8 ? widen(in.raw_at(ch, x, y, n)) : in.at(ch, x, y, n));
+            st.acc(k, gv, x, y, n) += wt(offset + r.x) * (raw ? widen(in.raw_at(ch, x, y, n)) : in.at(ch, x, y, n));
             st.r.push_back(r);
             offset += static_cast<int>(part.count);
         }
@@ -329,7 +337,7 @@ void lower(Lowering &L, int index) {
         Value in = L.value(node.inputs[0]);
         RDom r(0, icg, "r");
         Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);
-        st.acc(k, gv, x, y, n) += wt(r.x) * widen(int8 ? in.raw_at(ch, x, y, n) : in.at(ch, x, y, n));
+        st.acc(k, gv, x, y, n) += wt(r.x) * widen(raw ? in.raw_at(ch, x, y, n) : in.at(ch, x, y, n));
         st.r = {r};
     } else {
         // A general conv (the stem): the padded input is a Func of its own,
@@ -337,7 +345,7 @@ void lower(Lowering &L, int index) {
         // pixel would test the border (the loops over a handful of taps are too
         // short for Halide to split off a border-free part).
         Func in(c_identifier(node.name) + "_input");
-        in(c, x, y, n) = (int8 ? L.padded_raw(node.inputs[0], 0) : L.padded(node.inputs[0], 0.0f, 0))(c, x, y, n);
+        in(c, x, y, n) = (raw ? L.padded_raw(node.inputs[0], 0) : L.padded(node.inputs[0], 0.0f, 0))(c, x, y, n);
         st.staged_input = in;
         RDom r(0, icg, 0, kw, 0, kh, "r");
         Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);

@@ -171,6 +171,20 @@ std::vector<float> run_reference_quantized(const Graph &graph, const Weights &we
     });
 }
 
+std::vector<float> run_reference_fp16(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                      const NodeHook &observe) {
+    Weights halves = weights;
+    for (const Node &node : graph.nodes) {
+        if (node.op != Op::Conv) continue;
+        for (const Param &p : node.params)
+            for (float &v : halves.at(p.tensor).data) v = round_to_half(v);
+    }
+    return run_reference(graph, halves, input, [&](int node, std::vector<float> &value) {
+        for (float &v : value) v = round_to_half(v);
+        if (observe) observe(node, value);
+    });
+}
+
 Quantization quantization_from_layers(const Graph &graph, const std::map<std::string, TensorQuant> &by_layer,
                                       const std::string &source) {
     Quantization q;

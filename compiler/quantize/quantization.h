@@ -100,6 +100,14 @@ void check_quantization(const Graph &graph, const Quantization &q, const std::st
 std::vector<float> run_reference_quantized(const Graph &graph, const Weights &weights, const Quantization &q,
                                            const std::vector<float> &input, const NodeHook &observe = nullptr);
 
+// The fp16 model (--precision fp16) simulated by the reference interpreter:
+// conv weights and biases rounded to halves, every node's value (the input
+// too) rounded to a half where it is computed. The compiled model also
+// multiplies and accumulates its convolutions in halves, which this (double
+// sums) does not: they agree to about the halves' precision, not exactly.
+std::vector<float> run_reference_fp16(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                      const NodeHook &observe = nullptr);
+
 // The quantization of an optimized graph from scales given per tensor of the
 // unoptimized one (an imported QDQ model's QuantizeLinear scales, by spec
 // layer): each node takes the scale of the last tensor the passes folded into

@@ -198,7 +198,7 @@ public:
             c.planar_input = t.planar_input;
             c.pixel_vectors = t.pixels;
             c.pixel_layout_allowed = info.pixel_layout_allowed;
-            c.target_lanes = *target_defaults(target_).vector;
+            c.target_lanes = target_lanes();
             for (auto &[reduction, anchor] : anchor_of_) {
                 if (anchor != node) continue;
                 c.reductions.push_back(g_.nodes[reduction].name);
@@ -213,6 +213,15 @@ public:
 
 private:
     Stage &stage(int node) { return low_.stages[low_.stage_of[node]]; }
+
+    // Vector widths are knobs in float32 lanes; an fp16 model fits two halves in each.
+    int lanes_per_float() const { return plan_.fp16 ? 2 : 1; }
+    int target_lanes() const { return *target_defaults(target_).vector * lanes_per_float(); }
+    ScheduleKnobs knobs_of(const Node &node, Stage::Kind kind) const {
+        ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, node, kind);
+        *k.vector *= lanes_per_float();
+        return k;
+    }
 
     // The root Func that computes `node`'s reduction: itself, or the output it
     // reaches through a chain of single-reader elementwise ops of the same
@@ -246,7 +255,7 @@ private:
     int fusion_host(int node) {
         if (outputs_.count(node)) return -1;
         const Node &n = g_.nodes[node];
-        ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, n, stage(node).kind);
+        ScheduleKnobs k = knobs_of(n, stage(node).kind);
         if (!k.fuse.value_or(true) || n.shape.h * n.shape.w == 1) return -1;
         if (!k.fuse && n.shape.elements() * int64_t{sizeof(float)} <= kFuseAboveBytes) return -1;
         std::set<int> hosts;
@@ -270,7 +279,7 @@ private:
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
-        ScheduleKnobs knobs = resolve_knobs(file_, target_, seg_.block, tn, stage(tuned).kind);
+        ScheduleKnobs knobs = knobs_of(tn, stage(tuned).kind);
         Tiling t = choose_tiling(knobs, channels, s.w);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops
         // over channel blocks outside its pixels (measured on 1x g3, Zen 3:
@@ -298,7 +307,7 @@ private:
         Stage::Kind kind = stage(tuned).kind;
         bool pixel_allowed = !outputs_.count(node) && tuned == node && s.h * s.w > 1 && s.w >= 4 &&
                              (kind == Stage::Pointwise || kind == Stage::Depthwise) &&
-                             channels % *target_defaults(target_).vector != 0 && !plan_.int8();
+                             channels % target_lanes() != 0 && !plan_.int8();
         if (pixel_allowed && knobs.pixel_vectors.value_or(false)) {
             t = choose_pixel_tiling(knobs, t, channels, s.w);
             t.reduction_block = 0;

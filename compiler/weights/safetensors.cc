@@ -31,6 +31,29 @@ float half_to_float(uint16_t h) {
     return f;
 }
 
+uint16_t float_to_half(float value) {
+    uint32_t bits;
+    std::memcpy(&bits, &value, 4);
+    uint32_t sign = (bits >> 16) & 0x8000, exponent = (bits >> 23) & 0xff, mantissa = bits & 0x7fffff;
+    if (exponent == 0xff) return static_cast<uint16_t>(sign | 0x7c00 | (mantissa ? 0x200 | (mantissa >> 13) : 0));
+    int32_t e = static_cast<int32_t>(exponent) - 127 + 15;
+    if (e >= 0x1f) return static_cast<uint16_t>(sign | 0x7c00);
+    uint32_t kept, dropped, half_way;
+    if (e > 0) {  // normal: drop 13 mantissa bits; a carry may reach the exponent (and infinity), as it should
+        kept = (static_cast<uint32_t>(e) << 10) | (mantissa >> 13);
+        dropped = mantissa & 0x1fff;
+        half_way = 0x1000;
+    } else {  // subnormal half (or zero): the 24-bit significand shifted right by 14 - e
+        if (e < -10) return static_cast<uint16_t>(sign);
+        uint32_t significand = mantissa | 0x800000, shift = static_cast<uint32_t>(14 - e);
+        kept = significand >> shift;
+        dropped = significand & ((1u << shift) - 1);
+        half_way = 1u << (shift - 1);
+    }
+    if (dropped > half_way || (dropped == half_way && (kept & 1))) kept++;
+    return static_cast<uint16_t>(sign | kept);
+}
+
 float bfloat16_to_float(uint16_t h) {
     uint32_t bits = static_cast<uint32_t>(h) << 16;
     float f;

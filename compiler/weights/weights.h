@@ -29,6 +29,10 @@ Weights parse_safetensors(const std::string &bytes, const std::string &path);
 // IEEE half and bfloat16 bits -> float (exact).
 float half_to_float(uint16_t bits);
 float bfloat16_to_float(uint16_t bits);
+// float -> IEEE half bits, rounded to nearest even (overflow: infinity; NaN stays NaN).
+uint16_t float_to_half(float value);
+// `value` rounded to the nearest half (what an fp16 model stores).
+inline float round_to_half(float value) { return half_to_float(float_to_half(value)); }
 // Writes atomically (F32 tensors, names sorted).
 void write_safetensors(const std::string &path, const Weights &weights,
                        const std::map<std::string, std::string> &metadata = {});

@@ -161,7 +161,7 @@ struct Lowered {
 
 // input (1 x 48 x 6 x 6) -> one stride-1 ShuffleNet unit "u" with g = 3 (mid 12, n = 4), optimized and lowered.
 void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false, bool int8 = false,
-                DotProduct dot = DotProduct::None, bool every_tensor = false) {
+                DotProduct dot = DotProduct::None, bool every_tensor = false, bool fp16 = false) {
     std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
         "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3, "shuffle_convention": ")") +
                        (convention == ShuffleConvention::Paper ? "paper" : "inverse") + R"(", "shuffle_position": ")" +
@@ -179,7 +179,8 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
             calibrator.add(unit::random_values(static_cast<size_t>(out.graph.input().shape.elements()), seed));
         out.quantization = calibrator.finish();
     }
-    out.plan = plan_segments(out.graph, Granularity::Unit, int8 ? &out.quantization : nullptr);
+    out.plan = plan_segments(out.graph, Granularity::Unit, int8 ? &out.quantization : nullptr,
+                             int8 ? Precision::Int8 : fp16 ? Precision::FP16 : Precision::FP32);
     ASSERT_EQ(out.plan.segments.size(), 1u) << "a unit is one segment";
     out.blob = pack_weights(out.graph, out.weights, out.plan, {16, dot});
     out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
@@ -191,13 +192,14 @@ struct Case {
     bool int8 = false;  // an int8 model: the convs multiply integers
     DotProduct dot = DotProduct::None;  // ... its 1x1 convs in dot-product form
     bool every_tensor = false;  // ... quantized with `quantize --every-tensor`
+    bool fp16 = false;  // an fp16 model: halves everywhere
 };
 
 std::string case_name(const Case &c) {
     return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
            (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "") +
            (c.dot == DotProduct::U8S8 ? "_dot_u8s8" : c.dot == DotProduct::S8S8 ? "_dot_s8s8" : "") +
-           (c.every_tensor ? "_every_tensor" : "");
+           (c.every_tensor ? "_every_tensor" : "") + (c.fp16 ? "_fp16" : "");
 }
 
 void PrintTo(const Case &c, std::ostream *os) { *os << case_name(c); }
@@ -275,7 +277,7 @@ std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Functio
 TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
     Lowered l;
     const Case &p = GetParam();
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.fp16));
     int tensors = 0;
     std::vector<std::string> found = permuting_funcs(all_functions(l.segment), &tensors);
     EXPECT_TRUE(found.empty()) << "channel-permuting stage: " << found.front();
@@ -308,7 +310,7 @@ TEST(ShuffleLoweringControl, UnfoldedShuffleIsDetected) {
 TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.fp16));
     const int64_t g = 3, mid = 12, n = mid / g, out = 48;
     std::vector<Read> reads = all_reads(all_functions(l.segment));
     const Read *shuffled = nullptr;
@@ -414,7 +416,7 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
 TEST_P(ShuffleLowering, JitMatchesReference) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.fp16));
     Halide::Target host = resolve_target("host").halide;  // what this CPU runs (emit/targets.h)
     host = host.without_feature(Halide::Target::AVX512_SapphireRapids);  // JIT code: see emit/targets.h
     ScheduleFile schedule;
@@ -432,8 +434,10 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
             << "rounding conv3 changed nothing";
     }
     // An int8 model against the int8 model the reference simulates (the same integers).
-    std::vector<float> expected = p.int8 ? run_reference_quantized(l.graph, l.weights, l.quantization, x)
-                                         : run_reference(l.graph, l.weights, x);
+    // An fp16 model against the rounding the reference simulates (its sums in double).
+    std::vector<float> expected = p.int8   ? run_reference_quantized(l.graph, l.weights, l.quantization, x)
+                                  : p.fp16 ? run_reference_fp16(l.graph, l.weights, x)
+                                           : run_reference(l.graph, l.weights, x);
 
     // Buffers in the plan's layout: the network input and output are planar NCHW, as (c, x, y, n) dims.
     auto planar = [](const Shape &t) {
@@ -447,6 +451,8 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     Halide::Buffer<float> weights(static_cast<int>(l.blob.data.size()));  // Halide's allocation is aligned
     std::copy(l.blob.data.begin(), l.blob.data.end(), weights.data());
     Halide::Buffer<int8_t> weight_bytes(reinterpret_cast<int8_t *>(weights.data()), 4 * weights.width());
+    Halide::Buffer<Halide::float16_t> weight_halves(reinterpret_cast<Halide::float16_t *>(weights.data()),
+                                                    2 * weights.width());
     std::vector<float> y(expected.size(), -12345.0f);
     // The unit's output is written in the grouped form (k, g, x, y, n) when the plan groups it.
     std::vector<halide_dimension_t> out_dims = planar(l.graph.output_node().shape);
@@ -471,9 +477,10 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
                 if (param.name() == "weights") param.set_buffer(weights), bound |= 1;
                 else if (param.name() == "in_input") param.set_buffer(input), bound |= 2;
                 else if (param.name() == "weights_i8") param.set_buffer(weight_bytes), bound |= 4;
+                else if (param.name() == "weights_f16") param.set_buffer(weight_halves), bound |= 8;
             }
         }
-    ASSERT_EQ(bound, p.int8 ? 7 : 3) << "weights and input parameters not found";
+    ASSERT_EQ(bound, p.int8 ? 7 : p.fp16 ? 11 : 3) << "weights and input parameters not found";
     // Row loops split their rows among this many tasks (3: blocks of uneven size).
     l.segment.threads.set(3);
     Halide::Pipeline pipeline(l.segment.outputs);
@@ -484,10 +491,12 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     ASSERT_GT(scale, 1e-3);
     // int8: the same integers but where a float epilogue lands within float
     // rounding of a tie (one step of one value, then its effect downstream).
-    EXPECT_LE(unit::max_abs_diff(y, expected), (p.int8 ? 1e-3 : 1e-4) * scale);
-    if (p.int8) {
+    // fp16: sums of halves (each step rounded to 11 bits) against double sums
+    // of the same halves: a few half steps (2^-11 relative) of the largest value.
+    EXPECT_LE(unit::max_abs_diff(y, expected), (p.int8 ? 1e-3 : p.fp16 ? 4e-3 : 1e-4) * scale);
+    if (p.int8 || p.fp16) {
         std::vector<float> fp32 = run_reference(l.graph, l.weights, x);
-        EXPECT_GT(unit::max_abs_diff(y, fp32), 1e-4 * scale) << "the int8 model computed in float";
+        EXPECT_GT(unit::max_abs_diff(y, fp32), 1e-4 * scale) << "the reduced-precision model computed in float";
     }
 }
 
@@ -500,7 +509,9 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                                            Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8},
                                            Case{ShuffleConvention::Inverse, true, true, DotProduct::S8S8},
                                            Case{ShuffleConvention::Paper, true, true, DotProduct::None, true},
-                                           Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8, true}),
+                                           Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8, true},
+                                           Case{ShuffleConvention::Paper, false, false, DotProduct::None, false, true},
+                                           Case{ShuffleConvention::Inverse, true, false, DotProduct::None, false, true}),
                          [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
 
 // ShuffleNet V2: every unit's split, concat and shuffle are folded (passes)
