@@ -51,6 +51,21 @@ grep -q "^note: int8 for arm-64-linux: no integer dot product" "$tmp/int8-arm-64
     || fail "no note on int8 without a dot product: $(cat "$tmp/int8-arm-64-linux.txt")"
 grep -q "^note: int8" "$tmp/int8-arm-64-linux-arm_dot_prod.txt" && fail "a slowness note on int8 with dotprod"
 
+# fp16: a target without half arithmetic gets a note (emulated, slow), one with it none; the
+# header says the precision.
+for target in arm-64-linux arm-64-linux-arm_fp16; do
+    "$shufflec" compile "$fashion.json" --target $target --precision fp16 -o "$tmp/fp16-$target" \
+        > "$tmp/fp16-$target.txt" || fail "fp16 compile for $target"
+done
+grep -q "^note: fp16 for arm-64-linux: no half-precision arithmetic" "$tmp/fp16-arm-64-linux.txt" \
+    || fail "no note on fp16 without half arithmetic: $(cat "$tmp/fp16-arm-64-linux.txt")"
+grep -q "^note: fp16" "$tmp/fp16-arm-64-linux-arm_fp16.txt" && fail "an emulation note on fp16 with arm_fp16"
+grep -q '_PRECISION "fp16"' "$tmp/fp16-arm-64-linux-arm_fp16"/*.h || fail "the fp16 header does not say fp16"
+expect_one_line "bad precision" '--precision: expected fp32, int8 or fp16, got "fp8"' \
+    "$shufflec" compile "$fashion.json" --precision fp8 -o "$tmp/out"
+expect_one_line "run int8 without scales" '--precision int8: missing --quantization Q.json' \
+    "$shufflec" run "$fashion.json" --precision int8 --input "$tmp/missing.npy" -o "$tmp/y.npy"
+
 # info --quantization: what runs in integers (V1 g3: every conv but the float stem).
 out=$("$shufflec" info "$fashion.json" --quantization "$fashion.quantization.json" 2>&1) || fail "info --quantization: $out"
 echo "$out" | grep -q "^integer arithmetic: 90.6% of the MACs (48 of 49 convs)$" || fail "info --quantization: $out"
@@ -77,6 +92,21 @@ for e in index:
         rounded += 1
 assert rounded == len(scales), (rounded, len(scales))
 print(f"ok: run --dump: {len(index)} tensors, the {rounded} quantized ones multiples of their scales")
+PY
+# run --precision fp16 --dump: every tensor of the simulated fp16 model is halves.
+"$shufflec" run "$fashion.json" --input "$tmp/x56.npy" --precision fp16 -o "$tmp/y16.npy" --dump "$tmp/dump16" \
+    || fail "run --precision fp16 --dump"
+/usr/bin/python3 - "$tmp/dump16" "$tmp/y56.npy" "$tmp/y16.npy" <<'PY' || fail "run --precision fp16: the dumped tensors"
+import json, os, sys
+import numpy as np
+folder, int8, fp16 = sys.argv[1:]
+index = json.load(open(os.path.join(folder, "index.json")))
+for e in index:
+    v = np.load(os.path.join(folder, e["file"]))
+    assert np.array_equal(v.astype(np.float16).astype(np.float32), v), e["name"]
+y = np.load(fp16)
+assert np.array_equal(np.load(os.path.join(folder, index[-1]["file"])), y), "the last tensor is the output"
+print(f"ok: run --precision fp16 --dump: {len(index)} tensors, all halves")
 PY
 
 # export-onnx: one line for a quantization file of another model, and no output file.

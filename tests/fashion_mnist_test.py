@@ -5,12 +5,14 @@ images as PyTorch does: the same top-1 class for every image (or, where they
 differ, PyTorch's two logits tie within 1e-5), logits within the project's
 tolerance (max abs error <= 1e-4 x max |PyTorch|), hence the same accuracy.
 
-Then int8 (docs/quantization.md): `shufflec quantize` on the first 500
-training images, the int8 model compiled for this machine: top-1 within 0.5
-percentage points of fp32 on all 10,000 test images; and (ARM_MODELS) for ARM
-(dotprod) under qemu on the first ARM_IMAGES test images
+Then int8 and fp16 (docs/quantization.md). int8: `shufflec quantize` on the
+first 500 training images, the int8 model compiled for this machine: top-1
+within 0.5 percentage points of fp32 on all 10,000 test images; and
+(ARM_MODELS) for ARM (dotprod) under qemu on the first ARM_IMAGES test images
 (qemu runs it at about 40 images a second): within 0.5 points of fp32 there
-too, and the same class as the x86 int8 model for all but one image in a thousand.
+too, and the same class as the x86 int8 model for all but one image in a
+thousand. fp16 the same way (x86 emulates half arithmetic; ARM with arm_fp16
+computes it natively) within 0.1 points of fp32.
 The committed quantization file of the example's model is what `shufflec
 quantize` makes from those 500 images, and examples/fashion_mnist (built by the
 project's build) classifies the test set in fp32 and int8 with this test's
@@ -40,22 +42,26 @@ from shufflec_py import fashion_mnist  # noqa: E402
 BATCH = 100
 TIE = 1e-5
 CALIBRATION = 500      # training images
-INT8_GOAL = 0.005      # top-1 within 0.5 percentage points of fp32
 # int8 under qemu for these (time): V1 (one input per 1x1 conv) and V2 (1x1 convs
 # reading parts of two tensors).
 ARM_MODELS = ("fashion_shufflenet_v1_g3", "fashion_shufflenet_v2")
 ARM_BATCH = 500
 ARM_IMAGES = 1000
-SIMULATED = 64         # images compared with the reference interpreter's int8 simulation
-# The same integers except where a float epilogue (float32 here, double in the
+SIMULATED = 64         # images compared with the reference interpreter's simulation
+# Per precision: (top-1 within this of fp32, logits within this x max |logit| of the
+# simulation, the same class as the x86 model on this share of the ARM images).
+# int8: the same integers except where a float epilogue (float32 here, double in the
 # reference) lands within float rounding of a tie (docs/quantization.md): one step
 # of one value, then its effect downstream; measured 0.7% to 1.5% of the largest
 # logit over 64 images (a wrong weight or index moves logits by tens of percent).
-SIMULATED_TOLERANCE = 3e-2
+# fp16: sums of halves rounded at every step (ARM: fused multiply-adds; x86:
+# emulated multiplies and adds) against double sums of the same halves: measured
+# 0.5% to 0.8% of the largest logit (g3, g8, V2; x86 and ARM).
+GOALS = {"int8": (0.005, 3e-2, 0.999), "fp16": (0.001, 2e-2, 0.998)}
 EXAMPLE_MODEL = "fashion_shufflenet_v1_g3"  # the model examples/fashion_mnist.c classifies with
 # ARMv8.2 dotprod: the int8 1x1 convs in dot-product form (sdot), as deployed on
-# phones since 2018 (qemu-aarch64's default CPU has it).
-ARM_TARGET = "arm-64-linux-arm_dot_prod"
+# phones since 2018; ARMv8.2 fp16 arithmetic (qemu-aarch64's default CPU has both).
+ARM_TARGETS = {"int8": "arm-64-linux-arm_dot_prod", "fp16": "arm-64-linux-arm_fp16"}
 
 
 def quantize(shufflec_bin, spec, folder):
@@ -67,9 +73,9 @@ def quantize(shufflec_bin, spec, folder):
     return q
 
 
-def run_arm(shufflec_bin, spec, extra, images, folder):
-    """Logits of the model compiled for ARM_TARGET, run under qemu-aarch64 in batches of ARM_BATCH."""
-    subprocess.run([shufflec_bin, "compile", spec, "--target", ARM_TARGET, "--name", "net",
+def run_arm(shufflec_bin, spec, target, extra, images, folder):
+    """Logits of the model compiled for `target`, run under qemu-aarch64 in batches of ARM_BATCH."""
+    subprocess.run([shufflec_bin, "compile", spec, "--target", target, "--name", "net",
                     "--input-shape", f"{ARM_BATCH},3,{fashion_mnist.SIZE},{fashion_mnist.SIZE}", "-o", folder,
                     "--quiet"] + extra, check=True)
     runner = os.path.join(folder, "run")
@@ -85,6 +91,48 @@ def run_arm(shufflec_bin, spec, extra, images, folder):
     return np.concatenate(out)
 
 
+def check_reduced(shufflec_bin, spec, precision, quantization, images, labels, fp32_top, folder, arm):
+    """The model compiled in `precision` (int8 with the `quantization` file, or fp16) for this
+    machine on all test images and (arm) for ARM_TARGETS[precision] under qemu on the first
+    ARM_IMAGES: each within its tolerance of the reference interpreter's simulation on
+    SIMULATED images, top-1 within the precision's goal of fp32."""
+    name = os.path.basename(spec)[:-len(".json")]
+    goal, tolerance, cross_target = GOALS[precision]
+    extra = ["--precision", precision] + (["--quantization", quantization] if quantization else [])
+    arm_target = ARM_TARGETS[precision]
+    results = {"host": compile_and_run(shufflec_bin, spec, extra, images, os.path.join(folder, precision))}
+    if arm:
+        results[arm_target + " (qemu)"] = run_arm(shufflec_bin, spec, arm_target, extra, images[:ARM_IMAGES],
+                                                  os.path.join(folder, "arm_" + precision))
+    # The compiled models compute what the reference interpreter simulates
+    # (`shufflec run --precision`: the int8 model's integers, the fp16 model's halves).
+    x, y = os.path.join(folder, "sim_x.npy"), os.path.join(folder, "sim_y.npy")
+    np.save(x, fashion_mnist.model_inputs(images[:SIMULATED]).numpy())
+    subprocess.run([shufflec_bin, "run", spec, "--input", x, "-o", y] + extra, check=True)
+    simulated = np.load(y)
+    scale = np.abs(simulated).max()
+    for target, logits in results.items():
+        error = np.abs(logits[:SIMULATED] - simulated).max()
+        print(f"[ fashion  ] {name} {precision} on {target}: logits of the first {SIMULATED} images within "
+              f"{error / scale:.1e} x max |logit| of the simulated {precision} model", flush=True)
+        assert error <= tolerance * scale, f"{name} {precision} on {target}: {error} from the simulated model"
+        same = (logits[:SIMULATED].argmax(1) == simulated.argmax(1)).mean()
+        assert same >= 63 / 64, f"{name} {precision} on {target}: the simulated model's class on only {same}"
+    for target, logits in results.items():
+        count = len(logits)
+        top = logits.argmax(1)
+        fp32 = (fp32_top[:count] == labels[:count]).mean()
+        accuracy = (top == labels[:count]).mean()
+        print(f"[ fashion  ] {name} {precision} on {target}, {count} test images: top-1 {100 * accuracy:.2f}% (fp32 "
+              f"{100 * fp32:.2f}%, {100 * (accuracy - fp32):+.2f} points), agrees with fp32 on "
+              f"{100 * (top == fp32_top[:count]).mean():.2f}% of the images", flush=True)
+        assert abs(accuracy - fp32) <= goal, f"{name} {precision} on {target}: {accuracy} against fp32 {fp32}"
+        assert (top == fp32_top[:count]).mean() > 0.95, f"{name} {precision} on {target}: another model than fp32's"
+        host = results["host"][:count].argmax(1)
+        same = (top == host).mean()
+        assert same >= cross_target, f"{name} {precision} on {target}: the x86 model's class on only {same}"
+
+
 def check_int8(shufflec_bin, name, images, labels, fp32_top, folder, arm):
     spec = os.path.join(ROOT, "specs", "fashion_mnist", f"{name}.json")
     q = quantize(shufflec_bin, spec, folder)
@@ -93,38 +141,7 @@ def check_int8(shufflec_bin, name, images, labels, fp32_top, folder, arm):
         # The committed file (examples/fashion_mnist.c's int8 model) is what quantize makes today.
         with open(committed) as a, open(q) as b:
             assert json.load(a) == json.load(b), f"{committed} differs from `shufflec quantize` on {CALIBRATION} images"
-    extra = ["--precision", "int8", "--quantization", q]
-    results = {"host": compile_and_run(shufflec_bin, spec, extra, images, os.path.join(folder, "int8"))}
-    if arm:
-        results[ARM_TARGET + " (qemu)"] = run_arm(shufflec_bin, spec, extra, images[:ARM_IMAGES],
-                                                 os.path.join(folder, "arm"))
-    # The compiled int8 models compute the integers of the int8 model that the
-    # reference interpreter simulates (`shufflec run --quantization`).
-    x, y = os.path.join(folder, "sim_x.npy"), os.path.join(folder, "sim_y.npy")
-    np.save(x, fashion_mnist.model_inputs(images[:SIMULATED]).numpy())
-    subprocess.run([shufflec_bin, "run", spec, "--input", x, "--quantization", q, "-o", y], check=True)
-    simulated = np.load(y)
-    scale = np.abs(simulated).max()
-    for target, logits in results.items():
-        error = np.abs(logits[:SIMULATED] - simulated).max()
-        print(f"[ fashion  ] {name} int8 on {target}: logits of the first {SIMULATED} images within "
-              f"{error / scale:.1e} x max |logit| of the simulated int8 model", flush=True)
-        assert error <= SIMULATED_TOLERANCE * scale, f"{name} int8 on {target}: {error} from the simulated model"
-        same = (logits[:SIMULATED].argmax(1) == simulated.argmax(1)).mean()
-        assert same >= 63 / 64, f"{name} int8 on {target}: the simulated model's class on only {same} of the images"
-    for target, logits in results.items():
-        count = len(logits)
-        top = logits.argmax(1)
-        fp32 = (fp32_top[:count] == labels[:count]).mean()
-        accuracy = (top == labels[:count]).mean()
-        print(f"[ fashion  ] {name} int8 on {target}, {count} test images: top-1 {100 * accuracy:.2f}% (fp32 "
-              f"{100 * fp32:.2f}%, {100 * (accuracy - fp32):+.2f} points), agrees with fp32 on "
-              f"{100 * (top == fp32_top[:count]).mean():.2f}% of the images", flush=True)
-        assert abs(accuracy - fp32) <= INT8_GOAL, f"{name} int8 on {target}: {accuracy} against fp32 {fp32}"
-        assert (top == fp32_top[:count]).mean() > 0.95, f"{name} int8 on {target}: another model than fp32's"
-        host = results["host"][:count].argmax(1)
-        same = (top == host).mean()
-        assert same >= 0.999, f"{name} int8 on {target}: the x86 int8 model's class on only {same} of the images"
+    check_reduced(shufflec_bin, spec, "int8", q, images, labels, fp32_top, folder, arm)
 
 
 def compile_and_run(shufflec_bin, spec, extra, images, folder):
@@ -182,7 +199,7 @@ def check_example(shufflec_bin, fp32_accuracy, folder):
     print(f"[ fashion  ] examples/fashion_mnist: fp32 {100 * fp32:.2f}%, int8 {100 * int8:.2f}% "
           f"(this test's fp32: {100 * fp32_accuracy:.2f}%)", flush=True)
     assert abs(fp32 - fp32_accuracy) <= 0.001, (fp32, fp32_accuracy)
-    assert abs(int8 - fp32) <= INT8_GOAL, (int8, fp32)
+    assert abs(int8 - fp32) <= GOALS["int8"][0], (int8, fp32)
 
 
 def main():
@@ -195,7 +212,10 @@ def main():
         for index, name in enumerate(names):
             os.makedirs(os.path.join(folder, name))
             fp32_top = check(shufflec_bin, name, upscaled, labels, os.path.join(folder, name, "fp32"))
-            check_int8(shufflec_bin, name, upscaled, labels, fp32_top, os.path.join(folder, name), name in ARM_MODELS)
+            arm = name in ARM_MODELS
+            check_int8(shufflec_bin, name, upscaled, labels, fp32_top, os.path.join(folder, name), arm)
+            check_reduced(shufflec_bin, os.path.join(ROOT, "specs", "fashion_mnist", f"{name}.json"), "fp16", None,
+                          upscaled, labels, fp32_top, os.path.join(folder, name), arm)
             if name == EXAMPLE_MODEL:
                 check_example(shufflec_bin, (fp32_top == labels).mean(), folder)
 

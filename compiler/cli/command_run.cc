@@ -23,9 +23,11 @@ int command_run(const std::vector<std::string> &argv) {
                {"--input", "X.npy", "input tensor, float32 NCHW; its batch and resolution are used"},
                {"--quantization", "Q.json", "simulate the int8 model of `shufflec quantize`'s parameters: quantized "
                                             "weights, every stored tensor rounded to its scale"},
+               {"--precision", "P", "fp32 (default), int8 (with --quantization, its default) or fp16: simulate the "
+                                    "fp16 model (conv weights and every value rounded to halves; sums in double)"},
                {"--dump", "DIR", "also write every tensor computed: DIR/0000.npy ... in node order and "
-                                 "DIR/index.json (name, op, shape of each); with --quantization the nodes after the "
-                                 "passes, as the int8 model rounds them"},
+                                 "DIR/index.json (name, op, shape of each); with --quantization or --precision fp16 "
+                                 "the nodes after the passes, as that model rounds them"},
                {"-o", "Y.npy", "where to write the output tensor"}},
               {"SPEC"});
     if (!args.parse(argv)) {
@@ -35,6 +37,12 @@ int command_run(const std::vector<std::string> &argv) {
     }
     if (!args.has("--input")) fail("run: missing --input X.npy");
     if (!args.has("-o")) fail("run: missing -o Y.npy");
+    std::string precision = args.get("--precision", args.has("--quantization") ? "int8" : "fp32");
+    if (precision != "fp32" && precision != "int8" && precision != "fp16")
+        fail("--precision: expected fp32, int8 or fp16, got ", in_quotes(precision));
+    if ((precision == "int8") != args.has("--quantization"))
+        fail(precision == "int8" ? "--precision int8: missing --quantization Q.json"
+                                 : "--quantization: only with --precision int8");
     NpyArray x = read_npy(args.get("--input"));
     if (x.shape.size() != 4)
         fail(args.get("--input"), ": expected a 4-D NCHW tensor, got ", x.shape.size(), " dimensions");
@@ -69,6 +77,9 @@ int command_run(const std::vector<std::string> &argv) {
         optimize(graph, weights);
         check_quantization(graph, q, args.get("--quantization"));
         y = run_reference_quantized(graph, weights, q, x.data, dump);
+    } else if (precision == "fp16") {
+        optimize(graph, weights);
+        y = run_reference_fp16(graph, weights, x.data, dump);
     } else {
         y = run_reference(graph, weights, x.data, dump);
     }

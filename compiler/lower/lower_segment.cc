@@ -200,13 +200,17 @@ Value Lowering::quantized(const Value &real, const ValueQuant &q, const std::str
 
 Func Lowering::padded(int node, float pad_value, int64_t group) { return exterior(node, group, false, pad_value); }
 
-Func Lowering::padded_raw(int node, int64_t group) { return exterior(node, group, true, Expr()); }
+Func Lowering::padded_raw(int node, int64_t group, float pad_value) { return exterior(node, group, true, pad_value); }
 
 Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
     const Shape &s = g_.nodes[node].shape;
     Value in = value(node);
     if (raw && !in.q.quantized && !plan_.fp16) internal_error("'", g_.nodes[node].name, "' is not stored narrow");
-    if (raw) pad_value = Internal::make_zero(stored_type(in.f));
+    if (raw) {
+        Type t = stored_type(in.f);
+        if (!t.is_float() && !Internal::is_const_zero(pad_value)) internal_error("integers padded with ", pad_value);
+        pad_value = t.is_float() ? cast(t, pad_value) : Internal::make_zero(t);
+    }
     Func src(in.f.name() + (raw ? "_raw_view" : "_view"));
     Region bounds;
     if (group == 0) {
@@ -256,6 +260,10 @@ Expr Lowering::read(const Value &v, int64_t group, Expr ch, Expr kk, Expr gg, Ex
     return group == 0 ? v.at(ch, xx, yy, nn) : v.at_group(kk, gg, group, xx, yy, nn);
 }
 
+Expr Lowering::read_raw(const Value &v, int64_t group, Expr ch, Expr kk, Expr gg, Expr xx, Expr yy, Expr nn) {
+    return group == 0 ? v.raw_at(ch, xx, yy, nn) : v.raw_at_group(kk, gg, group, xx, yy, nn);
+}
+
 Expr Lowering::activate(const Node &node, Expr e) {
     if (!node.activation.enabled) return e;
     if (node.activation.is_relu()) return clamp_keeping_nan(e, 0.0f, std::numeric_limits<float>::infinity());
@@ -282,8 +290,11 @@ Expr Lowering::max_keeping_nan(Expr acc, Expr tap) {
     // or, with no blend (a select of tap on both conditions took four
     // instructions and mask registers on AVX-512: the stem +23%).
     Expr larger = strict_float(select(acc < tap, tap, acc));
-    Expr poison = select(strict_float(is_nan(tap)), UInt(32).max(), UInt(32).min());
-    return reinterpret(Float(32), reinterpret(UInt(32), larger) | poison);
+    Type bits = UInt(acc.type().bits());
+    // (Halide 14 cannot emulate is_nan on halves: their bits say it, exponent all ones and a mantissa.)
+    Expr nan = acc.type() == Float(16) ? (reinterpret(bits, tap) & 0x7fff) > 0x7c00 : strict_float(is_nan(tap));
+    Expr poison = select(nan, bits.max(), bits.min());
+    return reinterpret(acc.type(), reinterpret(bits, larger) | poison);
 }
 
 Expr Lowering::shuffle_index(const std::vector<ShuffleStep> &steps, Expr ch) {

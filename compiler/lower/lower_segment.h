@@ -119,8 +119,8 @@ public:
     // clamps and selects.
     Halide::Func padded(int node, float pad_value, int64_t group);
     // The same with the node's stored values (the integers of a quantized
-    // value, the halves of an fp16 model), zero outside.
-    Halide::Func padded_raw(int node, int64_t group);
+    // value, the halves of an fp16 model), `pad_value` (zero for integers) outside.
+    Halide::Func padded_raw(int node, int64_t group, float pad_value = 0.0f);
     // A view concat of other segments' tensors, or the select that assembles one.
     Halide::Func concat(const Node &node);
     // The stage of a node computed here: its value Func (named after the node) in its grouping.
@@ -141,6 +141,9 @@ public:
     // `v` read at the current stage's channel (grouped or not).
     static Halide::Expr read(const Value &v, int64_t group, Halide::Expr ch, Halide::Expr k, Halide::Expr g,
                              Halide::Expr x, Halide::Expr y, Halide::Expr n);
+    // The same as stored (raw_at): halves in an fp16 model, for ops that compute in them.
+    static Halide::Expr read_raw(const Value &v, int64_t group, Halide::Expr ch, Halide::Expr k, Halide::Expr g,
+                                 Halide::Expr x, Halide::Expr y, Halide::Expr n);
     // The fused activation of `node` applied to e.
     static Halide::Expr activate(const Node &node, Halide::Expr e);
     // NaN in, NaN out, as the reference and PyTorch: Halide's float max/min
@@ -149,7 +152,7 @@ public:
     // maxps/minps each on x86). Measured on 1x g3 at 1 thread against the
     // plain max: x1.006 (AVX2 build), x1.011 (AVX-512).
     static Halide::Expr clamp_keeping_nan(Halide::Expr e, float lo, float hi);  // lo/hi may be infinite
-    // max(acc, tap) that keeps a NaN from either side (max pooling).
+    // max(acc, tap) that keeps a NaN from either side (max pooling; floats or halves).
     static Halide::Expr max_keeping_nan(Halide::Expr acc, Halide::Expr tap);
     // The channel a conv reads for logical channel `ch`: the folded shuffles as arithmetic.
     static Halide::Expr shuffle_index(const std::vector<ShuffleStep> &steps, Halide::Expr ch);
@@ -159,7 +162,7 @@ private:
     const PackedWeights &packed_;
     const SegmentPlan &plan_;
     const Segment &seg_;
-    // `node` in grouping `group`, `pad_value` outside (raw: its stored integers, 0 outside).
+    // `node` in grouping `group`, `pad_value` outside (raw: as stored).
     Halide::Func exterior(int node, int64_t group, bool raw, Halide::Expr pad_value);
     // The value of a node quantized as the plan says (its integers, saturated).
     Value quantized(const Value &real, const ValueQuant &q, const std::string &name) const;

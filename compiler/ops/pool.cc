@@ -67,7 +67,9 @@ void lower(Lowering &L, int index) {
     Stage &st = L.add_stage(index, is_max ? Stage::MaxPool : Stage::AvgPool);
     const Shape &s = L.graph().nodes[node.inputs[0]].shape;
     const float lowest = -std::numeric_limits<float>::infinity();
-    Func in = L.padded(node.inputs[0], is_max ? lowest : 0.0f, group);
+    // An fp16 model's max pool compares its halves (exact, no conversions).
+    bool halves = is_max && L.plan().fp16;
+    Func in = halves ? L.padded_raw(node.inputs[0], group, lowest) : L.padded(node.inputs[0], is_max ? lowest : 0.0f, group);
     RDom r(0, node.kernel_w, 0, node.kernel_h, "r");
     st.r = {r};
     Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
@@ -75,7 +77,7 @@ void lower(Lowering &L, int index) {
     st.acc = Func(c_identifier(node.name) + "_acc");
     Func acc = st.acc;
     if (is_max) {
-        Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Expr(lowest); });
+        Lowering::define(acc, group, [&](Expr, Expr, Expr) { return halves ? cast(Float(16), lowest) : Expr(lowest); });
         std::vector<Expr> args = group == 0 ? std::vector<Expr>{c, x, y, n} : std::vector<Expr>{k, g, x, y, n};
         acc(args) = Lowering::max_keeping_nan(acc(args), group == 0 ? tap(c, Expr(), Expr()) : tap(Expr(), k, g));
         Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group); });

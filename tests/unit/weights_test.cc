@@ -178,6 +178,37 @@ TEST(Safetensors, ReadsHalfPrecisionTensors) {
     }
 }
 
+// float -> half (fp16 models' weights, and the reference's fp16 simulation):
+// every half comes back as itself; a float between two neighbouring halves
+// goes to the nearer, a tie to the even one; past the largest half, infinity.
+TEST(Half, FloatToHalfRoundsToNearestEven) {
+    auto value = [](uint32_t bits) { return static_cast<double>(half_to_float(static_cast<uint16_t>(bits))); };
+    for (uint32_t bits = 0; bits < 0x10000; bits++) {
+        bool nan = (bits & 0x7c00) == 0x7c00 && (bits & 0x3ff);
+        uint16_t back = float_to_half(half_to_float(static_cast<uint16_t>(bits)));
+        if (nan) {
+            EXPECT_TRUE((back & 0x7c00) == 0x7c00 && (back & 0x3ff)) << std::hex << bits << " stays a NaN";
+            continue;
+        }
+        ASSERT_EQ(back, bits) << std::hex << bits;
+        // Between this half and the next larger magnitude (same sign), up to the largest finite one.
+        if ((bits & 0x7fff) >= 0x7bff) continue;
+        double a = value(bits), b = value(bits + 1), mid = (a + b) / 2;  // exact in double, and in float
+        uint16_t even = (bits & 1) ? static_cast<uint16_t>(bits + 1) : static_cast<uint16_t>(bits);
+        ASSERT_EQ(float_to_half(static_cast<float>(mid)), even) << std::hex << bits << " tie";
+        float below = std::nextafter(static_cast<float>(mid), static_cast<float>(a));
+        float above = std::nextafter(static_cast<float>(mid), static_cast<float>(b));
+        ASSERT_EQ(float_to_half(below), bits) << std::hex << bits << " below the tie";
+        ASSERT_EQ(float_to_half(above), bits + 1) << std::hex << bits << " above the tie";
+    }
+    EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // halfway past 65504: rounds to even = infinity
+    EXPECT_EQ(float_to_half(65519.99f), 0x7bff);
+    EXPECT_EQ(float_to_half(-1e30f), 0xfc00);
+    EXPECT_EQ(float_to_half(std::ldexp(1.0f, -26)), 0);  // below half the smallest subnormal
+    EXPECT_EQ(float_to_half(-std::ldexp(1.0f, -26)), 0x8000);
+    EXPECT_EQ(round_to_half(0.1f), 0.0999755859375f);
+}
+
 TEST(Safetensors, MalformedFilesNameTheFileAndTheProblem) {
     unit::TempDir dir;
     std::string f32 = R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})";
