@@ -1,7 +1,8 @@
 /* fashion_mnist: classifies real Fashion-MNIST test images with the committed
- * trained ShuffleNet (specs/fashion_mnist/), compiled at build time twice: in
- * fp32 (`fashion`) and in int8 with the committed quantization file
- * (`fashion_int8`). Both take the same RGB8 pixels and return float logits.
+ * trained ShuffleNet (specs/fashion_mnist/), compiled at build time three
+ * times: in fp32 (`fashion`), in int8 with the committed quantization file
+ * (`fashion_int8`) and in fp16 (`fashion_fp16`: halves; emulated, slowly, on
+ * x86). All take the same RGB8 pixels and return float logits.
  *
  *   fashion_mnist IMAGES_IDX LABELS_IDX [SHOWN [FIRST]]
  *
@@ -11,13 +12,14 @@
  * own preprocessing (its spec's input.preprocess) upscales and normalizes it.
  * Prints SHOWN images (default 8) from FIRST (default 0) with each model's
  * predicted class and its probability, the true class and whether each is
- * right, then both models' top-1 accuracy over every image of the file. */
+ * right, then each model's top-1 accuracy over every image of the file. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "fashion.h"
+#include "fashion_fp16.h"
 #include "fashion_int8.h"
 
 static const char *const classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -86,20 +88,24 @@ int main(int argc, char **argv) {
         return 1;
     }
     static unsigned char rgb[28 * 28 * 3];
-    _Static_assert(FASHION_OUTPUT_SIZE == 10 && FASHION_INT8_OUTPUT_SIZE == 10, "10 classes");
+    _Static_assert(FASHION_OUTPUT_SIZE == 10 && FASHION_INT8_OUTPUT_SIZE == 10 && FASHION_FP16_OUTPUT_SIZE == 10,
+                   "10 classes");
     static float logits[FASHION_OUTPUT_SIZE];
     typedef int (*run_rgb8_fn)(const unsigned char *, int, int, int, float *);
-    static const run_rgb8_fn models[2] = {fashion_run_rgb8, fashion_int8_run_rgb8};
-    static const char *const names[2] = {"fp32", "int8"};
-    long right[2] = {0, 0};
-    printf("%-7s %-12s %-26s %-26s\n", "image", "true class", "fp32: predicted (p)", "int8: predicted (p)");
+    enum { MODELS = 3 };
+    static const run_rgb8_fn models[MODELS] = {fashion_run_rgb8, fashion_int8_run_rgb8, fashion_fp16_run_rgb8};
+    static const char *const names[MODELS] = {FASHION_PRECISION, FASHION_INT8_PRECISION, FASHION_FP16_PRECISION};
+    long right[MODELS] = {0, 0, 0};
+    printf("%-7s %-12s", "image", "true class");
+    for (int m = 0; m < MODELS; m++) printf(" %s: %-20s", names[m], "predicted (p)");
+    printf("\n");
     for (long i = 0; i < images; i++) {
         const unsigned char *grey = pixels + i * 28 * 28;
         for (int p = 0; p < 28 * 28; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = grey[p];
         int label = truth[i] < 10 ? truth[i] : -1;
         int shown_now = i >= first && i < first + shown;
         if (shown_now) printf("%-7ld %-12s", i, label >= 0 ? classes[label] : "?");
-        for (int m = 0; m < 2; m++) {
+        for (int m = 0; m < MODELS; m++) {
             int status = models[m](rgb, 28, 28, 3 * 28, logits);
             if (status != SHUFFLEC_OK) {
                 fprintf(stderr, "image %ld, %s model: %s\n", i, names[m], shufflec_status_string(status));
@@ -119,7 +125,7 @@ int main(int argc, char **argv) {
         }
         if (shown_now) printf("\n");
     }
-    for (int m = 0; m < 2; m++)
+    for (int m = 0; m < MODELS; m++)
         printf("%s top-1 accuracy on all %ld images: %.2f%% (%ld right)\n", names[m], images,
                100.0 * (double)right[m] / (double)images, right[m]);
     free(pixels);

@@ -183,9 +183,9 @@ def check(shufflec_bin, name, images, labels, folder):
 
 
 def check_example(shufflec_bin, fp32_accuracy, folder):
-    """examples/fashion_mnist (fp32 and the committed int8 model, through their
-    compiled RGB8 preprocessing) on the test set: the accuracy this test
-    measured within 0.1 points, int8 within the int8 goal of fp32."""
+    """examples/fashion_mnist (fp32, the committed int8 model and fp16, through
+    their compiled RGB8 preprocessing) on the test set: the accuracy this test
+    measured within 0.1 points, int8 and fp16 within their goals of fp32."""
     app = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(shufflec_bin))), "examples", "fashion_mnist")
     files = []
     for part in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
@@ -193,13 +193,14 @@ def check_example(shufflec_bin, fp32_accuracy, folder):
         with gzip.open(os.path.join(fashion_mnist.FOLDER, part + ".gz")) as z, open(files[-1], "wb") as out:
             out.write(z.read())
     text = subprocess.run([app] + files + ["4"], check=True, capture_output=True, text=True).stdout
-    found = dict(re.findall(r"^(fp32|int8) top-1 accuracy on all 10000 images: ([0-9.]+)%", text, re.M))
-    assert set(found) == {"fp32", "int8"}, text
-    fp32, int8 = float(found["fp32"]) / 100, float(found["int8"]) / 100
-    print(f"[ fashion  ] examples/fashion_mnist: fp32 {100 * fp32:.2f}%, int8 {100 * int8:.2f}% "
-          f"(this test's fp32: {100 * fp32_accuracy:.2f}%)", flush=True)
+    found = dict(re.findall(r"^(fp32|int8|fp16) top-1 accuracy on all 10000 images: ([0-9.]+)%", text, re.M))
+    assert set(found) == {"fp32", "int8", "fp16"}, text
+    fp32, int8, fp16 = (float(found[p]) / 100 for p in ("fp32", "int8", "fp16"))
+    print(f"[ fashion  ] examples/fashion_mnist: fp32 {100 * fp32:.2f}%, int8 {100 * int8:.2f}%, fp16 "
+          f"{100 * fp16:.2f}% (this test's fp32: {100 * fp32_accuracy:.2f}%)", flush=True)
     assert abs(fp32 - fp32_accuracy) <= 0.001, (fp32, fp32_accuracy)
     assert abs(int8 - fp32) <= GOALS["int8"][0], (int8, fp32)
+    assert abs(fp16 - fp32) <= GOALS["fp16"][0], (fp16, fp32)
 
 
 def main():

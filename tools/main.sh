@@ -30,7 +30,7 @@ echo "== shufflec info (default spec)"
 echo "== classify $input (random weights: see README for real ones)"
 "$root/build/examples/classify" "$input"
 
-echo "== a trained model on real images: Fashion-MNIST test set, ShuffleNet V1 0.5x g3 (specs/fashion_mnist/), fp32 and int8"
+echo "== a trained model on real images: Fashion-MNIST test set, ShuffleNet V1 0.5x g3 (specs/fashion_mnist/), fp32, int8 and fp16"
 data=/usr/share/datasets/fashion-mnist
 for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
     if [ ! -f "$root/build/$f" ]; then
