@@ -61,7 +61,18 @@ grep -q "^note: fp16 for arm-64-linux: no half-precision arithmetic" "$tmp/fp16-
     || fail "no note on fp16 without half arithmetic: $(cat "$tmp/fp16-arm-64-linux.txt")"
 grep -q "^note: fp16" "$tmp/fp16-arm-64-linux-arm_fp16.txt" && fail "an emulation note on fp16 with arm_fp16"
 grep -q '_PRECISION "fp16"' "$tmp/fp16-arm-64-linux-arm_fp16"/*.h || fail "the fp16 header does not say fp16"
-expect_one_line "bad precision" '--precision: expected fp32, int8 or fp16, got "fp8"' \
+# bf16: AVX2 has no bfloat16 dot product (a note); AVX512-BF16 runs the 1x1 convs as vdpbf16ps.
+"$shufflec" compile "$fashion.json" --target x86-64-linux --precision bf16 -o "$tmp/bf16-avx2" > "$tmp/bf16-avx2.txt" \
+    || fail "bf16 compile for x86-64-linux"
+grep -q "^note: bf16 for x86-64-linux: no bfloat16 dot product" "$tmp/bf16-avx2.txt" \
+    || fail "no note on bf16 without a dot product: $(cat "$tmp/bf16-avx2.txt")"
+"$shufflec" compile "$fashion.json" --target x86-64-linux-avx512-avx512_sapphirerapids --precision bf16 --emit obj \
+    -o "$tmp/bf16-spr" > "$tmp/bf16-spr.txt" || fail "bf16 compile for avx512_sapphirerapids"
+grep -q "^note: bf16" "$tmp/bf16-spr.txt" && fail "a no-dot-product note on bf16 with AVX512-BF16"
+dots=$(objdump -d "$tmp/bf16-spr/fashion_shufflenet_v1_g3.o" | grep -c vdpbf16ps || true)
+[ "$dots" -gt 100 ] || fail "bf16 for avx512_sapphirerapids: $dots vdpbf16ps instructions"
+grep -q '_PRECISION "bf16"' "$tmp/bf16-spr"/*.h || fail "the bf16 header does not say bf16"
+expect_one_line "bad precision" '--precision: expected fp32, int8, fp16 or bf16, got "fp8"' \
     "$shufflec" compile "$fashion.json" --precision fp8 -o "$tmp/out"
 expect_one_line "run int8 without scales" '--precision int8: missing --quantization Q.json' \
     "$shufflec" run "$fashion.json" --precision int8 --input "$tmp/missing.npy" -o "$tmp/y.npy"

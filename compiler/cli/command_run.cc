@@ -23,11 +23,12 @@ int command_run(const std::vector<std::string> &argv) {
                {"--input", "X.npy", "input tensor, float32 NCHW; its batch and resolution are used"},
                {"--quantization", "Q.json", "simulate the int8 model of `shufflec quantize`'s parameters: quantized "
                                             "weights, every stored tensor rounded to its scale"},
-               {"--precision", "P", "fp32 (default), int8 (with --quantization, its default) or fp16: simulate the "
-                                    "fp16 model (conv weights and every value rounded to halves; sums in double)"},
+               {"--precision", "P", "fp32 (default), int8 (with --quantization, its default), fp16 or bf16: "
+                                    "simulate that model (conv weights and every value rounded to halves or "
+                                    "bfloat16; sums in double)"},
                {"--dump", "DIR", "also write every tensor computed: DIR/0000.npy ... in node order and "
-                                 "DIR/index.json (name, op, shape of each); with --quantization or --precision fp16 "
-                                 "the nodes after the passes, as that model rounds them"},
+                                 "DIR/index.json (name, op, shape of each); with --quantization or --precision "
+                                 "fp16/bf16 the nodes after the passes, as that model rounds them"},
                {"-o", "Y.npy", "where to write the output tensor"}},
               {"SPEC"});
     if (!args.parse(argv)) {
@@ -38,8 +39,8 @@ int command_run(const std::vector<std::string> &argv) {
     if (!args.has("--input")) fail("run: missing --input X.npy");
     if (!args.has("-o")) fail("run: missing -o Y.npy");
     std::string precision = args.get("--precision", args.has("--quantization") ? "int8" : "fp32");
-    if (precision != "fp32" && precision != "int8" && precision != "fp16")
-        fail("--precision: expected fp32, int8 or fp16, got ", in_quotes(precision));
+    if (precision != "fp32" && precision != "int8" && precision != "fp16" && precision != "bf16")
+        fail("--precision: expected fp32, int8, fp16 or bf16, got ", in_quotes(precision));
     if ((precision == "int8") != args.has("--quantization"))
         fail(precision == "int8" ? "--precision int8: missing --quantization Q.json"
                                  : "--quantization: only with --precision int8");
@@ -77,9 +78,10 @@ int command_run(const std::vector<std::string> &argv) {
         optimize(graph, weights);
         check_quantization(graph, q, args.get("--quantization"));
         y = run_reference_quantized(graph, weights, q, x.data, dump);
-    } else if (precision == "fp16") {
+    } else if (precision == "fp16" || precision == "bf16") {
         optimize(graph, weights);
-        y = run_reference_fp16(graph, weights, x.data, dump);
+        y = precision == "fp16" ? run_reference_fp16(graph, weights, x.data, dump)
+                                : run_reference_bf16(graph, weights, x.data, dump);
     } else {
         y = run_reference(graph, weights, x.data, dump);
     }

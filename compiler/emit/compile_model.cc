@@ -181,8 +181,10 @@ PreparedModel prepare_model(const CompileOptions &opt) {
         quantization = load_quantization(opt.quantization_path);
         check_quantization(p.graph, quantization, opt.quantization_path);
     }
-    Precision precision = opt.precision == "int8" ? Precision::Int8 : opt.precision == "fp16" ? Precision::FP16
-                                                                                              : Precision::FP32;
+    Precision precision = opt.precision == "int8"   ? Precision::Int8
+                          : opt.precision == "fp16" ? Precision::FP16
+                          : opt.precision == "bf16" ? Precision::BF16
+                                                    : Precision::FP32;
     p.plan = plan_segments(p.graph, opt.one_pipeline ? Granularity::Network : Granularity::Unit,
                            precision == Precision::Int8 ? &quantization : nullptr, precision);
 
@@ -207,8 +209,8 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     // The weights blob: every op's arrays, laid out for its lowering.
     // (Group padding counts float32 lanes; halves fit two in each.)
     p.blob = pack_weights(p.graph, p.weights, p.plan,
-                          {group_padding(p.schedule, p.target.halide) * (p.plan.fp16 ? 2 : 1),
-                           dot_product(p.target.halide)});
+                          {group_padding(p.schedule, p.target.halide) * (p.plan.fp16() ? 2 : 1),
+                           dot_product(p.target.halide, p.plan.precision)});
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
     // E.g. tuned records by workload, over the schedule files (they never change the packing).
     if (opt.refine_schedule) opt.refine_schedule(p);
@@ -431,10 +433,14 @@ CompileReport compile_model(const CompileOptions &opt) {
         report.notes.push_back(cat("int8 for ", opt.target, ": no integer dot product on this target (AVX512-VNNI, ",
                                    "ARM dotprod), so its 1x1 convs multiply one input channel at a time and the ",
                                    "model runs slower than in fp32 (docs/quantization.md)"));
-    if (plan.fp16 && !(target.halide.arch == Halide::Target::ARM && target.halide.has_feature(Halide::Target::ARMFp16)))
+    if (plan.fp16() && !(target.halide.arch == Halide::Target::ARM && target.halide.has_feature(Halide::Target::ARMFp16)))
         report.notes.push_back(cat("fp16 for ", opt.target, ": no half-precision arithmetic on this target, so the ",
                                    "compiler emulates it operation by operation (the same results, many times slower ",
                                    "than fp32); ARM targets with arm_fp16 compute halves natively (docs/quantization.md)"));
+    if (plan.bf16() && blob.dot == DotProduct::None)
+        report.notes.push_back(cat("bf16 for ", opt.target, ": no bfloat16 dot product on this target (AVX512-BF16: ",
+                                   "avx512_sapphirerapids), so its 1x1 convs widen one input channel at a time to ",
+                                   "float32 (docs/quantization.md)"));
     report.segments = static_cast<int>(plan.segments.size());
     report.weight_bytes = static_cast<int64_t>(blob.data.size()) * 4;
     report.scratch_bytes = plan.arena_floats * 4;

@@ -69,7 +69,8 @@ std::string segment_function(const ModelDescription &model, int segment) {
 std::string generate_glue_c(const ModelDescription &m) {
     const Graph &g = *m.graph;
     const SegmentPlan &plan = *m.plan;
-    bool narrow = plan.int8() || plan.fp16;  // a second view of the weights blob (segment_plan.h)
+    // A second view of the weights blob (lower_segment.h): bytes (int8) or 16-bit floats.
+    bool narrow = plan.int8() || plan.float_element() != Element::F32;
     const std::string &N = m.name;
     const Shape &in = g.input().shape, &out = g.output_node().shape;
     std::ostringstream o;
@@ -165,6 +166,7 @@ std::string generate_glue_c(const ModelDescription &m) {
         switch (e) {
         case Element::F32: return "halide_type_float, 32";
         case Element::F16: return "halide_type_float, 16";
+        case Element::BF16: return "halide_type_bfloat, 16";
         case Element::I8: return "halide_type_int, 8";
         case Element::U8: return "halide_type_uint, 8";
         }
@@ -224,11 +226,13 @@ std::string generate_glue_c(const ModelDescription &m) {
       << "    shufflec_internal_install_pool();\n"
       << "    const int32_t threads = shufflec_get_num_threads();\n"
       << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_layout);\n";
-    if (narrow)  // the same blob as bytes (the int8 weights inside it) or halves (fp16)
+    if (narrow) {
+        Element e = plan.int8() ? Element::I8 : plan.float_element();
         o << "    halide_buffer_t wbn;\n    halide_dimension_t wdn;\n"
-          << "    const int32_t narrow_weight_layout[13] = {1, " << m.weight_floats * (plan.fp16 ? 2 : 4)
-          << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, " << (plan.fp16 ? "halide_type_float, 16" : "halide_type_int, 8") << "};\n"
+          << "    const int32_t narrow_weight_layout[13] = {1, " << m.weight_floats * 4 / element_bytes(e)
+          << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, " << type_fields(e) << "};\n"
           << "    shufflec_buffer(&wbn, &wdn, (void *)weights, narrow_weight_layout);\n";
+    }
     for (size_t v = 0; v < views.size(); v++)
         o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N
           << "_layout[" << v << "]);\n";
@@ -395,9 +399,9 @@ std::string generate_header(const ModelDescription &m) {
       << "#define " << U << "_NAME " << c_string(N) << "\n"
       << "#define " << U << "_TARGET " << c_string(m.target_folder) << " /* the concrete target it was compiled for */\n"
       << "#define " << U << "_PRECISION \"" << precision_name(*m.plan) << "\""
-      << (m.plan->int8() ? " /* int8 inside (docs/quantization.md); float in and out */"
-          : m.plan->fp16 ? " /* halves inside (docs/quantization.md); float in and out */"
-                         : "")
+      << (m.plan->precision == Precision::FP32
+              ? ""
+              : " /* " + std::string(precision_name(*m.plan)) + " inside (docs/quantization.md); float in and out */")
       << "\n\n"
       << "/* Input: float32 NCHW. */\n"
       << "#define " << U << "_INPUT_N " << in.n << "\n#define " << U << "_INPUT_C " << in.c << "\n#define " << U

@@ -38,6 +38,7 @@ Type halide_type(Element e) {
     switch (e) {
     case Element::F32: return Float(32);
     case Element::F16: return Float(16);
+    case Element::BF16: return BFloat(16);
     case Element::I8: return Int(8);
     case Element::U8: return UInt(8);
     }
@@ -72,7 +73,8 @@ std::vector<Var> vars_of(int64_t group) {
 
 Lowering::Lowering(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment)
     : g_(graph), packed_(weights), plan_(plan), seg_(plan.segments[segment]), weights_(Float(32), 1, "weights"),
-      narrow_weights_(plan.fp16 ? Float(16) : Int(8), 1, plan.fp16 ? "weights_f16" : "weights_i8") {
+      narrow_weights_(plan.float_element() != Element::F32 ? halide_type(plan.float_element()) : Int(8), 1,
+                      plan.fp16() ? "weights_f16" : plan.bf16() ? "weights_bf16" : "weights_i8") {
     out_.segment = segment;
     out_.stage_of.assign(graph.nodes.size(), -1);
 }
@@ -82,7 +84,7 @@ LoweredSegment Lowering::run() {
     weights_.dim(0).set_min(0);
     out_.arguments.push_back(weights_);
     out_.weights_param = weights_;
-    if (plan_.int8() || plan_.fp16) {
+    if (plan_.int8() || plan_.float_element() != Element::F32) {
         narrow_weights_.dim(0).set_min(0);
         out_.arguments.push_back(narrow_weights_);
         out_.narrow_weights_param = narrow_weights_;
@@ -102,8 +104,8 @@ LoweredSegment Lowering::run() {
         // A float tensor of a quantized value (the app's input): quantized as it is read.
         if (plan_.int8() && plan_.quant[node].quantized && layout.element == Element::F32)
             v = quantized(v, plan_.quant[node], "quantize_" + id);
-        // fp16 models round the app's float input to halves as they read it.
-        if (plan_.fp16) v = halves(v, "half_" + id);
+        // fp16 and bf16 models round the app's float input as they read it.
+        if (plan_.float_element() != Element::F32) v = rounded_16(v, "half_" + id);
         inputs_[node] = v;
         out_.arguments.push_back(p);
         out_.input_params.push_back(p);
@@ -119,12 +121,12 @@ LoweredSegment Lowering::run() {
             Value &v = out_.stages[st].value;
             v = quantized(v, plan_.quant[node], v.f.name() + "_q");
         }
-        // fp16 models: every value is rounded to halves where it is computed
-        // (ops that compute in float32 round their result; convolutions
-        // compute in halves).
-        if (plan_.fp16 && st >= 0) {
+        // fp16 and bf16 models: every value is rounded to the 16-bit float
+        // where it is computed (ops that compute in float32 round their
+        // result; fp16 convolutions compute in halves).
+        if (plan_.float_element() != Element::F32 && st >= 0) {
             Value &v = out_.stages[st].value;
-            v = halves(v, v.f.name() + "_h");
+            v = rounded_16(v, v.f.name() + "_h");
         }
     }
     for (int node : seg_.outputs) {
@@ -167,19 +169,20 @@ Expr Lowering::weight_i8_at(int64_t offset, Expr index) {
     return narrow_weights_(static_cast<int>(offset) + index);
 }
 
-Expr Lowering::weight_f16_at(int64_t offset, Expr index) {
-    if (!plan_.fp16) internal_error("half weights outside an fp16 model");
+Expr Lowering::weight_half_at(int64_t offset, Expr index) {
+    if (plan_.float_element() == Element::F32) internal_error("16-bit float weights in another model");
     return narrow_weights_(static_cast<int>(offset) + index);
 }
 
-Value Lowering::halves(const Value &v, const std::string &name) {
-    if (v.q.quantized) internal_error("an fp16 model with a quantized value");
-    if (stored_type(v.f) == Float(16)) return v;
+Value Lowering::rounded_16(const Value &v, const std::string &name) const {
+    Type t = halide_type(plan_.float_element());
+    if (v.q.quantized) internal_error("a 16-bit float model with a quantized value");
+    if (stored_type(v.f) == t) return v;
     Value out = v;
     out.f = Func(name);
     std::vector<Var> vars = vars_of(v.group);
     std::vector<Expr> args(vars.begin(), vars.end());
-    out.f(args) = cast(Float(16), v.f(args));
+    out.f(args) = cast(t, v.f(args));
     return out;
 }
 
@@ -205,7 +208,7 @@ Func Lowering::padded_raw(int node, int64_t group, float pad_value) { return ext
 Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
     const Shape &s = g_.nodes[node].shape;
     Value in = value(node);
-    if (raw && !in.q.quantized && !plan_.fp16) internal_error("'", g_.nodes[node].name, "' is not stored narrow");
+    if (raw && !in.q.quantized && plan_.float_element() == Element::F32) internal_error("'", g_.nodes[node].name, "' is not stored narrow");
     if (raw) {
         Type t = stored_type(in.f);
         if (!t.is_float() && !Internal::is_const_zero(pad_value)) internal_error("integers padded with ", pad_value);

@@ -70,8 +70,8 @@ struct Stage {
     // A general conv's zero-padded input as a Func of its own, so the schedule
     // can copy it into a buffer before the taps read it (no border tests there).
     Halide::Func staged_input;
-    // An int8 1x1 conv in dot-product form: r[0].x runs over the 4 products
-    // of each 32-bit lane's sum (the schedule vectorizes it with the outputs).
+    // A 1x1 conv in dot-product form (int8, bf16): r[0].x runs over the
+    // products of each 32-bit lane's sum (the schedule vectorizes it with the outputs).
     bool dot = false;
     bool grouped() const { return value.group > 0; }
 };
@@ -82,7 +82,7 @@ struct LoweredSegment {
     std::vector<Halide::Func> outputs;   // one per SegmentPlan output, same order
     std::vector<Halide::Argument> arguments;  // weights, threads, inputs..., then outputs
     Halide::ImageParam weights_param;
-    // int8 models: the same blob as bytes; fp16 models: as halves.
+    // int8 models: the same blob as bytes; fp16 and bf16 models: as 16-bit floats.
     Halide::ImageParam narrow_weights_param;
     // The threads the run uses (shufflec_set_num_threads): row loops split
     // their rows into that many parallel tasks at run time.
@@ -129,8 +129,9 @@ public:
     Halide::Expr weight_at(int64_t offset, Halide::Expr index);
     // The blob's int8 weights (int8 models) at byte `offset` + index, as an int8.
     Halide::Expr weight_i8_at(int64_t offset, Halide::Expr index);
-    // The blob's half weights (fp16 models) at half `offset` + index, as a float16.
-    Halide::Expr weight_f16_at(int64_t offset, Halide::Expr index);
+    // The blob's 16-bit float weights (fp16, bf16 models) at `offset` + index
+    // (in 16-bit elements), as that type.
+    Halide::Expr weight_half_at(int64_t offset, Halide::Expr index);
 
     // Definitions over a stage's variables: f(vars) = e(channel, k, g) where
     // channel = c, or g * group + k for a grouped value.
@@ -166,8 +167,9 @@ private:
     Halide::Func exterior(int node, int64_t group, bool raw, Halide::Expr pad_value);
     // The value of a node quantized as the plan says (its integers, saturated).
     Value quantized(const Value &real, const ValueQuant &q, const std::string &name) const;
-    // A value rounded to half precision (fp16 models), or `v` if it is halves already.
-    static Value halves(const Value &v, const std::string &name);
+    // A value rounded to the model's 16-bit float (fp16, bf16 models), or `v`
+    // if it holds those already.
+    Value rounded_16(const Value &v, const std::string &name) const;
 
     Halide::ImageParam weights_, narrow_weights_;
     std::map<int, Value> inputs_;

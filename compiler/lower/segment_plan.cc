@@ -67,14 +67,22 @@ std::string c_identifier(const std::string &name) {
     return id;
 }
 
-const char *precision_name(const SegmentPlan &plan) { return plan.int8() ? "int8" : plan.fp16 ? "fp16" : "fp32"; }
+const char *precision_name(const SegmentPlan &plan) {
+    switch (plan.precision) {
+    case Precision::FP32: return "fp32";
+    case Precision::Int8: return "int8";
+    case Precision::FP16: return "fp16";
+    case Precision::BF16: return "bf16";
+    }
+    internal_error("precision");
+}
 
-int element_bytes(Element e) { return e == Element::F32 ? 4 : e == Element::F16 ? 2 : 1; }
+int element_bytes(Element e) { return e == Element::F32 ? 4 : e == Element::F16 || e == Element::BF16 ? 2 : 1; }
 
 Element storage_element(const SegmentPlan &plan, int node) {
     Placement::Kind kind = plan.placement[node].kind;
     if (kind == Placement::Input || kind == Placement::Output) return Element::F32;
-    if (plan.fp16) return Element::F16;
+    if (plan.float_element() != Element::F32) return plan.float_element();
     if (!plan.int8() || !plan.quant[node].quantized) return Element::F32;
     return plan.quant[node].is_unsigned ? Element::U8 : Element::I8;
 }
@@ -113,7 +121,7 @@ SegmentPlan plan_segments(const Graph &graph, Granularity granularity, const Qua
     if ((precision == Precision::Int8) != (quantization != nullptr))
         internal_error("an int8 plan needs a quantization, and only an int8 plan");
     SegmentPlan plan;
-    plan.fp16 = precision == Precision::FP16;
+    plan.precision = precision;
     plan.concat_view = choose_concat_views(graph, quantization);
     if (quantization) plan_quantization(graph, *quantization, plan);
     plan.segment_of.assign(count, -1);

@@ -41,7 +41,13 @@ struct ValueQuant {
 };
 
 // The element type of a buffer.
-enum class Element { F32, F16, I8, U8 };
+enum class Element { F32, F16, BF16, I8, U8 };
+
+// What a plan computes in: fp32; int8 (with a quantization, checked against
+// the graph: quantized tensors are stored as 8-bit integers in the arena);
+// fp16 or bf16 (docs/quantization.md): every value rounded to that 16-bit
+// float where it is computed and stored so in the arena.
+enum class Precision { FP32, Int8, FP16, BF16 };
 int element_bytes(Element e);
 
 struct Segment {
@@ -73,10 +79,13 @@ struct SegmentPlan {
     std::vector<ValueQuant> quant;
     std::vector<bool> int8_conv;
     bool int8() const { return !quant.empty(); }
-    // fp16 models (--precision fp16): every value is rounded to IEEE half where
-    // it is computed, arena tensors hold halves and convolutions multiply and
-    // accumulate in half precision (docs/quantization.md).
-    bool fp16 = false;
+    Precision precision = Precision::FP32;
+    // fp16: convolutions multiply and accumulate in halves. bf16: they multiply
+    // bfloat16 values and accumulate in float32 (pairs per lane: vdpbf16ps).
+    bool fp16() const { return precision == Precision::FP16; }
+    bool bf16() const { return precision == Precision::BF16; }
+    // The 16-bit float of an fp16 or bf16 model's values (F32 otherwise).
+    Element float_element() const { return fp16() ? Element::F16 : bf16() ? Element::BF16 : Element::F32; }
 };
 
 // Pipeline granularity: one pipeline per unit (the default, see above), or the
@@ -86,20 +95,15 @@ enum class Granularity { Unit, Network };
 
 struct Quantization;  // quantize/quantization.h
 
-// What a plan computes in: fp32, int8 (with a quantization, checked against
-// the graph: quantized tensors are stored as 8-bit integers in the arena) or
-// fp16.
-enum class Precision { FP32, Int8, FP16 };
-
 SegmentPlan plan_segments(const Graph &graph, Granularity granularity = Granularity::Unit,
                           const Quantization *quantization = nullptr, Precision precision = Precision::FP32);
 
-// "fp32", "int8" or "fp16".
+// "fp32", "int8", "fp16" or "bf16".
 const char *precision_name(const SegmentPlan &plan);
 
 // The element type of a materialized tensor's storage: the app's input and
 // output are float; arena tensors are 8-bit when their value is quantized,
-// halves in an fp16 model.
+// 16-bit floats in an fp16 or bf16 model.
 Element storage_element(const SegmentPlan &plan, int node);
 
 // A C identifier made from a node or block name ("stage2.0" -> "stage2_0").

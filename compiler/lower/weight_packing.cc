@@ -64,17 +64,20 @@ PackedArray WeightPacker::append_grouped_f16(int64_t groups, int64_t per_group, 
     return append_narrow(lay_out_grouped<uint16_t>(groups, per_group, inner, padded, half));
 }
 
-PackedArray WeightPacker::append_quads_i8(int64_t groups, int64_t per_group, int64_t quads,
-                                          const std::function<int(int64_t, int64_t, int64_t, int64_t)> &values) {
-    int64_t padded = round_up(per_group, out_.group_padding);
-    std::vector<int8_t> laid(static_cast<size_t>(groups * quads * padded * 4), 0);
-    for (int64_t g = 0; g < groups; g++)
-        for (int64_t q = 0; q < quads; q++)
-            for (int64_t k = 0; k < per_group; k++)
-                for (int64_t j = 0; j < 4; j++)
-                    laid[static_cast<size_t>(((g * quads + q) * padded + k) * 4 + j)] =
-                        static_cast<int8_t>(values(g, q, k, j));
-    return append_narrow(laid);
+PackedArray WeightPacker::append_dot(int64_t groups, int64_t per_group, int64_t steps,
+                                     const std::function<float(int64_t, int64_t, int64_t, int64_t)> &values) {
+    int64_t padded = round_up(per_group, out_.group_padding), slots = dot_slots(out_.dot);
+    auto lay_out = [&](auto convert) {
+        std::vector<decltype(convert(0.0f))> laid(static_cast<size_t>(groups * steps * padded * slots), 0);
+        for (int64_t g = 0; g < groups; g++)
+            for (int64_t q = 0; q < steps; q++)
+                for (int64_t k = 0; k < per_group; k++)
+                    for (int64_t j = 0; j < slots; j++)
+                        laid[static_cast<size_t>(((g * steps + q) * padded + k) * slots + j)] = convert(values(g, q, k, j));
+        return append_narrow(laid);
+    };
+    if (out_.dot == DotProduct::BF16) return lay_out([](float v) { return float_to_bfloat16(v); });
+    return lay_out([](float v) { return static_cast<int8_t>(v); });
 }
 
 template <typename T>

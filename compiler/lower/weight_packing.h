@@ -22,12 +22,15 @@
 
 namespace shufflec {
 
-// The integer dot product a target's int8 1x1 convs are written for: sums of
+// The dot product a target's 1x1 convs are written for. int8 models: sums of
 // 4 products per 32-bit lane, as x86's AVX512-VNNI vpdpbusd (uint8 inputs x
-// int8 weights) or ARM's sdot (int8 x int8). An input stored with the other
+// int8 weights) or ARM's sdot (int8 x int8); an input stored with the other
 // signedness is read with its sign bit flipped (x +/- 128), and the
-// accumulators start at -/+128 x the sum of the channel's weights.
-enum class DotProduct { None, U8S8, S8S8 };
+// accumulators start at -/+128 x the sum of the channel's weights. bf16
+// models: sums of 2 bfloat16 products per float32 lane (AVX512-BF16 vdpbf16ps).
+enum class DotProduct { None, U8S8, S8S8, BF16 };
+// Products per lane: 4 (int8), 2 (bf16).
+inline int dot_slots(DotProduct d) { return d == DotProduct::BF16 ? 2 : 4; }
 
 // Where one array of a node lives in the blob (offset -1: the node has none).
 struct PackedArray {
@@ -44,15 +47,16 @@ struct PackedNode {
     // A conv in an fp16 model: its weights as IEEE halves (offset * 2 in the
     // blob's halves) in the grouped layout; the bias stays float.
     PackedArray weight_f16;
-    // ... in dot-product form (PackingOptions::dot), per input tensor it reads
-    // (one, or the tensors of its parts): `quads` steps of 4 stored channels
-    // per group, weights [group][quad][k padded][4] (offset * 4 in bytes); a
-    // quad reads 4 adjacent stored channels at `start` within storage group
-    // `unit` (float tables [group][quad]). The accumulators start at acc_init
+    // ... in dot-product form (PackingOptions::dot; int8 or bf16), per input
+    // tensor it reads (one, or the tensors of its parts): `steps` of
+    // dot_slots(dot) stored channels per group, weights [group][step][k
+    // padded][slot] (int8: offset * 4 in bytes; bf16: offset * 2 in halves);
+    // a step reads adjacent stored channels at `start` within storage group
+    // `unit` (float tables [group][step]). int8 accumulators start at acc_init
     // ([group][k padded]: the integer correction for inputs whose sign bit the
     // kernel flips, see DotProduct).
     struct DotInput {
-        int64_t quads = 0;
+        int64_t steps = 0;
         int64_t unit_size = 0;  // the input's stored channels per storage group
         PackedArray weight, unit, start;
     };
@@ -117,9 +121,11 @@ public:
     // The same layout of halves (2 to a float slot, each value rounded to nearest even).
     PackedArray append_grouped_f16(int64_t groups, int64_t per_group, int64_t inner,
                                    const std::function<float(int64_t grp, int64_t k, int64_t i)> &values);
-    // int8 values(grp, q, k, j) laid out [grp][q][k padded to group_padding][j < 4].
-    PackedArray append_quads_i8(int64_t groups, int64_t per_group, int64_t quads,
-                                const std::function<int(int64_t grp, int64_t q, int64_t k, int64_t j)> &values);
+    // A dot-product weight array: values(grp, q, k, j) laid out [grp][q][k
+    // padded to group_padding][j < dot_slots(dot())], as int8 (int8 models:
+    // the values are integers) or bfloat16 (DotProduct::BF16).
+    PackedArray append_dot(int64_t groups, int64_t per_group, int64_t steps,
+                           const std::function<float(int64_t grp, int64_t q, int64_t k, int64_t j)> &values);
 
 private:
     template <typename T>

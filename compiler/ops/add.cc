@@ -41,7 +41,7 @@ void lower(Lowering &L, int index) {
     Value a = L.value(node.inputs[0]), b = L.value(node.inputs[1]);
     Stage &st = L.add_stage(index, Stage::Elementwise);
     // An fp16 model adds its halves (one rounding, as the stored sum has).
-    auto read = L.plan().fp16 ? Lowering::read_raw : Lowering::read;
+    auto read = L.plan().fp16() ? Lowering::read_raw : Lowering::read;
     Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
         return Lowering::activate(node, read(a, group, ch, kk, gg, Vars::x, Vars::y, Vars::n) +
                                             read(b, group, ch, kk, gg, Vars::x, Vars::y, Vars::n));

@@ -109,39 +109,43 @@ int64_t grouping(const Graph &g, const std::vector<int64_t> &groupings, const No
     return node.out_channels / node.groups;
 }
 
-// A 1x1 int8 conv in dot-product form (PackingOptions::dot): each group of
-// outputs reads its input channels as stored (through the folded shuffles and
-// parts) in quads of 4 adjacent stored channels within one storage group of
-// one input tensor (channels g' * unit + k, k < unit, are adjacent). Walking
-// the group's stored channels in order, each quad starts at the first one not
-// yet read (moved back to fit its storage group); a slot holding no channel of
-// this group, or one read already, gets a zero weight.
-struct Quads {
-    struct Quad {
+// A 1x1 conv in dot-product form (PackingOptions::dot: int8 or bf16): each
+// group of outputs reads its input channels as stored (through the folded
+// shuffles and parts) in steps of `slots` adjacent stored channels (int8: quads
+// of 4, bf16: pairs) within one storage group of one input tensor (channels
+// g' * unit + k, k < unit, are adjacent). Walking the group's stored channels
+// in order, each step starts at the first one not yet read (moved back to fit
+// its storage group); a slot holding no channel of this group, or one read
+// already, gets a zero weight.
+struct DotSteps {
+    struct Step {
         int64_t unit = 0, start = 0;
         std::array<int64_t, 4> channel{};  // per slot: the logical input channel of the group, or -1
     };
     struct Input {
         int64_t unit_size = 0;
-        int64_t count = 0;                      // quads per group of outputs (the most any needs)
-        std::vector<std::vector<Quad>> groups;  // [group][quad]
+        int64_t count = 0;                      // steps per group of outputs (the most any needs)
+        std::vector<std::vector<Step>> groups;  // [group][step]
     };
+    int slots = 4;
     std::vector<Input> inputs;  // per input tensor of the conv
 };
 
-std::optional<Quads> plan_quads(const WeightPacker &packer, int index) {
+std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
     const Graph &g = packer.graph();
     const SegmentPlan &plan = packer.plan();
-    if (packer.dot() == DotProduct::None || !plan.int8() || !plan.int8_conv[index] || !is_pointwise(node))
-        return std::nullopt;
+    bool eligible = packer.dot() == DotProduct::BF16 ? plan.bf16()
+                                                     : packer.dot() != DotProduct::None && plan.int8() && plan.int8_conv[index];
+    if (!eligible || !is_pointwise(node)) return std::nullopt;
     int64_t cin_g = input_channels(g, node) / node.groups;
-    Quads qs;
+    DotSteps qs;
+    qs.slots = dot_slots(packer.dot());
     for (int in : node.inputs) {
-        Quads::Input &qi = qs.inputs.emplace_back();
+        DotSteps::Input &qi = qs.inputs.emplace_back();
         int64_t channels = g.nodes[in].shape.c;
         qi.unit_size = plan.grouping[in] > 0 ? plan.grouping[in] : channels;
-        if (qi.unit_size < 4 || channels % qi.unit_size != 0) return std::nullopt;
+        if (qi.unit_size < qs.slots || channels % qi.unit_size != 0) return std::nullopt;
         qi.groups.resize(static_cast<size_t>(node.groups));
     }
     for (int64_t gi = 0; gi < node.groups; gi++) {
@@ -151,11 +155,11 @@ std::optional<Quads> plan_quads(const WeightPacker &packer, int index) {
         std::set<std::pair<int, int64_t>> read;
         for (auto [stored, ci] : logical) {
             if (read.count(stored)) continue;
-            Quads::Input &qi = qs.inputs[static_cast<size_t>(stored.first)];
-            Quads::Quad quad;
+            DotSteps::Input &qi = qs.inputs[static_cast<size_t>(stored.first)];
+            DotSteps::Step quad;
             quad.unit = stored.second / qi.unit_size;
-            quad.start = std::min(stored.second % qi.unit_size, qi.unit_size - 4);
-            for (size_t j = 0; j < 4; j++) {
+            quad.start = std::min(stored.second % qi.unit_size, qi.unit_size - qs.slots);
+            for (size_t j = 0; j < static_cast<size_t>(qs.slots); j++) {
                 int64_t channel = quad.unit * qi.unit_size + quad.start + static_cast<int64_t>(j);
                 std::pair<int, int64_t> c{stored.first, channel};
                 auto it = logical.find(c);
@@ -169,11 +173,42 @@ std::optional<Quads> plan_quads(const WeightPacker &packer, int index) {
     return qs;
 }
 
+// A dot-product conv's weights per input tensor (PackedNode::DotInput):
+// value(gi, k, ci) for logical input channel ci of group gi, laid out by step
+// and slot (zeros where a slot holds no channel), and the steps' tables.
+void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps, int64_t groups, int64_t group,
+                     const std::function<float(int64_t gi, int64_t k, int64_t ci)> &value) {
+    p.dot = packer.dot();
+    for (const DotSteps::Input &qi : steps.inputs) {
+        PackedNode::DotInput &d = p.dot_inputs.emplace_back();
+        d.steps = qi.count;
+        d.unit_size = qi.unit_size;
+        auto weight = [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
+            const auto &list = qi.groups[static_cast<size_t>(gi)];
+            if (q >= static_cast<int64_t>(list.size())) return 0.0f;
+            int64_t ci = list[static_cast<size_t>(q)].channel[static_cast<size_t>(j)];
+            return ci < 0 ? 0.0f : value(gi, kk, ci);
+        };
+        d.weight = packer.append_dot(groups, group, qi.count, weight);
+        std::vector<float> units, starts;
+        for (int64_t gi = 0; gi < groups; gi++)
+            for (int64_t q = 0; q < qi.count; q++) {
+                const auto &list = qi.groups[static_cast<size_t>(gi)];
+                bool real = q < static_cast<int64_t>(list.size());
+                units.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].unit) : 0.0f);
+                starts.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].start) : 0.0f);
+            }
+        d.unit = packer.append(units);
+        d.start = packer.append(starts);
+    }
+}
+
 // Weights [group of the value's grouping][input channel][tap][k], bias [group][k]; k padded.
 void pack(WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
     const Graph &g = packer.graph();
     int64_t group = packer.plan().grouping[index];
+    int64_t groups = node.out_channels / group;
     int64_t cin_g = input_channels(g, node) / node.groups, taps = int64_t{node.kernel_h} * node.kernel_w;
     int64_t inner = is_depthwise(g, node) ? taps : cin_g * taps;
     const auto &w = packer.tensor(index, "weight").data;
@@ -186,62 +221,46 @@ void pack(WeightPacker &packer, int index) {
     bool int8 = packer.plan().int8() && packer.plan().int8_conv[index];
     std::vector<double> scales = int8 ? weight_channel_scales(packer.tensor(index, "weight")) : std::vector<double>{};
     double in_scale = int8 ? packer.plan().quant[node.inputs[0]].scale : 0;
+    std::optional<DotSteps> steps = plan_dot_steps(packer, index);
     if (int8) {
         const ValueQuant &in_q = packer.plan().quant[node.inputs[0]];
         auto qw = [&](int64_t gi, int64_t kk, int64_t i) {
             return quantize_weight(at(gi, kk, i), scales[gi * group + kk]);
         };
-        std::optional<Quads> quads = plan_quads(packer, index);
         // The accumulators' start: -/+128 x the weights' sum where the kernel
         // flips the input's sign bit (exact in a float below 2^24).
-        int flip = !quads ? 0
+        int flip = !steps ? 0
                    : packer.dot() == DotProduct::U8S8 ? (in_q.is_unsigned ? 0 : -128)
                                                       : (in_q.is_unsigned ? 128 : 0);
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
-        for (int64_t co = 0; quads && co < node.out_channels; co++) {
+        for (int64_t co = 0; steps && co < node.out_channels; co++) {
             int64_t sum = 0;
             for (int64_t i = 0; i < inner; i++) sum += qw(co / group, co % group, i);
             init[static_cast<size_t>(co)] = flip * sum;
-            if (std::abs(flip * sum) >= (int64_t{1} << 24)) quads.reset();
+            if (std::abs(flip * sum) >= (int64_t{1} << 24)) steps.reset();
         }
-        if (quads) {
-            p.dot = packer.dot();
-            int64_t groups = node.out_channels / group;
-            for (const Quads::Input &qi : quads->inputs) {
-                PackedNode::DotInput &d = p.dot_inputs.emplace_back();
-                d.quads = qi.count;
-                d.unit_size = qi.unit_size;
-                auto weight = [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
-                    const auto &list = qi.groups[static_cast<size_t>(gi)];
-                    if (q >= static_cast<int64_t>(list.size())) return 0;
-                    int64_t ci = list[static_cast<size_t>(q)].channel[static_cast<size_t>(j)];
-                    return ci < 0 ? 0 : qw(gi, kk, ci);
-                };
-                d.weight = packer.append_quads_i8(groups, group, qi.count, weight);
-                std::vector<float> units, starts;
-                for (int64_t gi = 0; gi < groups; gi++)
-                    for (int64_t q = 0; q < qi.count; q++) {
-                        const auto &list = qi.groups[static_cast<size_t>(gi)];
-                        bool real = q < static_cast<int64_t>(list.size());
-                        units.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].unit) : 0.0f);
-                        starts.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].start) : 0.0f);
-                    }
-                d.unit = packer.append(units);
-                d.start = packer.append(starts);
-            }
+        if (steps) {
+            pack_dot_inputs(packer, p, *steps, groups, group,
+                            [&](int64_t gi, int64_t kk, int64_t ci) { return static_cast<float>(qw(gi, kk, ci)); });
             p.acc_init = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
                 return static_cast<float>(init[gi * group + kk]);
             });
         } else {
-            p.weight_i8 = packer.append_grouped_i8(node.out_channels / group, group, inner, qw);
+            p.weight_i8 = packer.append_grouped_i8(groups, group, inner, qw);
         }
-        p.multiplier = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
+        p.multiplier = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
             return static_cast<float>(in_scale * scales[gi * group + kk]);
         });
-    } else if (packer.plan().fp16) {
-        p.weight_f16 = packer.append_grouped_f16(node.out_channels / group, group, inner, at);
+    } else if (packer.plan().fp16()) {
+        p.weight_f16 = packer.append_grouped_f16(groups, group, inner, at);
+    } else if (packer.plan().bf16()) {
+        // Weights rounded to bfloat16: pairs of them in dot-product form where
+        // the target has it, else float32 values (exactly the bfloat16 ones).
+        auto bf = [&](int64_t gi, int64_t kk, int64_t i) { return round_to_bfloat16(at(gi, kk, i)); };
+        if (steps) pack_dot_inputs(packer, p, *steps, groups, group, bf);
+        else p.weight = packer.append_grouped(groups, group, inner, bf);
     } else {
-        p.weight = packer.append_grouped(node.out_channels / group, group, inner, at);
+        p.weight = packer.append_grouped(groups, group, inner, at);
     }
     if (node.bias) {
         // An int8 conv's bias: rounded to its int32 step (quantize/quantization.h).
@@ -263,7 +282,7 @@ void lower(Lowering &L, int index) {
     const Node &node = L.node(index);
     const Graph &g = L.graph();
     const Var &k = Vars::k, &gv = Vars::g, &x = Vars::x, &y = Vars::y, &n = Vars::n, &c = Vars::c;
-    bool int8 = L.plan().int8() && L.plan().int8_conv[index], half = L.plan().fp16;
+    bool int8 = L.plan().int8() && L.plan().int8_conv[index], half = L.plan().fp16();
     int64_t group = L.grouping(index);
     int64_t cout = node.out_channels, cin_g = input_channels(g, node) / node.groups;
     int kh = node.kernel_h, kw = node.kernel_w, taps = kh * kw;
@@ -275,7 +294,7 @@ void lower(Lowering &L, int index) {
     int64_t inner = depthwise ? taps : cin_g * taps;
     auto wt = [&](Expr i) {
         Expr at = (gv * static_cast<int>(inner) + i) * pad + k;
-        if (half) return L.weight_f16_at(packed.weight_f16.offset * 2, at);
+        if (half) return L.weight_half_at(packed.weight_f16.offset * 2, at);
         return int8 ? cast<int32_t>(L.weight_i8_at(packed.weight_i8.offset * 4, at)) : L.weight_at(packed.weight.offset, at);
     };
     auto widen = [&](Expr v) { return int8 ? cast<int32_t>(v) : v; };
@@ -285,28 +304,35 @@ void lower(Lowering &L, int index) {
     if (half) bias = cast(Float(16), bias);
 
     st.acc = Func(c_identifier(node.name) + "_acc");
-    bool dot = int8 && !packed.dot_inputs.empty();
-    Expr init = dot ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k)) : Expr(0);
+    bool dot = !packed.dot_inputs.empty();
+    Expr init = dot && int8 ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k)) : Expr(0);
     st.acc(k, gv, x, y, n) = int8 ? init : bias;
     if (dot) {
-        // Dot-product form (plan_quads), one update per input tensor: r.x the
-        // 4 slots of a quad, vectorized with the outputs into one sum of 4
-        // products per lane (vpdpbusd, sdot).
+        // Dot-product form (plan_dot_steps), one update per input tensor: r.x
+        // the slots of a step, vectorized with the outputs into one sum per
+        // lane: 4 int8 products (vpdpbusd, sdot) or 2 bf16 ones (vdpbf16ps).
+        int slots = dot_slots(packed.dot);
         for (size_t t = 0; t < packed.dot_inputs.size(); t++) {
             const PackedNode::DotInput &d = packed.dot_inputs[t];
             Value in = L.value(node.inputs[t]);
-            int quads = static_cast<int>(d.quads), unit = static_cast<int>(d.unit_size);
+            int steps = static_cast<int>(d.steps), unit = static_cast<int>(d.unit_size);
             int units = static_cast<int>(g.nodes[node.inputs[t]].shape.c / d.unit_size);
-            RDom r(0, 4, 0, quads, "r" + std::to_string(t));
-            Expr q = gv * quads + r.y;
+            RDom r(0, slots, 0, steps, "r" + std::to_string(t));
+            Expr q = gv * steps + r.y;
             Expr u = clamp(cast<int32_t>(L.weight_at(d.unit.offset, q)), 0, units - 1);
-            Expr s = clamp(cast<int32_t>(L.weight_at(d.start.offset, q)), 0, unit - 4);
+            Expr s = clamp(cast<int32_t>(L.weight_at(d.start.offset, q)), 0, unit - slots);
             Expr a = in.raw_at_group(s + r.x, u, unit, x, y, n);
-            Expr flip = Halide::Internal::make_const(UInt(8), 128);
-            if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) a = reinterpret(UInt(8), a) ^ flip;
-            if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) a = reinterpret(Int(8), a ^ flip);
-            Expr w = L.weight_i8_at(d.weight.offset * 4, ((gv * quads + r.y) * pad + k) * 4 + r.x);
-            st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
+            Expr at = ((gv * steps + r.y) * pad + k) * slots + r.x;
+            if (packed.dot == DotProduct::BF16) {
+                Expr w = L.weight_half_at(d.weight.offset * 2, at);
+                st.acc(k, gv, x, y, n) += cast<float>(a) * cast<float>(w);
+            } else {
+                Expr flip = Halide::Internal::make_const(UInt(8), 128);
+                if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) a = reinterpret(UInt(8), a) ^ flip;
+                if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) a = reinterpret(Int(8), a ^ flip);
+                Expr w = L.weight_i8_at(d.weight.offset * 4, at);
+                st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
+            }
             st.r.push_back(r);
         }
         st.dot = true;

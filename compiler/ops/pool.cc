@@ -68,7 +68,7 @@ void lower(Lowering &L, int index) {
     const Shape &s = L.graph().nodes[node.inputs[0]].shape;
     const float lowest = -std::numeric_limits<float>::infinity();
     // An fp16 model's max pool compares its halves (exact, no conversions).
-    bool halves = is_max && L.plan().fp16;
+    bool halves = is_max && L.plan().fp16();
     Func in = halves ? L.padded_raw(node.inputs[0], group, lowest) : L.padded(node.inputs[0], is_max ? lowest : 0.0f, group);
     RDom r(0, node.kernel_w, 0, node.kernel_h, "r");
     st.r = {r};

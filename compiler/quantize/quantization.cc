@@ -171,18 +171,35 @@ std::vector<float> run_reference_quantized(const Graph &graph, const Weights &we
     });
 }
 
-std::vector<float> run_reference_fp16(const Graph &graph, const Weights &weights, const std::vector<float> &input,
-                                      const NodeHook &observe) {
-    Weights halves = weights;
+namespace {
+
+// The reference with conv parameters (weights, and biases if `biases`) and
+// every node's value rounded by `round`.
+std::vector<float> run_reference_rounded(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                         float (*round)(float), bool biases, const NodeHook &observe) {
+    Weights rounded = weights;
     for (const Node &node : graph.nodes) {
         if (node.op != Op::Conv) continue;
         for (const Param &p : node.params)
-            for (float &v : halves.at(p.tensor).data) v = round_to_half(v);
+            if (p.role == "weight" || biases)
+                for (float &v : rounded.at(p.tensor).data) v = round(v);
     }
-    return run_reference(graph, halves, input, [&](int node, std::vector<float> &value) {
-        for (float &v : value) v = round_to_half(v);
+    return run_reference(graph, rounded, input, [&](int node, std::vector<float> &value) {
+        for (float &v : value) v = round(v);
         if (observe) observe(node, value);
     });
+}
+
+}  // namespace
+
+std::vector<float> run_reference_fp16(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                      const NodeHook &observe) {
+    return run_reference_rounded(graph, weights, input, round_to_half, true, observe);
+}
+
+std::vector<float> run_reference_bf16(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                      const NodeHook &observe) {
+    return run_reference_rounded(graph, weights, input, round_to_bfloat16, false, observe);
 }
 
 Quantization quantization_from_layers(const Graph &graph, const std::map<std::string, TensorQuant> &by_layer,

@@ -107,6 +107,12 @@ std::vector<float> run_reference_quantized(const Graph &graph, const Weights &we
 // sums) does not: they agree to about the halves' precision, not exactly.
 std::vector<float> run_reference_fp16(const Graph &graph, const Weights &weights, const std::vector<float> &input,
                                       const NodeHook &observe = nullptr);
+// The bf16 model (--precision bf16) the same way with bfloat16: conv weights
+// (not biases: the compiled convs start their float32 sums at them) and every
+// value rounded to bfloat16. The compiled model sums float32 products, close to
+// this one's double sums.
+std::vector<float> run_reference_bf16(const Graph &graph, const Weights &weights, const std::vector<float> &input,
+                                      const NodeHook &observe = nullptr);
 
 // The quantization of an optimized graph from scales given per tensor of the
 // unoptimized one (an imported QDQ model's QuantizeLinear scales, by spec

@@ -215,7 +215,7 @@ private:
     Stage &stage(int node) { return low_.stages[low_.stage_of[node]]; }
 
     // Vector widths are knobs in float32 lanes; an fp16 model fits two halves in each.
-    int lanes_per_float() const { return plan_.fp16 ? 2 : 1; }
+    int lanes_per_float() const { return plan_.fp16() ? 2 : 1; }
     int target_lanes() const { return *target_defaults(target_).vector * lanes_per_float(); }
     ScheduleKnobs knobs_of(const Node &node, Stage::Kind kind) const {
         ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, node, kind);
@@ -307,7 +307,7 @@ private:
         Stage::Kind kind = stage(tuned).kind;
         bool pixel_allowed = !outputs_.count(node) && tuned == node && s.h * s.w > 1 && s.w >= 4 &&
                              (kind == Stage::Pointwise || kind == Stage::Depthwise) &&
-                             channels % target_lanes() != 0 && !plan_.int8();
+                             channels % target_lanes() != 0 && !plan_.int8() && !plan_.bf16();
         if (pixel_allowed && knobs.pixel_vectors.value_or(false)) {
             t = choose_pixel_tiling(knobs, t, channels, s.w);
             t.reduction_block = 0;
@@ -522,10 +522,10 @@ private:
         }
     }
 
-    // An int8 1x1 conv in dot-product form (Stage::dot): the 4 products of a
-    // lane's sum innermost, vectorized atomically with the channel vector
-    // (Halide sums them per 32-bit lane: vpdpbusd on AVX512-VNNI, sdot on
-    // ARM), then the register tile as for floats.
+    // A 1x1 conv in dot-product form (Stage::dot): the products of a lane's
+    // sum innermost, vectorized atomically with the channel vector (Halide
+    // sums them per 32-bit lane: int8 vpdpbusd on AVX512-VNNI, sdot on ARM;
+    // bf16 vdpbf16ps), then the register tile as for floats.
     void schedule_dot(Stage &st, const Tiling &t, const Var &ch, TailStrategy tail, bool spatial) {
         for (size_t u = 0; u < st.r.size(); u++) {  // one update per input tensor
             const RDom &r = st.r[u];
@@ -537,7 +537,7 @@ private:
             update.split(ch, co, cv, t.vector, tail).reorder(order).atomic().vectorize(r.x).vectorize(cv);
             if (!spatial) continue;
             update.unroll(co).unroll(Vars::x);
-            unroll_steps(update, r.y, t.unroll);  // quads per iteration
+            unroll_steps(update, r.y, t.unroll);  // steps per iteration
         }
     }
 

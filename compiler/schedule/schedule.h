@@ -46,10 +46,11 @@ const char *stage_kind_name(Stage::Kind kind);
 // The group padding of the model's weights (ScheduleKnobs::group_padding).
 int group_padding(const ScheduleFile &file, const Halide::Target &target);
 
-// The integer dot product int8 1x1 convs are written for on the target:
-// AVX512-VNNI (avx512_sapphirerapids) or ARM dotprod (arm_dot_prod); elsewhere
-// none (one input channel per step, widening multiplies).
-DotProduct dot_product(const Halide::Target &target);
+// The dot product a model's 1x1 convs are written for on the target: int8,
+// AVX512-VNNI (avx512_sapphirerapids) or ARM dotprod (arm_dot_prod); bf16,
+// AVX512-BF16 (avx512_sapphirerapids); elsewhere and for other precisions
+// none (one input channel per step).
+DotProduct dot_product(const Halide::Target &target, Precision precision);
 
 // The knobs in force for one node of the pipeline (unit) `unit`.
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,

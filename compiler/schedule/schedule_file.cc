@@ -91,9 +91,11 @@ int group_padding(const ScheduleFile &file, const Halide::Target &target) {
     return widest;
 }
 
-DotProduct dot_product(const Halide::Target &target) {
-    if (target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512_SapphireRapids))
-        return DotProduct::U8S8;
+DotProduct dot_product(const Halide::Target &target, Precision precision) {
+    bool x86_dot = target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512_SapphireRapids);
+    if (precision == Precision::BF16) return x86_dot ? DotProduct::BF16 : DotProduct::None;
+    if (precision != Precision::Int8) return DotProduct::None;
+    if (x86_dot) return DotProduct::U8S8;
     if (target.arch == Halide::Target::ARM && target.has_feature(Halide::Target::ARMDotProd)) return DotProduct::S8S8;
     return DotProduct::None;
 }

@@ -54,6 +54,15 @@ uint16_t float_to_half(float value) {
     return static_cast<uint16_t>(sign | kept);
 }
 
+uint16_t float_to_bfloat16(float value) {
+    uint32_t bits;
+    std::memcpy(&bits, &value, 4);
+    if ((bits & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((bits >> 16) | 0x40);  // a quiet NaN
+    // Round the low 16 bits away, to nearest even (a carry may reach infinity, as it should).
+    bits += 0x7fff + ((bits >> 16) & 1);
+    return static_cast<uint16_t>(bits >> 16);
+}
+
 float bfloat16_to_float(uint16_t h) {
     uint32_t bits = static_cast<uint32_t>(h) << 16;
     float f;

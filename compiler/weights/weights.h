@@ -33,6 +33,9 @@ float bfloat16_to_float(uint16_t bits);
 uint16_t float_to_half(float value);
 // `value` rounded to the nearest half (what an fp16 model stores).
 inline float round_to_half(float value) { return half_to_float(float_to_half(value)); }
+// float -> bfloat16 bits, rounded to nearest even (NaN stays NaN), and the rounded value.
+uint16_t float_to_bfloat16(float value);
+inline float round_to_bfloat16(float value) { return bfloat16_to_float(float_to_bfloat16(value)); }
 // Writes atomically (F32 tensors, names sorted).
 void write_safetensors(const std::string &path, const Weights &weights,
                        const std::map<std::string, std::string> &metadata = {});

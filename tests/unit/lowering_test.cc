@@ -161,7 +161,7 @@ struct Lowered {
 
 // input (1 x 48 x 6 x 6) -> one stride-1 ShuffleNet unit "u" with g = 3 (mid 12, n = 4), optimized and lowered.
 void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false, bool int8 = false,
-                DotProduct dot = DotProduct::None, bool every_tensor = false, bool fp16 = false) {
+                DotProduct dot = DotProduct::None, bool every_tensor = false, Precision floats = Precision::FP32) {
     std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
         "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3, "shuffle_convention": ")") +
                        (convention == ShuffleConvention::Paper ? "paper" : "inverse") + R"(", "shuffle_position": ")" +
@@ -180,7 +180,7 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
         out.quantization = calibrator.finish();
     }
     out.plan = plan_segments(out.graph, Granularity::Unit, int8 ? &out.quantization : nullptr,
-                             int8 ? Precision::Int8 : fp16 ? Precision::FP16 : Precision::FP32);
+                             int8 ? Precision::Int8 : floats);
     ASSERT_EQ(out.plan.segments.size(), 1u) << "a unit is one segment";
     out.blob = pack_weights(out.graph, out.weights, out.plan, {16, dot});
     out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
@@ -192,14 +192,15 @@ struct Case {
     bool int8 = false;  // an int8 model: the convs multiply integers
     DotProduct dot = DotProduct::None;  // ... its 1x1 convs in dot-product form
     bool every_tensor = false;  // ... quantized with `quantize --every-tensor`
-    bool fp16 = false;  // an fp16 model: halves everywhere
+    Precision floats = Precision::FP32;  // FP16 or BF16: a 16-bit float model
 };
 
 std::string case_name(const Case &c) {
     return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
            (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "") +
            (c.dot == DotProduct::U8S8 ? "_dot_u8s8" : c.dot == DotProduct::S8S8 ? "_dot_s8s8" : "") +
-           (c.every_tensor ? "_every_tensor" : "") + (c.fp16 ? "_fp16" : "");
+           (c.dot == DotProduct::BF16 ? "_dot" : "") + (c.every_tensor ? "_every_tensor" : "") +
+           (c.floats == Precision::FP16 ? "_fp16" : c.floats == Precision::BF16 ? "_bf16" : "");
 }
 
 void PrintTo(const Case &c, std::ostream *os) { *os << case_name(c); }
@@ -277,7 +278,7 @@ std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Functio
 TEST_P(ShuffleLowering, NoStageOnlyPermutesChannels) {
     Lowered l;
     const Case &p = GetParam();
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.fp16));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.floats));
     int tensors = 0;
     std::vector<std::string> found = permuting_funcs(all_functions(l.segment), &tensors);
     EXPECT_TRUE(found.empty()) << "channel-permuting stage: " << found.front();
@@ -310,7 +311,7 @@ TEST(ShuffleLoweringControl, UnfoldedShuffleIsDetected) {
 TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.fp16));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.floats));
     const int64_t g = 3, mid = 12, n = mid / g, out = 48;
     std::vector<Read> reads = all_reads(all_functions(l.segment));
     const Read *shuffled = nullptr;
@@ -322,8 +323,10 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const int64_t dw_group = l.plan.grouping[l.graph.find("u.dw")];
     for (const auto &r : reads) {
         ASSERT_TRUE(r.args.size() == 4 || r.args.size() == 5) << r.reader << " reads " << r.callee;
-        // In an int8 model conv3 multiplies the depthwise conv's stored integers (u_dw_q).
-        if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == (p.int8 ? "u_dw_q" : "u_dw")) {
+        // In an int8 model conv3 multiplies the depthwise conv's stored integers
+        // (u_dw_q), in a bf16 model its value rounded to bfloat16 (u_dw_h).
+        const char *dw_value = p.int8 ? "u_dw_q" : p.floats == Precision::BF16 ? "u_dw_h" : "u_dw";
+        if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == dw_value) {
             EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
             shuffled = &r;
             continue;
@@ -345,33 +348,41 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
                                                         : (logical % n) * g + logical / n;
     };
     if (p.dot != DotProduct::None) {
-        // Dot-product form: conv3 reads quads of stored channels named by a
-        // table in the weights blob; the shuffle is in which weight sits in
-        // which slot. For each output channel c and step r, the slot reading
-        // stored channel source(group_base(c) + r) holds c's int8 weight for
-        // r, and every other slot of c's group is zero.
+        // Dot-product form: conv3 reads steps of stored channels (int8 quads,
+        // bf16 pairs) named by a table in the weights blob; the shuffle is in
+        // which weight sits in which slot. For each output channel c and step
+        // r, the slot reading stored channel source(group_base(c) + r) holds
+        // c's weight for r (int8, or rounded to bfloat16), and every other
+        // slot of c's group is zero.
         const int conv3 = l.graph.find("u.conv3");
         const PackedNode &pk = l.blob.nodes[static_cast<size_t>(conv3)];
         ASSERT_EQ(pk.dot_inputs.size(), 1u) << "conv3 is not in dot-product form";
         const PackedNode::DotInput &d = pk.dot_inputs[0];
         const Tensor &w = l.weights.at(l.graph.nodes[static_cast<size_t>(conv3)].param("weight")->tensor);
         std::vector<double> scales = weight_channel_scales(w);
-        const int8_t *bytes = reinterpret_cast<const int8_t *>(l.blob.data.data()) + d.weight.offset * 4;
+        const bool bf16 = p.dot == DotProduct::BF16;
+        const int slots = dot_slots(p.dot);
+        ASSERT_EQ(pk.dot, p.dot);
+        auto slot_value = [&](int64_t i) -> double {  // weight i of the dot array
+            if (!bf16) return reinterpret_cast<const int8_t *>(l.blob.data.data())[d.weight.offset * 4 + i];
+            return bfloat16_to_float(reinterpret_cast<const uint16_t *>(l.blob.data.data())[d.weight.offset * 2 + i]);
+        };
         const int64_t out_per_group = out / g, in_per_group = mid / g;
         for (int64_t c = 0; c < out; c++) {
             int64_t gi = c / out_per_group, kk = c % out_per_group;
-            std::map<int64_t, int> slot_weight;  // stored channel -> weight (summed over slots)
-            for (int64_t q = 0; q < d.quads; q++) {
+            std::map<int64_t, double> slot_weight;  // stored channel -> weight (summed over slots)
+            for (int64_t q = 0; q < d.steps; q++) {
                 auto table = [&](const PackedArray &a) {
-                    return static_cast<int64_t>(l.blob.data[static_cast<size_t>(a.offset + gi * d.quads + q)]);
+                    return static_cast<int64_t>(l.blob.data[static_cast<size_t>(a.offset + gi * d.steps + q)]);
                 };
                 int64_t unit = table(d.unit), start = table(d.start);
-                for (int64_t j = 0; j < 4; j++)
+                for (int64_t j = 0; j < slots; j++)
                     slot_weight[unit * d.unit_size + start + j] +=
-                        bytes[((gi * d.quads + q) * pk.padded_group + kk) * 4 + j];
+                        slot_value(((gi * d.steps + q) * pk.padded_group + kk) * slots + j);
             }
             for (int64_t r = 0; r < in_per_group; r++) {
-                int expected = quantize_weight(w.data[static_cast<size_t>(c * in_per_group + r)], scales[static_cast<size_t>(c)]);
+                float weight = w.data[static_cast<size_t>(c * in_per_group + r)];
+                double expected = bf16 ? round_to_bfloat16(weight) : quantize_weight(weight, scales[static_cast<size_t>(c)]);
                 EXPECT_EQ(slot_weight[source(gi * in_per_group + r)], expected) << "output " << c << ", step " << r;
                 slot_weight.erase(source(gi * in_per_group + r));
             }
@@ -416,7 +427,7 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
 TEST_P(ShuffleLowering, JitMatchesReference) {
     const Case &p = GetParam();
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.fp16));
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, p.convention, p.after_dw, false, p.int8, p.dot, p.every_tensor, p.floats));
     Halide::Target host = resolve_target("host").halide;  // what this CPU runs (emit/targets.h)
     host = host.without_feature(Halide::Target::AVX512_SapphireRapids);  // JIT code: see emit/targets.h
     ScheduleFile schedule;
@@ -436,7 +447,8 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     // An int8 model against the int8 model the reference simulates (the same integers).
     // An fp16 model against the rounding the reference simulates (its sums in double).
     std::vector<float> expected = p.int8   ? run_reference_quantized(l.graph, l.weights, l.quantization, x)
-                                  : p.fp16 ? run_reference_fp16(l.graph, l.weights, x)
+                                  : p.floats == Precision::FP16 ? run_reference_fp16(l.graph, l.weights, x)
+                                  : p.floats == Precision::BF16 ? run_reference_bf16(l.graph, l.weights, x)
                                            : run_reference(l.graph, l.weights, x);
 
     // Buffers in the plan's layout: the network input and output are planar NCHW, as (c, x, y, n) dims.
@@ -453,6 +465,8 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     Halide::Buffer<int8_t> weight_bytes(reinterpret_cast<int8_t *>(weights.data()), 4 * weights.width());
     Halide::Buffer<Halide::float16_t> weight_halves(reinterpret_cast<Halide::float16_t *>(weights.data()),
                                                     2 * weights.width());
+    Halide::Buffer<Halide::bfloat16_t> weight_bf16(reinterpret_cast<Halide::bfloat16_t *>(weights.data()),
+                                                   2 * weights.width());
     std::vector<float> y(expected.size(), -12345.0f);
     // The unit's output is written in the grouped form (k, g, x, y, n) when the plan groups it.
     std::vector<halide_dimension_t> out_dims = planar(l.graph.output_node().shape);
@@ -478,9 +492,15 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
                 else if (param.name() == "in_input") param.set_buffer(input), bound |= 2;
                 else if (param.name() == "weights_i8") param.set_buffer(weight_bytes), bound |= 4;
                 else if (param.name() == "weights_f16") param.set_buffer(weight_halves), bound |= 8;
+                else if (param.name() == "weights_bf16") param.set_buffer(weight_bf16), bound |= 16;
             }
         }
-    ASSERT_EQ(bound, p.int8 ? 7 : p.fp16 ? 11 : 3) << "weights and input parameters not found";
+    // (The bf16 model without dot products reads no 16-bit weights.)
+    int expected_bound = p.int8                         ? 7
+                         : p.floats == Precision::FP16 ? 11
+                         : p.dot == DotProduct::BF16   ? 19
+                                                       : 3;
+    ASSERT_EQ(bound, expected_bound) << "weights and input parameters not found";
     // Row loops split their rows among this many tasks (3: blocks of uneven size).
     l.segment.threads.set(3);
     Halide::Pipeline pipeline(l.segment.outputs);
@@ -493,8 +513,11 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
     // rounding of a tie (one step of one value, then its effect downstream).
     // fp16: sums of halves (each step rounded to 11 bits) against double sums
     // of the same halves: a few half steps (2^-11 relative) of the largest value.
-    EXPECT_LE(unit::max_abs_diff(y, expected), (p.int8 ? 1e-3 : p.fp16 ? 4e-3 : 1e-4) * scale);
-    if (p.int8 || p.fp16) {
+    // bf16: float32 sums against double sums, but a value that lands near a
+    // bfloat16 tie may round the other way (one step: 2^-8 relative).
+    double tolerance = p.int8 ? 1e-3 : p.floats == Precision::FP16 ? 4e-3 : p.floats == Precision::BF16 ? 8e-3 : 1e-4;
+    EXPECT_LE(unit::max_abs_diff(y, expected), tolerance * scale);
+    if (p.int8 || p.floats != Precision::FP32) {
         std::vector<float> fp32 = run_reference(l.graph, l.weights, x);
         EXPECT_GT(unit::max_abs_diff(y, fp32), 1e-4 * scale) << "the reduced-precision model computed in float";
     }
@@ -510,8 +533,16 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                                            Case{ShuffleConvention::Inverse, true, true, DotProduct::S8S8},
                                            Case{ShuffleConvention::Paper, true, true, DotProduct::None, true},
                                            Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8, true},
-                                           Case{ShuffleConvention::Paper, false, false, DotProduct::None, false, true},
-                                           Case{ShuffleConvention::Inverse, true, false, DotProduct::None, false, true}),
+                                           Case{ShuffleConvention::Paper, false, false, DotProduct::None, false,
+                                                Precision::FP16},
+                                           Case{ShuffleConvention::Inverse, true, false, DotProduct::None, false,
+                                                Precision::FP16},
+                                           Case{ShuffleConvention::Paper, true, false, DotProduct::None, false,
+                                                Precision::BF16},
+                                           Case{ShuffleConvention::Paper, false, false, DotProduct::BF16, false,
+                                                Precision::BF16},
+                                           Case{ShuffleConvention::Inverse, true, false, DotProduct::BF16, false,
+                                                Precision::BF16}),
                          [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
 
 // ShuffleNet V2: every unit's split, concat and shuffle are folded (passes)

@@ -209,6 +209,27 @@ TEST(Half, FloatToHalfRoundsToNearestEven) {
     EXPECT_EQ(round_to_half(0.1f), 0.0999755859375f);
 }
 
+// float -> bfloat16 (bf16 models): the same properties.
+TEST(Half, FloatToBfloat16RoundsToNearestEven) {
+    auto value = [](uint32_t bits) { return static_cast<double>(bfloat16_to_float(static_cast<uint16_t>(bits))); };
+    for (uint32_t bits = 0; bits < 0x10000; bits++) {
+        bool nan = (bits & 0x7f80) == 0x7f80 && (bits & 0x7f);
+        uint16_t back = float_to_bfloat16(bfloat16_to_float(static_cast<uint16_t>(bits)));
+        if (nan) {
+            EXPECT_TRUE((back & 0x7f80) == 0x7f80 && (back & 0x7f)) << std::hex << bits << " stays a NaN";
+            continue;
+        }
+        ASSERT_EQ(back, bits) << std::hex << bits;
+        if ((bits & 0x7fff) >= 0x7f7f) continue;
+        double a = value(bits), b = value(bits + 1), mid = (a + b) / 2;
+        uint16_t even = (bits & 1) ? static_cast<uint16_t>(bits + 1) : static_cast<uint16_t>(bits);
+        ASSERT_EQ(float_to_bfloat16(static_cast<float>(mid)), even) << std::hex << bits << " tie";
+        ASSERT_EQ(float_to_bfloat16(std::nextafter(static_cast<float>(mid), static_cast<float>(a))), bits) << std::hex << bits;
+        ASSERT_EQ(float_to_bfloat16(std::nextafter(static_cast<float>(mid), static_cast<float>(b))), bits + 1) << std::hex << bits;
+    }
+    EXPECT_EQ(round_to_bfloat16(0.1f), 0.10009765625f);
+}
+
 TEST(Safetensors, MalformedFilesNameTheFileAndTheProblem) {
     unit::TempDir dir;
     std::string f32 = R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})";
