@@ -178,29 +178,35 @@ TEST(Safetensors, ReadsHalfPrecisionTensors) {
     }
 }
 
-// float -> half (fp16 models' weights, and the reference's fp16 simulation):
-// every half comes back as itself; a float between two neighbouring halves
-// goes to the nearer, a tie to the even one; past the largest half, infinity.
-TEST(Half, FloatToHalfRoundsToNearestEven) {
-    auto value = [](uint32_t bits) { return static_cast<double>(half_to_float(static_cast<uint16_t>(bits))); };
+// A 16-bit float format's conversion from float (fp16 and bf16 models' weights,
+// and the reference's simulation of them): every value comes back as itself
+// (a NaN as a NaN); a float between two neighbouring values goes to the
+// nearer, a tie to the even one. `exponent`: the format's exponent bits mask,
+// `largest`: its largest finite value's bits.
+void check_rounding(float (*to_float)(uint16_t), uint16_t (*from_float)(float), uint32_t exponent, uint32_t largest) {
+    auto value = [&](uint32_t bits) { return static_cast<double>(to_float(static_cast<uint16_t>(bits))); };
     for (uint32_t bits = 0; bits < 0x10000; bits++) {
-        bool nan = (bits & 0x7c00) == 0x7c00 && (bits & 0x3ff);
-        uint16_t back = float_to_half(half_to_float(static_cast<uint16_t>(bits)));
-        if (nan) {
-            EXPECT_TRUE((back & 0x7c00) == 0x7c00 && (back & 0x3ff)) << std::hex << bits << " stays a NaN";
+        auto is_nan = [&](uint32_t b) { return (b & exponent) == exponent && (b & 0x7fff & ~exponent); };
+        uint16_t back = from_float(to_float(static_cast<uint16_t>(bits)));
+        if (is_nan(bits)) {
+            EXPECT_TRUE(is_nan(back)) << std::hex << bits << " stays a NaN";
             continue;
         }
         ASSERT_EQ(back, bits) << std::hex << bits;
-        // Between this half and the next larger magnitude (same sign), up to the largest finite one.
-        if ((bits & 0x7fff) >= 0x7bff) continue;
+        // Between this value and the next larger magnitude (same sign), up to the largest finite one.
+        if ((bits & 0x7fff) >= largest) continue;
         double a = value(bits), b = value(bits + 1), mid = (a + b) / 2;  // exact in double, and in float
         uint16_t even = (bits & 1) ? static_cast<uint16_t>(bits + 1) : static_cast<uint16_t>(bits);
-        ASSERT_EQ(float_to_half(static_cast<float>(mid)), even) << std::hex << bits << " tie";
+        ASSERT_EQ(from_float(static_cast<float>(mid)), even) << std::hex << bits << " tie";
         float below = std::nextafter(static_cast<float>(mid), static_cast<float>(a));
         float above = std::nextafter(static_cast<float>(mid), static_cast<float>(b));
-        ASSERT_EQ(float_to_half(below), bits) << std::hex << bits << " below the tie";
-        ASSERT_EQ(float_to_half(above), bits + 1) << std::hex << bits << " above the tie";
+        ASSERT_EQ(from_float(below), bits) << std::hex << bits << " below the tie";
+        ASSERT_EQ(from_float(above), bits + 1) << std::hex << bits << " above the tie";
     }
+}
+
+TEST(Half, FloatToHalfRoundsToNearestEven) {
+    check_rounding(half_to_float, float_to_half, 0x7c00, 0x7bff);
     EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // halfway past 65504: rounds to even = infinity
     EXPECT_EQ(float_to_half(65519.99f), 0x7bff);
     EXPECT_EQ(float_to_half(-1e30f), 0xfc00);
@@ -209,24 +215,8 @@ TEST(Half, FloatToHalfRoundsToNearestEven) {
     EXPECT_EQ(round_to_half(0.1f), 0.0999755859375f);
 }
 
-// float -> bfloat16 (bf16 models): the same properties.
 TEST(Half, FloatToBfloat16RoundsToNearestEven) {
-    auto value = [](uint32_t bits) { return static_cast<double>(bfloat16_to_float(static_cast<uint16_t>(bits))); };
-    for (uint32_t bits = 0; bits < 0x10000; bits++) {
-        bool nan = (bits & 0x7f80) == 0x7f80 && (bits & 0x7f);
-        uint16_t back = float_to_bfloat16(bfloat16_to_float(static_cast<uint16_t>(bits)));
-        if (nan) {
-            EXPECT_TRUE((back & 0x7f80) == 0x7f80 && (back & 0x7f)) << std::hex << bits << " stays a NaN";
-            continue;
-        }
-        ASSERT_EQ(back, bits) << std::hex << bits;
-        if ((bits & 0x7fff) >= 0x7f7f) continue;
-        double a = value(bits), b = value(bits + 1), mid = (a + b) / 2;
-        uint16_t even = (bits & 1) ? static_cast<uint16_t>(bits + 1) : static_cast<uint16_t>(bits);
-        ASSERT_EQ(float_to_bfloat16(static_cast<float>(mid)), even) << std::hex << bits << " tie";
-        ASSERT_EQ(float_to_bfloat16(std::nextafter(static_cast<float>(mid), static_cast<float>(a))), bits) << std::hex << bits;
-        ASSERT_EQ(float_to_bfloat16(std::nextafter(static_cast<float>(mid), static_cast<float>(b))), bits + 1) << std::hex << bits;
-    }
+    check_rounding(bfloat16_to_float, float_to_bfloat16, 0x7f80, 0x7f7f);
     EXPECT_EQ(round_to_bfloat16(0.1f), 0.10009765625f);
 }
 
