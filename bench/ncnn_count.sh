@@ -6,8 +6,10 @@
 # inference = the counts of 2 timed runs less those of 1 (8 warm-ups each).
 # fp32 NEON: the core is an ARMv8.0 Cortex-A72 (-cpu cortex-a72), so ncnn's
 # runtime dispatch picks neither fp16 arithmetic nor dot products; 1 thread.
+# NCNN_QEMU_CPU=max: an ARMv8.2+ core with fp16 arithmetic, where ncnn runs
+# fp16 storage and arithmetic by default (as on phones since 2018).
 #
-#   bench/ncnn_count.sh NCNN_SOURCE [BUILD_DIR]
+#   [NCNN_QEMU_CPU=max] bench/ncnn_count.sh NCNN_SOURCE [BUILD_DIR]
 #
 # NCNN_SOURCE: a checkout of https://github.com/Tencent/ncnn (not part of this
 # repository; its code is never committed here). BUILD_DIR (default
@@ -33,16 +35,18 @@ cc -shared -fPIC -O2 -fvisibility=hidden "$root/compiler/measure/qemu_count_plug
 cp "$src"/benchmark/models/shufflenet.param "$src"/benchmark/models/shufflenet_v2.param "$tmp/"
 for model in shufflenet shufflenet_v2; do
     for runs in 1 2; do
-        (cd "$tmp" && qemu-aarch64 -cpu cortex-a72 -plugin "$tmp/plugin.so,out=$tmp/$model.$runs.txt" \
+        (cd "$tmp" && qemu-aarch64 -cpu "${NCNN_QEMU_CPU:-cortex-a72}" -plugin "$tmp/plugin.so,out=$tmp/$model.$runs.txt" \
             "$build/benchmark/benchncnn" "$runs" 1 0 -1 0 "param=$model.param" "shape=[224,224,3]" 2> "$tmp/$model.$runs.log")
     done
     /usr/bin/python3 - "$model" "$tmp/$model.1.txt" "$tmp/$model.2.txt" <<'PY'
 import sys
-names = ["fma_f32", "fma_f16", "dot_i8", "fma_scalar", "simd_other", "load_vector", "load_scalar", "store_vector",
-         "store_scalar", "branch", "scalar", "other", "fma_f32_lanes", "fma_f16_lanes", "dot_i8_lanes"]
+# The plugin's columns (compiler/measure/qemu_count.cc: insn_count_columns).
+names = ["fma_f32", "fma_f16", "dot_i8", "mul_int", "fma_scalar", "simd_other", "load_vector", "load_scalar",
+         "store_vector", "store_scalar", "branch", "scalar", "other", "fma_f32_lanes", "fma_f16_lanes", "dot_i8_lanes",
+         "mul_int_lanes"]
 def total(path):
     lines = open(path).read().split("\n")
-    assert lines[0] == "shufflec-qemu-count/1 15", lines[0]
+    assert lines[0] == f"shufflec-qemu-count/1 {len(names)}", lines[0]
     t = dict.fromkeys(names, 0)
     for line in lines[1:]:
         if line:
@@ -52,11 +56,12 @@ def total(path):
     return t
 a, b = total(sys.argv[2]), total(sys.argv[3])
 one = {n: b[n] - a[n] for n in names}
-insns = sum(one[n] for n in names[:12])
+insns = sum(one[n] for n in names[:13])
 share = lambda *ks: 100 * sum(one[k] for k in ks) / insns
-print(f"ncnn {sys.argv[1]}: {insns / 1e6:.2f} M instructions per inference; fmla {share('fma_f32'):.1f}%, "
+print(f"ncnn {sys.argv[1]}: {insns / 1e6:.2f} M instructions per inference; fmla fp32 {share('fma_f32'):.1f}%, "
+      f"fmla fp16 {share('fma_f16'):.1f}%, "
       f"loads {share('load_vector', 'load_scalar'):.1f}%, stores {share('store_vector', 'store_scalar'):.1f}%, "
       f"integer {share('scalar'):.1f}%, other SIMD {share('simd_other'):.1f}%, branches {share('branch'):.1f}%; "
-      f"fp32 FMA lanes {one['fma_f32_lanes'] / 1e6:.2f} M")
+      f"FMA lanes fp32 {one['fma_f32_lanes'] / 1e6:.2f} M, fp16 {one['fma_f16_lanes'] / 1e6:.2f} M")
 PY
 done

@@ -77,6 +77,15 @@ expect_one_line "bad precision" '--precision: expected fp32, int8, fp16 or bf16,
 expect_one_line "run int8 without scales" '--precision int8: missing --quantization Q.json' \
     "$shufflec" run "$fashion.json" --precision int8 --input "$tmp/missing.npy" -o "$tmp/y.npy"
 
+# The dot_product knob: one unit's 1x1 convs without sdot, the others with it.
+printf '{"format": "shufflec-schedule/1", "layers": {"stage2.1": {"dot_product": false}}}\n' > "$tmp/nodot.json"
+"$shufflec" compile "$fashion.json" --target arm-64-linux-arm_dot_prod --precision int8 --schedule "$tmp/nodot.json" \
+    --quantization "$fashion.quantization.json" -o "$tmp/nodot" --quiet || fail "int8 compile with dot_product false"
+(mkdir -p "$tmp/nodot/x" && cd "$tmp/nodot/x" && ar x ../fashion_shufflenet_v1_g3.a) || fail "unpacking the int8 library"
+sdots() { aarch64-linux-gnu-objdump -d "$tmp/nodot/x/$1" | grep -c sdot || true; }
+[ "$(sdots stage2_1.o)" -eq 0 ] && [ "$(sdots stage2_2.o)" -gt 0 ] \
+    || fail "dot_product false for stage2.1: sdot in stage2_1.o $(sdots stage2_1.o), stage2_2.o $(sdots stage2_2.o)"
+
 # info --quantization: what runs in integers (V1 g3: every conv but the float stem).
 out=$("$shufflec" info "$fashion.json" --quantization "$fashion.quantization.json" 2>&1) || fail "info --quantization: $out"
 echo "$out" | grep -q "^integer arithmetic: 90.6% of the MACs (48 of 49 convs)$" || fail "info --quantization: $out"

@@ -210,7 +210,9 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     // (Group padding counts float32 lanes; halves fit two in each.)
     p.blob = pack_weights(p.graph, p.weights, p.plan,
                           {group_padding(p.schedule, p.target.halide) * (p.plan.fp16() ? 2 : 1),
-                           dot_product(p.target.halide, p.plan.precision)});
+                           dot_product(p.target.halide, p.plan.precision), [&](int node) {
+                               return dot_product_wanted(p.schedule, p.target.halide, p.graph.nodes[node]);
+                           }});
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
     // E.g. tuned records by workload, over the schedule files (they never change the packing).
     if (opt.refine_schedule) opt.refine_schedule(p);

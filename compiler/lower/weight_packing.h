@@ -78,6 +78,9 @@ struct PackingOptions {
     // it only decides how many lanes the FMAs waste.
     int64_t group_padding = 16;
     DotProduct dot = DotProduct::None;
+    // Which 1x1 convs take the dot-product form where `dot` allows it (the
+    // schedule's dot_product knob); unset: all.
+    std::function<bool(int node)> use_dot;
 };
 
 // Zeros after the last array: a channel block rounded up past a group's
@@ -98,8 +101,9 @@ struct PackedWeights {
 // What an op's `pack` writes into.
 class WeightPacker {
 public:
-    WeightPacker(const Graph &graph, const Weights &weights, const SegmentPlan &plan, PackedWeights &out)
-        : graph_(graph), weights_(weights), plan_(plan), out_(out) {}
+    WeightPacker(const Graph &graph, const Weights &weights, const SegmentPlan &plan, PackedWeights &out,
+                 std::function<bool(int)> use_dot = nullptr)
+        : graph_(graph), weights_(weights), plan_(plan), out_(out), use_dot_(std::move(use_dot)) {}
     const Graph &graph() const { return graph_; }
     const Node &node(int index) const { return graph_.nodes[index]; }
     const SegmentPlan &plan() const { return plan_; }
@@ -108,6 +112,8 @@ public:
     PackedNode &packed(int node) { return out_.nodes[node]; }
     int64_t group_padding() const { return out_.group_padding; }
     DotProduct dot() const { return out_.dot; }
+    // Whether `node` may take the dot-product form (PackingOptions::use_dot).
+    bool dot_allowed(int node) const { return out_.dot != DotProduct::None && (!use_dot_ || use_dot_(node)); }
 
     // Appends an array (padded to 64 bytes); returns where it is.
     PackedArray append(const std::vector<float> &values);
@@ -134,6 +140,7 @@ private:
     const Weights &weights_;
     const SegmentPlan &plan_;
     PackedWeights &out_;
+    std::function<bool(int)> use_dot_;
 };
 
 // Packs every node's weights (graph order).

@@ -135,9 +135,8 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
     const Graph &g = packer.graph();
     const SegmentPlan &plan = packer.plan();
-    bool eligible = packer.dot() == DotProduct::BF16 ? plan.bf16()
-                                                     : packer.dot() != DotProduct::None && plan.int8() && plan.int8_conv[index];
-    if (!eligible || !is_pointwise(node)) return std::nullopt;
+    bool eligible = packer.dot() == DotProduct::BF16 ? plan.bf16() : plan.int8() && plan.int8_conv[index];
+    if (!eligible || !is_pointwise(node) || !packer.dot_allowed(index)) return std::nullopt;
     int64_t cin_g = input_channels(g, node) / node.groups;
     DotSteps qs;
     qs.slots = dot_slots(packer.dot());

@@ -169,6 +169,10 @@ const std::vector<KnobDef> &knob_defs() {
              [](const ScheduleChoice &c) { return on_off(c.pixel_layout_allowed, c.pixel_vectors); },
              "0, 1; internal 1x1 and depthwise roots whose channels (per group) are not whole vectors of the "
              "target, rows of at least 4 pixels"),
+        flag("dot_product", &ScheduleKnobs::dot_product,
+             "an int8 or bf16 model's 1x1 conv as dot products (4 int8 products per lane: vpdpbusd, sdot; 2 "
+             "bf16: vdpbf16ps) where the target has them; false: one input channel per step (read when the "
+             "weights are packed); unset: true"),
     };
     return defs;
 }

@@ -22,7 +22,7 @@ namespace shufflec {
 struct ScheduleKnobs {
     std::optional<int> vector, channel_vectors, tile_x, tile_y, rows_per_task, registers, tasks_per_thread, group_padding,
         unroll, reduction_block;
-    std::optional<bool> fuse, channels_outer, planar_input, pixel_vectors;
+    std::optional<bool> fuse, channels_outer, planar_input, pixel_vectors, dot_product;
     void merge(const ScheduleKnobs &over);
 };
 
@@ -51,6 +51,11 @@ int group_padding(const ScheduleFile &file, const Halide::Target &target);
 // AVX512-BF16 (avx512_sapphirerapids); elsewhere and for other precisions
 // none (one input channel per step).
 DotProduct dot_product(const Halide::Target &target, Precision precision);
+
+// Whether 1x1 conv `node` of an int8 or bf16 model is packed and lowered in
+// dot-product form (PackingOptions::use_dot): where the target has one (the
+// model's `dot`) and its dot_product knob is not false.
+bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const Node &node);
 
 // The knobs in force for one node of the pipeline (unit) `unit`.
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,

@@ -100,6 +100,10 @@ DotProduct dot_product(const Halide::Target &target, Precision precision) {
     return DotProduct::None;
 }
 
+bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const Node &node) {
+    return resolve_knobs(file, target, node.block, node, Stage::Pointwise).dot_product.value_or(true);
+}
+
 const char *stage_kind_name(Stage::Kind kind) {
     switch (kind) {
     case Stage::Pointwise: return "pointwise";

@@ -182,7 +182,10 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
     out.plan = plan_segments(out.graph, Granularity::Unit, int8 ? &out.quantization : nullptr,
                              int8 ? Precision::Int8 : floats);
     ASSERT_EQ(out.plan.segments.size(), 1u) << "a unit is one segment";
-    out.blob = pack_weights(out.graph, out.weights, out.plan, {16, dot});
+    PackingOptions packing;
+    packing.group_padding = 16;
+    packing.dot = dot;
+    out.blob = pack_weights(out.graph, out.weights, out.plan, packing);
     out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
 }
 

@@ -125,7 +125,9 @@ TEST(WeightPacking, GroupsArePaddedToWholeVectors) {
     Weights w = random_weights(g, 4);
     SegmentPlan plan = plan_segments(g);
     for (int64_t lanes : {4, 8, 16}) {
-        PackedWeights p = pack_weights(g, w, plan, {lanes});
+        PackingOptions packing;
+        packing.group_padding = lanes;
+        PackedWeights p = pack_weights(g, w, plan, packing);
         const PackedNode &conv = p.nodes[g.find("g")];
         EXPECT_EQ(conv.group, 3);
         EXPECT_EQ(conv.padded_group, lanes);
