@@ -3,7 +3,7 @@
 #     [WEIGHTS <file.safetensors> | RANDOM_WEIGHTS <seed>]
 #     [ARCH host|x86-64-linux|x86-64-linux-avx512|arm-64-linux|arm-64-android (+ -feature...)]
 #     [SCHEDULE <schedule.json>] [INPUT_SHAPE N,C,H,W] [NAME <c_prefix>]
-#     [QUANTIZATION <q.json> | PRECISION fp16] [EXTERNAL_WEIGHTS] [COMPILER <path to shufflec>])
+#     [QUANTIZATION <q.json> | PRECISION fp16|bf16] [EXTERNAL_WEIGHTS] [COMPILER <path to shufflec>])
 #
 # Runs `shufflec compile` at build time and defines <target>, a static library
 # (the model and its Halide runtime) whose include folder holds <NAME>.h.
@@ -11,8 +11,9 @@
 #     target_link_libraries(app PRIVATE <target>)
 # With EXTERNAL_WEIGHTS the file <NAME>.weights lands in the same folder
 # (property SHUFFLEC_WEIGHTS_FILE of <target>). QUANTIZATION compiles the int8
-# model of `shufflec quantize`'s file (--precision int8); PRECISION fp16 the fp16
-# model (fast on ARM targets with arm_fp16).
+# model of `shufflec quantize`'s file (--precision int8); PRECISION fp16 or bf16
+# the fp16 model (fast on ARM targets with arm_fp16) or the bf16 one (fast with
+# AVX512-BF16).
 #
 # ARCH defaults to the toolchain's: host natively; in a cross build
 # (CMAKE_CROSSCOMPILING) the target of CMAKE_SYSTEM_PROCESSOR (aarch64 ->
@@ -92,10 +93,10 @@ function(shufflec_add_model target)
     list(APPEND args --input-shape ${M_INPUT_SHAPE})
   endif()
   if(M_PRECISION AND NOT M_PRECISION STREQUAL "fp32")
-    if(M_QUANTIZATION OR NOT M_PRECISION STREQUAL "fp16")
-      message(FATAL_ERROR "shufflec_add_model: PRECISION ${M_PRECISION}: expected fp32 or fp16 (int8: QUANTIZATION <q.json>)")
+    if(M_QUANTIZATION OR NOT M_PRECISION MATCHES "^(fp16|bf16)$")
+      message(FATAL_ERROR "shufflec_add_model: PRECISION ${M_PRECISION}: expected fp32, fp16 or bf16 (int8: QUANTIZATION <q.json>)")
     endif()
-    list(APPEND args --precision fp16)
+    list(APPEND args --precision ${M_PRECISION})
   endif()
   if(M_QUANTIZATION)
     get_filename_component(q ${M_QUANTIZATION} ABSOLUTE)

@@ -211,7 +211,9 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     p.blob = pack_weights(p.graph, p.weights, p.plan,
                           {group_padding(p.schedule, p.target.halide) * (p.plan.fp16() ? 2 : 1),
                            dot_product(p.target.halide, p.plan.precision), [&](int node) {
-                               return dot_product_wanted(p.schedule, p.target.halide, p.graph.nodes[node]);
+                               int s = p.plan.segment_of[node];
+                               const std::string &unit = s >= 0 ? p.plan.segments[s].block : p.graph.nodes[node].block;
+                               return dot_product_wanted(p.schedule, p.target.halide, unit, p.graph.nodes[node]);
                            }});
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
     // E.g. tuned records by workload, over the schedule files (they never change the packing).

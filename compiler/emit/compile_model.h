@@ -33,7 +33,7 @@ struct CompileOptions {
     std::string name;           // C prefix; default from the spec name
     std::string out_dir;
     std::optional<Shape> input_shape;
-    std::string precision = "fp32";  // or "int8" (with quantization_path)
+    std::string precision = "fp32";  // or "int8" (with quantization_path), "fp16", "bf16"
     std::string quantization_path;   // --quantization: shufflec quantize's scales
     std::string schedule_path;  // --schedule; default schedules/<target>/<spec name>.json if present
     bool ignore_model_schedule = false;  // only the target's default.json (+ --schedule): tune's baseline

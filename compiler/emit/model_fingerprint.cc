@@ -9,7 +9,8 @@ namespace shufflec {
 std::string model_fingerprint_text(const Graph &graph, const SegmentPlan &plan, const PackedWeights &blob,
                                    const std::string &target) {
     std::ostringstream o;
-    o << "shufflec-weights/4 target=" << target << " group_padding=" << blob.group_padding << "\n";
+    o << "shufflec-weights/4 target=" << target << " group_padding=" << blob.group_padding
+      << " precision=" << precision_name(plan) << "\n";
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         const Node &n = graph.nodes[i];
         o << i << " " << op_name(n.op) << " in=";

@@ -136,7 +136,10 @@ LoweredSegment Lowering::run() {
                            ", the plan in groups of ", plan_.grouping[node]);
         BufferLayout layout = buffer_layout(g_, plan_, node, v.group > 0);
         if (stored_type(v.f) != halide_type(layout.element)) {
-            // The app's float output of an fp16 model: its halves widened.
+            // The app's float output of an fp16 or bf16 model: its 16-bit floats widened.
+            if (!stored_type(v.f).is_float() || layout.element != Element::F32)
+                internal_error("segment ", seg_.name, " writes '", g_.nodes[node].name, "' as ", stored_type(v.f),
+                               " into a buffer of ", halide_type(layout.element));
             Func widened(v.f.name() + "_out");
             std::vector<Var> vars = vars_of(v.group);
             std::vector<Expr> args(vars.begin(), vars.end());
@@ -155,8 +158,10 @@ Value Lowering::value(int node) {
     if (it != inputs_.end()) return it->second;
     if (plan_.concat_view[node]) {
         Value v{concat(g_.nodes[node]), 0, g_.nodes[node].shape.c, {}};
-        // Its parts hold its integers already: rounding their real values again is exact.
+        // Its parts hold its integers (or 16-bit floats) already: rounding
+        // their real values again is exact, and gives readers the stored type.
         if (plan_.int8() && plan_.quant[node].quantized) v = quantized(v, plan_.quant[node], v.f.name() + "_q");
+        if (plan_.float_element() != Element::F32) v = rounded_16(v, v.f.name() + "_h");
         return v;
     }
     internal_error("segment ", seg_.name, " reads '", g_.nodes[node].name, "', which is not available");

@@ -181,7 +181,9 @@ public:
             const Tiling &t = tiling_[node];
             ScheduleChoice c;
             c.root = g_.nodes[node].name;
-            c.vector = t.vector, c.channel_vectors = t.vectors, c.tile_x = t.tile_x, c.tile_y = t.tile_y;
+            // Vector widths in float32 lanes, as the `vector` knob counts them.
+            c.vector = std::max(1, t.vector / lanes_per_float()), c.channel_vectors = t.vectors, c.tile_x = t.tile_x,
+            c.tile_y = t.tile_y;
             c.rows_per_task = t.rows, c.tasks_per_thread = t.tasks_per_thread;
             c.height = static_cast<int>(g_.nodes[node].shape.h);
             const RootInfo &info = info_[node];
@@ -198,7 +200,7 @@ public:
             c.planar_input = t.planar_input;
             c.pixel_vectors = t.pixels;
             c.pixel_layout_allowed = info.pixel_layout_allowed;
-            c.target_lanes = target_lanes();
+            c.target_lanes = target_lanes() / lanes_per_float();
             for (auto &[reduction, anchor] : anchor_of_) {
                 if (anchor != node) continue;
                 c.reductions.push_back(g_.nodes[reduction].name);

@@ -55,7 +55,9 @@ DotProduct dot_product(const Halide::Target &target, Precision precision);
 // Whether 1x1 conv `node` of an int8 or bf16 model is packed and lowered in
 // dot-product form (PackingOptions::use_dot): where the target has one (the
 // model's `dot`) and its dot_product knob is not false.
-bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const Node &node);
+// `unit`: the block of the segment that computes it (as the scheduler resolves knobs).
+bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                        const Node &node);
 
 // The knobs in force for one node of the pipeline (unit) `unit`.
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,

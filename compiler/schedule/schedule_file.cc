@@ -100,8 +100,9 @@ DotProduct dot_product(const Halide::Target &target, Precision precision) {
     return DotProduct::None;
 }
 
-bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const Node &node) {
-    return resolve_knobs(file, target, node.block, node, Stage::Pointwise).dot_product.value_or(true);
+bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                        const Node &node) {
+    return resolve_knobs(file, target, unit, node, Stage::Pointwise).dot_product.value_or(true);
 }
 
 const char *stage_kind_name(Stage::Kind kind) {

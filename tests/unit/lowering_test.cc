@@ -324,11 +324,13 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         return r.args.size() == 5 ? r.args[0] + r.args[1] * static_cast<int>(callee_group) : r.args[0];
     };
     const int64_t dw_group = l.plan.grouping[l.graph.find("u.dw")];
+    const std::string dw_value =
+        base_name(l.segment.stages[static_cast<size_t>(l.segment.stage_of[l.graph.find("u.dw")])].value.f.name());
+    EXPECT_EQ(dw_value.rfind("u_dw", 0), 0u) << dw_value;
     for (const auto &r : reads) {
         ASSERT_TRUE(r.args.size() == 4 || r.args.size() == 5) << r.reader << " reads " << r.callee;
-        // In an int8 model conv3 multiplies the depthwise conv's stored integers
-        // (u_dw_q), in a bf16 model its value rounded to bfloat16 (u_dw_h).
-        const char *dw_value = p.int8 ? "u_dw_q" : p.floats == Precision::BF16 ? "u_dw_h" : "u_dw";
+        // The depthwise conv's value as readers see it: in an int8 model its
+        // stored integers (u_dw_q), in a bf16 model its value rounded to bfloat16.
         if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == dw_value) {
             EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
             shuffled = &r;
@@ -345,7 +347,10 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         }
     }
     EXPECT_GT(dw_reads, 0) << "no read by the depthwise conv's accumulator found";
-    ASSERT_NE(shuffled, nullptr) << "conv3's accumulator does not read u_dw";
+    std::string conv3_reads;
+    for (const auto &r : reads)
+        if (r.reader == "u_conv3_acc") conv3_reads += " " + r.callee + "/" + std::to_string(r.definition);
+    ASSERT_NE(shuffled, nullptr) << "conv3's accumulator does not read u_dw; it reads" << conv3_reads;
     auto source = [&](int64_t logical) {
         return p.convention == ShuffleConvention::Paper ? (logical % g) * n + logical / g
                                                         : (logical % n) * g + logical / n;
@@ -556,6 +561,43 @@ bool inlined(const HI::Function &f) {
     Halide::LoopLevel level = f.schedule().compute_level();
     level.lock();  // the schedule's levels are final once applied
     return level.is_inlined();
+}
+
+// A whole ShuffleNet V1 as one pipeline in fp16 and bf16: readers in the
+// segment of a view concat (a stride-2 unit's output, read by the next unit's
+// conv1 and residual add) get its 16-bit values, so every definition types
+// check (Halide checks them as they are made) and the schedule applies.
+TEST(ShuffleLowering16Bit, WholeNetworkInOnePipeline) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "v1", "input": {"shape": [1, 3, 32, 32]},
+        "family": {"name": "shufflenet_v1", "groups": 3, "scale": 0.25, "num_classes": 10}})";
+    for (Precision precision : {Precision::FP16, Precision::BF16}) {
+        SCOPED_TRACE(precision == Precision::FP16 ? "fp16" : "bf16");
+        Graph g = parse_spec_text(text, "v1.json");
+        Weights w = random_weights(g, 6);
+        optimize(g, w);
+        SegmentPlan plan = plan_segments(g, Granularity::Network, nullptr, precision);
+        ASSERT_EQ(plan.segments.size(), 1u);
+        bool view_read_inside = false;
+        auto consumers = g.consumers();
+        for (size_t i = 0; i < g.nodes.size(); i++)
+            if (plan.concat_view[i])
+                for (int r : consumers[i]) view_read_inside |= plan.segment_of[static_cast<size_t>(r)] == 0;
+        ASSERT_TRUE(view_read_inside) << "no view concat is read inside the pipeline";
+        PackedWeights blob = pack_weights(g, w, plan);
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        ScheduleFile schedule;
+        schedule.source = "built-in";
+        Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
+        apply_schedule(lowered, g, plan, schedule, host);
+        // Each tensor it writes has its storage's type: 16-bit floats, the app's output float32.
+        const std::vector<int> &outputs = plan.segments[0].outputs;
+        ASSERT_EQ(lowered.outputs.size(), outputs.size());
+        for (size_t o = 0; o < outputs.size(); o++) {
+            Halide::Type want = halide_type(storage_element(plan, outputs[o]));
+            EXPECT_EQ(lowered.outputs[o].output_types()[0], want) << g.nodes[static_cast<size_t>(outputs[o])].name;
+            EXPECT_EQ(want.bits(), outputs[o] == g.output ? 32 : 16);
+        }
+    }
 }
 
 TEST(ShuffleLoweringV2, NoSplitConcatOrShuffleIsMaterialized) {

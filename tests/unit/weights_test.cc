@@ -3,6 +3,7 @@
 // Malformed files are written byte by byte here, not with the code under test.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -218,6 +219,8 @@ TEST(Half, FloatToHalfRoundsToNearestEven) {
 TEST(Half, FloatToBfloat16RoundsToNearestEven) {
     check_rounding(bfloat16_to_float, float_to_bfloat16, 0x7f80, 0x7f7f);
     EXPECT_EQ(round_to_bfloat16(0.1f), 0.10009765625f);
+    EXPECT_EQ(float_to_bfloat16(std::numeric_limits<float>::max()), 0x7f80);  // past the largest: infinity
+    EXPECT_EQ(float_to_bfloat16(-std::numeric_limits<float>::infinity()), 0xff80);
 }
 
 TEST(Safetensors, MalformedFilesNameTheFileAndTheProblem) {
