@@ -155,20 +155,20 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
         for (auto [stored, ci] : logical) {
             if (read.count(stored)) continue;
             DotSteps::Input &qi = qs.inputs[static_cast<size_t>(stored.first)];
-            DotSteps::Step quad;
-            quad.unit = stored.second / qi.unit_size;
-            quad.start = std::min(stored.second % qi.unit_size, qi.unit_size - qs.slots);
+            DotSteps::Step step;
+            step.unit = stored.second / qi.unit_size;
+            step.start = std::min(stored.second % qi.unit_size, qi.unit_size - qs.slots);
             for (size_t j = 0; j < static_cast<size_t>(qs.slots); j++) {
-                int64_t channel = quad.unit * qi.unit_size + quad.start + static_cast<int64_t>(j);
+                int64_t channel = step.unit * qi.unit_size + step.start + static_cast<int64_t>(j);
                 std::pair<int, int64_t> c{stored.first, channel};
                 auto it = logical.find(c);
-                quad.channel[j] = it != logical.end() && read.insert(c).second ? it->second : -1;
+                step.channel[j] = it != logical.end() && read.insert(c).second ? it->second : -1;
             }
-            qi.groups[static_cast<size_t>(gi)].push_back(quad);
+            qi.groups[static_cast<size_t>(gi)].push_back(step);
         }
     }
     for (auto &qi : qs.inputs)
-        for (const auto &quads : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(quads.size()));
+        for (const auto &list : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(list.size()));
     return qs;
 }
 
