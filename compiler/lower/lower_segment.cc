@@ -69,6 +69,15 @@ std::vector<Var> vars_of(int64_t group) {
     return {k, g, x, y, n};
 }
 
+// f's values cast to `t`, as a Func of its own (same variables).
+Func cast_func(const Func &f, int64_t group, Type t, const std::string &name) {
+    Func out(name);
+    std::vector<Var> vars = vars_of(group);
+    std::vector<Expr> args(vars.begin(), vars.end());
+    out(args) = cast(t, f(args));
+    return out;
+}
+
 }  // namespace
 
 Lowering::Lowering(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment)
@@ -140,11 +149,7 @@ LoweredSegment Lowering::run() {
             if (!stored_type(v.f).is_float() || layout.element != Element::F32)
                 internal_error("segment ", seg_.name, " writes '", g_.nodes[node].name, "' as ", stored_type(v.f),
                                " into a buffer of ", halide_type(layout.element));
-            Func widened(v.f.name() + "_out");
-            std::vector<Var> vars = vars_of(v.group);
-            std::vector<Expr> args(vars.begin(), vars.end());
-            widened(args) = cast(halide_type(layout.element), v.f(args));
-            v.f = widened;
+            v.f = cast_func(v.f, v.group, halide_type(layout.element), v.f.name() + "_out");
         }
         constrain(v.f.output_buffer(), layout);
         out_.outputs.push_back(v.f);
@@ -184,10 +189,7 @@ Value Lowering::rounded_16(const Value &v, const std::string &name) const {
     if (v.q.quantized) internal_error("a 16-bit float model with a quantized value");
     if (stored_type(v.f) == t) return v;
     Value out = v;
-    out.f = Func(name);
-    std::vector<Var> vars = vars_of(v.group);
-    std::vector<Expr> args(vars.begin(), vars.end());
-    out.f(args) = cast(t, v.f(args));
+    out.f = cast_func(v.f, v.group, t, name);
     return out;
 }
 
