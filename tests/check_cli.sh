@@ -85,6 +85,19 @@ printf '{"format": "shufflec-schedule/1", "layers": {"stage2.1": {"dot_product":
 sdots() { aarch64-linux-gnu-objdump -d "$tmp/nodot/x/$1" | grep -c sdot || true; }
 [ "$(sdots stage2_1.o)" -eq 0 ] && [ "$(sdots stage2_2.o)" -gt 0 ] \
     || fail "dot_product false for stage2.1: sdot in stage2_1.o $(sdots stage2_1.o), stage2_2.o $(sdots stage2_2.o)"
+# fp32 (and fp16 with arm_fp16) on ARM: the 1x1 convs multiply by element, each
+# lane of a loaded vector of 4 input channels (fmla v.4s, v.4s, v.s[1..3]);
+# dot_product false keeps the broadcast form (lane 0 only).
+"$shufflec" compile "$fashion.json" --target arm-64-linux --schedule "$tmp/nodot.json" -o "$tmp/lanes" --quiet \
+    || fail "fp32 ARM compile with dot_product false"
+(mkdir -p "$tmp/lanes/x" && cd "$tmp/lanes/x" && ar x ../fashion_shufflenet_v1_g3.a) || fail "unpacking the fp32 library"
+by_lane() { aarch64-linux-gnu-objdump -d "$tmp/lanes/x/$1" | grep -cE "fmla.*v[0-9]+\.$2\[[1-7]\]" || true; }
+[ "$(by_lane stage2_1.o s)" -eq 0 ] && [ "$(by_lane stage2_2.o s)" -gt 100 ] \
+    || fail "fp32 ARM by lane: stage2_1.o $(by_lane stage2_1.o s), stage2_2.o $(by_lane stage2_2.o s)"
+(mkdir -p "$tmp/fp16-arm-64-linux-arm_fp16/x" && cd "$tmp/fp16-arm-64-linux-arm_fp16/x" && ar x ../*.a) \
+    || fail "unpacking the fp16 library"
+halves=$(aarch64-linux-gnu-objdump -d "$tmp/fp16-arm-64-linux-arm_fp16/x/stage2_2.o" | grep -cE "fmla.*v[0-9]+\.h\[[1-7]\]" || true)
+[ "$halves" -gt 100 ] || fail "fp16 ARM by lane: $halves fmla .h[1-7] in stage2_2.o"
 
 # info --quantization: what runs in integers (V1 g3: every conv but the float stem).
 out=$("$shufflec" info "$fashion.json" --quantization "$fashion.quantization.json" 2>&1) || fail "info --quantization: $out"

@@ -70,9 +70,13 @@ struct Stage {
     // A general conv's zero-padded input as a Func of its own, so the schedule
     // can copy it into a buffer before the taps read it (no border tests there).
     Halide::Func staged_input;
-    // A 1x1 conv in dot-product form (int8, bf16): r[0].x runs over the
-    // products of each 32-bit lane's sum (the schedule vectorizes it with the outputs).
+    // A 1x1 conv in dot-product form (DotProduct): r[u].x runs over the
+    // slots of a step, r[u].y over the steps. Summed per lane (int8, bf16): the
+    // schedule vectorizes r.x with the outputs. By lane (F32Lanes, F16Lanes):
+    // lane_inputs[u](j, q, g, x, y, n) is slot j of step q, loaded as one
+    // vector per pixel and step, and r.x is unrolled.
     bool dot = false;
+    std::vector<Halide::Func> lane_inputs;
     bool grouped() const { return value.group > 0; }
 };
 

@@ -67,6 +67,11 @@ PackedArray WeightPacker::append_grouped_f16(int64_t groups, int64_t per_group, 
 PackedArray WeightPacker::append_dot(int64_t groups, int64_t per_group, int64_t steps,
                                      const std::function<float(int64_t, int64_t, int64_t, int64_t)> &values) {
     int64_t padded = round_up(per_group, out_.group_padding), slots = dot_slots(out_.dot);
+    if (by_lane(out_.dot)) {
+        auto value = [&](int64_t g, int64_t k, int64_t i) { return values(g, i / slots, k, i % slots); };
+        return out_.dot == DotProduct::F16Lanes ? append_grouped_f16(groups, per_group, steps * slots, value)
+                                                : append_grouped(groups, per_group, steps * slots, value);
+    }
     auto lay_out = [&](auto convert) {
         std::vector<decltype(convert(0.0f))> laid(static_cast<size_t>(groups * steps * padded * slots), 0);
         for (int64_t g = 0; g < groups; g++)

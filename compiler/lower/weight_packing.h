@@ -28,9 +28,27 @@ namespace shufflec {
 // signedness is read with its sign bit flipped (x +/- 128), and the
 // accumulators start at -/+128 x the sum of the channel's weights. bf16
 // models: sums of 2 bfloat16 products per float32 lane (AVX512-BF16 vdpbf16ps).
-enum class DotProduct { None, U8S8, S8S8, BF16 };
-// Products per lane: 4 (int8), 2 (bf16).
-inline int dot_slots(DotProduct d) { return d == DotProduct::BF16 ? 2 : 4; }
+// fp32 and fp16 models on ARM (F32Lanes, F16Lanes): one vector load of 4 (8)
+// adjacent stored input channels per pixel and step, each channel multiplied
+// by element (NEON fmla v.4s, v.4s, v.s[j]) into the outputs' vectors.
+enum class DotProduct { None, U8S8, S8S8, BF16, F32Lanes, F16Lanes };
+// Stored input channels per step: 4 (int8, F32Lanes), 2 (bf16), 8 (F16Lanes).
+constexpr int kMaxDotSlots = 8;
+inline int dot_slots(DotProduct d) {
+    return d == DotProduct::BF16 ? 2 : d == DotProduct::F16Lanes ? 8 : 4;
+}
+// Whether the step's channels multiply by element (a weight vector per slot)
+// rather than summing into one lane.
+inline bool by_lane(DotProduct d) { return d == DotProduct::F32Lanes || d == DotProduct::F16Lanes; }
+// The model precision a dot-product form computes.
+inline Precision dot_precision(DotProduct d) {
+    switch (d) {
+    case DotProduct::BF16: return Precision::BF16;
+    case DotProduct::F32Lanes: return Precision::FP32;
+    case DotProduct::F16Lanes: return Precision::FP16;
+    default: return Precision::Int8;
+    }
+}
 
 // Where one array of a node lives in the blob (offset -1: the node has none).
 struct PackedArray {
@@ -47,18 +65,19 @@ struct PackedNode {
     // A conv in an fp16 model: its weights as IEEE halves (offset * 2 in the
     // blob's halves) in the grouped layout; the bias stays float.
     PackedArray weight_f16;
-    // ... in dot-product form (PackingOptions::dot; int8 or bf16), per input
-    // tensor it reads (one, or the tensors of its parts): `steps` of
-    // dot_slots(dot) stored channels per group, weights [group][step][k
-    // padded][slot] (int8: offset * 4 in bytes; bf16: offset * 2 in halves);
+    // ... in dot-product form (PackingOptions::dot), per input tensor it reads
+    // (one, or the tensors of its parts): `steps` of dot_slots(dot) stored
+    // channels per group, weights [group][step][k padded][slot] (int8: offset
+    // * 4 in bytes; bf16: offset * 2 in halves) or, by lane, [group][step][slot]
+    // [k padded] (floats; F16Lanes: offset * 2 in halves);
     // a step reads adjacent stored channels at `start` within storage group
-    // `unit` (float tables [group][step]). int8 accumulators start at acc_init
+    // `unit` (tables [group][step] of int32 bit patterns). int8 accumulators start at acc_init
     // ([group][k padded]: the integer correction for inputs whose sign bit the
     // kernel flips, see DotProduct).
     struct DotInput {
         int64_t steps = 0;
         int64_t unit_size = 0;  // the input's stored channels per storage group
-        PackedArray weight, unit, start;
+        PackedArray weight, unit, start;  // no tables (offset -1): step q of group g at q * slots of storage group g
     };
     std::vector<DotInput> dot_inputs;
     DotProduct dot = DotProduct::None;
@@ -129,7 +148,8 @@ public:
                                    const std::function<float(int64_t grp, int64_t k, int64_t i)> &values);
     // A dot-product weight array: values(grp, q, k, j) laid out [grp][q][k
     // padded to group_padding][j < dot_slots(dot())], as int8 (int8 models:
-    // the values are integers) or bfloat16 (DotProduct::BF16).
+    // the values are integers) or bfloat16 (DotProduct::BF16); by lane
+    // [grp][q][j][k padded], as floats or halves (F16Lanes).
     PackedArray append_dot(int64_t groups, int64_t per_group, int64_t steps,
                            const std::function<float(int64_t grp, int64_t q, int64_t k, int64_t j)> &values);
 

@@ -2,6 +2,7 @@
 #include "ops/op.h"
 
 #include <array>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -120,12 +121,15 @@ int64_t grouping(const Graph &g, const std::vector<int64_t> &groupings, const No
 struct DotSteps {
     struct Step {
         int64_t unit = 0, start = 0;
-        std::array<int64_t, 4> channel{};  // per slot: the logical input channel of the group, or -1
+        std::array<int64_t, kMaxDotSlots> channel{};  // per slot: the logical input channel of the group, or -1
     };
     struct Input {
         int64_t unit_size = 0;
         int64_t count = 0;                      // steps per group of outputs (the most any needs)
         std::vector<std::vector<Step>> groups;  // [group][step]
+        // Every step q of group g reads whole slots at start q * slots of
+        // storage group g: no tables (the input's storage groups are the conv's).
+        bool regular = false;
     };
     int slots = 4;
     std::vector<Input> inputs;  // per input tensor of the conv
@@ -135,7 +139,7 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
     const Graph &g = packer.graph();
     const SegmentPlan &plan = packer.plan();
-    bool eligible = packer.dot() == DotProduct::BF16 ? plan.bf16() : plan.int8() && plan.int8_conv[index];
+    bool eligible = plan.precision == dot_precision(packer.dot()) && (!plan.int8() || plan.int8_conv[index]);
     if (!eligible || !is_pointwise(node) || !packer.dot_allowed(index)) return std::nullopt;
     int64_t cin_g = input_channels(g, node) / node.groups;
     DotSteps qs;
@@ -167,8 +171,20 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
             qi.groups[static_cast<size_t>(gi)].push_back(step);
         }
     }
-    for (auto &qi : qs.inputs)
+    for (auto &qi : qs.inputs) {
         for (const auto &list : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(list.size()));
+        qi.regular = true;
+        for (size_t gi = 0; gi < qi.groups.size(); gi++) {
+            const auto &list = qi.groups[gi];
+            qi.regular = qi.regular && static_cast<int64_t>(list.size()) == qi.count;
+            for (size_t q = 0; q < list.size(); q++) {
+                const DotSteps::Step &step = list[q];
+                qi.regular = qi.regular && step.unit == static_cast<int64_t>(gi) &&
+                             step.start == static_cast<int64_t>(q) * qs.slots;
+                for (int j = 0; j < qs.slots; j++) qi.regular = qi.regular && step.channel[static_cast<size_t>(j)] >= 0;
+            }
+        }
+    }
     return qs;
 }
 
@@ -189,13 +205,21 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
             return ci < 0 ? 0.0f : value(gi, kk, ci);
         };
         d.weight = packer.append_dot(groups, group, qi.count, weight);
+        if (qi.regular) continue;  // no tables
+        // The tables hold int32 bit patterns (the kernel loads them as integers).
+        auto bits = [](int64_t v) {
+            int32_t i = static_cast<int32_t>(v);
+            float f;
+            std::memcpy(&f, &i, sizeof f);
+            return f;
+        };
         std::vector<float> units, starts;
         for (int64_t gi = 0; gi < groups; gi++)
             for (int64_t q = 0; q < qi.count; q++) {
                 const auto &list = qi.groups[static_cast<size_t>(gi)];
                 bool real = q < static_cast<int64_t>(list.size());
-                units.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].unit) : 0.0f);
-                starts.push_back(real ? static_cast<float>(list[static_cast<size_t>(q)].start) : 0.0f);
+                units.push_back(bits(real ? list[static_cast<size_t>(q)].unit : 0));
+                starts.push_back(bits(real ? list[static_cast<size_t>(q)].start : 0));
             }
         d.unit = packer.append(units);
         d.start = packer.append(starts);
@@ -251,13 +275,16 @@ void pack(WeightPacker &packer, int index) {
             return static_cast<float>(in_scale * scales[gi * group + kk]);
         });
     } else if (packer.plan().fp16()) {
-        p.weight_f16 = packer.append_grouped_f16(groups, group, inner, at);
+        if (steps) pack_dot_inputs(packer, p, *steps, groups, group, at);
+        else p.weight_f16 = packer.append_grouped_f16(groups, group, inner, at);
     } else if (packer.plan().bf16()) {
         // Weights rounded to bfloat16: pairs of them in dot-product form where
         // the target has it, else float32 values (exactly the bfloat16 ones).
         auto bf = [&](int64_t gi, int64_t kk, int64_t i) { return round_to_bfloat16(at(gi, kk, i)); };
         if (steps) pack_dot_inputs(packer, p, *steps, groups, group, bf);
         else p.weight = packer.append_grouped(groups, group, inner, bf);
+    } else if (steps) {
+        pack_dot_inputs(packer, p, *steps, groups, group, at);
     } else {
         p.weight = packer.append_grouped(groups, group, inner, at);
     }
@@ -309,7 +336,9 @@ void lower(Lowering &L, int index) {
     if (dot) {
         // Dot-product form (plan_dot_steps), one update per input tensor: r.x
         // the slots of a step, vectorized with the outputs into one sum per
-        // lane: 4 int8 products (vpdpbusd, sdot) or 2 bf16 ones (vdpbf16ps).
+        // lane: 4 int8 products (vpdpbusd, sdot) or 2 bf16 ones (vdpbf16ps);
+        // or by lane (F32Lanes, F16Lanes): a weight vector per slot times the
+        // slot's input, the step's inputs one vector (fmla by element).
         int slots = dot_slots(packed.dot);
         for (size_t t = 0; t < packed.dot_inputs.size(); t++) {
             const PackedNode::DotInput &d = packed.dot_inputs[t];
@@ -317,10 +346,27 @@ void lower(Lowering &L, int index) {
             int steps = static_cast<int>(d.steps), unit = static_cast<int>(d.unit_size);
             int units = static_cast<int>(g.nodes[node.inputs[t]].shape.c / d.unit_size);
             RDom r(0, slots, 0, steps, "r" + std::to_string(t));
-            Expr q = gv * steps + r.y;
-            Expr u = clamp(cast<int32_t>(L.weight_at(d.unit.offset, q)), 0, units - 1);
-            Expr s = clamp(cast<int32_t>(L.weight_at(d.start.offset, q)), 0, unit - slots);
-            Expr a = in.raw_at_group(s + r.x, u, unit, x, y, n);
+            // Slot j of step q: the stored channel start + j of storage group unit (tables).
+            auto slot = [&](Expr j, Expr q) {
+                if (d.unit.offset < 0) return in.raw_at_group(q * slots + j, gv, unit, x, y, n);  // regular
+                Expr at = gv * steps + q;
+                Expr u = clamp(reinterpret<int32_t>(L.weight_at(d.unit.offset, at)), 0, units - 1);
+                Expr s = clamp(reinterpret<int32_t>(L.weight_at(d.start.offset, at)), 0, unit - slots);
+                return in.raw_at_group(s + j, u, unit, x, y, n);
+            };
+            if (by_lane(packed.dot)) {
+                // The step's slots as a Func the schedule loads as one vector.
+                Var j("j"), q("q");
+                Func lanes(c_identifier(node.name) + "_lanes" + std::to_string(t));
+                lanes(j, q, gv, x, y, n) = slot(j, q);
+                Expr at = ((gv * steps + r.y) * slots + r.x) * pad + k;
+                Expr w = half ? L.weight_half_at(d.weight.offset * 2, at) : L.weight_at(d.weight.offset, at);
+                st.acc(k, gv, x, y, n) += w * lanes(r.x, r.y, gv, x, y, n);
+                st.lane_inputs.push_back(lanes);
+                st.r.push_back(r);
+                continue;
+            }
+            Expr a = slot(r.x, r.y);
             Expr at = ((gv * steps + r.y) * pad + k) * slots + r.x;
             if (packed.dot == DotProduct::BF16) {
                 Expr w = L.weight_half_at(d.weight.offset * 2, at);

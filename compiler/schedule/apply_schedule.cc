@@ -77,19 +77,22 @@ struct Tiling {
 // Relative time of a register tile of `vectors` x `tile_x` for `channels` x
 // `width` outputs. Per reduction step the tile does vectors * tile_x FMAs and
 // loads vectors weight vectors + tile_x broadcast inputs (two of each per
-// cycle), plus a fixed cost for the loop and the input index (which holds the
-// folded shuffle). Padding lanes and shifted pixel tiles are wasted work.
-double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width) {
+// cycle; by lane, one input vector per pixel for `slots` steps), plus a fixed
+// cost for the loop and the input index (which holds the folded shuffle).
+// Padding lanes and shifted pixel tiles are wasted work.
+double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width, int slots = 1) {
     int64_t block = int64_t{vectors} * vector;
     double lanes = static_cast<double>((channels + block - 1) / block * block) / static_cast<double>(channels);
     double pixels = static_cast<double>((width + tile_x - 1) / tile_x * tile_x) / static_cast<double>(width);
-    double fma = vectors * tile_x, loads = vectors + tile_x;
+    double fma = vectors * tile_x, loads = vectors + static_cast<double>(tile_x) / slots;
     const double overhead_cycles = 1.5;
     double cycles = std::max(fma, loads) / 2 + overhead_cycles;
     return lanes * pixels * cycles / (fma / 2);
 }
 
-Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
+// `slots`: a reduction by lane (Stage::lane_inputs) with that many input
+// channels per loaded vector, whose tile_x input vectors also take registers.
+Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width, int slots) {
     bool has_knob_vectors = k.channel_vectors.has_value(), has_knob_tile = k.tile_x.has_value();
     Tiling tl;
     tl.vector = std::min(*k.vector, floor_pow2(channels));
@@ -106,10 +109,10 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width) {
     double best = 1e30;
     for (int v = 1; v <= kMaxTileVectors; v++) {
         if (has_knob_vectors && v != *k.channel_vectors) continue;
-        for (int tx = 1; tx <= kMaxTileX && register_tile_fits(v, tx * tl.tile_y, regs); tx++) {
+        for (int tx = 1; tx <= kMaxTileX && register_tile_fits(v, tx * tl.tile_y, regs, slots > 0); tx++) {
             if (has_knob_tile && tx != *k.tile_x) continue;
             if (tx > width) continue;
-            double cost = tile_cost(v, tx, tl.vector, channels, width);
+            double cost = tile_cost(v, tx, tl.vector, channels, width, std::max(slots, 1));
             if (cost < best - 1e-9) best = cost, tl.vectors = v, tl.tile_x = tx;
         }
     }
@@ -200,6 +203,7 @@ public:
             c.planar_input = t.planar_input;
             c.pixel_vectors = t.pixels;
             c.pixel_layout_allowed = info.pixel_layout_allowed;
+            c.lane_inputs = info.lane_inputs;
             c.target_lanes = target_lanes() / lanes_per_float();
             for (auto &[reduction, anchor] : anchor_of_) {
                 if (anchor != node) continue;
@@ -282,7 +286,9 @@ private:
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
         ScheduleKnobs knobs = knobs_of(tn, stage(tuned).kind);
-        Tiling t = choose_tiling(knobs, channels, s.w);
+        const Stage &ts = stage(tuned);
+        int slots = ts.lane_inputs.empty() ? 0 : constant_extent(ts.r[0]);
+        Tiling t = choose_tiling(knobs, channels, s.w, slots);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops
         // over channel blocks outside its pixels (measured on 1x g3, Zen 3:
         // stage 4, 307 KB of weights per conv, 10-14% faster; stage 3, 77 KB,
@@ -292,7 +298,9 @@ private:
         t.channels_outer = knobs.channels_outer.value_or(pointwise && weight_bytes > kL1Bytes);
         // Blocks of the reduction sweep a row of pixels per block of channels:
         // the channel loops must be outside the pixels.
-        t.reduction_block = pointwise && s.h * s.w > 1 ? knobs.reduction_block.value_or(0) : 0;
+        // (Not in dot-product form: its reduction runs over steps of slots.)
+        bool blockable = pointwise && s.h * s.w > 1 && !stage(tuned).dot;
+        t.reduction_block = blockable ? knobs.reduction_block.value_or(0) : 0;
         for (const RDom &r : stage(tuned).r)
             if (t.reduction_block > 0 && !reduction_block_applies(constant_extent(r), t.reduction_block))
                 t.reduction_block = 0;
@@ -309,7 +317,7 @@ private:
         Stage::Kind kind = stage(tuned).kind;
         bool pixel_allowed = !outputs_.count(node) && tuned == node && s.h * s.w > 1 && s.w >= 4 &&
                              (kind == Stage::Pointwise || kind == Stage::Depthwise) &&
-                             channels % target_lanes() != 0 && !plan_.int8() && !plan_.bf16();
+                             channels % target_lanes() != 0 && !stage(tuned).dot && !plan_.int8() && !plan_.bf16();
         if (pixel_allowed && knobs.pixel_vectors.value_or(false)) {
             t = choose_pixel_tiling(knobs, t, channels, s.w);
             t.reduction_block = 0;
@@ -321,7 +329,7 @@ private:
                                  (kind == Stage::Depthwise || kind == Stage::Conv || kind == Stage::MaxPool ||
                                   kind == Stage::AvgPool);
         t.tile_y = rows_tile_allowed ? static_cast<int>(std::min<int64_t>(t.tile_y, s.h)) : 1;
-        info_[node] = {stage_kind_name(kind), channels, knobs.registers.value_or(16), staged, pixel_allowed};
+        info_[node] = {stage_kind_name(kind), channels, knobs.registers.value_or(16), staged, pixel_allowed, slots > 0};
         // A conv whose input is staged per row task (the stem) keeps a row
         // split fixed at compile time, 8 tasks: staging inside a task whose
         // size is only known at run time sends Halide 14's simplifier into
@@ -528,10 +536,27 @@ private:
     // sum innermost, vectorized atomically with the channel vector (Halide
     // sums them per 32-bit lane: int8 vpdpbusd on AVX512-VNNI, sdot on ARM;
     // bf16 vdpbf16ps), then the register tile as for floats.
+    //
+    // By lane (Stage::lane_inputs): the slots unrolled inside the register
+    // tile, each a weight vector times one lane of the step's input vector,
+    // loaded per pixel and step (NEON fmla by element).
     void schedule_dot(Stage &st, const Tiling &t, const Var &ch, TailStrategy tail, bool spatial) {
         for (size_t u = 0; u < st.r.size(); u++) {  // one update per input tensor
             const RDom &r = st.r[u];
             Var cv("cv"), co("co");
+            if (!st.lane_inputs.empty()) {
+                std::vector<VarOrRVar> order = {cv, co, Vars::x, r.x, r.y};
+                if (st.grouped()) order.push_back(Vars::g);
+                order.insert(order.end(), {Vars::y, Vars::n});
+                auto update = st.acc.update(static_cast<int>(u));
+                update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv).unroll(r.x);
+                if (spatial) update.unroll(co).unroll(Vars::x);
+                Func lanes = st.lane_inputs[u];
+                // (Each update's RDom has a name of its own; Halide 14 rejects
+                // a LoopLevel naming the update's index.)
+                lanes.compute_at(st.acc, r.y).vectorize(lanes.args()[0]);
+                continue;
+            }
             std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, r.y};
             if (st.grouped()) order.push_back(Vars::g);
             order.insert(order.end(), {Vars::y, Vars::n});
@@ -626,6 +651,7 @@ private:
         int registers = 16;
         bool staged_input = false;
         bool pixel_layout_allowed = false;
+        bool lane_inputs = false;
     };
     std::map<int, RootInfo> info_;
 };
@@ -650,7 +676,9 @@ std::string describe_choice(const ScheduleChoice &c) {
                c.fused ? ", fused" : "", c.staged_input ? (c.planar_input ? ", input planes" : ", input interleaved") : "");
 }
 
-bool register_tile_fits(int vectors, int tile_x, int registers) { return vectors * tile_x + vectors + 1 <= registers; }
+bool register_tile_fits(int vectors, int tile_x, int registers, bool input_vectors) {
+    return vectors * tile_x + vectors + (input_vectors ? tile_x : 1) <= registers;
+}
 
 bool reduction_block_applies(int64_t reduction, int64_t block) {
     return block > 0 && reduction > block && reduction % block == 0;

@@ -253,13 +253,14 @@ bool tile_is_legal(const ScheduleChoice &root, const KnobValues &values) {
     }
     int rows = value("tile_y", 1);
     return vectors <= max_channel_vectors(root) &&
-           (!spatial(root) || register_tile_fits(vectors, tile * rows, root.registers));
+           (!spatial(root) || register_tile_fits(vectors, tile * rows, root.registers, root.lane_inputs));
 }
 
 std::string tile_rule(const ScheduleChoice &root, bool pixels_searched) {
     if (!spatial(root)) return "";
     std::string rule = cat("channel_vectors * tile_x", tile_y_space(root).values.empty() ? "" : " * tile_y",
-                           " + channel_vectors + 1 <= ", root.registers, " registers");
+                           " + channel_vectors + ", root.lane_inputs ? "tile_x" : "1", " <= ", root.registers,
+                           " registers");
     if (pixels_searched)
         rule += cat(" and channel_vectors <= ", max_channel_vectors(root),
                     "; with pixel_vectors: channel_vectors * tile_x + tile_x + 1 <= ", root.registers,

@@ -87,6 +87,7 @@ struct ScheduleChoice {
     bool pixel_vectors = false;  // vectors over pixels (ScheduleKnobs::pixel_vectors)
     bool pixel_layout_allowed = false;  // an internal root whose reduction may use them
     int target_lanes = 8;      // the target's widest vector
+    bool lane_inputs = false;  // its 1x1 conv multiplies by lane: an input vector per pixel (DotProduct)
 };
 
 // The largest register tile side the cost model and the tuner consider:
@@ -98,9 +99,10 @@ constexpr int kMaxTileVectors = 8, kMaxTileX = 8;
 std::string describe_choice(const ScheduleChoice &choice);
 
 // Whether a register tile of `vectors` x `tile_x` accumulators (plus the
-// weight vectors and one broadcast input) fits in `registers`: the cost model
-// and the tuner's search space share this limit.
-bool register_tile_fits(int vectors, int tile_x, int registers);
+// weight vectors and one broadcast input, or with `input_vectors` one input
+// vector per pixel) fits in `registers`: the cost model and the tuner's
+// search space share this limit.
+bool register_tile_fits(int vectors, int tile_x, int registers, bool input_vectors = false);
 
 // Whether a 1x1 conv's reduction of `reduction` input channels splits into
 // blocks of `block` (ScheduleKnobs::reduction_block): whole blocks, more than

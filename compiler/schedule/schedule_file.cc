@@ -94,9 +94,13 @@ int group_padding(const ScheduleFile &file, const Halide::Target &target) {
 DotProduct dot_product(const Halide::Target &target, Precision precision) {
     bool x86_dot = target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512_SapphireRapids);
     if (precision == Precision::BF16) return x86_dot ? DotProduct::BF16 : DotProduct::None;
+    bool arm = target.arch == Halide::Target::ARM;
+    if (arm && precision == Precision::FP32) return DotProduct::F32Lanes;
+    if (arm && precision == Precision::FP16 && target.has_feature(Halide::Target::ARMFp16))
+        return DotProduct::F16Lanes;
     if (precision != Precision::Int8) return DotProduct::None;
     if (x86_dot) return DotProduct::U8S8;
-    if (target.arch == Halide::Target::ARM && target.has_feature(Halide::Target::ARMDotProd)) return DotProduct::S8S8;
+    if (arm && target.has_feature(Halide::Target::ARMDotProd)) return DotProduct::S8S8;
     return DotProduct::None;
 }
 

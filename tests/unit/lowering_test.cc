@@ -7,6 +7,7 @@
 // alive at the same time never overlap.
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <ostream>
 #include <set>
@@ -202,7 +203,8 @@ std::string case_name(const Case &c) {
     return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
            (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "") +
            (c.dot == DotProduct::U8S8 ? "_dot_u8s8" : c.dot == DotProduct::S8S8 ? "_dot_s8s8" : "") +
-           (c.dot == DotProduct::BF16 ? "_dot" : "") + (c.every_tensor ? "_every_tensor" : "") +
+           (c.dot == DotProduct::BF16 ? "_dot" : "") + (by_lane(c.dot) ? "_by_lane" : "") +
+           (c.every_tensor ? "_every_tensor" : "") +
            (c.floats == Precision::FP16 ? "_fp16" : c.floats == Precision::BF16 ? "_bf16" : "");
 }
 
@@ -250,6 +252,10 @@ std::vector<std::string> permuting_funcs(const std::map<std::string, HI::Functio
     *tensor_funcs = 0;
     for (const auto &[name, fn] : env) {
         if (is_weights(name)) continue;
+        // A 1x1 conv's step loads by lane (Stage::lane_inputs: a vector of
+        // adjacent stored channels per pixel, computed inside the conv's
+        // reduction) are no tensor; their reads are checked with the conv's.
+        if (base_name(name).find("_lanes") != std::string::npos) continue;
         (*tensor_funcs)++;
         EXPECT_TRUE(fn.args().size() == 4 || fn.args().size() == 5) << name;
         if (fn.args().size() != 4 && fn.args().size() != 5) continue;
@@ -327,11 +333,21 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const std::string dw_value =
         base_name(l.segment.stages[static_cast<size_t>(l.segment.stage_of[l.graph.find("u.dw")])].value.f.name());
     EXPECT_EQ(dw_value.rfind("u_dw", 0), 0u) << dw_value;
+    // By lane, conv3 reads the depthwise conv through its step Func
+    // u_conv3_lanes0(j, q, g, x, y, n), which it reads at its own (slot, step).
+    const bool lanes = by_lane(p.dot);
     for (const auto &r : reads) {
+        if (lanes && r.callee.find("_lanes") != std::string::npos) {
+            ASSERT_EQ(r.args.size(), 6u) << r.reader << " reads " << r.callee;
+            EXPECT_EQ(arithmetic_of(r.args[0]).mods + arithmetic_of(r.args[1]).mods, 0) << r.args[0] << ", " << r.args[1];
+            continue;
+        }
         ASSERT_TRUE(r.args.size() == 4 || r.args.size() == 5) << r.reader << " reads " << r.callee;
         // The depthwise conv's value as readers see it: in an int8 model its
         // stored integers (u_dw_q), in a bf16 model its value rounded to bfloat16.
-        if (r.reader == "u_conv3_acc" && r.definition == 1 && r.callee == dw_value) {
+        bool conv3_read = lanes ? r.reader == "u_conv3_lanes0" && r.definition == 0
+                                : r.reader == "u_conv3_acc" && r.definition == 1;
+        if (conv3_read && r.callee == dw_value) {
             EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
             shuffled = &r;
             continue;
@@ -357,11 +373,11 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     };
     if (p.dot != DotProduct::None) {
         // Dot-product form: conv3 reads steps of stored channels (int8 quads,
-        // bf16 pairs) named by a table in the weights blob; the shuffle is in
-        // which weight sits in which slot. For each output channel c and step
-        // r, the slot reading stored channel source(group_base(c) + r) holds
-        // c's weight for r (int8, or rounded to bfloat16), and every other
-        // slot of c's group is zero.
+        // bf16 pairs, fp32 quads and fp16 octets by lane) named by a table in
+        // the weights blob; the shuffle is in which weight sits in which slot.
+        // For each output channel c and step r, the slot reading stored
+        // channel source(group_base(c) + r) holds c's weight for r (int8, or
+        // rounded to bfloat16 or half), and every other slot of c's group is zero.
         const int conv3 = l.graph.find("u.conv3");
         const PackedNode &pk = l.blob.nodes[static_cast<size_t>(conv3)];
         ASSERT_EQ(pk.dot_inputs.size(), 1u) << "conv3 is not in dot-product form";
@@ -371,26 +387,38 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         const bool bf16 = p.dot == DotProduct::BF16;
         const int slots = dot_slots(p.dot);
         ASSERT_EQ(pk.dot, p.dot);
-        auto slot_value = [&](int64_t i) -> double {  // weight i of the dot array
+        ASSERT_GE(d.unit.offset, 0) << "conv3 reads through the shuffle without tables";
+        const auto *halves = reinterpret_cast<const uint16_t *>(l.blob.data.data());
+        auto slot_value = [&](int64_t gi, int64_t q, int64_t kk, int64_t j) -> double {  // a weight of the dot array
+            if (lanes) {
+                int64_t i = ((gi * d.steps + q) * slots + j) * pk.padded_group + kk;
+                return p.dot == DotProduct::F16Lanes ? half_to_float(halves[d.weight.offset * 2 + i])
+                                                     : l.blob.data[static_cast<size_t>(d.weight.offset + i)];
+            }
+            int64_t i = ((gi * d.steps + q) * pk.padded_group + kk) * slots + j;
             if (!bf16) return reinterpret_cast<const int8_t *>(l.blob.data.data())[d.weight.offset * 4 + i];
-            return bfloat16_to_float(reinterpret_cast<const uint16_t *>(l.blob.data.data())[d.weight.offset * 2 + i]);
+            return bfloat16_to_float(halves[d.weight.offset * 2 + i]);
         };
         const int64_t out_per_group = out / g, in_per_group = mid / g;
         for (int64_t c = 0; c < out; c++) {
             int64_t gi = c / out_per_group, kk = c % out_per_group;
             std::map<int64_t, double> slot_weight;  // stored channel -> weight (summed over slots)
             for (int64_t q = 0; q < d.steps; q++) {
-                auto table = [&](const PackedArray &a) {
-                    return static_cast<int64_t>(l.blob.data[static_cast<size_t>(a.offset + gi * d.steps + q)]);
+                auto table = [&](const PackedArray &a) {  // int32 bit patterns
+                    int32_t v;
+                    std::memcpy(&v, &l.blob.data[static_cast<size_t>(a.offset + gi * d.steps + q)], sizeof v);
+                    return int64_t{v};
                 };
                 int64_t unit = table(d.unit), start = table(d.start);
                 for (int64_t j = 0; j < slots; j++)
-                    slot_weight[unit * d.unit_size + start + j] +=
-                        slot_value(((gi * d.steps + q) * pk.padded_group + kk) * slots + j);
+                    slot_weight[unit * d.unit_size + start + j] += slot_value(gi, q, kk, j);
             }
             for (int64_t r = 0; r < in_per_group; r++) {
                 float weight = w.data[static_cast<size_t>(c * in_per_group + r)];
-                double expected = bf16 ? round_to_bfloat16(weight) : quantize_weight(weight, scales[static_cast<size_t>(c)]);
+                double expected = bf16                          ? round_to_bfloat16(weight)
+                                  : p.dot == DotProduct::F16Lanes ? round_to_half(weight)
+                                  : p.dot == DotProduct::F32Lanes ? weight
+                                                                  : quantize_weight(weight, scales[static_cast<size_t>(c)]);
                 EXPECT_EQ(slot_weight[source(gi * in_per_group + r)], expected) << "output " << c << ", step " << r;
                 slot_weight.erase(source(gi * in_per_group + r));
             }
@@ -550,7 +578,9 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                                            Case{ShuffleConvention::Paper, false, false, DotProduct::BF16, false,
                                                 Precision::BF16},
                                            Case{ShuffleConvention::Inverse, true, false, DotProduct::BF16, false,
-                                                Precision::BF16}),
+                                                Precision::BF16},
+                                           Case{ShuffleConvention::Paper, false, false, DotProduct::F32Lanes},
+                                           Case{ShuffleConvention::Inverse, true, false, DotProduct::F32Lanes}),
                          [](const ::testing::TestParamInfo<Case> &p) { return case_name(p.param); });
 
 // ShuffleNet V2: every unit's split, concat and shuffle are folded (passes)
