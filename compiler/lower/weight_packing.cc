@@ -99,7 +99,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     out.group_padding = options.group_padding;
     out.dot = options.dot;
     out.nodes.resize(graph.nodes.size());
-    WeightPacker packer(graph, weights, plan, out, options.use_dot);
+    WeightPacker packer(graph, weights, plan, out, options.use_dot, options.lane_min_use);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         const OpDef &def = op_def(graph.nodes[i].op);
         if (def.pack) def.pack(packer, static_cast<int>(i));

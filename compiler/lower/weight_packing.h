@@ -77,7 +77,11 @@ struct PackedNode {
     struct DotInput {
         int64_t steps = 0;
         int64_t unit_size = 0;  // the input's stored channels per storage group
-        PackedArray weight, unit, start;  // no tables (offset -1): step q of group g at q * slots of storage group g
+        // No tables (offset -1): step q of group g reads stored channels from
+        // g * group_stride + q * slots (group_stride: the unit size, or any
+        // in an input stored as one unit).
+        PackedArray weight, unit, start;
+        int64_t group_stride = 0;
     };
     std::vector<DotInput> dot_inputs;
     DotProduct dot = DotProduct::None;
@@ -100,6 +104,9 @@ struct PackingOptions {
     // Which 1x1 convs take the dot-product form where `dot` allows it (the
     // schedule's dot_product knob); unset: all.
     std::function<bool(int node)> use_dot;
+    // By lane (F32Lanes, F16Lanes): only convs whose steps use at least this
+    // share of their slots (zero slots are wasted FMAs; conv.cc says why 0.8).
+    double lane_min_use = 0.8;
 };
 
 // Zeros after the last array: a channel block rounded up past a group's
@@ -121,8 +128,9 @@ struct PackedWeights {
 class WeightPacker {
 public:
     WeightPacker(const Graph &graph, const Weights &weights, const SegmentPlan &plan, PackedWeights &out,
-                 std::function<bool(int)> use_dot = nullptr)
-        : graph_(graph), weights_(weights), plan_(plan), out_(out), use_dot_(std::move(use_dot)) {}
+                 std::function<bool(int)> use_dot = nullptr, double lane_min_use = 0.8)
+        : graph_(graph), weights_(weights), plan_(plan), out_(out), use_dot_(std::move(use_dot)),
+          lane_min_use_(lane_min_use) {}
     const Graph &graph() const { return graph_; }
     const Node &node(int index) const { return graph_.nodes[index]; }
     const SegmentPlan &plan() const { return plan_; }
@@ -133,6 +141,7 @@ public:
     DotProduct dot() const { return out_.dot; }
     // Whether `node` may take the dot-product form (PackingOptions::use_dot).
     bool dot_allowed(int node) const { return out_.dot != DotProduct::None && (!use_dot_ || use_dot_(node)); }
+    double lane_min_use() const { return lane_min_use_; }
 
     // Appends an array (padded to 64 bytes); returns where it is.
     PackedArray append(const std::vector<float> &values);
@@ -161,6 +170,7 @@ private:
     const SegmentPlan &plan_;
     PackedWeights &out_;
     std::function<bool(int)> use_dot_;
+    double lane_min_use_;
 };
 
 // Packs every node's weights (graph order).

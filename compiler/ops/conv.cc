@@ -124,12 +124,14 @@ struct DotSteps {
         std::array<int64_t, kMaxDotSlots> channel{};  // per slot: the logical input channel of the group, or -1
     };
     struct Input {
-        int64_t unit_size = 0;
+        int64_t unit_size = 0, units = 0;  // stored channels per storage group, storage groups
         int64_t count = 0;                      // steps per group of outputs (the most any needs)
         std::vector<std::vector<Step>> groups;  // [group][step]
-        // Every step q of group g reads whole slots at start q * slots of
-        // storage group g: no tables (the input's storage groups are the conv's).
+        // Every step q of group g reads whole slots at stored channel
+        // g * group_stride + q * slots, within storage group g (group_stride is
+        // the unit size) or in an input stored as one unit: no tables.
         bool regular = false;
+        int64_t group_stride = 0;
     };
     int slots = 4;
     std::vector<Input> inputs;  // per input tensor of the conv
@@ -149,6 +151,7 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
         int64_t channels = g.nodes[in].shape.c;
         qi.unit_size = plan.grouping[in] > 0 ? plan.grouping[in] : channels;
         if (qi.unit_size < qs.slots || channels % qi.unit_size != 0) return std::nullopt;
+        qi.units = channels / qi.unit_size;
         qi.groups.resize(static_cast<size_t>(node.groups));
     }
     for (int64_t gi = 0; gi < node.groups; gi++) {
@@ -171,20 +174,36 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
             qi.groups[static_cast<size_t>(gi)].push_back(step);
         }
     }
+    int64_t slots_read = 0;
     for (auto &qi : qs.inputs) {
         for (const auto &list : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(list.size()));
-        qi.regular = true;
-        for (size_t gi = 0; gi < qi.groups.size(); gi++) {
+        slots_read += qi.count * qs.slots;
+        auto stored = [&](const DotSteps::Step &step) { return step.unit * qi.unit_size + step.start; };
+        bool one_unit = qi.units == 1;
+        qi.regular = qi.count > 0 && !qi.groups[0].empty();
+        if (qi.regular && qi.groups.size() > 1 && !qi.groups[1].empty())
+            qi.group_stride = stored(qi.groups[1][0]) - stored(qi.groups[0][0]);
+        qi.regular = qi.regular && (one_unit || qi.group_stride == qi.unit_size);
+        for (size_t gi = 0; qi.regular && gi < qi.groups.size(); gi++) {
             const auto &list = qi.groups[gi];
-            qi.regular = qi.regular && static_cast<int64_t>(list.size()) == qi.count;
+            qi.regular = static_cast<int64_t>(list.size()) == qi.count;
             for (size_t q = 0; q < list.size(); q++) {
                 const DotSteps::Step &step = list[q];
-                qi.regular = qi.regular && step.unit == static_cast<int64_t>(gi) &&
-                             step.start == static_cast<int64_t>(q) * qs.slots;
+                qi.regular = qi.regular && stored(step) == static_cast<int64_t>(gi) * qi.group_stride +
+                                                                  static_cast<int64_t>(q) * qs.slots;
                 for (int j = 0; j < qs.slots; j++) qi.regular = qi.regular && step.channel[static_cast<size_t>(j)] >= 0;
             }
         }
     }
+    // By lane, a zero slot costs a whole FMA (the broadcast form wastes none):
+    // where the shuffle leaves short runs of adjacent channels per group the
+    // broadcast form is faster. Measured on ARM (qemu counts, llvm-mca-19):
+    // V1 1x g3's conv3s use 83-95% of their slots and gain by lane (A55 -15%,
+    // N1 -14% on the model); 1x g8's use 37-75% and lose (N1 +19% with all
+    // by lane, +6% with those above 75%). So: by lane from 80% used
+    // (PackingOptions::lane_min_use).
+    if (by_lane(packer.dot()) && static_cast<double>(cin_g) < packer.lane_min_use() * static_cast<double>(slots_read))
+        return std::nullopt;
     return qs;
 }
 
@@ -205,7 +224,10 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
             return ci < 0 ? 0.0f : value(gi, kk, ci);
         };
         d.weight = packer.append_dot(groups, group, qi.count, weight);
-        if (qi.regular) continue;  // no tables
+        if (qi.regular) {  // no tables
+            d.group_stride = qi.group_stride;
+            continue;
+        }
         // The tables hold int32 bit patterns (the kernel loads them as integers).
         auto bits = [](int64_t v) {
             int32_t i = static_cast<int32_t>(v);
@@ -348,7 +370,10 @@ void lower(Lowering &L, int index) {
             RDom r(0, slots, 0, steps, "r" + std::to_string(t));
             // Slot j of step q: the stored channel start + j of storage group unit (tables).
             auto slot = [&](Expr j, Expr q) {
-                if (d.unit.offset < 0) return in.raw_at_group(q * slots + j, gv, unit, x, y, n);  // regular
+                if (d.unit.offset < 0) {  // regular steps
+                    if (d.group_stride == d.unit_size) return in.raw_at_group(q * slots + j, gv, unit, x, y, n);
+                    return in.raw_at(gv * static_cast<int>(d.group_stride) + q * slots + j, x, y, n);  // one unit
+                }
                 Expr at = gv * steps + q;
                 Expr u = clamp(reinterpret<int32_t>(L.weight_at(d.unit.offset, at)), 0, units - 1);
                 Expr s = clamp(reinterpret<int32_t>(L.weight_at(d.start.offset, at)), 0, unit - slots);
