@@ -73,10 +73,22 @@ struct Stage {
     // A 1x1 conv in dot-product form (DotProduct): r[u].x runs over the
     // slots of a step, r[u].y over the steps. Summed per lane (int8, bf16): the
     // schedule vectorizes r.x with the outputs. By lane (F32Lanes, F16Lanes):
-    // lane_inputs[u](j, q, g, x, y, n) is slot j of step q, loaded as one
-    // vector per pixel and step, and r.x is unrolled.
+    // lane_inputs[u].f(j, q, g, x, y, n) is slot j of step q, loaded as one
+    // vector per pixel and step, and r.x is unrolled. int8 sdot by element
+    // (steps 4): f(b, qo, g, x, y, n) holds 4 steps' quads (16 bytes), loaded
+    // once per 4 steps, each step's quad one 32-bit lane. (f undefined: the
+    // update reads its inputs directly.)
+    struct LaneInput {
+        Halide::Func f;
+        int steps = 1;  // reduction steps per loaded vector
+    };
     bool dot = false;
-    std::vector<Halide::Func> lane_inputs;
+    std::vector<LaneInput> lane_inputs;  // per update, for dot-product forms
+    bool by_lane() const {
+        for (const auto &l : lane_inputs)
+            if (l.f.defined()) return true;
+        return false;
+    }
     bool grouped() const { return value.group > 0; }
 };
 

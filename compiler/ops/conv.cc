@@ -368,12 +368,14 @@ void lower(Lowering &L, int index) {
             int steps = static_cast<int>(d.steps), unit = static_cast<int>(d.unit_size);
             int units = static_cast<int>(g.nodes[node.inputs[t]].shape.c / d.unit_size);
             RDom r(0, slots, 0, steps, "r" + std::to_string(t));
+            // Regular steps: the stored channel at `offset` from the group's first.
+            auto regular = [&](Expr offset) {
+                if (d.group_stride == d.unit_size) return in.raw_at_group(offset, gv, unit, x, y, n);
+                return in.raw_at(gv * static_cast<int>(d.group_stride) + offset, x, y, n);  // one unit
+            };
             // Slot j of step q: the stored channel start + j of storage group unit (tables).
             auto slot = [&](Expr j, Expr q) {
-                if (d.unit.offset < 0) {  // regular steps
-                    if (d.group_stride == d.unit_size) return in.raw_at_group(q * slots + j, gv, unit, x, y, n);
-                    return in.raw_at(gv * static_cast<int>(d.group_stride) + q * slots + j, x, y, n);  // one unit
-                }
+                if (d.unit.offset < 0) return regular(q * slots + j);
                 Expr at = gv * steps + q;
                 Expr u = clamp(reinterpret<int32_t>(L.weight_at(d.unit.offset, at)), 0, units - 1);
                 Expr s = clamp(reinterpret<int32_t>(L.weight_at(d.start.offset, at)), 0, unit - slots);
@@ -387,19 +389,36 @@ void lower(Lowering &L, int index) {
                 Expr at = ((gv * steps + r.y) * slots + r.x) * pad + k;
                 Expr w = half ? L.weight_half_at(d.weight.offset * 2, at) : L.weight_at(d.weight.offset, at);
                 st.acc(k, gv, x, y, n) += w * lanes(r.x, r.y, gv, x, y, n);
-                st.lane_inputs.push_back(lanes);
+                st.lane_inputs.push_back({lanes, 1});
                 st.r.push_back(r);
                 continue;
             }
-            Expr a = slot(r.x, r.y);
+            // The dot product's input signedness (see DotProduct).
+            auto flipped = [&](Expr a) {
+                Expr flip = Halide::Internal::make_const(UInt(8), 128);
+                if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) return reinterpret(UInt(8), a) ^ flip;
+                if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) return reinterpret(Int(8), a ^ flip);
+                return a;
+            };
+            Expr a;
+            Stage::LaneInput lane;
+            if (packed.dot == DotProduct::S8S8 && d.unit.offset < 0 && steps % 4 == 0) {
+                // ARM sdot by element: 4 regular steps are 16 adjacent stored
+                // channels, one vector load per pixel (sign-flipped once), each
+                // step's quad a 32-bit lane of it (sdot v.4s, v.16b, v.4b[i]).
+                Var b("b"), qo("qo");
+                lane = {Func(c_identifier(node.name) + "_lanes" + std::to_string(t)), 4};
+                lane.f(b, qo, gv, x, y, n) = flipped(regular(qo * 16 + b));
+                a = lane.f(r.x + r.y % 4 * 4, r.y / 4, gv, x, y, n);
+            } else {
+                a = flipped(slot(r.x, r.y));
+            }
+            st.lane_inputs.push_back(lane);
             Expr at = ((gv * steps + r.y) * pad + k) * slots + r.x;
             if (packed.dot == DotProduct::BF16) {
                 Expr w = L.weight_half_at(d.weight.offset * 2, at);
                 st.acc(k, gv, x, y, n) += cast<float>(a) * cast<float>(w);
             } else {
-                Expr flip = Halide::Internal::make_const(UInt(8), 128);
-                if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) a = reinterpret(UInt(8), a) ^ flip;
-                if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) a = reinterpret(Int(8), a ^ flip);
                 Expr w = L.weight_i8_at(d.weight.offset * 4, at);
                 st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
             }

@@ -287,7 +287,7 @@ private:
         const Node &tn = g_.nodes[tuned];
         ScheduleKnobs knobs = knobs_of(tn, stage(tuned).kind);
         const Stage &ts = stage(tuned);
-        int slots = ts.lane_inputs.empty() ? 0 : constant_extent(ts.r[0]);
+        int slots = ts.by_lane() ? constant_extent(ts.r[0]) : 0;
         Tiling t = choose_tiling(knobs, channels, s.w, slots);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops
         // over channel blocks outside its pixels (measured on 1x g3, Zen 3:
@@ -539,22 +539,37 @@ private:
     //
     // By lane (Stage::lane_inputs): the slots unrolled inside the register
     // tile, each a weight vector times one lane of the step's input vector,
-    // loaded per pixel and step (NEON fmla by element).
+    // loaded per pixel and step (NEON fmla by element); int8 sdot by element:
+    // the steps in blocks of 4, unrolled, their 16 input bytes loaded per
+    // pixel and block.
+    // (Each update's RDom has a name of its own, so the loaded vectors are
+    // computed at its loop by name: Halide 14 rejects a LoopLevel that names
+    // the update's index.)
     void schedule_dot(Stage &st, const Tiling &t, const Var &ch, TailStrategy tail, bool spatial) {
         for (size_t u = 0; u < st.r.size(); u++) {  // one update per input tensor
             const RDom &r = st.r[u];
             Var cv("cv"), co("co");
-            if (!st.lane_inputs.empty()) {
+            Stage::LaneInput lane = u < st.lane_inputs.size() ? st.lane_inputs[u] : Stage::LaneInput{};
+            if (lane.f.defined() && lane.steps > 1) {
+                RVar ro(r.y.name() + "o"), ri(r.y.name() + "i");
+                std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, ri, ro};
+                if (st.grouped()) order.push_back(Vars::g);
+                order.insert(order.end(), {Vars::y, Vars::n});
+                auto update = st.acc.update(static_cast<int>(u));
+                update.split(ch, co, cv, t.vector, tail).split(r.y, ro, ri, lane.steps).reorder(order);
+                update.atomic().vectorize(r.x).vectorize(cv).unroll(ri);
+                if (spatial) update.unroll(co).unroll(Vars::x);
+                lane.f.compute_at(st.acc, ro).vectorize(lane.f.args()[0]);
+                continue;
+            }
+            if (lane.f.defined()) {
                 std::vector<VarOrRVar> order = {cv, co, Vars::x, r.x, r.y};
                 if (st.grouped()) order.push_back(Vars::g);
                 order.insert(order.end(), {Vars::y, Vars::n});
                 auto update = st.acc.update(static_cast<int>(u));
                 update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv).unroll(r.x);
                 if (spatial) update.unroll(co).unroll(Vars::x);
-                Func lanes = st.lane_inputs[u];
-                // (Each update's RDom has a name of its own; Halide 14 rejects
-                // a LoopLevel naming the update's index.)
-                lanes.compute_at(st.acc, r.y).vectorize(lanes.args()[0]);
+                lane.f.compute_at(st.acc, r.y).vectorize(lane.f.args()[0]);
                 continue;
             }
             std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, r.y};
