@@ -476,6 +476,37 @@ TEST(ByLane, ConvsThatWouldWasteSlotsKeepTheBroadcastForm) {
     EXPECT_EQ(conv1.dot_inputs[0].unit.offset, -1) << "whole steps of the conv's own storage group need no tables";
 }
 
+// int8 with ARM's sdot, on the committed Fashion-MNIST V1 g3 model and its
+// quantization: stage 3.1's conv1 reads 80 input channels per group in order
+// (20 regular steps), so it loads 4 steps as one 16-byte vector per pixel
+// (Stage::lane_inputs with 4 steps); its conv3 reads through the shuffle
+// (step tables) and broadcasts each quad. (The fashion_mnist test runs this
+// model on ARM under qemu against the simulated int8 model.)
+TEST(ByLane, Int8SdotTakesFourRegularStepsByElement) {
+    const std::string base = shufflec_test::source_dir() + "/specs/fashion_mnist/fashion_shufflenet_v1_g3";
+    Graph g = load_spec(base + ".json");
+    Weights w = random_weights(g, 1);  // the structure is what counts here
+    optimize(g, w);
+    Quantization q = load_quantization(base + ".quantization.json");
+    SegmentPlan plan = plan_segments(g, Granularity::Unit, &q, Precision::Int8);
+    PackingOptions packing;
+    packing.group_padding = 4;
+    packing.dot = DotProduct::S8S8;
+    PackedWeights blob = pack_weights(g, w, plan, packing);
+    const int conv1 = g.find("stage3.1.conv1"), conv3 = g.find("stage3.1.conv3");
+    ASSERT_GE(conv1, 0);
+    ASSERT_GE(conv3, 0);
+    LoweredSegment seg = lower_segment(g, blob, plan, plan.segment_of[static_cast<size_t>(conv1)]);
+    auto stage = [&](int node) -> const Stage & {
+        return seg.stages[static_cast<size_t>(seg.stage_of[static_cast<size_t>(node)])];
+    };
+    ASSERT_EQ(stage(conv1).lane_inputs.size(), 1u);
+    EXPECT_TRUE(stage(conv1).lane_inputs[0].f.defined());
+    EXPECT_EQ(stage(conv1).lane_inputs[0].steps, 4);
+    ASSERT_EQ(stage(conv3).lane_inputs.size(), 1u);
+    EXPECT_FALSE(stage(conv3).lane_inputs[0].f.defined());
+}
+
 // The lowered pipeline, JIT-compiled with the built-in schedule, computes what the reference interpreter does.
 TEST_P(ShuffleLowering, JitMatchesReference) {
     const Case &p = GetParam();
