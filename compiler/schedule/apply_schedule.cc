@@ -546,40 +546,34 @@ private:
     // computed at its loop by name: Halide 14 rejects a LoopLevel that names
     // the update's index.)
     void schedule_dot(Stage &st, const Tiling &t, const Var &ch, TailStrategy tail, bool spatial) {
+        // The loops outside the register tile: groups, rows, images.
+        auto with_outer = [&](std::vector<VarOrRVar> order) {
+            if (st.grouped()) order.push_back(Vars::g);
+            order.insert(order.end(), {Vars::y, Vars::n});
+            return order;
+        };
         for (size_t u = 0; u < st.r.size(); u++) {  // one update per input tensor
             const RDom &r = st.r[u];
             Var cv("cv"), co("co");
             Stage::LaneInput lane = u < st.lane_inputs.size() ? st.lane_inputs[u] : Stage::LaneInput{};
+            auto update = st.acc.update(static_cast<int>(u));
+            update.split(ch, co, cv, t.vector, tail);
             if (lane.f.defined() && lane.steps > 1) {
                 RVar ro(r.y.name() + "o"), ri(r.y.name() + "i");
-                std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, ri, ro};
-                if (st.grouped()) order.push_back(Vars::g);
-                order.insert(order.end(), {Vars::y, Vars::n});
-                auto update = st.acc.update(static_cast<int>(u));
-                update.split(ch, co, cv, t.vector, tail).split(r.y, ro, ri, lane.steps).reorder(order);
+                update.split(r.y, ro, ri, lane.steps).reorder(with_outer({r.x, cv, co, Vars::x, ri, ro}));
                 update.atomic().vectorize(r.x).vectorize(cv).unroll(ri);
                 if (spatial) update.unroll(co).unroll(Vars::x);
                 lane.f.compute_at(st.acc, ro).vectorize(lane.f.args()[0]);
-                continue;
-            }
-            if (lane.f.defined()) {
-                std::vector<VarOrRVar> order = {cv, co, Vars::x, r.x, r.y};
-                if (st.grouped()) order.push_back(Vars::g);
-                order.insert(order.end(), {Vars::y, Vars::n});
-                auto update = st.acc.update(static_cast<int>(u));
-                update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv).unroll(r.x);
+            } else if (lane.f.defined()) {
+                update.reorder(with_outer({cv, co, Vars::x, r.x, r.y})).vectorize(cv).unroll(r.x);
                 if (spatial) update.unroll(co).unroll(Vars::x);
                 lane.f.compute_at(st.acc, r.y).vectorize(lane.f.args()[0]);
-                continue;
+            } else {
+                update.reorder(with_outer({r.x, cv, co, Vars::x, r.y})).atomic().vectorize(r.x).vectorize(cv);
+                if (!spatial) continue;
+                update.unroll(co).unroll(Vars::x);
+                unroll_steps(update, r.y, t.unroll);  // steps per iteration
             }
-            std::vector<VarOrRVar> order = {r.x, cv, co, Vars::x, r.y};
-            if (st.grouped()) order.push_back(Vars::g);
-            order.insert(order.end(), {Vars::y, Vars::n});
-            auto update = st.acc.update(static_cast<int>(u));
-            update.split(ch, co, cv, t.vector, tail).reorder(order).atomic().vectorize(r.x).vectorize(cv);
-            if (!spatial) continue;
-            update.unroll(co).unroll(Vars::x);
-            unroll_steps(update, r.y, t.unroll);  // steps per iteration
         }
     }
 
