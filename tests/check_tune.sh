@@ -12,7 +12,8 @@
 #     folder, which compile reads)
 #   compile --tuning-log applies a non-default record, and the tuned model's
 #     outputs equal the default's (Python wrapper, max difference <= 1e-5 relative)
-#   the qemu runner (aarch64 programs under qemu-aarch64) and the ssh runner (a
+#   the qemu runner (aarch64 programs under qemu-aarch64, costed by modeled
+#     cycles from exact counts: the same in two runs) and the ssh runner (a
 #     real sshd on 127.0.0.1)
 #   tests/check_tune.sh SHUFFLEC_BINARY
 set -euo pipefail
@@ -157,16 +158,38 @@ done
 "$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux --schedule "$tmp/confirm.json" -o "$tmp/c" --quiet
 echo "ok: whole-model confirmation and group padding; the written file compiles"
 
-# qemu: aarch64 candidates under qemu-aarch64 (timings meaningless; protocol, checks and log real).
-"$shufflec" tune "$spec" --random-weights 1 --runner qemu --trials $((defaults + 2)) --log "$tmp/qemu.jsonl" \
-    -o "$tmp/qemu.json" --no-confirm --quiet > /dev/null
-/usr/bin/python3 - "$tmp/qemu.jsonl" <<'PY'
+# qemu: aarch64 candidates under qemu-aarch64, costed by Neoverse-N1 cycles
+# modeled by llvm-mca from exact counts (the default there): the same
+# candidate costs the same in two runs; the whole-model steps are modeled too.
+"$shufflec" tune "$spec" --random-weights 1 --runner qemu --trials $((defaults + 2)) --log "$tmp/qemu1.jsonl" \
+    -o "$tmp/qemu1.json" --quiet > "$tmp/qemu1.out"
+"$shufflec" tune "$spec" --random-weights 1 --runner qemu --trials $((defaults + 2)) --log "$tmp/qemu2.jsonl" \
+    -o "$tmp/qemu2.json" --no-confirm --quiet > /dev/null
+grep -q "^(times are neoverse-n1 cycles modeled" "$tmp/qemu1.out" || fail "no modeled cost: $(cat "$tmp/qemu1.out")"
+grep -q "^group padding 4: .* 16: " "$tmp/qemu1.out" || fail "no modeled group padding: $(cat "$tmp/qemu1.out")"
+grep -Eq "^(whole model, one inference, neoverse-n1 cycles modeled|no unit beat)" "$tmp/qemu1.out" ||
+    fail "no modeled confirmation: $(cat "$tmp/qemu1.out")"
+"$shufflec" tune "$spec" --random-weights 1 --runner qemu --cost time --trials 1 --log "$tmp/qemu-time.jsonl" \
+    -o "$tmp/qemu-time.json" --no-confirm --quiet > /dev/null
+/usr/bin/python3 - "$tmp/qemu1.jsonl" "$tmp/qemu2.jsonl" "$tmp/qemu-time.jsonl" <<'PY'
 import json, sys
-records = [r for r in map(json.loads, open(sys.argv[1])) if not r.get("check")]  # trials only
-assert all(r["target"] == "arm-64-linux" and r["runner"] == "qemu" for r in records)
+runs = [[r for r in map(json.loads, open(p)) if not r.get("check")] for p in sys.argv[1:3]]  # trials only
+records = runs[0]
+assert all(r["target"] == "arm-64-linux" and r["runner"] == "qemu" and r["cost"] == "neoverse-n1" for r in records)
 assert sum(r["status"] == "ok" for r in records) >= len(records) - 1, [r["status"] for r in records]
-print("ok: qemu runner: %d trials of arm-64-linux candidates" % len(records))
+# Deterministic: each trial's modeled cost is the same in both runs (same seed, same candidates).
+costs = [{(r["unit"], json.dumps(r["config"])): r["median_ms"] for r in run if r["status"] == "ok"} for run in runs]
+assert costs[0] == costs[1], (costs[0], costs[1])
+ok = [r for r in records if r["status"] == "ok"]
+assert all(r["min_ms"] == r["median_ms"] and r["spread"] == 0 for r in ok), ok
+time_records = [r for r in map(json.loads, open(sys.argv[3]))]
+assert time_records and all(r["cost"] == "time" for r in time_records), time_records
+print("ok: qemu runner: %d trials of arm-64-linux candidates, modeled N1 cycles identical in two runs" % len(records))
 PY
+if "$shufflec" tune "$spec" --random-weights 1 --target x86-64-linux --cost neoverse-n1 --trials 1 2> "$tmp/err"; then
+    fail "--cost neoverse-n1 without qemu succeeded"
+fi
+grep -q "runner qemu" "$tmp/err" || fail "--cost without qemu: $(cat "$tmp/err")"
 
 # ssh: a real sshd on 127.0.0.1.
 source "$src/tests/sshd_fixture.sh"

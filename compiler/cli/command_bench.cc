@@ -92,26 +92,6 @@ double peak_for(const json &report, int threads) {
     return 0;
 }
 
-// bench --count: one inference's instructions, exact, by class and function:
-// the program runs under the counting plugin with one warm-up and one, then
-// two, timed runs, and no report; the second count less the first is one
-// inference (setup and the warm-up cancel out).
-// A core llvm-mca models: its name there, the llvm-mca that has a real model
-// of it, and the clock the report converts cycles at.
-struct CoreModel {
-    const char *cpu, *column, *what;
-    double ghz;
-    std::string mca;  // "" when no llvm-mca here models it
-};
-
-std::vector<CoreModel> core_models() {
-    // LLVM 14 models the Cortex-A55 but gives Neoverse-N1 (the A76's server
-    // sibling) the Cortex-A57's pipeline; Debian's llvm-19 has both.
-    std::string mca19 = access("/usr/bin/llvm-mca-19", X_OK) == 0 ? "/usr/bin/llvm-mca-19" : "";
-    return {{"cortex-a55", "A55", "little in-order core", 1.8, mca19.empty() ? find_toolchain().llvm_mca : mca19},
-            {"neoverse-n1", "N1", "big out-of-order core (A76 class)", 2.4, mca19}};
-}
-
 // The pipeline a function of the model belongs to: "stage2_0" for
 // NAME_stage2_0 and its row loops NAME_stage2_0_par_for_...; other functions
 // (the runtime, libc) are "other".
@@ -123,33 +103,11 @@ std::string pipeline_of(const std::string &function, const std::string &model) {
     return loop == std::string::npos ? rest : rest.substr(0, loop);
 }
 
+// bench --count: one inference's instructions, exact, by class and function
+// (count_inference), with cycles modeled per core.
 int report_counts(const Args &args, Runner &runner, const CompiledModel &model, const std::string &program,
                   const std::string &dir) {
-    if (dir.find(',') != std::string::npos)
-        fail("--count: the temporary folder ", in_quotes(dir), " has a comma, which qemu's -plugin option cannot take");
-    std::string plugin = build_count_plugin(dir);
-    BlockMap runs[2];
-    for (int k = 0; k < 2; k++) {
-        std::string out = join_path(dir, cat("count", k + 1, ".txt"));
-        runner.set_qemu_plugin(cat(plugin, ",out=", out));
-        BenchOptions o;
-        o.threads = {1};
-        o.runs = k + 1;
-        o.warmup = 1;
-        o.peak = false;
-        o.report = false;
-        run_bench_program(runner, model, program, o);
-        runs[k] = read_count_file(out);
-    }
-    runner.set_qemu_plugin("");
-    // One inference, block by block: the second run less the first.
-    BlockMap one;
-    for (const auto &[address, block] : runs[1]) {
-        BlockCounts d = block;
-        auto before = runs[0].find(address);
-        if (before != runs[0].end()) d.executions -= before->second.executions, d.counts -= before->second.counts;
-        if (d.executions != 0) one[address] = d;
-    }
+    BlockMap one = count_inference(runner, model, program, dir);
     std::map<uint64_t, std::string> function_of = functions_of_blocks(program, one);
     InsnCounts total;
     std::map<std::string, InsnCounts> by_function;
@@ -266,11 +224,11 @@ int report_counts(const Args &args, Runner &runner, const CompiledModel &model, 
     std::printf("modeled cycles (llvm-mca per executed block; caches not modeled: every load an L1 hit):\n");
     for (const auto &m : modeled) {
         if (!m.problem.empty()) {
-            std::printf("  %-12s %s: not modeled (%s)\n", m.core.cpu, m.core.what, m.problem.c_str());
+            std::printf("  %-12s %s: not modeled (%s)\n", m.core.cpu.c_str(), m.core.what.c_str(), m.problem.c_str());
             continue;
         }
-        std::printf("  %-12s %s: %.1f M cycles, %.2f per instruction; %.1f ms at %.1f GHz (%s)\n", m.core.cpu,
-                    m.core.what, m.cycles / 1e6, m.cycles / n, m.cycles / m.core.ghz / 1e6, m.core.ghz,
+        std::printf("  %-12s %s: %.1f M cycles, %.2f per instruction; %.1f ms at %.1f GHz (%s)\n", m.core.cpu.c_str(),
+                    m.core.what.c_str(), m.cycles / 1e6, m.cycles / n, m.cycles / m.core.ghz / 1e6, m.core.ghz,
                     m.core.mca.substr(m.core.mca.find_last_of('/') + 1).c_str());
     }
     std::vector<std::pair<std::string, InsnCounts>> pipelines(by_pipeline.begin(), by_pipeline.end());

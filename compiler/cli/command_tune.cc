@@ -1,5 +1,6 @@
 // shufflec tune SPEC ...: search the schedule of every unit on this machine
 // (or on boards reached through runners) and write the best as a schedule file.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -29,6 +30,9 @@ int command_tune(const std::vector<std::string> &argv) {
                {"--runner", "R[,R...]", "where to measure: local (default), qemu, ssh://[user@]host[:port][/dir], "
                                         "adb[:SERIAL]; several identical boards measure in parallel (R1,R2 or the flag repeated)",
                 true},
+               {"--cost", "C", "what a trial costs: time (measured; the default), or under --runner qemu the "
+                               "cycles of a core modeled by llvm-mca from exact instruction counts: neoverse-n1 "
+                               "(the default there), cortex-a55"},
                {"--search", "KIND", "evolve (default: mutates the best configs measured) or random (the baseline)"},
                {"--seed", "N", "seed of the search (default 1)"},
                {"--no-confirm", "", "skip the whole-model A/B against the default (the file is then unconfirmed)"},
@@ -62,6 +66,7 @@ int command_tune(const std::vector<std::string> &argv) {
                     "schedule in a child process, runs it against the best so far (alternating, medians) with a time\n"
                     "limit, checks its outputs against the default schedule's and appends a record to the log. The\n"
                     "result is confirmed on the whole model (alternating A/B) and never slower than the default.\n"
+                    "Under qemu (no ARM board) the cost is modeled: exact counts of one call, cycles by llvm-mca.\n"
                     "See docs/schedules.md.\n",
                     args.usage().c_str());
         return 0;
@@ -78,6 +83,8 @@ int command_tune(const std::vector<std::string> &argv) {
     bool arm_runner = false;
     for (const auto &r : o.runners) arm_runner = arm_runner || r == "qemu" || r.rfind("adb", 0) == 0;
     read_model_flags(args, c, arm_runner ? "arm-64-linux" : "host", true);  // timing does not depend on the values
+    bool only_qemu = std::all_of(o.runners.begin(), o.runners.end(), [](const std::string &r) { return r == "qemu"; });
+    o.cost = args.get("--cost", only_qemu ? "neoverse-n1" : "time");
     if (c.precision != "fp32") fail("tune: --precision ", c.precision, " is not tunable yet (fp32 only)");
     o.threads = args.get_int("--threads", 1, 64, 1);
     if (args.has("--print-space")) {

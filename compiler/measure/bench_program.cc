@@ -129,6 +129,28 @@ nlohmann::json run_bench_program(Runner &runner, const CompiledModel &model, con
     }
 }
 
+BlockMap count_inference(Runner &runner, const CompiledModel &model, const std::string &program,
+                         const std::string &dir) {
+    if (dir.find(',') != std::string::npos)
+        fail("counting: the temporary folder ", in_quotes(dir), " has a comma, which qemu's -plugin option cannot take");
+    std::string plugin = build_count_plugin(dir);
+    BlockMap runs[2];
+    for (int k = 0; k < 2; k++) {
+        std::string out = join_path(dir, cat("count", k + 1, ".txt"));
+        runner.set_qemu_plugin(cat(plugin, ",out=", out));
+        BenchOptions o;
+        o.threads = {1};
+        o.runs = k + 1;
+        o.warmup = 1;
+        o.peak = false;
+        o.report = false;
+        run_bench_program(runner, model, program, o);
+        runs[k] = read_count_file(out);
+    }
+    runner.set_qemu_plugin("");
+    return block_difference(runs[1], runs[0]);
+}
+
 std::vector<int> parse_int_list(const std::string &text, const std::string &flag, int min, int max) {
     std::vector<int> values;
     size_t pos = 0;

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "measure/qemu_count.h"
 #include "measure/runner.h"
 
 namespace shufflec {
@@ -50,6 +51,13 @@ struct BenchOptions {
 // Puts the program (and external weights) on the runner, runs it, returns its JSON report.
 nlohmann::json run_bench_program(Runner &runner, const CompiledModel &model, const std::string &program,
                                  const BenchOptions &options);
+
+// One inference's executed blocks, exact, under qemu's counting plugin (the
+// qemu runner only; built into `dir`, which must not hold a comma): the
+// program runs with one warm-up and one, then two, timed runs, and no report;
+// the second count less the first is one inference, 1 thread.
+BlockMap count_inference(Runner &runner, const CompiledModel &model, const std::string &program,
+                         const std::string &dir);
 
 // Parses "1,2,4" (--threads); errors name `flag`.
 std::vector<int> parse_int_list(const std::string &text, const std::string &flag, int min, int max);

@@ -86,6 +86,23 @@ BlockMap read_count_file(const std::string &path) {
     return blocks;
 }
 
+BlockMap block_difference(const BlockMap &more, const BlockMap &fewer) {
+    BlockMap d;
+    for (const auto &[address, block] : more) {
+        BlockCounts b = block;
+        auto before = fewer.find(address);
+        if (before != fewer.end()) b.executions -= before->second.executions, b.counts -= before->second.counts;
+        if (b.executions != 0) d[address] = b;
+    }
+    return d;
+}
+
+InsnCounts total_counts(const BlockMap &blocks) {
+    InsnCounts total;
+    for (const auto &[address, block] : blocks) total += block.counts;
+    return total;
+}
+
 std::map<uint64_t, std::string> functions_of_blocks(const std::string &program, const BlockMap &blocks) {
     ProcessResult r = run_process({find_toolchain().llvm_nm, "--defined-only", "--numeric-sort", program});
     if (r.status != 0) throw Error("reading the symbols of " + in_quotes(program) + " failed", r.err);
@@ -144,7 +161,8 @@ std::map<uint64_t, double> modeled_block_cycles(const std::string &program, cons
         }
         source += "# LLVM-MCA-END\n";
     }
-    std::string file = join_path(dir, "blocks.s");
+    // Named after the program and core: several counts may run at once in `dir`.
+    std::string file = join_path(dir, cat(program.substr(program.find_last_of('/') + 1), "-", cpu, ".s"));
     write_file_atomic(file, source);
     ProcessResult r = run_process({mca, "-mtriple=aarch64", "-mcpu=" + cpu, "-mattr=+fullfp16,+dotprod",
                                    "-iterations=100", "-all-views=false", "-summary-view", file});
@@ -169,6 +187,31 @@ std::map<uint64_t, double> modeled_block_cycles(const std::string &program, cons
     }
     if (cycles.size() != blocks.size())
         throw Error(cat(mca, " -mcpu=", cpu, " modeled ", cycles.size(), " of ", blocks.size(), " blocks"), r.out + r.err);
+    return cycles;
+}
+
+std::vector<CoreModel> core_models() {
+    std::string mca19 = access("/usr/bin/llvm-mca-19", X_OK) == 0 ? "/usr/bin/llvm-mca-19" : "";
+    return {{"cortex-a55", "A55", "little in-order core", 1.8, mca19.empty() ? find_toolchain().llvm_mca : mca19},
+            {"neoverse-n1", "N1", "big out-of-order core (A76 class)", 2.4, mca19}};
+}
+
+CoreModel find_core_model(const std::string &cpu) {
+    std::string names;
+    for (const CoreModel &core : core_models()) {
+        if (core.cpu == cpu) {
+            if (core.mca.empty()) fail(cpu, ": no llvm-mca here models it (needs llvm-mca-19, Debian's llvm-19: tools/setup.sh)");
+            return core;
+        }
+        names += (names.empty() ? "" : ", ") + core.cpu;
+    }
+    fail(in_quotes(cpu), " is not a modeled core (", names, ")");
+}
+
+double modeled_cycles(const std::string &program, const BlockMap &blocks, const CoreModel &core, const std::string &dir) {
+    std::map<uint64_t, double> per_block = modeled_block_cycles(program, blocks, core.mca, core.cpu, dir);
+    double cycles = 0;
+    for (const auto &[address, block] : blocks) cycles += block.executions * per_block.at(address);
     return cycles;
 }
 

@@ -44,6 +44,13 @@ using BlockMap = std::map<uint64_t, BlockCounts>;  // by the block's address
 // A plugin output file.
 BlockMap read_count_file(const std::string &path);
 
+// The blocks of what `more` ran beyond `fewer`: two runs of one program that
+// differ by one execution of the code measured (setup and warm-up cancel).
+BlockMap block_difference(const BlockMap &more, const BlockMap &fewer);
+
+// The summed counts of `blocks`.
+InsnCounts total_counts(const BlockMap &blocks);
+
 // The function of `program` (its symbol table, llvm-nm) each block belongs
 // to: the function whose address is the greatest at or below the block's.
 std::map<uint64_t, std::string> functions_of_blocks(const std::string &program, const BlockMap &blocks);
@@ -54,5 +61,27 @@ std::map<uint64_t, std::string> functions_of_blocks(const std::string &program, 
 // `mca`: the llvm-mca binary. Throws an Error when llvm-mca fails.
 std::map<uint64_t, double> modeled_block_cycles(const std::string &program, const BlockMap &blocks,
                                                 const std::string &mca, const std::string &cpu, const std::string &dir);
+
+// A core llvm-mca models: its name there, a short column label, what it
+// stands for, the clock cycles are converted to milliseconds at, and the
+// llvm-mca that has a real model of it ("" when none here does).
+struct CoreModel {
+    std::string cpu, column, what;
+    double ghz = 1;
+    std::string mca;
+};
+
+// The modeled cores: cortex-a55 (little, in-order) and neoverse-n1 (big,
+// out-of-order, A76 class). LLVM 14 models the A55 but gives Neoverse-N1 the
+// Cortex-A57's pipeline; Debian's llvm-19 has both.
+std::vector<CoreModel> core_models();
+
+// The core named `cpu`; an error listing the modeled cores when none is, or
+// when no llvm-mca here models it.
+CoreModel find_core_model(const std::string &cpu);
+
+// Modeled cycles of `blocks` on `core`: each block's cycles per execution
+// (modeled_block_cycles) times its executions, summed.
+double modeled_cycles(const std::string &program, const BlockMap &blocks, const CoreModel &core, const std::string &dir);
 
 }  // namespace shufflec

@@ -1,5 +1,6 @@
 #include "tune/measurer.h"
 
+#include <functional>
 #include <unistd.h>
 
 #include "emit/toolchain.h"
@@ -89,6 +90,7 @@ TrialResult Measurer::trial(Runner &runner, const Workload &w, const Config &con
         result.error = error;
         return result;
     }
+    if (options_.core) return modeled(runner, w, incumbent_object, candidate, cat("unit_bench_t", trial), fault);
     auto measure = [&](bool with_peak) {
         return bench_.measure(runner, w.space->segment, object(w, "default"), incumbent_object, candidate,
                               cat("unit_bench_t", trial), with_peak, fault, options_.run_timeout_s);
@@ -119,7 +121,33 @@ void Measurer::finish(int trial) {
     for (const char *role : {"candidate", "incumbent"}) unlink(trial_object(trial, role).c_str());
 }
 
+TrialResult Measurer::modeled(Runner &runner, const Workload &w, const std::string &incumbent_object,
+                              const std::string &candidate_object, const std::string &program, const std::string &fault) {
+    size_t key = std::hash<std::string>()(read_file(incumbent_object, "tuning object", kMaxDataFileBytes));
+    double known = 0;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = known_cost_.find(key);
+        if (it != known_cost_.end()) known = it->second;
+    }
+    TrialResult r = bench_.model_cost(runner, w.space->segment, object(w, "default"), incumbent_object, candidate_object,
+                                      program, *options_.core, known == 0, fault, options_.run_timeout_s);
+    if (r.status != "ok") return r;
+    if (known > 0) {
+        r.incumbent = {known, known, known, known};
+    } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        known_cost_[key] = r.incumbent.median_ms;
+    }
+    return r;
+}
+
 double Measurer::check(Runner &runner, const Workload &w) {
+    if (options_.core) {
+        TrialResult r = modeled(runner, w, object(w, "default_as_incumbent"), object(w, "incumbent_as_candidate"),
+                                cat("unit_bench_check", w.index), "");
+        return r.status == "ok" ? r.candidate.median_ms / r.incumbent.median_ms : 1e30;
+    }
     double ratio = 0;
     for (int rep = 0; rep < 2; rep++) {
         TrialResult r = bench_.measure(runner, w.space->segment, object(w, "default"), object(w, "default_as_incumbent"),

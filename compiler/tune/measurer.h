@@ -6,6 +6,9 @@
 // this says how fast it is.
 #pragma once
 
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "measure/runner.h"
@@ -18,6 +21,9 @@ struct MeasureOptions {
     int threads = 1;
     double compile_timeout_s = 120;
     double run_timeout_s = 60;
+    // The cost: timings (none), or this core's cycles as modeled from exact
+    // counts under qemu (deterministic: measured once, no alternation).
+    std::optional<CoreModel> core;
 };
 
 class Measurer {
@@ -56,8 +62,15 @@ private:
     // ("", "") when `config` compiled to `object`, else a trial status and its error.
     std::pair<std::string, std::string> compile(const Workload &w, const Config &config, const std::string &object) const;
 
+    // Modeled: `w`'s incumbent and candidate objects' cost (the incumbent's
+    // remembered by its object's bytes).
+    TrialResult modeled(Runner &runner, const Workload &w, const std::string &incumbent_object,
+                        const std::string &candidate_object, const std::string &program, const std::string &fault);
+
     const PreparedModel &model_;
     std::string dir_;
+    std::mutex mu_;                              // guards known_cost_
+    std::map<size_t, double> known_cost_;  // hash of an object's bytes -> modeled ms
     MeasureOptions options_;
     UnitBench bench_;
 };

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -72,10 +73,10 @@ RunFiles run_files(const TuneOptions &opt, const PreparedModel &model) {
 
 // --resume: the log's trials of these workloads become their search state.
 // Returns the trials done and sets the session the run continues.
-int resume_from_log(const std::string &log_path, const ModelSpace &space, int threads, std::vector<Workload> &workloads,
-                    int &session) {
+int resume_from_log(const std::string &log_path, const ModelSpace &space, int threads, const std::string &cost,
+                    std::vector<Workload> &workloads, int &session) {
     if (access(log_path.c_str(), R_OK) != 0) fail("--resume: no log ", in_quotes(log_path), " to continue");
-    LogHistory history = read_log_history(log_path, space, threads);
+    LogHistory history = read_log_history(log_path, space, threads, cost);
     for (auto &w : workloads) {
         auto it = history.workloads.find(w.space->key);
         if (it == history.workloads.end()) continue;
@@ -96,9 +97,13 @@ int resume_from_log(const std::string &log_path, const ModelSpace &space, int th
 // The search's table: per workload its trials, default and best, and what
 // the final check found.
 void print_summary(const std::string &model, const std::string &target, int threads, int trials, int this_run,
-                   double seconds, const std::vector<Workload> &workloads, const std::map<int, double> &checked) {
+                   double seconds, const std::vector<Workload> &workloads, const std::map<int, double> &checked,
+                   const std::optional<CoreModel> &core) {
     std::printf("tuned %s for %s, %d thread%s: %d trials in this log (%d in this run), %.0f s\n", model.c_str(),
                 target.c_str(), threads, threads == 1 ? "" : "s", trials, this_run, seconds);
+    if (core)
+        std::printf("(times are %s cycles modeled by llvm-mca from exact counts under qemu, in ms at %.1f GHz)\n",
+                    core->cpu.c_str(), core->ghz);
     std::printf("%-14s %5s %6s %11s %11s %8s %9s\n", "unit", "units", "trials", "default ms", "best ms", "speedup",
                 "checked");
     for (const auto &w : workloads)
@@ -128,6 +133,13 @@ int run_tune(const TuneOptions &opt) {
         fail("--search: \"", opt.search, "\" is not one of evolve, random");
     auto started = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+    std::optional<CoreModel> core;
+    if (opt.cost != "time") {
+        for (const auto &r : opt.runners)
+            if (r != "qemu") fail("--cost ", opt.cost, ": modeled cycles need exact counts, from --runner qemu (not ", r, ")");
+        if (opt.threads != 1) fail("--cost ", opt.cost, ": modeled cycles are of 1 thread (--threads 1)");
+        core = find_core_model(opt.cost);
+    }
     CompileOptions copt = opt.compile;
     copt.ignore_model_schedule = true;
     copt.refine_schedule = nullptr;
@@ -140,12 +152,12 @@ int run_tune(const TuneOptions &opt) {
     RunFiles files = run_files(opt, model);
     int session = 1, done = 0;
     if (opt.resume) {
-        done = resume_from_log(files.log, space, opt.threads, workloads, session);
+        done = resume_from_log(files.log, space, opt.threads, opt.cost, workloads, session);
     } else if (access(files.log.c_str(), R_OK) == 0) {
         for (const auto &r : read_tuning_log(files.log)) session = std::max(session, r.value("session", 0) + 1);
     }
     TuningLog log(files.log);
-    const RunContext run{session, model.graph.name, space.target, opt.search, opt.threads};
+    const RunContext run{session, model.graph.name, space.target, opt.search, opt.threads, opt.cost};
 
     int total_trials = opt.trials;
     const double budget_s = opt.trials > 0 ? 1e30 : opt.budget_minutes * 60;
@@ -153,7 +165,7 @@ int run_tune(const TuneOptions &opt) {
 
     TempFolder work("shufflec-tune-");
     const std::string &dir = work.path();
-    Measurer measurer(model, dir, {opt.threads, opt.compile_timeout_s, opt.run_timeout_s});
+    Measurer measurer(model, dir, {opt.threads, opt.compile_timeout_s, opt.run_timeout_s, core});
 
     // Every workload's default (and, after --resume, incumbent) object.
     Progress progress("tune " + model.graph.name, 0, opt.progress);
@@ -316,12 +328,14 @@ int run_tune(const TuneOptions &opt) {
         changed++;
     }
     print_summary(model.graph.name, space.target, opt.threads, next_trial, next_trial - done, elapsed(), workloads,
-                  checked);
+                  checked, core);
 
     // The whole-model steps: the group padding, then the confirmation.
     std::string description = cat("Tuned by shufflec tune ", kShufflecVersion, " (", opt.search, ", ", next_trial,
                                   " trials, ", opt.threads, " thread", opt.threads == 1 ? "" : "s", ") on ",
-                                  machine_name(*runners[0]), ", ", iso_time_now(), "; log ", files.log, ".");
+                                  machine_name(*runners[0]),
+                                  core ? cat(" by ", core->cpu, " cycles modeled by llvm-mca from exact counts") : "",
+                                  ", ", iso_time_now(), "; log ", files.log, ".");
     std::string tuned_path = join_path(dir, "tuned.json");
     write_file_atomic(tuned_path, schedule_json(model, tuned, description).dump(2) + "\n");
     WholeModel whole(opt, model, *runners[0], dir, progress,
@@ -338,10 +352,14 @@ int run_tune(const TuneOptions &opt) {
     bool keep = any;
     if (any && opt.confirm) {
         auto [default_ms, tuned_ms] = whole.confirm(tuned_path);
-        std::printf("whole model, %d alternating rounds of 20 runs on %s: default %.3f ms, tuned %.3f ms: x%.3f\n",
-                    opt.confirm_rounds, runners[0]->name().c_str(), default_ms, tuned_ms, default_ms / tuned_ms);
+        std::string how = core ? cat("one inference, ", core->cpu, " cycles modeled from exact counts under qemu (ms at ",
+                                     core->ghz, " GHz)")
+                               : cat(opt.confirm_rounds, " alternating rounds of 20 runs on ", runners[0]->name());
+        std::printf("whole model, %s: default %.3f ms, tuned %.3f ms: x%.3f\n", how.c_str(), default_ms, tuned_ms,
+                    default_ms / tuned_ms);
         keep = tuned_ms < default_ms;
-        description += cat(" Confirmed on the whole model: default ", default_ms, " ms, tuned ", tuned_ms, " ms.");
+        description += cat(" Confirmed on the whole model: default ", default_ms, " ms, tuned ", tuned_ms, " ms",
+                           core ? " (modeled)" : "", ".");
     }
     if (!keep) {
         tuned.layers.clear();

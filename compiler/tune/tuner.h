@@ -20,6 +20,10 @@ struct TuneOptions {
     bool resume = false;             // continue the log: its trials count and are not measured again
     std::string out_path;            // default: schedules/<target>/<spec name>.json
     std::vector<std::string> runners = {"local"};
+    // What a trial costs: "time" (measured), or a core whose cycles llvm-mca
+    // models from exact counts under qemu ("neoverse-n1", "cortex-a55"; the
+    // qemu runner and 1 thread only).
+    std::string cost = "time";
     std::string search = "evolve";   // evolve (learns from what it measured) or random (the baseline)
     uint64_t seed = 1;
     bool progress = false;

@@ -57,7 +57,7 @@ const std::map<std::string, Kind> &record_fields() {
         {"version", Kind::Text},         {"median_ms", Kind::Milliseconds}, {"min_ms", Kind::Milliseconds},
         {"incumbent_median_ms", Kind::Milliseconds}, {"est_ms", Kind::Milliseconds},
         {"spread", Kind::Ratio},         {"max_rel_diff", Kind::Ratio},  {"ratio_to_default", Kind::Ratio},
-        {"peak_gmacs", Kind::Ratio},     {"calls", Kind::Count}};
+        {"peak_gmacs", Kind::Ratio},     {"calls", Kind::Count},         {"cost", Kind::Text}};
     return fields;
 }
 
@@ -101,7 +101,7 @@ nlohmann::json record_of(const RunContext &run, const Runner &runner, const std:
     return {{"format", kTuneLogFormat}, {"session", run.session}, {"time", iso_time_now()},
             {"model", run.model},       {"workload", workload},   {"config", config},
             {"status", status},         {"target", run.target},   {"threads", run.threads},
-            {"runner", runner.name()},  {"version", kShufflecVersion}};
+            {"runner", runner.name()},  {"version", kShufflecVersion}, {"cost", run.cost}};
 }
 
 }  // namespace
@@ -178,12 +178,16 @@ std::vector<nlohmann::json> read_tuning_log(const std::string &path) {
 }
 
 int apply_tuning_log(PreparedModel &model, const std::string &path, int threads) {
-    std::vector<nlohmann::json> records = read_tuning_log(path);
-    if (threads <= 0) {
-        threads = 1;
-        for (const auto &r : records)
-            if (r.value("target", "") == model.target.short_name) threads = r.value("threads", 1);
-    }
+    std::vector<nlohmann::json> all = read_tuning_log(path);
+    std::string cost = "time";
+    int last_threads = 1;
+    for (const auto &r : all)
+        if (r.value("target", "") == model.target.short_name)
+            cost = r.value("cost", "time"), last_threads = r.value("threads", 1);
+    if (threads <= 0) threads = last_threads;
+    std::vector<nlohmann::json> records;  // of one cost: estimates of two costs do not compare
+    for (auto &r : all)
+        if (r.value("cost", "time") == cost) records.push_back(std::move(r));
     // Per workload: the default's and the best estimate.
     struct Best {
         double default_ms = 0, best_ms = 0;
@@ -236,7 +240,7 @@ int apply_tuning_log(PreparedModel &model, const std::string &path, int threads)
     return changed;
 }
 
-LogHistory read_log_history(const std::string &path, const ModelSpace &space, int threads) {
+LogHistory read_log_history(const std::string &path, const ModelSpace &space, int threads, const std::string &cost) {
     std::map<std::string, const UnitSpace *> by_key;
     for (const auto &u : space.units) by_key.emplace(u.key, &u);
     LogHistory h;
@@ -244,7 +248,9 @@ LogHistory read_log_history(const std::string &path, const ModelSpace &space, in
         h.last_session = std::max(h.last_session, r.value("session", 0));
         if (r.value("check", false)) continue;  // a final check, not a trial
         auto it = by_key.find(r.value("workload", ""));
-        if (it == by_key.end() || r.value("target", "") != space.target || r.value("threads", 0) != threads) continue;
+        if (it == by_key.end() || r.value("target", "") != space.target || r.value("threads", 0) != threads ||
+            r.value("cost", "time") != cost)
+            continue;
         std::optional<Config> c = config_from_json(r.value("config", nlohmann::json()), *it->second);
         if (!c) {
             h.other_space++;

@@ -10,7 +10,8 @@
 //   wrong_output, failed), "error", "median_ms", "min_ms", "spread",
 //   "incumbent_median_ms", "est_ms" (the candidate's time on the scale of the
 //   unit's default measurement), "max_rel_diff", "target", "threads", "cpu",
-//   "runner", "search", "version", "peak_gmacs" (when measured)}
+//   "runner", "search", "version", "peak_gmacs" (when measured), "cost" ("time",
+//   or a modeled core: its times are modeled milliseconds, from exact counts)}
 // After the search, one "check" record per workload whose best is not the
 // default: the best measured directly against the default ("ratio_to_default",
 // status ok or not_faster); compile --tuning-log applies only bests that passed.
@@ -57,6 +58,7 @@ struct RunContext {
     int session = 1;
     std::string model, target, search;
     int threads = 1;
+    std::string cost = "time";  // what the times are (TuneOptions::cost)
 };
 
 // The UTC time now, as records and schedule descriptions give it.
@@ -94,13 +96,14 @@ struct LogHistory {
     std::map<std::string, WorkloadHistory> workloads;  // by workload key
 };
 
-// The trial records of `path` for `space`'s workloads, target and `threads`.
-LogHistory read_log_history(const std::string &path, const ModelSpace &space, int threads);
+// The trial records of `path` for `space`'s workloads, target, `threads` and `cost`.
+LogHistory read_log_history(const std::string &path, const ModelSpace &space, int threads, const std::string &cost);
 
 // compile --tuning-log: for every pipeline whose workload has records for the
 // model's target and `threads` (0: the thread count of the log's last record),
 // the config of its last passed check, or without checks its best ok record
-// faster than its default by 1%, set as layers knobs.
+// faster than its default by 1%, set as layers knobs. Records of one cost
+// only: that of the log's last record for the target (a record without one: time).
 // Returns the number of pipelines it changed.
 int apply_tuning_log(PreparedModel &model, const std::string &path, int threads);
 

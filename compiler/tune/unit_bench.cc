@@ -89,12 +89,10 @@ void UnitBench::prepare_runner(Runner &runner) {
     runner_ready_[runner.name()] = true;
 }
 
-TrialResult UnitBench::measure(Runner &runner, int segment, const std::string &default_object,
-                               const std::string &incumbent_object, const std::string &candidate_object,
-                               const std::string &program_name, bool peak, const std::string &fault, double timeout_s) {
+std::string UnitBench::link(Runner &runner, int segment, const std::string &default_object,
+                            const std::string &incumbent_object, const std::string &candidate_object,
+                            const std::string &program_name) {
     prepare_runner(runner);
-    TrialResult result;
-    std::string layout = layout_file(segment);
     std::vector<std::string> argv = bench_c_compiler(arch_, model_.target.short_name);
     std::string program = join_path(dir_, program_name);
     argv.insert(argv.end(), {join_path(dir_, "unit_bench_main.o"), default_object, incumbent_object, candidate_object,
@@ -102,17 +100,17 @@ TrialResult UnitBench::measure(Runner &runner, int segment, const std::string &d
                              "-lm", "-o", program});
     if (runner.wants_static()) argv.push_back("-static");
     ProcessResult linked = run_process(argv);
-    if (linked.status != 0) {
-        result.status = "failed";
-        result.error = "linking failed: " + one_line(linked.err.substr(0, 600));
-        return result;
-    }
-    runner.put({program, join_path(dir_, layout)});
-    std::vector<std::string> args = {layout, "weights.bin", "--threads", std::to_string(threads_)};
-    if (peak) args.push_back("--peak");
-    if (!fault.empty()) args.insert(args.end(), {"--fault", fault});
+    if (linked.status != 0) return "linking failed: " + one_line(linked.err.substr(0, 600));
+    runner.put({program, join_path(dir_, layout_file(segment))});
+    return "";
+}
+
+TrialResult UnitBench::run(Runner &runner, int segment, const std::string &program_name,
+                           const std::vector<std::string> &options, double timeout_s) {
+    TrialResult result;
+    std::vector<std::string> args = {layout_file(segment), "weights.bin", "--threads", std::to_string(threads_)};
+    args.insert(args.end(), options.begin(), options.end());
     ProcessResult r = runner.run(program_name, args, timeout_s);
-    unlink(program.c_str());
     if (r.timed_out) {
         result.status = "timeout";
         result.error = cat("no result within ", timeout_s, " s");
@@ -143,6 +141,70 @@ TrialResult UnitBench::measure(Runner &runner, int segment, const std::string &d
     result.status = result.max_rel_diff <= 1e-5 ? "ok" : "wrong_output";
     if (result.status == "wrong_output")
         result.error = cat("outputs differ from the default schedule's by ", result.max_rel_diff, " (relative)");
+    return result;
+}
+
+TrialResult UnitBench::measure(Runner &runner, int segment, const std::string &default_object,
+                               const std::string &incumbent_object, const std::string &candidate_object,
+                               const std::string &program_name, bool peak, const std::string &fault, double timeout_s) {
+    TrialResult result;
+    result.error = link(runner, segment, default_object, incumbent_object, candidate_object, program_name);
+    if (!result.error.empty()) {
+        result.status = "failed";
+        return result;
+    }
+    std::vector<std::string> options;
+    if (peak) options.push_back("--peak");
+    if (!fault.empty()) options.insert(options.end(), {"--fault", fault});
+    result = run(runner, segment, program_name, options, timeout_s);
+    unlink(join_path(dir_, program_name).c_str());
+    return result;
+}
+
+TrialResult UnitBench::model_cost(Runner &runner, int segment, const std::string &default_object,
+                                  const std::string &incumbent_object, const std::string &candidate_object,
+                                  const std::string &program_name, const CoreModel &core, bool incumbent_too,
+                                  const std::string &fault, double timeout_s) {
+    TrialResult result;
+    result.error = link(runner, segment, default_object, incumbent_object, candidate_object, program_name);
+    if (!result.error.empty()) {
+        result.status = "failed";
+        return result;
+    }
+    std::string program = join_path(dir_, program_name), plugin = build_count_plugin(dir_);
+    // One run's blocks: `variant` called `calls` times after the output check.
+    auto counted = [&](int variant, int calls, TrialResult &r) {
+        std::string out = join_path(dir_, program_name + ".count");
+        runner.set_qemu_plugin(cat(plugin, ",out=", out));
+        std::vector<std::string> options = {"--count", std::to_string(variant), std::to_string(calls)};
+        if (!fault.empty()) options.insert(options.end(), {"--fault", fault});
+        r = run(runner, segment, program_name, options, timeout_s);
+        runner.set_qemu_plugin("");
+        BlockMap blocks = r.status == "ok" ? read_count_file(out) : BlockMap();
+        unlink(out.c_str());
+        return blocks;
+    };
+    // Modeled milliseconds of one warm call of `variant` (0: a run failed; `result` says why).
+    auto cost = [&](int variant, const BlockMap &base) {
+        TrialResult r;
+        BlockMap one = block_difference(counted(variant, 1, r), base);
+        if (r.status != "ok") {
+            result = r;
+            return 0.0;
+        }
+        return modeled_cycles(program, one, core, dir_) / core.ghz / 1e6;
+    };
+    BlockMap base = counted(2, 0, result);
+    if (result.status == "ok") {
+        double ms = cost(2, base);
+        result.candidate = {ms, ms, ms, ms};
+    }
+    if (result.status == "ok" && incumbent_too) {
+        double ms = cost(1, base);
+        result.incumbent = {ms, ms, ms, ms};
+    }
+    result.calls = 1;
+    unlink(program.c_str());
     return result;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "emit/compile_model.h"
+#include "measure/qemu_count.h"
 #include "measure/runner.h"
 #include "schedule/schedule.h"
 
@@ -46,9 +47,26 @@ public:
                         const std::string &incumbent_object, const std::string &candidate_object,
                         const std::string &program_name, bool peak, const std::string &fault, double timeout_s);
 
+    // The modeled cost instead of timings (the qemu runner only): one warm call
+    // of the candidate (and with `incumbent_too` of the incumbent) counted
+    // under qemu's plugin and modeled by llvm-mca for `core`, in milliseconds
+    // at the core's clock (all four timing fields alike); deterministic. The
+    // outputs are checked as by measure(); a failed run gives its status.
+    TrialResult model_cost(Runner &runner, int segment, const std::string &default_object,
+                           const std::string &incumbent_object, const std::string &candidate_object,
+                           const std::string &program_name, const CoreModel &core, bool incumbent_too,
+                           const std::string &fault, double timeout_s);
+
     const std::string &work_dir() const { return dir_; }
 
 private:
+    // Links the unit's program and puts it on `runner`; "" or the error.
+    std::string link(Runner &runner, int segment, const std::string &default_object,
+                     const std::string &incumbent_object, const std::string &candidate_object,
+                     const std::string &program_name);
+    // Runs the linked program with `options`; its report as a trial result.
+    TrialResult run(Runner &runner, int segment, const std::string &program_name,
+                    const std::vector<std::string> &options, double timeout_s);
     void prepare_runner(Runner &runner);
     std::string layout_file(int segment);
 

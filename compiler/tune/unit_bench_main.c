@@ -7,7 +7,7 @@
  * allocation cache), as in a compiled model.
  *
  *   unit_bench LAYOUT WEIGHTS [--threads N] [--rounds R] [--round-ms MS] [--evict-kb KB] [--peak]
- *              [--fault crash|hang|wrong]
+ *              [--fault crash|hang|wrong] [--count VARIANT N]
  *
  * LAYOUT is a text file: "weights FLOATS", then one line per buffer argument
  * after the weights and the thread count, in the pipeline's order:
@@ -25,6 +25,9 @@
  * reread weights (the evicting read is not timed). Prints one JSON object:
  *   {"max_rel_diff", "calls", "incumbent": {"median_ms", "min_ms", "p10_ms", "p90_ms"}, "candidate": {...},
  *    "peak_gmacs"}
+ * --count VARIANT N (1: incumbent, 2: candidate): after the output check, N
+ * calls of that variant and no timing (timings reported as 0); run under qemu's
+ * counting plugin with N = 0 and 1, the difference is one warm call.
  * --fault makes the candidate crash, hang or corrupt its output (for the
  * tuner's isolation tests). */
 #include <math.h>
@@ -93,6 +96,7 @@ int main(int argc, char **argv) {
     double round_ms = 20;
     long evict_kb = 4096;
     const char *fault = "";
+    int count_variant = 0, count_calls = -1;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
@@ -100,10 +104,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--evict-kb") && i + 1 < argc) evict_kb = atol(argv[++i]);
         else if (!strcmp(argv[i], "--peak")) peak = 1;
         else if (!strcmp(argv[i], "--fault") && i + 1 < argc) fault = argv[++i];
+        else if (!strcmp(argv[i], "--count") && i + 2 < argc) count_variant = atoi(argv[++i]), count_calls = atoi(argv[++i]);
         else return fprintf(stderr, "unit_bench: unknown argument %s\n", argv[i]), 2;
     }
     if (threads < 1 || threads > 64 || rounds < 1 || rounds > 1000 || evict_kb < 0 || evict_kb > (1L << 22))
         return fprintf(stderr, "unit_bench: bad --threads or --rounds\n"), 2;
+    if (count_calls >= 0 && (count_variant < 1 || count_variant > 2 || count_calls > 100))
+        return fprintf(stderr, "unit_bench: bad --count\n"), 2;
 
     FILE *f = fopen(argv[1], "r");
     if (!f) return fprintf(stderr, "unit_bench: cannot open %s\n", argv[1]), 1;
@@ -178,6 +185,14 @@ int main(int argc, char **argv) {
         }
     }
     double rel = nan_seen ? 1e30 : max_diff / (max_ref > 0 ? max_ref : 1);
+    if (count_calls >= 0) {
+        for (int k = 0; k < count_calls; k++)
+            if (call(count_variant) != 0) return fprintf(stderr, "unit_bench: variant %d failed\n", count_variant), 1;
+        printf("{\"max_rel_diff\": %.9g, \"calls\": %d, \"incumbent\": {\"median_ms\": 0, \"min_ms\": 0, \"p10_ms\": 0, "
+               "\"p90_ms\": 0}, \"candidate\": {\"median_ms\": 0, \"min_ms\": 0, \"p10_ms\": 0, \"p90_ms\": 0}}\n",
+               rel, count_calls);
+        return 0;
+    }
 
     /* Warm-up, and the calls per round from the slower variant's time. */
     double slowest = 0;

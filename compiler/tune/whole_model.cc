@@ -48,10 +48,20 @@ WholeModel::Variant WholeModel::build(const std::string &name, const std::string
     Variant v;
     v.model = read_compiled_model(c.out_dir, c.name);
     v.program = build_bench_program(v.model, runner_.arch(), runner_.wants_static(), dir_);
+    modeled_.erase(v.program);  // a rebuilt program is measured again
     return v;
 }
 
+double WholeModel::modeled_ms(const Variant &v) {
+    auto it = modeled_.find(v.program);
+    if (it != modeled_.end()) return it->second;
+    CoreModel core = find_core_model(options_.cost);
+    double cycles = modeled_cycles(v.program, count_inference(runner_, v.model, v.program, dir_), core, dir_);
+    return modeled_[v.program] = cycles / core.ghz / 1e6;
+}
+
 std::pair<double, double> WholeModel::alternate(const Variant &a, const Variant &b, int rounds) {
+    if (options_.cost != "time") return {modeled_ms(a), modeled_ms(b)};
     const Variant *v[2] = {&a, &b};
     std::vector<double> medians[2];
     BenchOptions bo;
@@ -90,9 +100,10 @@ int WholeModel::best_group_padding(const ScheduleFile &tuned, const std::string 
         write_file_atomic(path, schedule_json(model_, padded, description).dump(2) + "\n");
         Variant candidate = build(cat("ab_padding", padding), path);
         auto [base_ms, padded_ms] = alternate(*tuned_, candidate, options_.padding_rounds);
-        if (padded_ms / base_ms < kImprovement) {
+        if (padded_ms / base_ms < kImprovement && options_.cost == "time") {
             // As for units: a gain must show twice (the less favourable
-            // kept); a slow minute of a shared machine fakes 10%.
+            // kept); a slow minute of a shared machine fakes 10%. A modeled
+            // cost is exact.
             auto [again_base, again_padded] = alternate(*tuned_, candidate, options_.padding_rounds);
             if (again_padded / again_base > padded_ms / base_ms) base_ms = again_base, padded_ms = again_padded;
         }

@@ -3,10 +3,13 @@
 // model, so each value is compiled into the whole model and timed against
 // the tuned schedule; and the tuned model is confirmed against the default
 // before its schedule is written. Both time two complete models alternately
-// (paired rounds: a slow minute of the machine hits both halves of a round).
+// (paired rounds: a slow minute of the machine hits both halves of a round),
+// or, with a modeled cost (TuneOptions::cost), count one inference of each
+// under qemu and model its cycles (deterministic: once each).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,7 +56,9 @@ private:
         std::string program;
     };
     Variant build(const std::string &name, const std::string &schedule_path);
+    // (a ms, b ms): timed alternately for `rounds` rounds, or modeled.
     std::pair<double, double> alternate(const Variant &a, const Variant &b, int rounds);
+    double modeled_ms(const Variant &v);
 
     const TuneOptions &options_;
     const PreparedModel &model_;
@@ -63,6 +68,7 @@ private:
     std::function<double(int, bool)> eta_;
     std::optional<Variant> tuned_;       // the tuned model as last built
     std::string tuned_schedule_;         // ... from this schedule file's text
+    std::map<std::string, double> modeled_;  // program -> modeled ms (a modeled cost)
 };
 
 }  // namespace shufflec

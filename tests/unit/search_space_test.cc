@@ -107,7 +107,8 @@ TEST(SearchSpace, NodeSignaturesSeparateWhatWorkloadsAndWeightsDependOn) {
 
 // tune --resume's view of a log (read_log_history): trials of this target and
 // thread count per workload, ok ones best first, a config of another version
-// of the space counted apart, checks and other thread counts not trials.
+// of the space counted apart, checks, other thread counts and other costs
+// (modeled cycles beside times) not trials.
 TEST(SearchSpace, ALogsHistoryPerWorkload) {
     unit::TempDir dir;
     PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
@@ -127,11 +128,13 @@ TEST(SearchSpace, ALogsHistoryPerWorkload) {
                               {"status", "ok"}, {"est_ms", 0.5}};
     nlohmann::json check = {{"format", "shufflec-tune/1"}, {"session", 4}, {"workload", u.key}, {"check", true},
                             {"target", space.target}, {"threads", 1}, {"status", "ok"}};
+    nlohmann::json modeled = nlohmann::json::parse(record(2, def, "ok", 0.05, true, 1));
+    modeled["cost"] = "neoverse-n1";
     std::string log = dir.file("log.jsonl");
     write_file_atomic(log, record(1, def, "ok", 1.0, true, 1) + record(2, other, "ok", 0.8, false, 1) +
                                record(2, other, "crashed", 0, false, 1) + record(3, other, "ok", 0.1, false, 2) +
-                               foreign.dump() + "\n" + check.dump() + "\n");
-    LogHistory h = read_log_history(log, space, 1);
+                               foreign.dump() + "\n" + check.dump() + "\n" + modeled.dump() + "\n");
+    LogHistory h = read_log_history(log, space, 1, "time");
     EXPECT_EQ(h.last_session, 4);
     EXPECT_EQ(h.trials, 3);
     EXPECT_EQ(h.other_space, 1);
@@ -144,9 +147,14 @@ TEST(SearchSpace, ALogsHistoryPerWorkload) {
     ASSERT_EQ(w.good.size(), 2u);
     EXPECT_DOUBLE_EQ(w.good[0].first, 0.8);
     EXPECT_EQ(config_to_json(w.good[0].second), config_to_json(other));
+    // The modeled cost's history is the modeled record alone.
+    LogHistory m = read_log_history(log, space, 1, "neoverse-n1");
+    EXPECT_EQ(m.trials, 1);
+    ASSERT_EQ(m.workloads.at(u.key).good.size(), 1u);
+    EXPECT_DOUBLE_EQ(m.workloads.at(u.key).default_ms, 0.05);
     // Without the default's measurement no estimate counts.
     write_file_atomic(log, record(1, other, "ok", 0.8, false, 1));
-    EXPECT_TRUE(read_log_history(log, space, 1).workloads.at(u.key).good.empty());
+    EXPECT_TRUE(read_log_history(log, space, 1, "time").workloads.at(u.key).good.empty());
 }
 
 TEST(SearchSpace, AConfigBecomesScheduleKnobsTheSchedulerUses) {

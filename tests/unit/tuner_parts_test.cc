@@ -159,12 +159,13 @@ TEST(TunerParts, RecordsAreWhatTheLogReaderReadsBack) {
     EXPECT_EQ(records[0]["workload_desc"], w.space->workload);  // with the default's record only
     EXPECT_FALSE(records[1].contains("workload_desc"));
     EXPECT_EQ(records[1]["cpu"], "ssh://board");
+    EXPECT_EQ(records[1]["cost"], "time");
     EXPECT_EQ(records[2]["error"], "killed by signal 11");
     EXPECT_FALSE(records[2].contains("est_ms"));
     EXPECT_EQ(records[3]["status"], "ok");
     EXPECT_EQ(records[4]["status"], "failed");
     EXPECT_EQ(records[4]["ratio_to_default"], 0.0);
-    LogHistory h = read_log_history(log_path, space, 1);
+    LogHistory h = read_log_history(log_path, space, 1, "time");
     EXPECT_EQ(h.last_session, 3);
     EXPECT_EQ(h.trials, 3);
     const WorkloadHistory &wh = h.workloads.at(w.space->key);
