@@ -16,5 +16,6 @@ int command_bench(const std::vector<std::string> &argv);
 int command_profile(const std::vector<std::string> &argv);
 int command_tune(const std::vector<std::string> &argv);
 int command_quantize(const std::vector<std::string> &argv);
+int command_model_cycles(const std::vector<std::string> &argv);
 
 }  // namespace shufflec

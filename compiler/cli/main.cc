@@ -25,6 +25,8 @@ const char *kUsage =
     "  profile SPEC          time and GMAC/s per unit and per layer (--csv, --json, --plot FILE.svg)\n"
     "  tune SPEC             search every unit's schedule on this machine (or boards) and write the best\n"
     "  quantize SPEC         int8 scales per tensor from calibration inputs (docs/quantization.md)\n"
+    "  model-cycles PROGRAM FEWER MORE\n"
+    "                        exact instructions and modeled ARM cycles of any aarch64 program from two qemu counts\n"
     "  version               print the version\n"
     "\n"
     "'shufflec COMMAND --help' describes a command's options. Specs: docs/spec.md.\n";
@@ -58,6 +60,7 @@ int main(int argc, char **argv) {
         if (command == "profile") return shufflec::command_profile(rest);
         if (command == "tune") return shufflec::command_tune(rest);
         if (command == "quantize") return shufflec::command_quantize(rest);
+        if (command == "model-cycles") return shufflec::command_model_cycles(rest);
         std::fprintf(stderr, "shufflec: error: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const shufflec::Error &e) {

@@ -86,7 +86,29 @@ const Config &SearchStrategy::parent(const Workload &w) {
     return w.good[static_cast<size_t>(std::min(a, b))].second;
 }
 
+bool whole_unit_fusion(const UnitSpace &u, Config &c) {
+    std::vector<size_t> fusible;
+    bool all_fused = true;
+    for (size_t r = 0; r < u.roots.size(); r++) {
+        const auto &knobs = u.roots[r].knobs;
+        auto k = std::find_if(knobs.begin(), knobs.end(), [](const KnobSpace &x) { return x.name == "fuse"; });
+        if (k == knobs.end() || std::find(k->values.begin(), k->values.end(), 1) == k->values.end()) continue;
+        fusible.push_back(r);
+        all_fused = all_fused && c[r]["fuse"] == 1;
+    }
+    if (fusible.size() < 2) return false;
+    for (size_t r : fusible) c[r]["fuse"] = all_fused ? 0 : 1;
+    return true;
+}
+
 Config SearchStrategy::mutate(const Workload &w, Config c) {
+    // One move in eight changes the unit's fusion as a whole: fusing one of
+    // its layers alone rarely pays, so single-knob steps walk past the point
+    // where all of them do (issue 21: 480x640 needed two fuse knobs at once).
+    if (uniform() < 0.125) {
+        Config whole = c;
+        if (whole_unit_fusion(*w.space, whole)) return whole;
+    }
     int changes = uniform() < 0.7 ? 1 : 2;
     for (int i = 0; i < changes; i++) {
         size_t r = static_cast<size_t>(pick(static_cast<int>(w.space->roots.size())));

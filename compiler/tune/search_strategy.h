@@ -53,10 +53,15 @@ double model_estimate(const std::vector<Workload> &workloads, bool best);
 // free (busy or exhausted).
 Workload *next_workload(std::vector<Workload> &workloads);
 
+// The whole-unit fusion move: every root of `u` with a `fuse` knob that can
+// be 1 fused into the output rows (1), or, where all of them already are, none
+// (0). False (and `c` unchanged) where the unit has fewer than two such roots.
+bool whole_unit_fusion(const UnitSpace &u, Config &c);
+
 // Proposes the next config of a workload: the evolutionary search mutates one
 // or two knobs of a good config (chosen by a tournament among the best
-// measured, biased to the incumbent), so what it measured steers where it
-// looks; the random search samples the space uniformly (the baseline).
+// measured, biased to the incumbent), or changes its unit's fusion as a whole
+// (whole_unit_fusion), so what it measured steers where it looks; the random search samples the space uniformly (the baseline).
 class SearchStrategy {
 public:
     // `search`: "evolve" or "random" (checked by the caller).

@@ -3,6 +3,7 @@
 // model's time is; a workload's best moves only on a clear gain; the
 // whole-model A/B pairs its rounds; the database's records are what its
 // reader accepts and reads back. (tests/check_tune.sh runs them together.)
+#include <algorithm>
 #include <set>
 
 #include "tune/search_strategy.h"
@@ -173,4 +174,61 @@ TEST(TunerParts, RecordsAreWhatTheLogReaderReadsBack) {
     EXPECT_DOUBLE_EQ(wh.default_ms, 0.5);
     ASSERT_EQ(wh.good.size(), 2u);
     EXPECT_EQ(config_to_json(wh.good[0].second), config_to_json(other));
+}
+
+// The whole-unit fusion move (issue 21): every fusible root of a unit fused
+// at once, or none; evolve proposes it from its parents.
+TEST(TunerParts, AUnitsFusionChangesAsAWhole) {
+    unit::TempDir dir;
+    PreparedModel p = unit::prepare_tiny("x86-64-linux", dir);
+    ModelSpace space = search_space(p, 1);
+    std::vector<Workload> workloads = group_workloads(space);
+    auto fusible = [](const UnitSpace &u) {
+        std::vector<size_t> roots;
+        for (size_t r = 0; r < u.roots.size(); r++)
+            for (const auto &k : u.roots[r].knobs)
+                if (k.name == "fuse" && k.values.size() > 1) roots.push_back(r);
+        return roots;
+    };
+    auto w = std::find_if(workloads.begin(), workloads.end(), [&](const Workload &x) { return fusible(*x.space).size() >= 2; });
+    ASSERT_NE(w, workloads.end()) << "no unit of the tiny model has two fusible roots";
+    std::vector<size_t> roots = fusible(*w->space);
+    Config c = default_config(*w->space);
+    for (size_t r : roots) c[r]["fuse"] = 0;
+    Config before = c;
+    ASSERT_TRUE(whole_unit_fusion(*w->space, c));
+    for (size_t r : roots) EXPECT_EQ(c[r]["fuse"], 1) << r;
+    EXPECT_TRUE(config_is_legal(*w->space, c));
+    for (size_t r = 0; r < c.size(); r++) {  // nothing else changes
+        for (const auto &[knob, value] : c[r]) {
+            if (knob != "fuse") {
+                EXPECT_EQ(value, before[r].at(knob)) << knob;
+            }
+        }
+    }
+    ASSERT_TRUE(whole_unit_fusion(*w->space, c));
+    EXPECT_EQ(config_to_json(c), config_to_json(before));  // all fused: back to none
+    // A unit without two fusible roots has no such move.
+    for (const Workload &x : workloads) {
+        if (fusible(*x.space).size() >= 2) continue;
+        Config d = default_config(*x.space);
+        EXPECT_FALSE(whole_unit_fusion(*x.space, d)) << x.units[0];
+    }
+    // evolve proposes it: from the unfused parent, proposals that fuse every fusible root.
+    Workload state = *w;
+    state.incumbent = before;
+    state.default_done = true;
+    state.default_ms = state.incumbent_ms = 1.0;
+    state.good = {{1.0, before}};
+    state.tried = {config_to_json(before).dump()};
+    SearchStrategy strategy("evolve", 7);
+    int whole = 0;
+    for (int i = 0; i < 200; i++) {
+        Config proposed;
+        ASSERT_TRUE(strategy.propose(state, proposed));
+        bool all = true;
+        for (size_t r : roots) all = all && proposed[r]["fuse"] == 1;
+        whole += all;
+    }
+    EXPECT_GE(whole, 1);
 }
