@@ -16,8 +16,13 @@
 # build-ncnn-aarch64) is reused when it holds benchncnn. Needs Debian's
 # g++-aarch64-linux-gnu and qemu-user (tools/setup.sh). The report's digits
 # vary with the measured times, so counts agree to within ~100 instructions.
+# Modeled cycles (llvm-mca, as `shufflec bench --count` gives them for
+# shufflec): `shufflec model-cycles` on the same two count files; the shufflec
+# binary is $SHUFFLEC, default build/compiler/shufflec.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+shufflec=${SHUFFLEC:-$root/build/compiler/shufflec}
+[ -x "$shufflec" ] || { echo "ncnn_count: no shufflec binary at $shufflec (build it, or set SHUFFLEC)"; exit 1; }
 src=$(realpath "$1")
 build=$(realpath -m "${2:-build-ncnn-aarch64}")
 [ -f "$src/CMakeLists.txt" ] && [ -f "$src/benchmark/models/shufflenet.param" ] || { echo "ncnn_count: $src is not an ncnn checkout"; exit 1; }
@@ -64,4 +69,5 @@ print(f"ncnn {sys.argv[1]}: {insns / 1e6:.2f} M instructions per inference; fmla
       f"integer {share('scalar'):.1f}%, other SIMD {share('simd_other'):.1f}%, branches {share('branch'):.1f}%; "
       f"FMA lanes fp32 {one['fma_f32_lanes'] / 1e6:.2f} M, fp16 {one['fma_f16_lanes'] / 1e6:.2f} M")
 PY
+    "$shufflec" model-cycles "$build/benchmark/benchncnn" "$tmp/$model.1.txt" "$tmp/$model.2.txt"
 done

@@ -1,6 +1,7 @@
 #include "measure/qemu_count.h"
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -152,12 +153,42 @@ std::map<uint64_t, double> modeled_block_cycles(const std::string &program, cons
         insn = begin == std::string::npos || insn.find('<') != std::string::npos ? "nop" : insn.substr(begin);
         text[std::stoull(address, nullptr, 16)] = insn;
     }
+    // qemu ends a block at a branch, but also at a 4 KiB page boundary and
+    // after 512 instructions; where the linker placed a loop then decides how
+    // it is cut, and pieces modeled apart would each be a loop of their own
+    // (3.3% on one unit between two links of the same object). So a block
+    // whose last instruction is not a branch falls into the block at its end
+    // and is modeled together with it (the chain up to a branch), as one
+    // block; the block entered there is also a region of its own for the
+    // executions that did not come from its predecessor (jumps into it): what
+    // qemu's blocks would be with no page or size limit.
+    auto instruction = [&](uint64_t address) {
+        auto it = text.find(address);
+        return it == text.end() ? std::string("nop") : it->second;
+    };
+    auto is_branch = [](const std::string &insn) {
+        std::string op = insn.substr(0, insn.find(' '));
+        static const std::set<std::string> branches = {"b", "bl", "br", "blr", "ret", "cbz", "cbnz", "tbz", "tbnz",
+                                                       "svc", "braa", "brab", "blraa", "blrab", "retaa", "retab"};
+        return branches.count(op) > 0 || op.rfind("b.", 0) == 0;
+    };
+    auto end_of = [&](uint64_t address) { return address + 4 * static_cast<uint64_t>(blocks.at(address).instructions); };
+    std::map<uint64_t, uint64_t> falls_into;  // block -> the block at its end it always continues into
+    for (const auto &[address, block] : blocks) {
+        uint64_t end = end_of(address);
+        if (block.instructions > 0 && blocks.count(end) && !is_branch(instruction(end - 4))) falls_into[address] = end;
+    }
+    std::map<uint64_t, double> entered;  // block -> executions that did not fall in from its predecessor
+    for (const auto &[address, block] : blocks) entered[address] += block.executions;
+    for (const auto &[from, to] : falls_into) entered[to] -= blocks.at(from).executions;
     std::string source;
     for (const auto &[address, block] : blocks) {
         source += cat("# LLVM-MCA-BEGIN b", address, "\n");
-        for (int k = 0; k < block.instructions; k++) {
-            auto it = text.find(address + 4 * static_cast<uint64_t>(k));
-            source += (it == text.end() ? std::string("nop") : it->second) + "\n";
+        std::set<uint64_t> seen;
+        for (uint64_t at = address;; at = falls_into.at(at)) {
+            for (uint64_t pc = at; pc < end_of(at); pc += 4) source += instruction(pc) + "\n";
+            seen.insert(at);
+            if (!falls_into.count(at) || seen.count(falls_into.at(at))) break;
         }
         source += "# LLVM-MCA-END\n";
     }
@@ -187,7 +218,12 @@ std::map<uint64_t, double> modeled_block_cycles(const std::string &program, cons
     }
     if (cycles.size() != blocks.size())
         throw Error(cat(mca, " -mcpu=", cpu, " modeled ", cycles.size(), " of ", blocks.size(), " blocks"), r.out + r.err);
-    return cycles;
+    // Per execution of each block: its chain's cycles times the share of its
+    // executions entered directly (the rest is in its predecessor's chain).
+    std::map<uint64_t, double> per_block;
+    for (const auto &[address, block] : blocks)
+        per_block[address] = block.executions != 0 ? cycles.at(address) * entered.at(address) / block.executions : 0;
+    return per_block;
 }
 
 std::vector<CoreModel> core_models() {

@@ -57,7 +57,10 @@ std::map<uint64_t, std::string> functions_of_blocks(const std::string &program, 
 
 // Modeled cycles per execution of each block (no caches: every load hits):
 // the blocks' instructions (llvm-objdump of `program`) as code regions of one
-// llvm-mca run for `cpu`, each region's steady-state cycles per iteration.
+// llvm-mca run for `cpu`, each region's steady-state cycles per iteration. A
+// block that qemu ended without a branch (at a page boundary, or its size
+// limit) is modeled together with the blocks it falls into, so the result
+// does not depend on where the code was linked.
 // `mca`: the llvm-mca binary. Throws an Error when llvm-mca fails.
 std::map<uint64_t, double> modeled_block_cycles(const std::string &program, const BlockMap &blocks,
                                                 const std::string &mca, const std::string &cpu, const std::string &dir);
