@@ -8,6 +8,8 @@
 #     modeled cycles (llvm-mca) for the Cortex-A55 and, with llvm-mca-19, the
 #     Neoverse-N1, per function summing to the total; another schedule gives
 #     other counts
+#   `shufflec model-cycles` on another program's count files, and the same
+#     modeled cycles for a loop within a page and across a page boundary
 #   --count on another runner: one error line, exit 1
 #   tests/check_qemu_count.sh SHUFFLEC_BINARY
 set -euo pipefail
@@ -63,6 +65,53 @@ want = {"fma_f32": 1000, "fma_f16": 1000, "dot_i8": 1000, "mul_int": 2000, "fma_
 assert total == want, (total, want)
 print("ok: the plugin counts a known loop exactly (9003 + 4 instructions, every class)")
 PY
+
+# 1b. shufflec model-cycles on another program's two count files: a loop of 4
+# fmla chains run argc x 1000 times, run with 1 and 2 arguments' worth; the
+# difference is 1000 iterations. Placed across a page boundary (qemu then cuts
+# the loop in two blocks) it models exactly as placed within a page.
+for pad in 0 4088; do
+    cat > "$tmp/chains$pad.s" <<ASM
+.global _start
+_start:
+    ldr x2, [sp]
+    mov x3, #1000
+    mul x2, x2, x3
+    b 1f
+    .balign 4096
+    .skip $pad
+1:  fmla v0.4s, v1.4s, v2.4s
+    fmla v16.4s, v17.4s, v18.4s
+    fmla v19.4s, v20.4s, v21.4s
+    fmla v22.4s, v23.4s, v24.4s
+    subs x2, x2, #1
+    b.ne 1b
+    mov x0, #0
+    mov x8, #93
+    svc #0
+ASM
+    aarch64-linux-gnu-as "$tmp/chains$pad.s" -o "$tmp/chains$pad.o"
+    aarch64-linux-gnu-ld "$tmp/chains$pad.o" -o "$tmp/chains$pad"
+    qemu-aarch64 -plugin "$tmp/plugin.so,out=$tmp/chains$pad.1.txt" "$tmp/chains$pad"
+    qemu-aarch64 -plugin "$tmp/plugin.so,out=$tmp/chains$pad.2.txt" "$tmp/chains$pad" x
+    "$shufflec" model-cycles "$tmp/chains$pad" "$tmp/chains$pad.1.txt" "$tmp/chains$pad.2.txt" --json > "$tmp/cycles$pad.json"
+done
+/usr/bin/python3 - "$tmp/cycles0.json" "$tmp/cycles4088.json" <<'PY'
+import json, sys
+within, across = (json.load(open(p)) for p in sys.argv[1:])
+assert within["instructions"] == 6000 and within["counts"]["fma_f32"] == 4000, within
+modeled = {m["cpu"]: m["cycles"] for m in within["modeled"] if "cycles" in m}
+assert "cortex-a55" in modeled, within
+for cpu, cycles in modeled.items():
+    # four independent accumulators of fmla latency 4: about 4 cycles per iteration
+    assert 3000 <= cycles <= 12000, (cpu, cycles)
+assert {m["cpu"]: m.get("cycles") for m in across["modeled"]} == {m["cpu"]: m.get("cycles") for m in within["modeled"]}, (within, across)
+print("ok: model-cycles: 6000 instructions, modeled %s; the same across a page boundary" % modeled)
+PY
+if "$shufflec" model-cycles "$tmp/chains0" "$tmp/chains0.2.txt" "$tmp/chains0.1.txt" 2> "$tmp/err"; then
+    fail "model-cycles with the files swapped succeeded"
+fi
+[ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q "wrong order" "$tmp/err" || fail "model-cycles, files swapped: $(cat "$tmp/err")"
 
 # 2. A model, twice.
 spec="$src/tests/tiny_shufflenet_v1.json"
