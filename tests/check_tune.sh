@@ -205,7 +205,8 @@ PY
 [ -f "$tmp/remote/weights.bin" ] || fail "nothing arrived in the remote folder"
 
 # Bad arguments: one line each.
-for bad in "--trials 0" "--search annealing" "--runner ftp://x" "--budget soon" "--plot x.svg"; do
+for bad in "--trials 0" "--search annealing" "--runner ftp://x" "--budget soon" "--plot x.svg" "--cost cycles" \
+           "--runner qemu --cost cortex-a55 --threads 2"; do
     if tune $bad > /dev/null 2> "$tmp/err"; then fail "tune $bad succeeded"; fi
     [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "tune $bad: $(cat "$tmp/err")"
 done

@@ -135,10 +135,14 @@ int run_tune(const TuneOptions &opt) {
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
     std::optional<CoreModel> core;
     if (opt.cost != "time") {
+        try {
+            core = find_core_model(opt.cost);
+        } catch (const Error &e) {
+            fail("--cost: ", one_line(e.what()), "; or time");
+        }
         for (const auto &r : opt.runners)
             if (r != "qemu") fail("--cost ", opt.cost, ": modeled cycles need exact counts, from --runner qemu (not ", r, ")");
         if (opt.threads != 1) fail("--cost ", opt.cost, ": modeled cycles are of 1 thread (--threads 1)");
-        core = find_core_model(opt.cost);
     }
     CompileOptions copt = opt.compile;
     copt.ignore_model_schedule = true;
