@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "emit/toolchain.h"
+#include "measure/qemu_count.h"
 #include "tune/tuning_log.h"
 #include "util/error.h"
 #include "util/file_io.h"
@@ -37,7 +38,10 @@ void copy_file(const std::string &from, const std::string &to) { run_tool({"cp",
 }  // namespace
 
 Measurer::Measurer(const PreparedModel &model, const std::string &work_dir, const MeasureOptions &options)
-    : model_(model), dir_(work_dir), options_(options), bench_(model, work_dir, options.threads) {}
+    : model_(model), dir_(work_dir), options_(options), bench_(model, work_dir, options.threads) {
+    // Built once before the workers start (several qemu runners would race to build it).
+    if (options_.core) build_count_plugin(dir_);
+}
 
 std::string Measurer::object(const Workload &w, const std::string &role) const {
     return join_path(dir_, cat("w", w.index, "_", role, ".o"));

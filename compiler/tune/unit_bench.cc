@@ -81,12 +81,16 @@ std::pair<std::string, std::string> UnitBench::compile(int segment, const Schedu
 }
 
 void UnitBench::prepare_runner(Runner &runner) {
-    if (runner_ready_[runner.name()]) return;
+    {
+        std::lock_guard<std::mutex> lock(ready_mu_);
+        if (runners_ready_.count(&runner)) return;
+    }
     if (runner.arch() != arch_)
         fail("--runner ", runner.name(), " runs ", runner.arch(), " binaries; the target ", model_.target.short_name,
              " needs ", arch_);
     runner.put({join_path(dir_, "weights.bin")});
-    runner_ready_[runner.name()] = true;
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    runners_ready_.insert(&runner);
 }
 
 std::string UnitBench::link(Runner &runner, int segment, const std::string &default_object,

@@ -6,6 +6,8 @@
 // and candidate and checks the candidate's outputs against the default's.
 #pragma once
 
+#include <mutex>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -74,7 +76,8 @@ private:
     std::string dir_;
     int threads_;
     std::string arch_;
-    std::map<std::string, bool> runner_ready_;  // runner name -> weights put there
+    std::mutex ready_mu_;                 // guards runners_ready_ (one worker thread per runner)
+    std::set<const Runner *> runners_ready_;  // the weights were put there (two qemu runners: two folders)
     std::map<std::string, std::string> driver_;  // arch -> compiled unit_bench_main.o
 };
 
