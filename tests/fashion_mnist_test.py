@@ -11,7 +11,9 @@ within 0.5 percentage points of fp32 on all 10,000 test images; and
 (ARM_MODELS) for ARM (dotprod) under qemu on the first ARM_IMAGES test images
 (qemu runs it at about 40 images a second): within 0.5 points of fp32 there
 too, and the same class as the x86 int8 model for all but one image in a
-thousand. fp16 the same way (x86 emulates half arithmetic; ARM with arm_fp16
+thousand; the same for the builds without a 4-product dot product (x86-64-linux,
+AVX2; arm-64-linux, ARMv8.0 under qemu), whose 1x1 convs sum pairs of 16-bit
+products. fp16 the same way (x86 emulates half arithmetic; ARM with arm_fp16
 computes it natively) within 0.1 points of fp32.
 The committed quantization file of the example's model is what `shufflec
 quantize` makes from those 500 images, and examples/fashion_mnist (built by the
@@ -65,6 +67,10 @@ EXAMPLE_MODEL = "fashion_shufflenet_v1_g3"  # the model examples/fashion_mnist.c
 # ARMv8.2 dotprod: the int8 1x1 convs in dot-product form (sdot), as deployed on
 # phones since 2018; ARMv8.2 fp16 arithmetic (qemu-aarch64's default CPU has both).
 ARM_TARGETS = {"int8": "arm-64-linux-arm_dot_prod", "fp16": "arm-64-linux-arm_fp16"}
+# int8 without a 4-product dot product: the 1x1 convs sum pairs of 16-bit products
+# (AVX2 vpmaddwd; ARMv8.0 mul + sadalp), checked on ARM_MODELS' first ARM_IMAGES
+# images too (on an AVX2-only machine `host` is such a build already).
+PAIRS_TARGETS = ("x86-64-linux", "arm-64-linux")
 
 
 def quantize(shufflec_bin, spec, folder):
@@ -108,6 +114,12 @@ def check_reduced(shufflec_bin, spec, precision, quantization, images, labels, f
     if arm:
         results[arm_target + " (qemu)"] = run_arm(shufflec_bin, spec, arm_target, extra, images[:ARM_IMAGES],
                                                   os.path.join(folder, "arm_" + precision))
+    if arm and precision == "int8":
+        x86, armv80 = PAIRS_TARGETS
+        results[x86] = compile_and_run(shufflec_bin, spec, extra, images[:ARM_IMAGES],
+                                       os.path.join(folder, "pairs_" + precision), x86)
+        results[armv80 + " (qemu)"] = run_arm(shufflec_bin, spec, armv80, extra, images[:ARM_IMAGES],
+                                              os.path.join(folder, "arm_pairs_" + precision))
     # The compiled models compute what the reference interpreter simulates
     # (`shufflec run --precision`: the int8 model's integers, the fp16 model's halves).
     x, y = os.path.join(folder, "sim_x.npy"), os.path.join(folder, "sim_y.npy")
@@ -148,10 +160,11 @@ def check_int8(shufflec_bin, name, images, labels, fp32_top, folder, arm):
     check_reduced(shufflec_bin, spec, "int8", q, images, labels, fp32_top, folder, arm)
 
 
-def compile_and_run(shufflec_bin, spec, extra, images, folder):
-    """Logits of the model compiled for this machine (--emit so, batches of BATCH) on uint8 upscaled images."""
+def compile_and_run(shufflec_bin, spec, extra, images, folder, target="host"):
+    """Logits of the model compiled for this machine (or another x86 target it runs; --emit so,
+    batches of BATCH) on uint8 upscaled images."""
     name = "net"
-    subprocess.run([shufflec_bin, "compile", spec, "--target", "host", "--emit", "so", "--name", name,
+    subprocess.run([shufflec_bin, "compile", spec, "--target", target, "--emit", "so", "--name", name,
                     "--input-shape", f"{BATCH},3,{fashion_mnist.SIZE},{fashion_mnist.SIZE}", "-o", folder,
                     "--quiet"] + extra, check=True)
     model = shufflec.load(os.path.join(folder, f"{name}.so"))

@@ -26,16 +26,19 @@ namespace shufflec {
 // 4 products per 32-bit lane, as x86's AVX512-VNNI vpdpbusd (uint8 inputs x
 // int8 weights) or ARM's sdot (int8 x int8); an input stored with the other
 // signedness is read with its sign bit flipped (x +/- 128), and the
-// accumulators start at -/+128 x the sum of the channel's weights. bf16
+// accumulators start at -/+128 x the sum of the channel's weights. int8
+// models without such an instruction (AVX2, ARMv8.0): I8Pairs, sums of 2 products
+// per 32-bit lane, both operands widened to 16 bits (vpmaddwd: 16 products per
+// instruction, twice the plain form; exact for either signedness). bf16
 // models: sums of 2 bfloat16 products per float32 lane (AVX512-BF16 vdpbf16ps).
 // fp32 and fp16 models on ARM (F32Lanes, F16Lanes): one vector load of 4 (8)
 // adjacent stored input channels per pixel and step, each channel multiplied
 // by element (NEON fmla v.4s, v.4s, v.s[j]) into the outputs' vectors.
-enum class DotProduct { None, U8S8, S8S8, BF16, F32Lanes, F16Lanes };
-// Stored input channels per step: 4 (int8, F32Lanes), 2 (bf16), 8 (F16Lanes).
+enum class DotProduct { None, U8S8, S8S8, I8Pairs, BF16, F32Lanes, F16Lanes };
+// Stored input channels per step: 4 (int8 quads, F32Lanes), 2 (I8Pairs, bf16), 8 (F16Lanes).
 constexpr int kMaxDotSlots = 8;
 inline int dot_slots(DotProduct d) {
-    return d == DotProduct::BF16 ? 2 : d == DotProduct::F16Lanes ? 8 : 4;
+    return d == DotProduct::BF16 || d == DotProduct::I8Pairs ? 2 : d == DotProduct::F16Lanes ? 8 : 4;
 }
 // Whether the step's channels multiply by element (a weight vector per slot)
 // rather than summing into one lane.

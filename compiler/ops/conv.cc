@@ -274,9 +274,10 @@ void pack(WeightPacker &packer, int index) {
         };
         // The accumulators' start: -/+128 x the weights' sum where the kernel
         // flips the input's sign bit (exact in a float below 2^24).
-        int flip = !steps ? 0
+        int flip = !steps                            ? 0
                    : packer.dot() == DotProduct::U8S8 ? (in_q.is_unsigned ? 0 : -128)
-                                                      : (in_q.is_unsigned ? 128 : 0);
+                   : packer.dot() == DotProduct::S8S8 ? (in_q.is_unsigned ? 128 : 0)
+                                                      : 0;  // I8Pairs: either signedness as it is
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
         for (int64_t co = 0; steps && co < node.out_channels; co++) {
             int64_t sum = 0;
@@ -358,7 +359,8 @@ void lower(Lowering &L, int index) {
     if (dot) {
         // Dot-product form (plan_dot_steps), one update per input tensor: r.x
         // the slots of a step, vectorized with the outputs into one sum per
-        // lane: 4 int8 products (vpdpbusd, sdot) or 2 bf16 ones (vdpbf16ps);
+        // lane: 4 int8 products (vpdpbusd, sdot), 2 int8 ones widened to 16 bits
+        // (I8Pairs: vpmaddwd) or 2 bf16 ones (vdpbf16ps);
         // or by lane (F32Lanes, F16Lanes): a weight vector per slot times the
         // slot's input, the step's inputs one vector (fmla by element).
         int slots = dot_slots(packed.dot);

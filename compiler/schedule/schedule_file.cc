@@ -101,7 +101,7 @@ DotProduct dot_product(const Halide::Target &target, Precision precision) {
     if (precision != Precision::Int8) return DotProduct::None;
     if (x86_dot) return DotProduct::U8S8;
     if (arm && target.has_feature(Halide::Target::ARMDotProd)) return DotProduct::S8S8;
-    return DotProduct::None;
+    return DotProduct::I8Pairs;
 }
 
 bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,

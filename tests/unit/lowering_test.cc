@@ -205,6 +205,7 @@ std::string case_name(const Case &c) {
     return std::string(c.convention == ShuffleConvention::Paper ? "paper" : "inverse") +
            (c.after_dw ? "_after_dw" : "_after_pw1") + (c.int8 ? "_int8" : "") +
            (c.dot == DotProduct::U8S8 ? "_dot_u8s8" : c.dot == DotProduct::S8S8 ? "_dot_s8s8" : "") +
+           (c.dot == DotProduct::I8Pairs ? "_dot_pairs" : "") +
            (c.dot == DotProduct::BF16 ? "_dot" : "") + (by_lane(c.dot) ? "_by_lane" : "") +
            (c.every_tensor ? "_every_tensor" : "") +
            (c.floats == Precision::FP16 ? "_fp16" : c.floats == Precision::BF16 ? "_bf16" : "");
@@ -615,6 +616,8 @@ INSTANTIATE_TEST_SUITE_P(Conventions, ShuffleLowering,
                                            Case{ShuffleConvention::Inverse, true, true},
                                            Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8},
                                            Case{ShuffleConvention::Inverse, true, true, DotProduct::S8S8},
+                                           Case{ShuffleConvention::Paper, true, true, DotProduct::I8Pairs},
+                                           Case{ShuffleConvention::Inverse, false, true, DotProduct::I8Pairs, true},
                                            Case{ShuffleConvention::Paper, true, true, DotProduct::None, true},
                                            Case{ShuffleConvention::Paper, false, true, DotProduct::U8S8, true},
                                            Case{ShuffleConvention::Paper, false, false, DotProduct::None, false,
