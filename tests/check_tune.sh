@@ -12,6 +12,7 @@
 #     folder, which compile reads)
 #   compile --tuning-log applies a non-default record, and the tuned model's
 #     outputs equal the default's (Python wrapper, max difference <= 1e-5 relative)
+#   int8: 8-bit tensors and outputs checked as integers; its own workload keys
 #   the qemu runner (aarch64 programs under qemu-aarch64, costed by modeled
 #     cycles from exact counts: the same in two runs) and the ssh runner (a
 #     real sshd on 127.0.0.1)
@@ -208,9 +209,38 @@ print("ok: ssh runner: %d trials measured through sshd" % len(records))
 PY
 [ -f "$tmp/remote/weights.bin" ] || fail "nothing arrived in the remote folder"
 
+# int8: the unit programs take 8-bit tensors and the weights as bytes too; a
+# candidate's outputs are checked as integers (a wrong one still caught); int8
+# workloads are not fp32's (other keys); the written file compiles in int8.
+/usr/bin/python3 -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(3).standard_normal((2, 3, 40, 48)).astype(np.float32))" \
+    "$tmp/cal.npy"
+"$shufflec" quantize "$spec" --random-weights 1 --calibration "$tmp/cal.npy" -o "$tmp/q.json" --quiet
+int8="--precision int8 --quantization $tmp/q.json"
+# shellcheck disable=SC2086
+"$shufflec" tune --print-space "$spec" --target x86-64-linux $int8 > "$tmp/space8.txt"
+keys() { grep -o '(workload [0-9a-f]*' "$1" | sort -u; }
+[ -n "$(keys "$tmp/space8.txt")" ] || fail "int8 space without workloads: $(head -5 "$tmp/space8.txt")"
+[ -z "$(comm -12 <(keys "$tmp/space.txt") <(keys "$tmp/space8.txt"))" ] || fail "int8 and fp32 workloads share keys"
+defaults8=$(grep -c '^unit .*(workload' "$tmp/space8.txt")
+# shellcheck disable=SC2086
+SHUFFLEC_TUNE_FAULTS="wrong:$defaults8" tune $int8 --trials $((defaults8 + 3)) --log "$tmp/int8.jsonl" \
+    -o "$tmp/int8.json" --no-confirm > "$tmp/int8.out"
+/usr/bin/python3 - "$tmp/int8.jsonl" "$defaults8" <<'PY'
+import json, sys
+records = [r for r in map(json.loads, open(sys.argv[1])) if not r.get("check")]
+wrong = int(sys.argv[2])
+status = {r["trial"]: r["status"] for r in records}
+assert status[wrong] == "wrong_output", status
+assert all(s == "ok" for t, s in status.items() if t != wrong), [r.get("error") for r in records]
+print("ok: int8 tune: %d trials, 8-bit outputs checked (the corrupted one caught)" % len(records))
+PY
+# shellcheck disable=SC2086
+"$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux $int8 --schedule "$tmp/int8.json" -o "$tmp/c8" \
+    --quiet || fail "the int8 tune's schedule file does not compile"
+
 # Bad arguments: one line each.
 for bad in "--trials 0" "--search annealing" "--runner ftp://x" "--budget soon" "--plot x.svg" "--cost cycles" \
-           "--runner qemu --cost cortex-a55 --threads 2"; do
+           "--runner qemu --cost cortex-a55 --threads 2" "--precision fp16"; do
     if tune $bad > /dev/null 2> "$tmp/err"; then fail "tune $bad succeeded"; fi
     [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "tune $bad: $(cat "$tmp/err")"
 done

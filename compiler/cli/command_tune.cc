@@ -85,7 +85,8 @@ int command_tune(const std::vector<std::string> &argv) {
     read_model_flags(args, c, arm_runner ? "arm-64-linux" : "host", true);  // timing does not depend on the values
     bool only_qemu = std::all_of(o.runners.begin(), o.runners.end(), [](const std::string &r) { return r == "qemu"; });
     o.cost = args.get("--cost", only_qemu ? "neoverse-n1" : "time");
-    if (c.precision != "fp32") fail("tune: --precision ", c.precision, " is not tunable yet (fp32 only)");
+    if (c.precision != "fp32" && c.precision != "int8")
+        fail("tune: --precision ", c.precision, " is not tunable yet (fp32 and int8 only)");
     o.threads = args.get_int("--threads", 1, 64, 1);
     if (args.has("--print-space")) {
         std::fputs(print_space(c, o.threads).c_str(), stdout);

@@ -72,7 +72,9 @@ ModelSpace search_space(const PreparedModel &p, int threads, const std::function
         u.segment = static_cast<int>(s);
         u.unit = seg.block;
         u.workload = workload_description(p.graph, p.plan, u.segment);
-        u.key = hex(fnv1a(cat(u.workload, " | ", p.target.short_name, " | threads ", threads)));
+        // (int8 pipelines are other workloads: 8-bit tensors, integer kernels)
+        u.key = hex(fnv1a(cat(u.workload, " | ", p.target.short_name, " | threads ", threads,
+                              p.plan.int8() ? " | int8" : "")));
         for (int node : seg.nodes) u.macs += node_stats(p.graph, p.graph.nodes[node]).macs;
         if (wanted && !wanted(u.key)) {
             space.units.push_back(u);

@@ -9,13 +9,19 @@
  *   unit_bench LAYOUT WEIGHTS [--threads N] [--rounds R] [--round-ms MS] [--evict-kb KB] [--peak]
  *              [--fault crash|hang|wrong] [--count VARIANT N]
  *
- * LAYOUT is a text file: "weights FLOATS", then one line per buffer argument
- * after the weights and the thread count, in the pipeline's order:
- *   "in|out DIMS EXTENT... STRIDE..." (DIMS extents, then DIMS strides, in floats)
+ * LAYOUT is a text file: "weights FLOATS NARROW" (NARROW: "i8" where the
+ * pipeline also takes the weights as int8, an int8 model's, after the float
+ * view; "-" where not), then one line per buffer argument after the weights
+ * and the thread count, in the pipeline's order:
+ *   "in|out TYPE DIMS EXTENT... STRIDE..." (TYPE f32, u8 or i8; DIMS extents,
+ *   then DIMS strides, in elements)
  * WEIGHTS holds the model's packed weights (raw little-endian floats).
  *
  * Inputs are filled with fixed pseudo-random values. The candidate's outputs
- * are compared with the default's (max |difference| / max |default|). Timing:
+ * are compared with the default's (max |difference| / max |default|; an 8-bit
+ * output may differ by one step where a float epilogue lands within rounding
+ * of a tie: those elements are counted apart, "step_diffs" of "int_elements",
+ * and a difference of more steps counts as the whole range). Timing:
  * after a warm-up, R rounds; each round times calls of the incumbent and then
  * of the candidate (the order alternates per round) for about MS milliseconds
  * each, so slow drifts of the machine hit both alike. Before every timed call
@@ -23,8 +29,8 @@
  * unit's weights were last used a whole inference ago and are no longer in
  * the core's caches, so a unit timed hot in a loop would flatter tiles that
  * reread weights (the evicting read is not timed). Prints one JSON object:
- *   {"max_rel_diff", "calls", "incumbent": {"median_ms", "min_ms", "p10_ms", "p90_ms"}, "candidate": {...},
- *    "peak_gmacs"}
+ *   {"max_rel_diff", "step_diffs", "int_elements", "calls", "incumbent": {"median_ms", "min_ms", "p10_ms",
+ *    "p90_ms"}, "candidate": {...}, "peak_gmacs"}
  * --count VARIANT N (1: incumbent, 2: candidate): after the output check, N
  * calls of that variant and no timing (timings reported as 0); run under qemu's
  * counting plugin with N = 0 and 1, the difference is one warm call.
@@ -47,20 +53,23 @@ void shufflec_internal_install_pool(void);
 
 enum { kMaxBuffers = 32, kMaxCalls = 100000 };
 
+enum element { kF32, kU8, kI8 };
+
 struct arg_buffer {
     int output;
+    enum element type;
     halide_buffer_t buf;
     halide_dimension_t dim[5];
-    float *data[3]; /* one per variant for outputs; inputs share data[0] */
-    long floats;
+    void *data[3]; /* one per variant for outputs; inputs share data[0] */
+    long elements;
 };
 
 static struct arg_buffer buffers[kMaxBuffers];
 static int n_buffers;
-static halide_buffer_t weights_buf;
-static halide_dimension_t weights_dim;
+static halide_buffer_t weights_buf, narrow_buf;
+static halide_dimension_t weights_dim, narrow_dim;
 static int32_t threads = 1;
-static void *args[2 + kMaxBuffers];
+static void *args[3 + kMaxBuffers];
 
 static void *aligned(long floats) {
     void *p = NULL;
@@ -68,10 +77,11 @@ static void *aligned(long floats) {
     return p;
 }
 
-static void set_buffer(halide_buffer_t *b, halide_dimension_t *d, int dims, float *host) {
+static void set_buffer(halide_buffer_t *b, halide_dimension_t *d, int dims, void *host, enum element type) {
     memset(b, 0, sizeof *b);
     b->host = (uint8_t *)host;
-    b->type.code = halide_type_float, b->type.bits = 32, b->type.lanes = 1;
+    b->type.code = type == kF32 ? halide_type_float : type == kU8 ? halide_type_uint : halide_type_int;
+    b->type.bits = type == kF32 ? 32 : 8, b->type.lanes = 1;
     b->dimensions = dims;
     b->dim = d;
 }
@@ -82,6 +92,15 @@ static int call(int v) {
     for (int i = 0; i < n_buffers; i++)
         if (buffers[i].output) buffers[i].buf.host = (uint8_t *)buffers[i].data[v];
     return fn[v](args);
+}
+
+/* Element k of variant v's data as a number. */
+static double value_at(const struct arg_buffer *b, int v, long k) {
+    switch (b->type) {
+    case kU8: return ((const uint8_t *)b->data[v])[k];
+    case kI8: return ((const int8_t *)b->data[v])[k];
+    default: return ((const float *)b->data[v])[k];
+    }
 }
 
 static void report(const char *name, double *t, int n) {
@@ -115,38 +134,47 @@ int main(int argc, char **argv) {
     FILE *f = fopen(argv[1], "r");
     if (!f) return fprintf(stderr, "unit_bench: cannot open %s\n", argv[1]), 1;
     long weight_floats = 0;
-    if (fscanf(f, " weights %ld", &weight_floats) != 1 || weight_floats < 1)
+    char narrow[8];
+    if (fscanf(f, " weights %ld %7s", &weight_floats, narrow) != 2 || weight_floats < 1 ||
+        (strcmp(narrow, "-") && strcmp(narrow, "i8")))
         return fprintf(stderr, "unit_bench: %s: bad weights line\n", argv[1]), 1;
-    char kind[8];
+    char kind[8], type[8];
     while (n_buffers < kMaxBuffers && fscanf(f, " %7s", kind) == 1) {
         struct arg_buffer *b = &buffers[n_buffers];
         int dims = 0;
-        if (fscanf(f, " %d", &dims) != 1 || dims < 1 || dims > 5)
+        if (fscanf(f, " %7s %d", type, &dims) != 2 || dims < 1 || dims > 5)
             return fprintf(stderr, "unit_bench: %s: bad buffer line\n", argv[1]), 1;
+        if (!strcmp(type, "f32")) b->type = kF32;
+        else if (!strcmp(type, "u8")) b->type = kU8;
+        else if (!strcmp(type, "i8")) b->type = kI8;
+        else return fprintf(stderr, "unit_bench: %s: unknown element type %s\n", argv[1], type), 1;
         long extent[5], stride[5];
         for (int d = 0; d < dims; d++)
             if (fscanf(f, " %ld", &extent[d]) != 1) return fprintf(stderr, "unit_bench: bad extent\n"), 1;
         for (int d = 0; d < dims; d++)
             if (fscanf(f, " %ld", &stride[d]) != 1) return fprintf(stderr, "unit_bench: bad stride\n"), 1;
         b->output = !strcmp(kind, "out");
-        b->floats = 1;
+        b->elements = 1;
         for (int d = 0; d < dims; d++) {
             b->dim[d].min = 0, b->dim[d].extent = (int32_t)extent[d], b->dim[d].stride = (int32_t)stride[d];
             b->dim[d].flags = 0;
-            b->floats += (extent[d] - 1) * stride[d];
+            b->elements += (extent[d] - 1) * stride[d];
         }
         for (int v = 0; v < (b->output ? 3 : 1); v++) {
-            b->data[v] = aligned(b->floats);
+            /* (aligned() counts floats: 8-bit elements take a quarter) */
+            b->data[v] = aligned(b->type == kF32 ? b->elements : (b->elements + 3) / 4);
             if (!b->data[v]) return fprintf(stderr, "unit_bench: out of memory\n"), 1;
-            /* Fixed pseudo-random values in [-1, 1): inputs; outputs start equal
-             * (a view writes only some channels of its buffer). */
+            /* Fixed pseudo-random values, floats in [-1, 1), any 8-bit
+             * integer: inputs; outputs start equal (a view writes only some
+             * channels of its buffer). */
             uint32_t state = 12345u + (uint32_t)n_buffers;
-            for (long i = 0; i < b->floats; i++) {
+            for (long i = 0; i < b->elements; i++) {
                 state = state * 1664525u + 1013904223u;
-                b->data[v][i] = (float)(state >> 8) / 8388608.0f - 1.0f;
+                if (b->type == kF32) ((float *)b->data[v])[i] = (float)(state >> 8) / 8388608.0f - 1.0f;
+                else ((uint8_t *)b->data[v])[i] = (uint8_t)(state >> 24);
             }
         }
-        set_buffer(&b->buf, b->dim, dims, b->data[0]);
+        set_buffer(&b->buf, b->dim, dims, b->data[0], b->type);
         n_buffers++;
     }
     fclose(f);
@@ -157,13 +185,19 @@ int main(int argc, char **argv) {
         return fprintf(stderr, "unit_bench: cannot read %ld floats from %s\n", weight_floats, argv[2]), 1;
     fclose(w);
     weights_dim.min = 0, weights_dim.extent = (int32_t)weight_floats, weights_dim.stride = 1, weights_dim.flags = 0;
-    set_buffer(&weights_buf, &weights_dim, 1, weights);
+    set_buffer(&weights_buf, &weights_dim, 1, weights, kF32);
+    /* An int8 model's pipelines also read the weights as bytes. */
+    narrow_dim = weights_dim;
+    narrow_dim.extent = (int32_t)(weight_floats * 4);
+    set_buffer(&narrow_buf, &narrow_dim, 1, weights, kI8);
 
     if (shufflec_set_num_threads(threads) != SHUFFLEC_OK) return fprintf(stderr, "unit_bench: bad thread count\n"), 2;
     shufflec_internal_install_pool();
-    args[0] = &weights_buf;
-    args[1] = &threads;
-    for (int i = 0; i < n_buffers; i++) args[2 + i] = &buffers[i].buf;
+    int a = 0;
+    args[a++] = &weights_buf;
+    if (!strcmp(narrow, "i8")) args[a++] = &narrow_buf;
+    args[a++] = &threads;
+    for (int i = 0; i < n_buffers; i++) args[a + i] = &buffers[i].buf;
 
     if (!strcmp(fault, "crash")) raise(SIGSEGV);
     if (!strcmp(fault, "hang"))
@@ -172,25 +206,37 @@ int main(int argc, char **argv) {
         if (call(v) != 0) return fprintf(stderr, "unit_bench: variant %d failed\n", v), 1;
     if (!strcmp(fault, "wrong"))
         for (int i = 0; i < n_buffers; i++)
-            if (buffers[i].output) buffers[i].data[2][0] += 1.0f;
+            if (buffers[i].output) {
+                if (buffers[i].type == kF32) ((float *)buffers[i].data[2])[0] += 1.0f;
+                else ((uint8_t *)buffers[i].data[2])[0] ^= 0x40;
+            }
     double max_diff = 0, max_ref = 0;
-    int nan_seen = 0;
+    long step_diffs = 0, int_elements = 0;
+    int nan_seen = 0, int_far = 0;
     for (int i = 0; i < n_buffers; i++) {
-        if (!buffers[i].output) continue;
-        for (long k = 0; k < buffers[i].floats; k++) {
-            double ref = buffers[i].data[0][k], d = fabs(buffers[i].data[2][k] - ref);
+        const struct arg_buffer *b = &buffers[i];
+        if (!b->output) continue;
+        for (long k = 0; k < b->elements; k++) {
+            double ref = value_at(b, 0, k), d = fabs(value_at(b, 2, k) - ref);
+            if (b->type != kF32) {
+                int_elements++;
+                step_diffs += d == 1;
+                int_far |= d > 1;
+                continue;
+            }
             if (d != d) nan_seen = 1;
             else if (d > max_diff) max_diff = d;
             if (fabs(ref) > max_ref) max_ref = fabs(ref);
         }
     }
-    double rel = nan_seen ? 1e30 : max_diff / (max_ref > 0 ? max_ref : 1);
+    double rel = nan_seen || int_far ? 1e30 : max_diff / (max_ref > 0 ? max_ref : 1);
     if (count_calls >= 0) {
         for (int k = 0; k < count_calls; k++)
             if (call(count_variant) != 0) return fprintf(stderr, "unit_bench: variant %d failed\n", count_variant), 1;
-        printf("{\"max_rel_diff\": %.9g, \"calls\": %d, \"incumbent\": {\"median_ms\": 0, \"min_ms\": 0, \"p10_ms\": 0, "
+        printf("{\"max_rel_diff\": %.9g, \"step_diffs\": %ld, \"int_elements\": %ld, \"calls\": %d, "
+               "\"incumbent\": {\"median_ms\": 0, \"min_ms\": 0, \"p10_ms\": 0, "
                "\"p90_ms\": 0}, \"candidate\": {\"median_ms\": 0, \"min_ms\": 0, \"p10_ms\": 0, \"p90_ms\": 0}}\n",
-               rel, count_calls);
+               rel, step_diffs, int_elements, count_calls);
         return 0;
     }
 
@@ -239,7 +285,8 @@ int main(int argc, char **argv) {
                 if (status) return fprintf(stderr, "unit_bench: variant %d failed\n", 1 + v), 1;
             }
         }
-    printf("{\"max_rel_diff\": %.9g, \"calls\": %d, ", rel, calls * rounds);
+    printf("{\"max_rel_diff\": %.9g, \"step_diffs\": %ld, \"int_elements\": %ld, \"calls\": %d, ", rel,
+           step_diffs, int_elements, calls * rounds);
     report("incumbent", times[0], calls * rounds);
     printf(", ");
     report("candidate", times[1], calls * rounds);
