@@ -62,6 +62,58 @@ TEST_P(CompiledModel, MatchesPyTorchAndReference) {
 INSTANTIATE_TEST_SUITE_P(Cases, CompiledModel, ::testing::ValuesIn(target_cases("cases")),
                          [](const auto &p) { return test_name(p.param.golden.name + "_" + p.param.target); });
 
+// NaN and infinities op by op on every target, against the reference
+// interpreter: clip, a 3x3/2 max pool with a NaN at each of the nine taps of
+// one window (one channel per tap: the NaN reaches the pool's max from every
+// side), +-inf, a NaN in a corner and a negative NaN, then ReLU. On ARM the
+// max pool is NaN-keeping through fmax itself (Lowering::max_keeping_nan).
+TEST(CompiledOps, NanAndInfinityAsTheReference) {
+    std::string dir = build_dir() + "/compiled/nan_ops";
+    ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
+    std::string spec = dir + "/nan_ops.json", weights = dir + "/none.safetensors", input = dir + "/x.npy";
+    {
+        FILE *f = std::fopen(spec.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs(R"({"format": "shufflec-spec/1", "name": "nan_ops", "input": {"shape": [1, 16, 9, 11]},
+                       "layers": [{"op": "clip", "name": "clip", "min": -1.5, "max": 4.0},
+                                  {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 2, "pad": 1},
+                                  {"op": "relu", "name": "relu"}]})",
+                   f);
+        std::fclose(f);
+        f = std::fopen(weights.c_str(), "wb");  // safetensors with no arrays: an 8-byte header size, then "{}"
+        ASSERT_NE(f, nullptr);
+        const unsigned char none[10] = {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'};
+        std::fwrite(none, 1, sizeof none, f);
+        std::fclose(f);
+    }
+    const int64_t C = 16, H = 9, W = 11;
+    std::vector<float> x(static_cast<size_t>(C * H * W));
+    for (size_t i = 0; i < x.size(); i++) x[i] = 3.0f * std::sin(0.7f * static_cast<float>(i) + 0.3f);
+    auto at = [&](int64_t c, int64_t yy, int64_t xx) -> float & { return x[static_cast<size_t>((c * H + yy) * W + xx)]; };
+    for (int tap = 0; tap < 9; tap++) at(tap, 3 + tap / 3, 3 + tap % 3) = std::nanf("");  // window (2, 2): rows and columns 3..5
+    at(9, 4, 4) = INFINITY;
+    at(10, 4, 4) = -INFINITY;
+    at(11, 0, 0) = std::nanf("");
+    at(12, 8, 10) = -std::nanf("");
+    write_npy(input, {1, C, H, W}, x.data());
+    Graph graph = load_spec(spec);
+    std::vector<float> expected = run_reference(graph, read_safetensors(weights), x);
+    size_t expected_nans = 0;
+    for (float v : expected) expected_nans += std::isnan(v);
+    EXPECT_GE(expected_nans, 9u + 2u);
+    for (const std::string target : {"x86", "arm"}) {
+        double seconds = 0;
+        std::vector<float> y = compile_and_run(spec, weights, target, dir + "/" + target, input, &seconds);
+        ASSERT_EQ(y.size(), expected.size()) << target;
+        size_t differ = 0;
+        for (size_t i = 0; i < y.size(); i++)
+            differ += std::isnan(expected[i]) ? !std::isnan(y[i]) : y[i] != expected[i];  // max, clip and ReLU are exact
+        std::printf("[ compiled ] nan_ops on %s: %zu NaN outputs in the reference, %zu outputs differ\n", target.c_str(),
+                    expected_nans, differ);
+        EXPECT_EQ(differ, 0u) << target;
+    }
+}
+
 // Schedules change loops, never results: 0.5x g3 compiled for x86 with the
 // schedule `text` must compute the same model as PyTorch.
 static void expect_schedule_matches_pytorch(const std::string &variant, const char *text) {

@@ -208,13 +208,14 @@ PreparedModel prepare_model(const CompileOptions &opt) {
 
     // The weights blob: every op's arrays, laid out for its lowering.
     // (Group padding counts float32 lanes; halves fit two in each.)
-    p.blob = pack_weights(p.graph, p.weights, p.plan,
-                          {group_padding(p.schedule, p.target.halide) * (p.plan.fp16() ? 2 : 1),
+    PackingOptions packing{group_padding(p.schedule, p.target.halide) * (p.plan.fp16() ? 2 : 1),
                            dot_product(p.target.halide, p.plan.precision), [&](int node) {
                                int s = p.plan.segment_of[node];
                                const std::string &unit = s >= 0 ? p.plan.segments[s].block : p.graph.nodes[node].block;
                                return dot_product_wanted(p.schedule, p.target.halide, unit, p.graph.nodes[node]);
-                           }});
+                           }};
+    packing.max_keeps_nan = p.target.halide.arch == Halide::Target::ARM;
+    p.blob = pack_weights(p.graph, p.weights, p.plan, packing);
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");
     // E.g. tuned records by workload, over the schedule files (they never change the packing).
     if (opt.refine_schedule) opt.refine_schedule(p);

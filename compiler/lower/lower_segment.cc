@@ -1,6 +1,7 @@
 #include "lower/lower_segment.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "ops/op.h"
@@ -184,6 +185,17 @@ Expr Lowering::weight_half_at(int64_t offset, Expr index) {
     return narrow_weights_(static_cast<int>(offset) + index);
 }
 
+Expr Lowering::table_at(const PackedArray &table, const std::string &name, Expr index, int lo, int hi) {
+    Buffer<int32_t> entries(static_cast<int>(table.floats), name);
+    for (int64_t i = 0; i < table.floats; i++) {
+        int32_t v;
+        std::memcpy(&v, &packed_.data[static_cast<size_t>(table.offset + i)], sizeof v);
+        if (v < lo || v > hi) internal_error("table '", name, "' entry ", i, " = ", v, " outside [", lo, ", ", hi, "]");
+        entries(static_cast<int>(i)) = v;
+    }
+    return unsafe_promise_clamped(entries(index), lo, hi);
+}
+
 Value Lowering::rounded_16(const Value &v, const std::string &name) const {
     Type t = halide_type(plan_.float_element());
     if (v.q.quantized) internal_error("a 16-bit float model with a quantized value");
@@ -294,7 +306,11 @@ Expr Lowering::clamp_keeping_nan(Expr e, float lo, float hi) {
     return strict_float(e);
 }
 
-Expr Lowering::max_keeping_nan(Expr acc, Expr tap) {
+Expr Lowering::max_keeping_nan(Expr acc, Expr tap) const {
+    // ARM: fmax returns a NaN operand (Halide's float32 max, scalar or vector):
+    // one instruction where the form below took seven (V1 1x g3's max pool:
+    // see bench/results/qemu_aarch64_counts.md).
+    if (packed_.max_keeps_nan && acc.type() == Float(32)) return max(acc, tap);
     // acc < tap is false for a NaN acc: one maxps(tap, acc) on x86 keeps it. A
     // NaN tap sets every bit of the result (all ones is a NaN): a compare and an
     // or, with no blend (a select of tap on both conditions took four

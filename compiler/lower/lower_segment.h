@@ -81,6 +81,7 @@ struct Stage {
     struct LaneInput {
         Halide::Func f;
         int steps = 1;  // reduction steps per loaded vector
+        bool tables = false;  // each step's channels looked up (a folded shuffle's tables)
     };
     bool dot = false;
     std::vector<LaneInput> lane_inputs;  // per update, for dot-product forms
@@ -148,6 +149,11 @@ public:
     // The blob's 16-bit float weights (fp16, bf16 models) at `offset` + index
     // (in 16-bit elements), as that type.
     Halide::Expr weight_half_at(int64_t offset, Halide::Expr index);
+    // Entry `index` of a packed int32 table (a folded shuffle's steps), every
+    // entry in [lo, hi]: a constant of the compiled code, not read from the
+    // weights at run time (an app's weights file cannot move a read), so its
+    // range is promised to Halide instead of clamped per use.
+    Halide::Expr table_at(const PackedArray &table, const std::string &name, Halide::Expr index, int lo, int hi);
 
     // Definitions over a stage's variables: f(vars) = e(channel, k, g) where
     // channel = c, or g * group + k for a grouped value.
@@ -170,7 +176,7 @@ public:
     // plain max: x1.006 (AVX2 build), x1.011 (AVX-512).
     static Halide::Expr clamp_keeping_nan(Halide::Expr e, float lo, float hi);  // lo/hi may be infinite
     // max(acc, tap) that keeps a NaN from either side (max pooling; floats or halves).
-    static Halide::Expr max_keeping_nan(Halide::Expr acc, Halide::Expr tap);
+    Halide::Expr max_keeping_nan(Halide::Expr acc, Halide::Expr tap) const;
     // The channel a conv reads for logical channel `ch`: the folded shuffles as arithmetic.
     static Halide::Expr shuffle_index(const std::vector<ShuffleStep> &steps, Halide::Expr ch);
 

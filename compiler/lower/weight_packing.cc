@@ -98,6 +98,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     PackedWeights out;
     out.group_padding = options.group_padding;
     out.dot = options.dot;
+    out.max_keeps_nan = options.max_keeps_nan;
     out.nodes.resize(graph.nodes.size());
     WeightPacker packer(graph, weights, plan, out, options.use_dot, options.lane_min_use);
     for (size_t i = 0; i < graph.nodes.size(); i++) {

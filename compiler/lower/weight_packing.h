@@ -74,7 +74,8 @@ struct PackedNode {
     // * 4 in bytes; bf16: offset * 2 in halves) or, by lane, [group][step][slot]
     // [k padded] (floats; F16Lanes: offset * 2 in halves);
     // a step reads adjacent stored channels at `start` within storage group
-    // `unit` (tables [group][step] of int32 bit patterns). int8 accumulators start at acc_init
+    // `unit` (tables [group][step] of int32 bit patterns, which the lowering
+    // compiles in as constants: Lowering::table_at). int8 accumulators start at acc_init
     // ([group][k padded]: the integer correction for inputs whose sign bit the
     // kernel flips, see DotProduct).
     struct DotInput {
@@ -110,6 +111,9 @@ struct PackingOptions {
     // By lane (F32Lanes, F16Lanes): only convs whose steps use at least this
     // share of their slots (zero slots are wasted FMAs; conv.cc says why 0.8).
     double lane_min_use = 0.8;
+    // The target's float max returns a NaN operand (ARM's fmax, which Halide
+    // emits for max on float32): max pooling then keeps a NaN in one instruction.
+    bool max_keeps_nan = false;
 };
 
 // Zeros after the last array: a channel block rounded up past a group's
@@ -121,6 +125,7 @@ struct PackedWeights {
     std::vector<PackedNode> nodes;  // one per graph node
     int64_t group_padding = 16;
     DotProduct dot = DotProduct::None;
+    bool max_keeps_nan = false;  // PackingOptions::max_keeps_nan, for the lowering
     // (offset, floats) of every array, in order: the layout the external
     // weights fingerprint covers.
     std::vector<std::pair<int64_t, int64_t>> arrays;

@@ -379,8 +379,9 @@ void lower(Lowering &L, int index) {
             auto slot = [&](Expr j, Expr q) {
                 if (d.unit.offset < 0) return regular(q * slots + j);
                 Expr at = gv * steps + q;
-                Expr u = clamp(reinterpret<int32_t>(L.weight_at(d.unit.offset, at)), 0, units - 1);
-                Expr s = clamp(reinterpret<int32_t>(L.weight_at(d.start.offset, at)), 0, unit - slots);
+                std::string table = c_identifier(node.name) + "_steps" + std::to_string(t);
+                Expr u = L.table_at(d.unit, table + "_unit", at, 0, units - 1);
+                Expr s = L.table_at(d.start, table + "_start", at, 0, unit - slots);
                 return in.raw_at_group(s + j, u, unit, x, y, n);
             };
             if (by_lane(packed.dot)) {
@@ -391,7 +392,7 @@ void lower(Lowering &L, int index) {
                 Expr at = ((gv * steps + r.y) * slots + r.x) * pad + k;
                 Expr w = half ? L.weight_half_at(d.weight.offset * 2, at) : L.weight_at(d.weight.offset, at);
                 st.acc(k, gv, x, y, n) += w * lanes(r.x, r.y, gv, x, y, n);
-                st.lane_inputs.push_back({lanes, 1});
+                st.lane_inputs.push_back({lanes, 1, d.unit.offset >= 0});
                 st.r.push_back(r);
                 continue;
             }

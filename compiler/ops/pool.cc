@@ -79,7 +79,7 @@ void lower(Lowering &L, int index) {
     if (is_max) {
         Lowering::define(acc, group, [&](Expr, Expr, Expr) { return halves ? cast(Float(16), lowest) : Expr(lowest); });
         std::vector<Expr> args = group == 0 ? std::vector<Expr>{c, x, y, n} : std::vector<Expr>{k, g, x, y, n};
-        acc(args) = Lowering::max_keeping_nan(acc(args), group == 0 ? tap(c, Expr(), Expr()) : tap(Expr(), k, g));
+        acc(args) = L.max_keeping_nan(acc(args), group == 0 ? tap(c, Expr(), Expr()) : tap(Expr(), k, g));
         Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group); });
         return;
     }
