@@ -114,6 +114,41 @@ TEST(CompiledOps, NanAndInfinityAsTheReference) {
     }
 }
 
+// General convs (not 1x1, not depthwise) on every target against the
+// reference: on ARM they read their taps by lane (a row's taps are the lanes
+// of one loaded vector, conv.cc), here with 5 input channels stored
+// innermost (not planes) and not unrolled, a 2x2 kernel with stride 2 and
+// no padding whose vectors' spare lanes read past the row's last tap, odd
+// widths, and groups.
+TEST(CompiledOps, GeneralConvsAsTheReference) {
+    std::string dir = build_dir() + "/compiled/general_convs";
+    ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
+    std::string spec = dir + "/general_convs.json", weights = dir + "/w.safetensors", input = dir + "/x.npy";
+    FILE *f = std::fopen(spec.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(R"({"format": "shufflec-spec/1", "name": "general_convs", "input": {"shape": [1, 5, 13, 11]},
+                   "layers": [{"op": "conv", "name": "a", "out_channels": 8, "kernel": 3, "pad": 1},
+                              {"op": "relu", "name": "a_relu"},
+                              {"op": "conv", "name": "b", "out_channels": 6, "kernel": 2, "stride": 2, "groups": 2},
+                              {"op": "conv", "name": "c", "out_channels": 4, "kernel": [3, 1], "pad": [1, 0]}]})",
+               f);
+    std::fclose(f);
+    Graph graph = load_spec(spec);
+    Weights w = random_weights(graph, 3);
+    write_safetensors(weights, w);
+    std::vector<float> x(5 * 13 * 11);
+    for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(0.37f * static_cast<float>(i) + 0.1f);
+    write_npy(input, {1, 5, 13, 11}, x.data());
+    std::vector<float> expected = run_reference(graph, w, x);
+    for (const std::string target : {"x86", "arm"}) {
+        double seconds = 0;
+        std::vector<float> y = compile_and_run(spec, weights, target, dir + "/" + target, input, &seconds);
+        Difference d = compare(y, expected);
+        std::printf("[ compiled ] general convs on %s: vs reference %.2e\n", target.c_str(), d.relative());
+        EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected) << target;
+    }
+}
+
 // Schedules change loops, never results: 0.5x g3 compiled for x86 with the
 // schedule `text` must compute the same model as PyTorch.
 static void expect_schedule_matches_pytorch(const std::string &variant, const char *text) {

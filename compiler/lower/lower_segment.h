@@ -127,6 +127,8 @@ public:
     // The channel grouping of a node's value (0: none).
     int64_t grouping(int node) const { return plan_.grouping[node]; }
     const PackedNode &packed(int node) const { return packed_.nodes[node]; }
+    // The target's dot-product form for the model's precision (PackingOptions::dot).
+    DotProduct target_dot() const { return packed_.dot; }
 
     // A node's value as seen from this segment.
     Value value(int node);

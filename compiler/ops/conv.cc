@@ -465,11 +465,27 @@ void lower(Lowering &L, int index) {
         Func in(c_identifier(node.name) + "_input");
         in(c, x, y, n) = (raw ? L.padded_raw(node.inputs[0], 0) : L.padded(node.inputs[0], 0.0f, 0))(c, x, y, n);
         st.staged_input = in;
-        RDom r(0, icg, 0, kw, 0, kh, "r");
-        Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);
-        Expr ix = x * node.stride_w + r.y - node.pad_left, iy = y * node.stride_h + r.z - node.pad_top;
-        st.acc(k, gv, x, y, n) += wt(r.x * taps + r.z * kw + r.y) * widen(in(ch, ix, iy, n));
-        st.r = {r};
+        if (L.target_dot() == DotProduct::F32Lanes && !raw && kw <= 4) {
+            // By lane (NEON fmla by element): a row's kw taps of a pixel are
+            // adjacent input pixels, one vector load (of the staged input's
+            // planes) per pixel, channel and tap row; each tap its lane.
+            // r.x: the tap column (lane), r.y: the input channel, r.z: the tap row.
+            Var j("j"), ci("ci"), ry("ry");
+            Func lanes(c_identifier(node.name) + "_lanes0");
+            lanes(j, ci, ry, x, y, n) =
+                in(ci, x * node.stride_w + j - node.pad_left, y * node.stride_h + ry - node.pad_top, n);
+            RDom r(0, kw, 0, icg, 0, kh, "r");
+            Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.y);
+            st.acc(k, gv, x, y, n) += wt(r.y * taps + r.z * kw + r.x) * lanes(r.x, ch, r.z, x, y, n);
+            st.lane_inputs.push_back({lanes, 1, false});
+            st.r = {r};
+        } else {
+            RDom r(0, icg, 0, kw, 0, kh, "r");
+            Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.x);
+            Expr ix = x * node.stride_w + r.y - node.pad_left, iy = y * node.stride_h + r.z - node.pad_top;
+            st.acc(k, gv, x, y, n) += wt(r.x * taps + r.z * kw + r.y) * widen(in(ch, ix, iy, n));
+            st.r = {r};
+        }
     }
     Expr sum = st.acc(k, gv, x, y, n);
     if (int8) sum = cast<float>(sum) * L.weight_at(packed.multiplier.offset, gv * pad + k) + bias;

@@ -562,6 +562,20 @@ private:
             order.push_back(Vars::n);
             auto update = st.acc.update(static_cast<int>(u));
             update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv);
+            const Node &n = g_.nodes[st.node];
+            bool few_channels = input_channels(g_, n) / n.groups <= 4;
+            if (st.kind == Stage::Conv && st.by_lane()) {
+                // By lane (conv.cc): a row's taps are the lanes of one vector,
+                // loaded per pixel, channel and tap row (its spare lanes read
+                // one more input column); few channels unrolled, as below.
+                Func lanes = st.lane_inputs[0].f;
+                update.unroll(r.x);
+                if (few_channels) update.unroll(r.y);
+                lanes.compute_at(st.acc, r.y).vectorize(lanes.args()[0], t.vector, TailStrategy::RoundUp);
+                if (spatial) update.unroll(co).unroll(Vars::x), lanes.unroll(lanes.args()[3]);
+                if (spatial && t.tile_y > 1) update.unroll(Vars::y);
+                continue;
+            }
             if (!spatial) continue;
             update.unroll(co).unroll(Vars::x);
             if (t.tile_y > 1) update.unroll(Vars::y);
@@ -571,8 +585,7 @@ private:
             // them: less loop overhead per tap. Not the taps: with the whole
             // reduction unrolled, LLVM hoists every weight vector out of the
             // pixel loop, spills them, and chains each pixel's FMAs.
-            const Node &n = g_.nodes[st.node];
-            if (st.kind == Stage::Conv && input_channels(g_, n) / n.groups <= 4) update.unroll(r.x);
+            if (st.kind == Stage::Conv && few_channels) update.unroll(r.x);
             if (st.kind == Stage::Pointwise) unroll_steps(update, r.x, t.unroll);
         }
     }
