@@ -10,6 +10,7 @@
 #include "reference/interpreter.h"
 #include "spec/spec_parser.h"
 #include "test_support.h"
+#include "util/file_io.h"
 #include "util/npy.h"
 #include "weights/weights.h"
 
@@ -71,21 +72,11 @@ TEST(CompiledOps, NanAndInfinityAsTheReference) {
     std::string dir = build_dir() + "/compiled/nan_ops";
     ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
     std::string spec = dir + "/nan_ops.json", weights = dir + "/none.safetensors", input = dir + "/x.npy";
-    {
-        FILE *f = std::fopen(spec.c_str(), "w");
-        ASSERT_NE(f, nullptr);
-        std::fputs(R"({"format": "shufflec-spec/1", "name": "nan_ops", "input": {"shape": [1, 16, 9, 11]},
-                       "layers": [{"op": "clip", "name": "clip", "min": -1.5, "max": 4.0},
-                                  {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 2, "pad": 1},
-                                  {"op": "relu", "name": "relu"}]})",
-                   f);
-        std::fclose(f);
-        f = std::fopen(weights.c_str(), "wb");  // safetensors with no arrays: an 8-byte header size, then "{}"
-        ASSERT_NE(f, nullptr);
-        const unsigned char none[10] = {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'};
-        std::fwrite(none, 1, sizeof none, f);
-        std::fclose(f);
-    }
+    write_file_atomic(spec, R"({"format": "shufflec-spec/1", "name": "nan_ops", "input": {"shape": [1, 16, 9, 11]},
+        "layers": [{"op": "clip", "name": "clip", "min": -1.5, "max": 4.0},
+                   {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 2, "pad": 1},
+                   {"op": "relu", "name": "relu"}]})");
+    write_file_atomic(weights, std::string("\x02\0\0\0\0\0\0\0{}", 10));  // safetensors with no arrays
     const int64_t C = 16, H = 9, W = 11;
     std::vector<float> x(static_cast<size_t>(C * H * W));
     for (size_t i = 0; i < x.size(); i++) x[i] = 3.0f * std::sin(0.7f * static_cast<float>(i) + 0.3f);
@@ -124,15 +115,11 @@ TEST(CompiledOps, GeneralConvsAsTheReference) {
     std::string dir = build_dir() + "/compiled/general_convs";
     ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
     std::string spec = dir + "/general_convs.json", weights = dir + "/w.safetensors", input = dir + "/x.npy";
-    FILE *f = std::fopen(spec.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs(R"({"format": "shufflec-spec/1", "name": "general_convs", "input": {"shape": [1, 5, 13, 11]},
-                   "layers": [{"op": "conv", "name": "a", "out_channels": 8, "kernel": 3, "pad": 1},
-                              {"op": "relu", "name": "a_relu"},
-                              {"op": "conv", "name": "b", "out_channels": 6, "kernel": 2, "stride": 2, "groups": 2},
-                              {"op": "conv", "name": "c", "out_channels": 4, "kernel": [3, 1], "pad": [1, 0]}]})",
-               f);
-    std::fclose(f);
+    write_file_atomic(spec, R"({"format": "shufflec-spec/1", "name": "general_convs", "input": {"shape": [1, 5, 13, 11]},
+        "layers": [{"op": "conv", "name": "a", "out_channels": 8, "kernel": 3, "pad": 1},
+                   {"op": "relu", "name": "a_relu"},
+                   {"op": "conv", "name": "b", "out_channels": 6, "kernel": 2, "stride": 2, "groups": 2},
+                   {"op": "conv", "name": "c", "out_channels": 4, "kernel": [3, 1], "pad": [1, 0]}]})");
     Graph graph = load_spec(spec);
     Weights w = random_weights(graph, 3);
     write_safetensors(weights, w);
