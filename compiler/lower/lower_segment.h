@@ -82,6 +82,7 @@ struct Stage {
         Halide::Func f;
         int steps = 1;  // reduction steps per loaded vector
         bool tables = false;  // each step's channels looked up (a folded shuffle's tables)
+        bool single = false;  // by lane, channels read alone (f undefined): one broadcast each
     };
     bool dot = false;
     std::vector<LaneInput> lane_inputs;  // per update, for dot-product forms

@@ -86,6 +86,13 @@ struct PackedNode {
         // in an input stored as one unit).
         PackedArray weight, unit, start;
         int64_t group_stride = 0;
+        // By lane: channels left over from steps the group would fill only
+        // in part, each read alone (a broadcast, no zero slots): `singles` per
+        // group, weights [group][single][k padded] (F16Lanes: in halves), the
+        // stored channel `offset` within storage group `single_unit` (tables
+        // [group][single]).
+        int64_t singles = 0;
+        PackedArray single_weight, single_unit, single_offset;
     };
     std::vector<DotInput> dot_inputs;
     DotProduct dot = DotProduct::None;

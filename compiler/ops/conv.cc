@@ -123,10 +123,16 @@ struct DotSteps {
         int64_t unit = 0, start = 0;
         std::array<int64_t, kMaxDotSlots> channel{};  // per slot: the logical input channel of the group, or -1
     };
+    // By lane, a channel of a step the group fills only in part, read alone.
+    struct Single {
+        int64_t unit = 0, offset = 0, channel = 0;  // where it is stored; its logical input channel
+    };
     struct Input {
         int64_t unit_size = 0, units = 0;  // stored channels per storage group, storage groups
         int64_t count = 0;                      // steps per group of outputs (the most any needs)
         std::vector<std::vector<Step>> groups;  // [group][step]
+        int64_t single_count = 0;                    // singles per group (the most any needs)
+        std::vector<std::vector<Single>> singles;  // [group][single]
         // Every step q of group g reads whole slots at stored channel
         // g * group_stride + q * slots, within storage group g (group_stride is
         // the unit size) or in an input stored as one unit: no tables.
@@ -174,10 +180,48 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
             qi.groups[static_cast<size_t>(gi)].push_back(step);
         }
     }
+    // By lane, a zero slot costs a whole FMA (the broadcast form wastes none):
+    // where the shuffle leaves short runs of adjacent channels per group the
+    // broadcast form is faster. Measured on ARM (qemu counts, llvm-mca-19):
+    // V1 1x g3's conv3s use 83-95% of their slots and gain by lane (A55 -15%,
+    // N1 -14% on the model); 1x g8's use 37-75% and lose (N1 +19% with all
+    // by lane, +6% with those above 75%). So: by lane from 80% used
+    // (PackingOptions::lane_min_use).
     int64_t slots_read = 0;
+    for (const auto &qi : qs.inputs) {
+        size_t most = 0;
+        for (const auto &list : qi.groups) most = std::max(most, list.size());
+        slots_read += static_cast<int64_t>(most) * qs.slots;
+    }
+    if (by_lane(packer.dot()) && static_cast<double>(cin_g) < packer.lane_min_use() * static_cast<double>(slots_read))
+        return std::nullopt;
+    // Then a step the group fills only in part becomes single channels, each
+    // a broadcast: no zero slots (V1 1x g3's stage-2 and -3 conv3s read runs
+    // of 6-7 and 13-14 adjacent channels per group, 20% of their slots zero),
+    // one load per channel instead of one per step (measured on ARM: qemu
+    // counts and llvm-mca-19, bench/results/qemu_aarch64_counts.md).
+    if (by_lane(packer.dot()))
+        for (auto &qi : qs.inputs) {
+            qi.singles.resize(qi.groups.size());
+            for (size_t gi = 0; gi < qi.groups.size(); gi++) {
+                std::vector<DotSteps::Step> whole;
+                for (const DotSteps::Step &step : qi.groups[gi]) {
+                    bool full = true;
+                    for (int j = 0; j < qs.slots; j++) full = full && step.channel[static_cast<size_t>(j)] >= 0;
+                    if (full) {
+                        whole.push_back(step);
+                        continue;
+                    }
+                    for (int j = 0; j < qs.slots; j++)
+                        if (step.channel[static_cast<size_t>(j)] >= 0)
+                            qi.singles[gi].push_back({step.unit, step.start + j, step.channel[static_cast<size_t>(j)]});
+                }
+                qi.groups[gi] = whole;
+                qi.single_count = std::max<int64_t>(qi.single_count, static_cast<int64_t>(qi.singles[gi].size()));
+            }
+        }
     for (auto &qi : qs.inputs) {
         for (const auto &list : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(list.size()));
-        slots_read += qi.count * qs.slots;
         auto stored = [&](const DotSteps::Step &step) { return step.unit * qi.unit_size + step.start; };
         bool one_unit = qi.units == 1;
         qi.regular = qi.count > 0 && !qi.groups[0].empty();
@@ -195,15 +239,6 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
             }
         }
     }
-    // By lane, a zero slot costs a whole FMA (the broadcast form wastes none):
-    // where the shuffle leaves short runs of adjacent channels per group the
-    // broadcast form is faster. Measured on ARM (qemu counts, llvm-mca-19):
-    // V1 1x g3's conv3s use 83-95% of their slots and gain by lane (A55 -15%,
-    // N1 -14% on the model); 1x g8's use 37-75% and lose (N1 +19% with all
-    // by lane, +6% with those above 75%). So: by lane from 80% used
-    // (PackingOptions::lane_min_use).
-    if (by_lane(packer.dot()) && static_cast<double>(cin_g) < packer.lane_min_use() * static_cast<double>(slots_read))
-        return std::nullopt;
     return qs;
 }
 
@@ -224,10 +259,6 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
             return ci < 0 ? 0.0f : value(gi, kk, ci);
         };
         d.weight = packer.append_dot(groups, group, qi.count, weight);
-        if (qi.regular) {  // no tables
-            d.group_stride = qi.group_stride;
-            continue;
-        }
         // The tables hold int32 bit patterns (the kernel loads them as integers).
         auto bits = [](int64_t v) {
             int32_t i = static_cast<int32_t>(v);
@@ -235,6 +266,33 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
             std::memcpy(&f, &i, sizeof f);
             return f;
         };
+        if (qi.single_count > 0) {
+            d.singles = qi.single_count;
+            auto single = [&](int64_t gi, int64_t i) -> const DotSteps::Single * {
+                const auto &list = qi.singles[static_cast<size_t>(gi)];
+                return i < static_cast<int64_t>(list.size()) ? &list[static_cast<size_t>(i)] : nullptr;
+            };
+            auto single_weight = [&](int64_t gi, int64_t kk, int64_t i) {
+                const DotSteps::Single *s = single(gi, i);
+                return s ? value(gi, kk, s->channel) : 0.0f;
+            };
+            d.single_weight = packer.dot() == DotProduct::F16Lanes
+                                  ? packer.append_grouped_f16(groups, group, qi.single_count, single_weight)
+                                  : packer.append_grouped(groups, group, qi.single_count, single_weight);
+            std::vector<float> units, offsets;  // a missing single reads channel 0 with zero weights
+            for (int64_t gi = 0; gi < groups; gi++)
+                for (int64_t i = 0; i < qi.single_count; i++) {
+                    const DotSteps::Single *s = single(gi, i);
+                    units.push_back(bits(s ? s->unit : 0));
+                    offsets.push_back(bits(s ? s->offset : 0));
+                }
+            d.single_unit = packer.append(units);
+            d.single_offset = packer.append(offsets);
+        }
+        if (qi.regular) {  // no tables
+            d.group_stride = qi.group_stride;
+            continue;
+        }
         std::vector<float> units, starts;
         for (int64_t gi = 0; gi < groups; gi++)
             for (int64_t q = 0; q < qi.count; q++) {
@@ -386,14 +444,33 @@ void lower(Lowering &L, int index) {
             };
             if (by_lane(packed.dot)) {
                 // The step's slots as a Func the schedule loads as one vector.
-                Var j("j"), q("q");
-                Func lanes(c_identifier(node.name) + "_lanes" + std::to_string(t));
-                lanes(j, q, gv, x, y, n) = slot(j, q);
-                Expr at = ((gv * steps + r.y) * slots + r.x) * pad + k;
-                Expr w = half ? L.weight_half_at(d.weight.offset * 2, at) : L.weight_at(d.weight.offset, at);
-                st.acc(k, gv, x, y, n) += w * lanes(r.x, r.y, gv, x, y, n);
-                st.lane_inputs.push_back({lanes, 1, d.unit.offset >= 0});
-                st.r.push_back(r);
+                if (steps > 0) {
+                    Var j("j"), q("q");
+                    Func lanes(c_identifier(node.name) + "_lanes" + std::to_string(t));
+                    lanes(j, q, gv, x, y, n) = slot(j, q);
+                    Expr at = ((gv * steps + r.y) * slots + r.x) * pad + k;
+                    Expr w = half ? L.weight_half_at(d.weight.offset * 2, at) : L.weight_at(d.weight.offset, at);
+                    st.acc(k, gv, x, y, n) += w * lanes(r.x, r.y, gv, x, y, n);
+                    st.lane_inputs.push_back({lanes, 1, d.unit.offset >= 0});
+                    st.r.push_back(r);
+                }
+                if (d.singles > 0) {
+                    // The leftover channels, one broadcast each (DotInput::singles).
+                    int singles = static_cast<int>(d.singles);
+                    RDom rs(0, singles, "s" + std::to_string(t));
+                    std::string table = c_identifier(node.name) + "_singles" + std::to_string(t);
+                    Expr at = gv * singles + rs.x;
+                    Expr u = L.table_at(d.single_unit, table + "_unit", at, 0, units - 1);
+                    Expr o = L.table_at(d.single_offset, table + "_offset", at, 0, unit - 1);
+                    Expr wat = (gv * singles + rs.x) * pad + k;
+                    Expr w = half ? L.weight_half_at(d.single_weight.offset * 2, wat) : L.weight_at(d.single_weight.offset, wat);
+                    st.acc(k, gv, x, y, n) += w * in.raw_at_group(o, u, unit, x, y, n);
+                    Stage::LaneInput alone;
+                    alone.tables = true;
+                    alone.single = true;
+                    st.lane_inputs.push_back(alone);
+                    st.r.push_back(rs);
+                }
                 continue;
             }
             // The dot product's input signedness (see DotProduct).

@@ -123,10 +123,11 @@ struct StepForm {
 
 StepForm step_form(const Stage &st) {
     StepForm f;
-    if (!st.by_lane()) return f;
-    f.slots = static_cast<int>(constant_extent(st.r[0]));
-    for (const Stage::LaneInput &l : st.lane_inputs) {
-        if (l.f.defined() && l.steps == 1) f.by_lane = true;
+    for (size_t u = 0; u < st.lane_inputs.size(); u++) {
+        const Stage::LaneInput &l = st.lane_inputs[u];
+        if (!l.f.defined()) continue;
+        if (f.slots == 0) f.slots = static_cast<int>(constant_extent(st.r[u]));
+        if (l.steps == 1) f.by_lane = true;
         f.tables = f.tables || l.tables;
     }
     return f;
@@ -628,6 +629,9 @@ private:
                 if (spatial) update.unroll(co).unroll(Vars::x);
                 lane.f.compute_at(st.acc, r.y).vectorize(lane.f.args()[0]);
                 if (spatial) lane.f.unroll(lane.f.args()[3]);
+            } else if (lane.single) {  // by lane's leftover channels: one broadcast each
+                update.reorder(with_outer({cv, co, Vars::x, r.x})).vectorize(cv);
+                if (spatial) update.unroll(co).unroll(Vars::x);
             } else {
                 update.reorder(with_outer({r.x, cv, co, Vars::x, r.y})).atomic().vectorize(r.x).vectorize(cv);
                 if (!spatial) continue;

@@ -341,7 +341,8 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
     const bool lanes = by_lane(p.dot);
     for (const auto &r : reads) {
         // The steps' tables (Lowering::table_at: constants, read at a step's index).
-        if (p.dot != DotProduct::None && r.callee.find("_steps") != std::string::npos && r.args.size() == 1) continue;
+        bool table = r.callee.find("_steps") != std::string::npos || r.callee.find("_singles") != std::string::npos;
+        if (p.dot != DotProduct::None && table && r.args.size() == 1) continue;
         if (lanes && r.callee.find("_lanes") != std::string::npos) {
             ASSERT_EQ(r.args.size(), 6u) << r.reader << " reads " << r.callee;
             EXPECT_EQ(arithmetic_of(r.args[0]).mods + arithmetic_of(r.args[1]).mods, 0) << r.args[0] << ", " << r.args[1];
@@ -350,11 +351,17 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         ASSERT_TRUE(r.args.size() == 4 || r.args.size() == 5) << r.reader << " reads " << r.callee;
         // The depthwise conv's value as readers see it: in an int8 model its
         // stored integers (u_dw_q), in a bf16 model its value rounded to bfloat16.
-        bool conv3_read = lanes ? r.reader == "u_conv3_lanes0" && r.definition == 0
+        // By lane, whole steps read through the step Func and the channels of
+        // steps the group would fill only in part alone (DotInput::singles),
+        // each once; both checked by the weights below.
+        bool conv3_read = lanes ? (r.reader == "u_conv3_lanes0" && r.definition == 0) ||
+                                      (r.reader == "u_conv3_acc" && r.definition > 0)
                                 : r.reader == "u_conv3_acc" && r.definition == 1;
         if (conv3_read && r.callee == dw_value) {
-            EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
-            shuffled = &r;
+            if (!lanes) {
+                EXPECT_EQ(shuffled, nullptr) << "conv3 reads the depthwise conv more than once";
+            }
+            if (!shuffled) shuffled = &r;
             continue;
         }
         for (size_t a = 0; a + 3 < r.args.size(); a++)
@@ -418,6 +425,18 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
                 int64_t unit = table(d.unit), start = table(d.start);
                 for (int64_t j = 0; j < slots; j++)
                     slot_weight[unit * d.unit_size + start + j] += slot_value(gi, q, kk, j);
+            }
+            // By lane, the channels of steps the group would fill only in part, alone.
+            for (int64_t i = 0; i < d.singles; i++) {
+                auto entry = [&](const PackedArray &a) {
+                    int32_t v;
+                    std::memcpy(&v, &l.blob.data[static_cast<size_t>(a.offset + gi * d.singles + i)], sizeof v);
+                    return int64_t{v};
+                };
+                int64_t at = (gi * d.singles + i) * pk.padded_group + kk;
+                double weight = p.dot == DotProduct::F16Lanes ? half_to_float(halves[d.single_weight.offset * 2 + at])
+                                                              : l.blob.data[static_cast<size_t>(d.single_weight.offset + at)];
+                slot_weight[entry(d.single_unit) * d.unit_size + entry(d.single_offset)] += weight;
             }
             for (int64_t r = 0; r < in_per_group; r++) {
                 float weight = w.data[static_cast<size_t>(c * in_per_group + r)];
