@@ -100,7 +100,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     out.dot = options.dot;
     out.max_keeps_nan = options.max_keeps_nan;
     out.nodes.resize(graph.nodes.size());
-    WeightPacker packer(graph, weights, plan, out, options.use_dot, options.lane_min_use);
+    WeightPacker packer(graph, weights, plan, out, options.use_dot);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         const OpDef &def = op_def(graph.nodes[i].op);
         if (def.pack) def.pack(packer, static_cast<int>(i));

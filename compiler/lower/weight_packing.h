@@ -115,9 +115,6 @@ struct PackingOptions {
     // Which 1x1 convs take the dot-product form where `dot` allows it (the
     // schedule's dot_product knob); unset: all.
     std::function<bool(int node)> use_dot;
-    // By lane (F32Lanes, F16Lanes): only convs whose steps use at least this
-    // share of their slots (zero slots are wasted FMAs; conv.cc says why 0.8).
-    double lane_min_use = 0.8;
     // The target's float max returns a NaN operand (ARM's fmax, which Halide
     // emits for max on float32): max pooling then keeps a NaN in one instruction.
     bool max_keeps_nan = false;
@@ -143,9 +140,8 @@ struct PackedWeights {
 class WeightPacker {
 public:
     WeightPacker(const Graph &graph, const Weights &weights, const SegmentPlan &plan, PackedWeights &out,
-                 std::function<bool(int)> use_dot = nullptr, double lane_min_use = 0.8)
-        : graph_(graph), weights_(weights), plan_(plan), out_(out), use_dot_(std::move(use_dot)),
-          lane_min_use_(lane_min_use) {}
+                 std::function<bool(int)> use_dot = nullptr)
+        : graph_(graph), weights_(weights), plan_(plan), out_(out), use_dot_(std::move(use_dot)) {}
     const Graph &graph() const { return graph_; }
     const Node &node(int index) const { return graph_.nodes[index]; }
     const SegmentPlan &plan() const { return plan_; }
@@ -156,7 +152,6 @@ public:
     DotProduct dot() const { return out_.dot; }
     // Whether `node` may take the dot-product form (PackingOptions::use_dot).
     bool dot_allowed(int node) const { return out_.dot != DotProduct::None && (!use_dot_ || use_dot_(node)); }
-    double lane_min_use() const { return lane_min_use_; }
 
     // Appends an array (padded to 64 bytes); returns where it is.
     PackedArray append(const std::vector<float> &values);
@@ -185,7 +180,6 @@ private:
     const SegmentPlan &plan_;
     PackedWeights &out_;
     std::function<bool(int)> use_dot_;
-    double lane_min_use_;
 };
 
 // Packs every node's weights (graph order).

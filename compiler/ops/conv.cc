@@ -180,26 +180,14 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
             qi.groups[static_cast<size_t>(gi)].push_back(step);
         }
     }
-    // By lane, a zero slot costs a whole FMA (the broadcast form wastes none):
-    // where the shuffle leaves short runs of adjacent channels per group the
-    // broadcast form is faster. Measured on ARM (qemu counts, llvm-mca-19):
-    // V1 1x g3's conv3s use 83-95% of their slots and gain by lane (A55 -15%,
-    // N1 -14% on the model); 1x g8's use 37-75% and lose (N1 +19% with all
-    // by lane, +6% with those above 75%). So: by lane from 80% used
-    // (PackingOptions::lane_min_use).
-    int64_t slots_read = 0;
-    for (const auto &qi : qs.inputs) {
-        size_t most = 0;
-        for (const auto &list : qi.groups) most = std::max(most, list.size());
-        slots_read += static_cast<int64_t>(most) * qs.slots;
-    }
-    if (by_lane(packer.dot()) && static_cast<double>(cin_g) < packer.lane_min_use() * static_cast<double>(slots_read))
-        return std::nullopt;
-    // Then a step the group fills only in part becomes single channels, each
-    // a broadcast: no zero slots (V1 1x g3's stage-2 and -3 conv3s read runs
-    // of 6-7 and 13-14 adjacent channels per group, 20% of their slots zero),
-    // one load per channel instead of one per step (measured on ARM: qemu
-    // counts and llvm-mca-19, bench/results/qemu_aarch64_counts.md).
+    // By lane, a zero slot would cost a whole FMA: a step the group fills only
+    // in part becomes single channels instead, each a broadcast (the form of
+    // a conv not by lane), one load per channel instead of one per step. V1
+    // 1x g3's stage-2 and -3 conv3s read runs of 6-7 and 13-14 adjacent
+    // channels per group (20% of their slots were zero); 1x g8's runs of 1-3
+    // (37-75% used: they kept the broadcast form until the singles). Measured
+    // on ARM (qemu counts, llvm-mca-19, bench/results/qemu_aarch64_counts.md):
+    // V1 1x g3 -3.7% instructions, N1 -6% cycles; 1x g8 -2.4% instructions.
     if (by_lane(packer.dot()))
         for (auto &qi : qs.inputs) {
             qi.singles.resize(qi.groups.size());

@@ -162,8 +162,7 @@ struct Lowered {
 
 // input (1 x 48 x 6 x 6) -> one stride-1 ShuffleNet unit "u" with g = 3 (mid 12, n = 4), optimized and lowered.
 void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool se = false, bool int8 = false,
-                DotProduct dot = DotProduct::None, bool every_tensor = false, Precision floats = Precision::FP32,
-                double lane_min_use = 0) {
+                DotProduct dot = DotProduct::None, bool every_tensor = false, Precision floats = Precision::FP32) {
     std::string text = std::string(R"({"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
         "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3, "shuffle_convention": ")") +
                        (convention == ShuffleConvention::Paper ? "paper" : "inverse") + R"(", "shuffle_position": ")" +
@@ -187,7 +186,6 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
     PackingOptions packing;
     packing.group_padding = 16;
     packing.dot = dot;
-    packing.lane_min_use = lane_min_use;  // 0: by lane even where the 4-channel groups leave slots empty
     out.blob = pack_weights(out.graph, out.weights, out.plan, packing);
     out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
 }
@@ -484,19 +482,23 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         }
 }
 
-// By lane (ARM fp32), a conv whose steps would leave too many slots empty
-// keeps the broadcast form: in the unit, conv3 reads 4 channels per group
-// through the shuffle (runs of 1-2 adjacent channels: 4 of 12 slots used), conv1
-// reads its input's channels in whole steps (every slot used).
-TEST(ByLane, ConvsThatWouldWasteSlotsKeepTheBroadcastForm) {
+// By lane (ARM fp32), a step a group would fill only in part is read as
+// single channels: in the unit, conv3 reads 4 channels per group through the
+// shuffle (runs of 1-2 adjacent channels: no whole step), all 4 alone; conv1
+// reads its input's channels in whole steps (every slot used), none alone.
+TEST(ByLane, PartlyFilledStepsAreReadAsSingleChannels) {
     Lowered l;
-    ASSERT_NO_FATAL_FAILURE(lower_unit(l, ShuffleConvention::Paper, true, false, false, DotProduct::F32Lanes, false,
-                                       Precision::FP32, PackingOptions{}.lane_min_use));
-    EXPECT_EQ(l.blob.nodes[static_cast<size_t>(l.graph.find("u.conv3"))].dot, DotProduct::None);
+    ASSERT_NO_FATAL_FAILURE(lower_unit(l, ShuffleConvention::Paper, true, false, false, DotProduct::F32Lanes));
+    const PackedNode &conv3 = l.blob.nodes[static_cast<size_t>(l.graph.find("u.conv3"))];
+    ASSERT_EQ(conv3.dot, DotProduct::F32Lanes);
+    ASSERT_EQ(conv3.dot_inputs.size(), 1u);
+    EXPECT_EQ(conv3.dot_inputs[0].steps, 0);
+    EXPECT_EQ(conv3.dot_inputs[0].singles, 4);
     const PackedNode &conv1 = l.blob.nodes[static_cast<size_t>(l.graph.find("u.conv1"))];
     ASSERT_EQ(conv1.dot, DotProduct::F32Lanes);
     ASSERT_EQ(conv1.dot_inputs.size(), 1u);
     EXPECT_EQ(conv1.dot_inputs[0].unit.offset, -1) << "whole steps of the conv's own storage group need no tables";
+    EXPECT_EQ(conv1.dot_inputs[0].singles, 0);
 }
 
 // int8 with ARM's sdot, on the committed Fashion-MNIST V1 g3 model and its
