@@ -186,6 +186,9 @@ Expr Lowering::weight_half_at(int64_t offset, Expr index) {
 }
 
 Expr Lowering::table_at(const PackedArray &table, const std::string &name, Expr index, int lo, int hi) {
+    // For the autoschedulers, from the weights and clamped (they reject the
+    // promise, and Mullapudi2016 fails on a constant buffer).
+    if (!packed_.promise_table_ranges) return clamp(reinterpret<int32_t>(weight_at(table.offset, index)), lo, hi);
     Buffer<int32_t> entries(static_cast<int>(table.floats), name);
     for (int64_t i = 0; i < table.floats; i++) {
         int32_t v;

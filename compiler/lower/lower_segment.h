@@ -155,7 +155,8 @@ public:
     // Entry `index` of a packed int32 table (a folded shuffle's steps), every
     // entry in [lo, hi]: a constant of the compiled code, not read from the
     // weights at run time (an app's weights file cannot move a read), so its
-    // range is promised to Halide instead of clamped per use.
+    // range is promised to Halide instead of clamped per use (for the
+    // autoschedulers read from the weights and clamped: PackingOptions::promise_table_ranges).
     Halide::Expr table_at(const PackedArray &table, const std::string &name, Halide::Expr index, int lo, int hi);
 
     // Definitions over a stage's variables: f(vars) = e(channel, k, g) where

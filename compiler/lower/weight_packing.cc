@@ -99,6 +99,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     out.group_padding = options.group_padding;
     out.dot = options.dot;
     out.max_keeps_nan = options.max_keeps_nan;
+    out.promise_table_ranges = options.promise_table_ranges;
     out.nodes.resize(graph.nodes.size());
     WeightPacker packer(graph, weights, plan, out, options.use_dot);
     for (size_t i = 0; i < graph.nodes.size(); i++) {

@@ -118,6 +118,11 @@ struct PackingOptions {
     // The target's float max returns a NaN operand (ARM's fmax, which Halide
     // emits for max on float32): max pooling then keeps a NaN in one instruction.
     bool max_keeps_nan = false;
+    // The lowering compiles the step tables in and promises Halide their
+    // entries' range (Lowering::table_at) instead of reading them from the
+    // weights and clamping them per step. Off for Halide's autoschedulers
+    // (Mullapudi2016 warns at every promise and fails on a constant table).
+    bool promise_table_ranges = true;
 };
 
 // Zeros after the last array: a channel block rounded up past a group's
@@ -129,7 +134,8 @@ struct PackedWeights {
     std::vector<PackedNode> nodes;  // one per graph node
     int64_t group_padding = 16;
     DotProduct dot = DotProduct::None;
-    bool max_keeps_nan = false;  // PackingOptions::max_keeps_nan, for the lowering
+    bool max_keeps_nan = false;          // PackingOptions::max_keeps_nan, for the lowering
+    bool promise_table_ranges = true;  // PackingOptions::promise_table_ranges, for the lowering
     // (offset, floats) of every array, in order: the layout the external
     // weights fingerprint covers.
     std::vector<std::pair<int64_t, int64_t>> arrays;
