@@ -27,6 +27,15 @@ expect_one_line() {  # DESCRIPTION EXPECTED-TEXT COMMAND...
 }
 expect_one_line "bad autoscheduler" '--autoschedule: unknown autoscheduler "Bogus"' \
     "$shufflec" compile "$spec" --random-weights 1 --autoschedule Bogus --jobs 4 -o "$tmp/out"
+# Halide's autoschedulers on a unit whose conv3 reads through the shuffle's
+# step tables (ARM by lane): no error, and no warning at every table read.
+cat > "$tmp/unit.json" <<'JSON'
+{"format": "shufflec-spec/1", "name": "unit", "input": {"shape": [1, 48, 6, 6]},
+ "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 48, "groups": 3}]}
+JSON
+"$shufflec" compile "$tmp/unit.json" --random-weights 1 --target arm-64-linux --autoschedule Mullapudi2016 \
+    -o "$tmp/auto" --quiet 2> "$tmp/auto.txt" || fail "autoscheduled ARM unit: $(tail -3 "$tmp/auto.txt")"
+grep -q "Unhandled intrinsic" "$tmp/auto.txt" && fail "autoscheduled ARM unit: $(grep -c "Unhandled intrinsic" "$tmp/auto.txt") warnings"
 expect_one_line "bad target feature" 'feature "avx512_cannonlake" is not available for x86-64-linux (it takes none)' \
     "$shufflec" compile "$spec" --random-weights 1 --target x86-64-linux-avx512_cannonlake -o "$tmp/out"
 expect_one_line "unknown target" 'unsupported target "mips-32-linux"' \
