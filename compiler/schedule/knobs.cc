@@ -174,8 +174,9 @@ const std::vector<KnobDef> &knob_defs() {
              "model's precision: int8 or bf16 dot products (4 int8 products per lane: vpdpbusd, sdot; without "
              "those 2 int8 products widened to 16 bits: vpmaddwd, NEON mul + sadalp; 2 bf16: vdpbf16ps), or on "
              "ARM fp32 and fp16 (arm_fp16) by lane (a vector load of 4 or 8 input channels "
-             "per pixel, fmla v.4s, v.4s, v.s[j]; only where the folded shuffle leaves 80% of the slots "
-             "used); false: one broadcast input channel per step (read when the weights are packed); unset: true"),
+             "per pixel, fmla v.4s, v.4s, v.s[j]; the channels of steps a group would fill only in part "
+             "one broadcast each); false: one broadcast input channel per step (read when the weights are "
+             "packed); unset: true"),
     };
     return defs;
 }

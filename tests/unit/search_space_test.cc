@@ -251,6 +251,36 @@ TEST(SearchSpace, TheStemChoosesItsInputLayoutAndNeonHasOneVectorWidth) {
     }
 }
 
+// On ARM (no memory operands) a float depthwise conv's 9 tap weights stay in
+// registers across its register tile: the default tile leaves room for them
+// beside the accumulators and a tap row of inputs (wider tiles spilled);
+// x86's FMAs read the weights from memory, its tiles are the 1x1 model's.
+TEST(SearchSpace, ArmDepthwiseTilesKeepTheirTapWeightsInRegisters) {
+    unit::TempDir dir;
+    auto depthwise_choices = [&](const char *target) {
+        PreparedModel p = unit::prepare_tiny(target, dir);
+        std::vector<ScheduleChoice> found;
+        for (const auto &u : search_space(p, 1).units) {
+            LoweredSegment lowered = lower_segment(p.graph, p.blob, p.plan, u.segment);
+            for (const ScheduleChoice &c : apply_schedule(lowered, p.graph, p.plan, p.schedule, p.target.halide))
+                if (c.kind == "depthwise" && !c.fused) found.push_back(c);
+        }
+        return found;
+    };
+    std::vector<ScheduleChoice> arm = depthwise_choices("arm-64-linux");
+    ASSERT_GE(arm.size(), 3u);  // a depthwise root per unit
+    for (const ScheduleChoice &c : arm) {
+        EXPECT_EQ(c.registers, 32) << c.root;
+        // accumulators + tap weights + a tap row of inputs, two spare
+        EXPECT_LE(c.channel_vectors * c.tile_x + c.channel_vectors * 9 + 3, c.registers - 2) << c.root;
+        EXPECT_GE(c.tile_x, std::min<int64_t>(4, c.width)) << c.root;  // still a tile of pixels
+    }
+    bool wider = false;  // on AVX-512 (32 registers too), some tile does not leave that room
+    for (const ScheduleChoice &c : depthwise_choices("x86-64-linux-avx512"))
+        wider = wider || c.channel_vectors * c.tile_x + c.channel_vectors * 9 + 3 > c.registers - 2;
+    EXPECT_TRUE(wider);
+}
+
 // The layout choice: internal 1x1 and depthwise roots whose channels are not
 // whole vectors may vectorize over pixels (channel_vectors then counts
 // channels, tile_x vectors of pixels); unit outputs, whole vectors of channels
