@@ -82,10 +82,10 @@ struct PackedNode {
         int64_t steps = 0;
         int64_t unit_size = 0;  // the input's stored channels per storage group
         // No tables (offset -1): step q of group g reads stored channels from
-        // g * group_stride + q * slots (group_stride: the unit size, or any
-        // in an input stored as one unit).
+        // first + g * group_stride + q * slots (group_stride: the unit size,
+        // or any in an input stored as one unit).
         PackedArray weight, unit, start;
-        int64_t group_stride = 0;
+        int64_t group_stride = 0, first = 0;
         // By lane: channels left over from steps the group would fill only
         // in part, each read alone (a broadcast, no zero slots): `singles` per
         // group, weights [group][single][k padded] (F16Lanes: in halves), the

@@ -134,10 +134,12 @@ struct DotSteps {
         int64_t single_count = 0;                    // singles per group (the most any needs)
         std::vector<std::vector<Single>> singles;  // [group][single]
         // Every step q of group g reads whole slots at stored channel
-        // g * group_stride + q * slots, within storage group g (group_stride is
-        // the unit size) or in an input stored as one unit: no tables.
+        // first + g * group_stride + q * slots, within storage group g
+        // (group_stride is the unit size) or in an input stored as one unit:
+        // no tables. (V2's branches read a channel range of each tensor the
+        // folded split and shuffle left: regular from its first channel.)
         bool regular = false;
-        int64_t group_stride = 0;
+        int64_t group_stride = 0, first = 0;
     };
     int slots = 4;
     std::vector<Input> inputs;  // per input tensor of the conv
@@ -213,15 +215,17 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
         auto stored = [&](const DotSteps::Step &step) { return step.unit * qi.unit_size + step.start; };
         bool one_unit = qi.units == 1;
         qi.regular = qi.count > 0 && !qi.groups[0].empty();
+        if (qi.regular) qi.first = stored(qi.groups[0][0]);
         if (qi.regular && qi.groups.size() > 1 && !qi.groups[1].empty())
-            qi.group_stride = stored(qi.groups[1][0]) - stored(qi.groups[0][0]);
-        qi.regular = qi.regular && (one_unit || qi.group_stride == qi.unit_size);
+            qi.group_stride = stored(qi.groups[1][0]) - qi.first;
+        qi.regular = qi.regular && (one_unit || (qi.group_stride == qi.unit_size &&
+                                                 qi.first + qi.count * qs.slots <= qi.unit_size));
         for (size_t gi = 0; qi.regular && gi < qi.groups.size(); gi++) {
             const auto &list = qi.groups[gi];
             qi.regular = static_cast<int64_t>(list.size()) == qi.count;
             for (size_t q = 0; q < list.size(); q++) {
                 const DotSteps::Step &step = list[q];
-                qi.regular = qi.regular && stored(step) == static_cast<int64_t>(gi) * qi.group_stride +
+                qi.regular = qi.regular && stored(step) == qi.first + static_cast<int64_t>(gi) * qi.group_stride +
                                                                   static_cast<int64_t>(q) * qs.slots;
                 for (int j = 0; j < qs.slots; j++) qi.regular = qi.regular && step.channel[static_cast<size_t>(j)] >= 0;
             }
@@ -279,6 +283,7 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
         }
         if (qi.regular) {  // no tables
             d.group_stride = qi.group_stride;
+            d.first = qi.first;
             continue;
         }
         std::vector<float> units, starts;
@@ -418,6 +423,7 @@ void lower(Lowering &L, int index) {
             RDom r(0, slots, 0, steps, "r" + std::to_string(t));
             // Regular steps: the stored channel at `offset` from the group's first.
             auto regular = [&](Expr offset) {
+                offset += static_cast<int>(d.first);
                 if (d.group_stride == d.unit_size) return in.raw_at_group(offset, gv, unit, x, y, n);
                 return in.raw_at(gv * static_cast<int>(d.group_stride) + offset, x, y, n);  // one unit
             };

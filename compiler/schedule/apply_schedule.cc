@@ -373,10 +373,12 @@ private:
         const Stage &ts = stage(tuned);
         StepForm form = step_form(ts);
         int slots = form.slots;
-        // On ARM (no memory operands) a float depthwise conv's taps keep their
-        // weights in registers (DepthwiseWindow).
+        // On ARM (no memory operands) a depthwise conv's taps keep their
+        // weights in registers (DepthwiseWindow); int8 too (V2 with sdot:
+        // 38.48 -> 37.46 M instructions, A55 37.8 -> 36.2 M cycles; without
+        // sdot 74.89 -> 73.87, 74.7 -> 73.1).
         DepthwiseWindow window;
-        if (ts.kind == Stage::Depthwise && target_.arch == Halide::Target::ARM && !plan_.int8() && tn.groups > 1)
+        if (ts.kind == Stage::Depthwise && target_.arch == Halide::Target::ARM && tn.groups > 1)
             window = {tn.kernel_h, tn.kernel_w, tn.stride_w};
         Tiling t = choose_tiling(knobs, channels, s.w, form, window);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops

@@ -705,13 +705,24 @@ TEST(ShuffleLowering16Bit, WholeNetworkInOnePipeline) {
     }
 }
 
-TEST(ShuffleLoweringV2, NoSplitConcatOrShuffleIsMaterialized) {
+namespace {
+
+// A small ShuffleNet V2 (3 stages, random weights), optimized.
+Graph tiny_v2(Weights &w) {
     std::string text = R"({"format": "shufflec-spec/1", "name": "v2", "input": {"shape": [1, 3, 32, 32]},
         "family": {"name": "shufflenet_v2", "stage_out_channels": [8, 16, 32, 64, 80], "stage_repeats": [2, 3, 1],
                    "num_classes": 10}})";
     Graph g = parse_spec_text(text, "v2.json");
-    Weights w = random_weights(g, 5);
+    w = random_weights(g, 5);
     optimize(g, w);
+    return g;
+}
+
+}  // namespace
+
+TEST(ShuffleLoweringV2, NoSplitConcatOrShuffleIsMaterialized) {
+    Weights w;
+    Graph g = tiny_v2(w);
     SegmentPlan plan = plan_segments(g);
     PackedWeights blob = pack_weights(g, w, plan);
     ScheduleFile schedule;
@@ -746,6 +757,34 @@ TEST(ShuffleLoweringV2, NoSplitConcatOrShuffleIsMaterialized) {
     EXPECT_GT(slices, 0) << "stage 3 and 4's first depthwise convs read parts of the previous unit";
     EXPECT_GE(stages, 30);
     EXPECT_GE(materialized, 10);
+}
+
+// By lane (ARM fp32), a V2 branch's 1x1 conv reads a channel range of each
+// tensor the folded split and shuffle left, from the range's first channel:
+// whole steps need no tables (DotInput::first; the tables' loads and address
+// arithmetic cost 5 instructions per step on ARM). The compiled
+// torchvision V2 matches PyTorch on ARM under qemu (compiled_model_test).
+TEST(ShuffleLoweringV2, BranchConvsReadTheirChannelRangesWithoutTables) {
+    Weights w;
+    Graph g = tiny_v2(w);
+    SegmentPlan plan = plan_segments(g);
+    PackingOptions packing;
+    packing.group_padding = 4;
+    packing.dot = DotProduct::F32Lanes;
+    PackedWeights blob = pack_weights(g, w, plan, packing);
+    int inner = 0;
+    for (size_t i = 0; i < g.nodes.size(); i++) {
+        for (size_t t = 0; t < blob.nodes[i].dot_inputs.size(); t++) {
+            const PackedNode::DotInput &d = blob.nodes[i].dot_inputs[t];
+            if (d.steps == 0 || d.first == 0) continue;
+            SCOPED_TRACE(g.nodes[i].name);
+            EXPECT_EQ(d.unit.offset, -1) << "a range that starts inside its tensor reads through tables";
+            int64_t channels = g.nodes[static_cast<size_t>(g.nodes[i].inputs[t])].shape.c;
+            EXPECT_LE(d.first + d.steps * 4, channels);
+            inner++;
+        }
+    }
+    EXPECT_GE(inner, 3) << "stage 3's units read the second half of a shuffled tensor";
 }
 
 namespace {

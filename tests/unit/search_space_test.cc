@@ -251,7 +251,7 @@ TEST(SearchSpace, TheStemChoosesItsInputLayoutAndNeonHasOneVectorWidth) {
     }
 }
 
-// On ARM (no memory operands) a float depthwise conv's 9 tap weights stay in
+// On ARM (no memory operands) a depthwise conv's 9 tap weights stay in
 // registers across its register tile: the default tile leaves room for them
 // beside the accumulators and a tap row of inputs (wider tiles spilled);
 // x86's FMAs read the weights from memory, its tiles are the 1x1 model's.
