@@ -145,7 +145,9 @@ struct DotSteps {
     std::vector<Input> inputs;  // per input tensor of the conv
 };
 
-std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
+// The steps of a dot-product conv's inputs, each step at the first unread
+// stored channel, or (align) at the multiple of the slots at or below it.
+std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bool align) {
     const Node &node = packer.node(index);
     const Graph &g = packer.graph();
     const SegmentPlan &plan = packer.plan();
@@ -172,7 +174,9 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
             DotSteps::Input &qi = qs.inputs[static_cast<size_t>(stored.first)];
             DotSteps::Step step;
             step.unit = stored.second / qi.unit_size;
-            step.start = std::min(stored.second % qi.unit_size, qi.unit_size - qs.slots);
+            int64_t at = stored.second % qi.unit_size;
+            if (align) at -= at % qs.slots;
+            step.start = std::min(at, qi.unit_size - qs.slots);
             for (size_t j = 0; j < static_cast<size_t>(qs.slots); j++) {
                 int64_t channel = step.unit * qi.unit_size + step.start + static_cast<int64_t>(j);
                 std::pair<int, int64_t> c{stored.first, channel};
@@ -230,6 +234,27 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
                 for (int j = 0; j < qs.slots; j++) qi.regular = qi.regular && step.channel[static_cast<size_t>(j)] >= 0;
             }
         }
+    }
+    return qs;
+}
+
+// By lane, an input read through a channel range that starts between two
+// multiples of the slots (V2: the second half of a 116-channel tensor starts
+// at 58) takes its steps at the multiples, its first channels alone, where
+// that leaves no more channels alone: its loads then sit at offsets ARM's
+// scaled `ldr q` holds (an unaligned range costs an address `add` per pixel
+// and step).
+std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
+    std::optional<DotSteps> qs = form_dot_steps(packer, index, false);
+    if (!qs || !by_lane(packer.dot())) return qs;
+    auto aligned = [&](const DotSteps::Input &qi) { return qi.regular && qi.first % qs->slots == 0; };
+    std::optional<DotSteps> at_multiples;
+    for (size_t t = 0; t < qs->inputs.size(); t++) {
+        if (aligned(qs->inputs[t]) || !qs->inputs[t].regular) continue;
+        if (!at_multiples) at_multiples = form_dot_steps(packer, index, true);
+        if (at_multiples && aligned(at_multiples->inputs[t]) &&
+            at_multiples->inputs[t].single_count <= qs->inputs[t].single_count)
+            qs->inputs[t] = at_multiples->inputs[t];
     }
     return qs;
 }

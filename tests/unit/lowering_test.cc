@@ -708,10 +708,10 @@ TEST(ShuffleLowering16Bit, WholeNetworkInOnePipeline) {
 namespace {
 
 // A small ShuffleNet V2 (3 stages, random weights), optimized.
-Graph tiny_v2(Weights &w) {
+Graph tiny_v2(Weights &w, const std::string &stage_out_channels = "[8, 16, 32, 64, 80]") {
     std::string text = R"({"format": "shufflec-spec/1", "name": "v2", "input": {"shape": [1, 3, 32, 32]},
-        "family": {"name": "shufflenet_v2", "stage_out_channels": [8, 16, 32, 64, 80], "stage_repeats": [2, 3, 1],
-                   "num_classes": 10}})";
+        "family": {"name": "shufflenet_v2", "stage_out_channels": )" + stage_out_channels +
+                       R"(, "stage_repeats": [2, 3, 1], "num_classes": 10}})";
     Graph g = parse_spec_text(text, "v2.json");
     w = random_weights(g, 5);
     optimize(g, w);
@@ -765,26 +765,35 @@ TEST(ShuffleLoweringV2, NoSplitConcatOrShuffleIsMaterialized) {
 // arithmetic cost 5 instructions per step on ARM). The compiled
 // torchvision V2 matches PyTorch on ARM under qemu (compiled_model_test).
 TEST(ShuffleLoweringV2, BranchConvsReadTheirChannelRangesWithoutTables) {
+    // Stage 2's 40 channels: its units' branches read ranges from channel 10
+    // of 20-channel tensors.
     Weights w;
-    Graph g = tiny_v2(w);
+    Graph g = tiny_v2(w, "[8, 40, 80, 96, 64]");
     SegmentPlan plan = plan_segments(g);
     PackingOptions packing;
     packing.group_padding = 4;
     packing.dot = DotProduct::F32Lanes;
     PackedWeights blob = pack_weights(g, w, plan, packing);
-    int inner = 0;
+    int inner = 0, moved = 0;
     for (size_t i = 0; i < g.nodes.size(); i++) {
+        const Node &node = g.nodes[i];
         for (size_t t = 0; t < blob.nodes[i].dot_inputs.size(); t++) {
             const PackedNode::DotInput &d = blob.nodes[i].dot_inputs[t];
             if (d.steps == 0 || d.first == 0) continue;
-            SCOPED_TRACE(g.nodes[i].name);
+            SCOPED_TRACE(node.name);
             EXPECT_EQ(d.unit.offset, -1) << "a range that starts inside its tensor reads through tables";
-            int64_t channels = g.nodes[static_cast<size_t>(g.nodes[i].inputs[t])].shape.c;
+            int64_t channels = g.nodes[static_cast<size_t>(node.inputs[t])].shape.c;
             EXPECT_LE(d.first + d.steps * 4, channels);
             inner++;
+            // A range starting between multiples of 4 steps from the next one, its first channels alone.
+            for (const InputPart &part : node.parts)
+                if (part.input == static_cast<int>(t) && part.begin % 4 != 0 && d.first % 4 == 0 && d.first > part.begin &&
+                    d.singles > 0)
+                    moved++;
         }
     }
-    EXPECT_GE(inner, 3) << "stage 3's units read the second half of a shuffled tensor";
+    EXPECT_GE(inner, 3) << "the units read the second half of a shuffled tensor";
+    EXPECT_GE(moved, 1) << "no range's steps moved to a multiple of 4";
 }
 
 namespace {
