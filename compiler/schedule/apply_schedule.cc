@@ -74,6 +74,16 @@ struct Tiling {
     int block() const { return vector * vectors; }
 };
 
+// The outputs a register tile of `vectors` x `tile_x` computes for
+// `channels` x `width` outputs, per output: padding lanes and shifted pixel
+// tiles are wasted work.
+double tile_waste(int vectors, int tile_x, int vector, int64_t channels, int64_t width) {
+    int64_t block = int64_t{vectors} * vector;
+    double lanes = static_cast<double>((channels + block - 1) / block * block) / static_cast<double>(channels);
+    double pixels = static_cast<double>((width + tile_x - 1) / tile_x * tile_x) / static_cast<double>(width);
+    return lanes * pixels;
+}
+
 // Relative time of a register tile of `vectors` x `tile_x` for `channels` x
 // `width` outputs. Per reduction step the tile does vectors * tile_x FMAs and
 // loads vectors weight vectors + tile_x broadcast inputs (two of each per
@@ -81,13 +91,10 @@ struct Tiling {
 // cost for the loop and the input index (which holds the folded shuffle).
 // Padding lanes and shifted pixel tiles are wasted work.
 double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width, int slots = 1) {
-    int64_t block = int64_t{vectors} * vector;
-    double lanes = static_cast<double>((channels + block - 1) / block * block) / static_cast<double>(channels);
-    double pixels = static_cast<double>((width + tile_x - 1) / tile_x * tile_x) / static_cast<double>(width);
     double fma = vectors * tile_x, loads = vectors + static_cast<double>(tile_x) / slots;
     const double overhead_cycles = 1.5;
     double cycles = std::max(fma, loads) / 2 + overhead_cycles;
-    return lanes * pixels * cycles / (fma / 2);
+    return tile_waste(vectors, tile_x, vector, channels, width) * cycles / (fma / 2);
 }
 
 // A float 1x1 conv by lane (NEON fmla by element: F32Lanes, F16Lanes) in
@@ -101,12 +108,9 @@ double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t 
 // of 8x2; exact counts under qemu, llvm-mca-19 cycles): 2% fewer
 // instructions, 9% fewer Cortex-A55 cycles, 2% more Neoverse-N1 cycles.
 double lane_tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width, int slots, bool tables) {
-    int64_t block = int64_t{vectors} * vector;
-    double lanes = static_cast<double>((channels + block - 1) / block * block) / static_cast<double>(channels);
-    double pixels = static_cast<double>((width + tile_x - 1) / tile_x * tile_x) / static_cast<double>(width);
     double fma = static_cast<double>(vectors) * tile_x * slots;
     double instructions = fma + tile_x + (vectors + 1) / 2 * slots + (tables ? 8 : 3);
-    return lanes * pixels * instructions / fma;
+    return tile_waste(vectors, tile_x, vector, channels, width) * instructions / fma;
 }
 
 // A depthwise conv on a target whose FMAs take no memory operand (ARM): with
@@ -132,14 +136,11 @@ bool depthwise_tile_fits(int vectors, int tile_x, int registers, const Depthwise
 
 double depthwise_tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width,
                            const DepthwiseWindow &w) {
-    int64_t block = int64_t{vectors} * vector;
-    double lanes = static_cast<double>((channels + block - 1) / block * block) / static_cast<double>(channels);
-    double pixels = static_cast<double>((width + tile_x - 1) / tile_x * tile_x) / static_cast<double>(width);
     int taps = w.kh * w.kw;
     double fma = static_cast<double>(vectors) * tile_x * taps;
     double instructions = fma + vectors * taps + vectors * w.kh * ((tile_x - 1) * w.stride + w.kw) +
                           vectors * tile_x + 8;
-    return lanes * pixels * instructions / fma;
+    return tile_waste(vectors, tile_x, vector, channels, width) * instructions / fma;
 }
 
 int64_t constant_extent(const RDom &r) {
