@@ -232,9 +232,12 @@ Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
     Value in = value(node);
     if (raw && !in.q.quantized && plan_.float_element() == Element::F32) internal_error("'", g_.nodes[node].name, "' is not stored narrow");
     if (raw) {
+        // Integers pad with zero, or with their lowest value for -infinity (max pooling).
         Type t = stored_type(in.f);
-        if (!t.is_float() && !Internal::is_const_zero(pad_value)) internal_error("integers padded with ", pad_value);
-        pad_value = t.is_float() ? cast(t, pad_value) : Internal::make_zero(t);
+        const double *v = Internal::as_const_float(pad_value);
+        bool lowest = v && std::isinf(*v) && *v < 0;
+        if (!t.is_float() && !Internal::is_const_zero(pad_value) && !lowest) internal_error("integers padded with ", pad_value);
+        pad_value = t.is_float() ? cast(t, pad_value) : lowest ? t.min() : Internal::make_zero(t);
     }
     Func src(in.f.name() + (raw ? "_raw_view" : "_view"));
     Region bounds;
@@ -314,6 +317,7 @@ Expr Lowering::max_keeping_nan(Expr acc, Expr tap) const {
     // one instruction where the form below took seven (V1 1x g3's max pool:
     // see bench/results/qemu_aarch64_counts.md).
     if (packed_.max_keeps_nan && acc.type() == Float(32)) return max(acc, tap);
+    if (!acc.type().is_float()) return max(acc, tap);  // integers have no NaN
     // acc < tap is false for a NaN acc: one maxps(tap, acc) on x86 keeps it. A
     // NaN tap sets every bit of the result (all ones is a NaN): a compare and an
     // or, with no blend (a select of tap on both conditions took four

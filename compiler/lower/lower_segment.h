@@ -130,6 +130,8 @@ public:
     const PackedNode &packed(int node) const { return packed_.nodes[node]; }
     // The target's dot-product form for the model's precision (PackingOptions::dot).
     DotProduct target_dot() const { return packed_.dot; }
+    // Whether float FMAs take one lane of a vector (PackingOptions::float_by_element).
+    bool float_by_element() const { return packed_.float_by_element; }
 
     // A node's value as seen from this segment.
     Value value(int node);

@@ -99,6 +99,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     out.group_padding = options.group_padding;
     out.dot = options.dot;
     out.max_keeps_nan = options.max_keeps_nan;
+    out.float_by_element = options.float_by_element || by_lane(options.dot);
     out.promise_table_ranges = options.promise_table_ranges;
     out.nodes.resize(graph.nodes.size());
     WeightPacker packer(graph, weights, plan, out, options.use_dot);

@@ -95,6 +95,13 @@ struct PackedNode {
         PackedArray single_weight, single_unit, single_offset;
     };
     std::vector<DotInput> dot_inputs;
+    // A conv of an int8 model whose value is stored in int8 at scale s (its
+    // plan's ValueQuant): multiplier (a float conv: weights) and bias divided
+    // by s, its epilogue rounds to the integers, clamped to [out_lo, out_hi]
+    // (the fused activation's bounds in steps of s within the type's range)
+    // with no float activation or scaling (conv.cc: plan_integer_out).
+    bool integer_out = false;
+    int out_lo = 0, out_hi = 0;
     DotProduct dot = DotProduct::None;
     PackedArray acc_init;
     PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift
@@ -118,6 +125,11 @@ struct PackingOptions {
     // The target's float max returns a NaN operand (ARM's fmax, which Halide
     // emits for max on float32): max pooling then keeps a NaN in one instruction.
     bool max_keeps_nan = false;
+    // The target's float FMAs take one lane of a vector (NEON fmla by
+    // element): a float general conv (the stem) reads its taps by lane
+    // (conv.cc), in an fp32 model (dot F32Lanes implies it) or an int8
+    // model's float stem.
+    bool float_by_element = false;
     // The lowering compiles the step tables in and promises Halide their
     // entries' range (Lowering::table_at) instead of reading them from the
     // weights and clamping them per step. Off for Halide's autoschedulers
@@ -135,6 +147,7 @@ struct PackedWeights {
     int64_t group_padding = 16;
     DotProduct dot = DotProduct::None;
     bool max_keeps_nan = false;          // PackingOptions::max_keeps_nan, for the lowering
+    bool float_by_element = false;       // PackingOptions::float_by_element, or a by-lane dot
     bool promise_table_ranges = true;  // PackingOptions::promise_table_ranges, for the lowering
     // (offset, floats) of every array, in order: the layout the external
     // weights fingerprint covers.

@@ -117,13 +117,16 @@ int64_t grouping(const Graph &g, const std::vector<int64_t> &groupings, const No
 // g' * unit + k, k < unit, are adjacent). Walking the group's stored channels
 // in order, each step starts at the first one not yet read (moved back to fit
 // its storage group); a slot holding no channel of this group, or one read
-// already, gets a zero weight.
+// already, gets a zero weight. An input stored in groups narrower than a step
+// (V2: the 1-3 channel parts a chain of folded splits and shuffles leaves) has
+// no steps: its channels are read alone (Single).
 struct DotSteps {
     struct Step {
         int64_t unit = 0, start = 0;
         std::array<int64_t, kMaxDotSlots> channel{};  // per slot: the logical input channel of the group, or -1
     };
-    // By lane, a channel of a step the group fills only in part, read alone.
+    // A channel read alone, one broadcast each: by lane, one of a step the
+    // group fills only in part; in any form, one of an input too narrow for a step.
     struct Single {
         int64_t unit = 0, offset = 0, channel = 0;  // where it is stored; its logical input channel
     };
@@ -160,9 +163,10 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
         DotSteps::Input &qi = qs.inputs.emplace_back();
         int64_t channels = g.nodes[in].shape.c;
         qi.unit_size = plan.grouping[in] > 0 ? plan.grouping[in] : channels;
-        if (qi.unit_size < qs.slots || channels % qi.unit_size != 0) return std::nullopt;
+        if (channels % qi.unit_size != 0) return std::nullopt;
         qi.units = channels / qi.unit_size;
         qi.groups.resize(static_cast<size_t>(node.groups));
+        qi.singles.resize(static_cast<size_t>(node.groups));
     }
     for (int64_t gi = 0; gi < node.groups; gi++) {
         // (input, stored channel) -> logical input channel of this group
@@ -172,6 +176,12 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
         for (auto [stored, ci] : logical) {
             if (read.count(stored)) continue;
             DotSteps::Input &qi = qs.inputs[static_cast<size_t>(stored.first)];
+            if (qi.unit_size < qs.slots) {
+                read.insert(stored);
+                qi.singles[static_cast<size_t>(gi)].push_back(
+                    {stored.second / qi.unit_size, stored.second % qi.unit_size, ci});
+                continue;
+            }
             DotSteps::Step step;
             step.unit = stored.second / qi.unit_size;
             int64_t at = stored.second % qi.unit_size;
@@ -196,7 +206,6 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
     // V1 1x g3 -3.7% instructions, N1 -6% cycles; 1x g8 -2.4% instructions.
     if (by_lane(packer.dot()))
         for (auto &qi : qs.inputs) {
-            qi.singles.resize(qi.groups.size());
             for (size_t gi = 0; gi < qi.groups.size(); gi++) {
                 std::vector<DotSteps::Step> whole;
                 for (const DotSteps::Step &step : qi.groups[gi]) {
@@ -211,11 +220,12 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
                             qi.singles[gi].push_back({step.unit, step.start + j, step.channel[static_cast<size_t>(j)]});
                 }
                 qi.groups[gi] = whole;
-                qi.single_count = std::max<int64_t>(qi.single_count, static_cast<int64_t>(qi.singles[gi].size()));
             }
         }
     for (auto &qi : qs.inputs) {
         for (const auto &list : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(list.size()));
+        for (const auto &list : qi.singles)
+            qi.single_count = std::max<int64_t>(qi.single_count, static_cast<int64_t>(list.size()));
         auto stored = [&](const DotSteps::Step &step) { return step.unit * qi.unit_size + step.start; };
         bool one_unit = qi.units == 1;
         qi.regular = qi.count > 0 && !qi.groups[0].empty();
@@ -293,9 +303,16 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
                 const DotSteps::Single *s = single(gi, i);
                 return s ? value(gi, kk, s->channel) : 0.0f;
             };
-            d.single_weight = packer.dot() == DotProduct::F16Lanes
-                                  ? packer.append_grouped_f16(groups, group, qi.single_count, single_weight)
-                                  : packer.append_grouped(groups, group, qi.single_count, single_weight);
+            // As the steps' weights: int8, halves by lane in fp16, else floats
+            // (bf16: the bfloat16 values).
+            if (dot_precision(packer.dot()) == Precision::Int8)
+                d.single_weight = packer.append_grouped_i8(groups, group, qi.single_count, [&](int64_t gi, int64_t kk, int64_t i) {
+                    return static_cast<int>(single_weight(gi, kk, i));
+                });
+            else if (packer.dot() == DotProduct::F16Lanes)
+                d.single_weight = packer.append_grouped_f16(groups, group, qi.single_count, single_weight);
+            else
+                d.single_weight = packer.append_grouped(groups, group, qi.single_count, single_weight);
             std::vector<float> units, offsets;  // a missing single reads channel 0 with zero weights
             for (int64_t gi = 0; gi < groups; gi++)
                 for (int64_t i = 0; i < qi.single_count; i++) {
@@ -306,6 +323,7 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
             d.single_unit = packer.append(units);
             d.single_offset = packer.append(offsets);
         }
+        if (qi.count == 0) continue;  // singles only
         if (qi.regular) {  // no tables
             d.group_stride = qi.group_stride;
             d.first = qi.first;
@@ -324,6 +342,33 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
     }
 }
 
+// Whether a conv of an int8 model computes the integers its value is stored
+// as in its epilogue (PackedNode::integer_out), and their bounds: q =
+// clamp(round(acc x m / s + b / s)) is the reference's clamp(round(act(acc x
+// m + b) / s)) (quantize/quantization.h), as a monotone rounding commutes
+// with the activation's clamp, whose bounds become steps. An int8 conv
+// converts the rounded sum to int32 and clamps integers where `fits(s)` (the
+// scaled sums stay far inside int32, so the conversion is exact on every
+// target); a float conv (the stem, reading the app's floats) clamps before
+// converting. Measured on ARM (sdot, V2): 11 instructions per 4 outputs
+// (float ReLU, scale, round, clamps, narrowing) -> 6.
+bool plan_integer_out(const WeightPacker &packer, int index, PackedNode &p, const std::function<bool(double)> &fits) {
+    const Node &node = packer.node(index);
+    const ValueQuant &out = packer.plan().quant[static_cast<size_t>(index)];
+    if (!packer.plan().int8() || !out.quantized) return false;
+    double lo = out.is_unsigned ? 0 : -128, hi = out.is_unsigned ? 255 : 127;
+    if (node.activation.enabled) {
+        if (std::isfinite(node.activation.lo)) lo = std::max(lo, std::nearbyint(node.activation.lo / out.scale));
+        if (std::isfinite(node.activation.hi)) hi = std::min(hi, std::nearbyint(node.activation.hi / out.scale));
+        if (lo > hi) return false;
+    }
+    if (fits && !fits(out.scale)) return false;
+    p.integer_out = true;
+    p.out_lo = static_cast<int>(lo);
+    p.out_hi = static_cast<int>(hi);
+    return true;
+}
+
 // Weights [group of the value's grouping][input channel][tap][k], bias [group][k]; k padded.
 void pack(WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
@@ -336,10 +381,16 @@ void pack(WeightPacker &packer, int index) {
     PackedNode &p = packer.packed(index);
     p.group = group;
     p.padded_group = (group + packer.group_padding() - 1) / packer.group_padding() * packer.group_padding();
-    // PyTorch layout [co][ci][ky][kx]: i = ci * taps + tap.
-    auto at = [&](int64_t gi, int64_t kk, int64_t i) { return w[(gi * group + kk) * cin_g * taps + i]; };
-    // int8: the integers, and input scale x weight scale per output channel.
+    // A float conv of an int8 model stored in int8 (the stem): weights and
+    // bias divided by the scale (PackedNode::integer_out).
     bool int8 = packer.plan().int8() && packer.plan().int8_conv[index];
+    double out_scale = 1;
+    if (!int8 && plan_integer_out(packer, index, p, nullptr)) out_scale = packer.plan().quant[static_cast<size_t>(index)].scale;
+    // PyTorch layout [co][ci][ky][kx]: i = ci * taps + tap.
+    auto at = [&](int64_t gi, int64_t kk, int64_t i) {
+        return static_cast<float>(w[(gi * group + kk) * cin_g * taps + i] / out_scale);
+    };
+    // int8: the integers, and input scale x weight scale per output channel.
     std::vector<double> scales = int8 ? weight_channel_scales(packer.tensor(index, "weight")) : std::vector<double>{};
     double in_scale = int8 ? packer.plan().quant[node.inputs[0]].scale : 0;
     std::optional<DotSteps> steps = plan_dot_steps(packer, index);
@@ -349,15 +400,22 @@ void pack(WeightPacker &packer, int index) {
             return quantize_weight(at(gi, kk, i), scales[gi * group + kk]);
         };
         // The accumulators' start: -/+128 x the weights' sum where the kernel
-        // flips the input's sign bit (exact in a float below 2^24).
+        // flips the input's sign bit (exact in a float below 2^24); the
+        // channels read alone (DotSteps::Single) are not flipped.
         int flip = !steps                            ? 0
                    : packer.dot() == DotProduct::U8S8 ? (in_q.is_unsigned ? 0 : -128)
                    : packer.dot() == DotProduct::S8S8 ? (in_q.is_unsigned ? 128 : 0)
                                                       : 0;  // I8Pairs: either signedness as it is
+        std::vector<std::vector<bool>> alone(static_cast<size_t>(groups), std::vector<bool>(static_cast<size_t>(inner)));
+        if (steps)
+            for (const DotSteps::Input &qi : steps->inputs)
+                for (size_t gi = 0; gi < qi.singles.size(); gi++)
+                    for (const DotSteps::Single &one : qi.singles[gi]) alone[gi][static_cast<size_t>(one.channel)] = true;
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
         for (int64_t co = 0; steps && co < node.out_channels; co++) {
             int64_t sum = 0;
-            for (int64_t i = 0; i < inner; i++) sum += qw(co / group, co % group, i);
+            for (int64_t i = 0; i < inner; i++)
+                if (!alone[static_cast<size_t>(co / group)][static_cast<size_t>(i)]) sum += qw(co / group, co % group, i);
             init[static_cast<size_t>(co)] = flip * sum;
             if (std::abs(flip * sum) >= (int64_t{1} << 24)) steps.reset();
         }
@@ -370,8 +428,26 @@ void pack(WeightPacker &packer, int index) {
         } else {
             p.weight_i8 = packer.append_grouped_i8(groups, group, inner, qw);
         }
+        std::vector<double> multiplier(static_cast<size_t>(node.out_channels)), bias(multiplier.size(), 0.0);
+        for (int64_t co = 0; co < node.out_channels; co++) {
+            multiplier[static_cast<size_t>(co)] = in_scale * scales[static_cast<size_t>(co)];
+            if (node.bias)
+                bias[static_cast<size_t>(co)] =
+                    quantized_bias(packer.tensor(index, "bias").data[static_cast<size_t>(co)], multiplier[static_cast<size_t>(co)]);
+        }
+        double input_max = in_q.is_unsigned ? 255 : 128;
+        auto fits = [&](double scale) {
+            for (int64_t co = 0; co < node.out_channels; co++) {
+                double sum = 0;
+                for (int64_t i = 0; i < inner; i++) sum += std::abs(qw(co / group, co % group, i));
+                double m = multiplier[static_cast<size_t>(co)] / scale, b = bias[static_cast<size_t>(co)] / scale;
+                if (!(sum * input_max * std::abs(m) + std::abs(b) < 0x1p30)) return false;
+            }
+            return true;
+        };
+        if (plan_integer_out(packer, index, p, fits)) out_scale = packer.plan().quant[static_cast<size_t>(index)].scale;
         p.multiplier = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
-            return static_cast<float>(in_scale * scales[gi * group + kk]);
+            return static_cast<float>(multiplier[static_cast<size_t>(gi * group + kk)] / out_scale);
         });
     } else if (packer.plan().fp16()) {
         if (steps) pack_dot_inputs(packer, p, *steps, groups, group, at);
@@ -392,7 +468,7 @@ void pack(WeightPacker &packer, int index) {
         const auto &b = packer.tensor(index, "bias").data;
         p.bias = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
             int64_t co = gi * group + kk;
-            return int8 ? quantized_bias(b[co], in_scale * scales[co]) : b[co];
+            return static_cast<float>((int8 ? quantized_bias(b[co], in_scale * scales[co]) : b[co]) / out_scale);
         });
     }
 }
@@ -461,6 +537,33 @@ void lower(Lowering &L, int index) {
                 Expr s = L.table_at(d.start, table + "_start", at, 0, unit - slots);
                 return in.raw_at_group(s + j, u, unit, x, y, n);
             };
+            // The channels read alone, one broadcast each (DotInput::singles),
+            // after the steps: a weight vector (int8, halves, floats) times
+            // the stored value.
+            auto read_singles = [&]() {
+                if (d.singles == 0) return;
+                int singles = static_cast<int>(d.singles);
+                RDom rs(0, singles, "s" + std::to_string(t));
+                std::string table = c_identifier(node.name) + "_singles" + std::to_string(t);
+                Expr at = gv * singles + rs.x;
+                Expr u = L.table_at(d.single_unit, table + "_unit", at, 0, units - 1);
+                Expr o = L.table_at(d.single_offset, table + "_offset", at, 0, unit - 1);
+                Expr wat = (gv * singles + rs.x) * pad + k;
+                Expr v = in.raw_at_group(o, u, unit, x, y, n);
+                if (int8) {
+                    Expr w = L.weight_i8_at(d.single_weight.offset * 4, wat);
+                    st.acc(k, gv, x, y, n) += cast<int32_t>(w) * cast<int32_t>(v);
+                } else if (half) {
+                    st.acc(k, gv, x, y, n) += L.weight_half_at(d.single_weight.offset * 2, wat) * v;
+                } else {
+                    st.acc(k, gv, x, y, n) += L.weight_at(d.single_weight.offset, wat) * cast<float>(v);
+                }
+                Stage::LaneInput alone;
+                alone.tables = true;
+                alone.single = true;
+                st.lane_inputs.push_back(alone);
+                st.r.push_back(rs);
+            };
             if (by_lane(packed.dot)) {
                 // The step's slots as a Func the schedule loads as one vector.
                 if (steps > 0) {
@@ -473,23 +576,11 @@ void lower(Lowering &L, int index) {
                     st.lane_inputs.push_back({lanes, 1, d.unit.offset >= 0});
                     st.r.push_back(r);
                 }
-                if (d.singles > 0) {
-                    // The leftover channels, one broadcast each (DotInput::singles).
-                    int singles = static_cast<int>(d.singles);
-                    RDom rs(0, singles, "s" + std::to_string(t));
-                    std::string table = c_identifier(node.name) + "_singles" + std::to_string(t);
-                    Expr at = gv * singles + rs.x;
-                    Expr u = L.table_at(d.single_unit, table + "_unit", at, 0, units - 1);
-                    Expr o = L.table_at(d.single_offset, table + "_offset", at, 0, unit - 1);
-                    Expr wat = (gv * singles + rs.x) * pad + k;
-                    Expr w = half ? L.weight_half_at(d.single_weight.offset * 2, wat) : L.weight_at(d.single_weight.offset, wat);
-                    st.acc(k, gv, x, y, n) += w * in.raw_at_group(o, u, unit, x, y, n);
-                    Stage::LaneInput alone;
-                    alone.tables = true;
-                    alone.single = true;
-                    st.lane_inputs.push_back(alone);
-                    st.r.push_back(rs);
-                }
+                read_singles();
+                continue;
+            }
+            if (steps == 0) {
+                read_singles();
                 continue;
             }
             // The dot product's input signedness (see DotProduct).
@@ -522,6 +613,7 @@ void lower(Lowering &L, int index) {
                 st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
             }
             st.r.push_back(r);
+            read_singles();
         }
         st.dot = true;
     } else if (depthwise) {
@@ -561,7 +653,7 @@ void lower(Lowering &L, int index) {
         Func in(c_identifier(node.name) + "_input");
         in(c, x, y, n) = (raw ? L.padded_raw(node.inputs[0], 0) : L.padded(node.inputs[0], 0.0f, 0))(c, x, y, n);
         st.staged_input = in;
-        if (L.target_dot() == DotProduct::F32Lanes && !raw && kw <= 4) {
+        if (L.float_by_element() && !raw && kw <= 4) {
             // By lane (NEON fmla by element): a row's kw taps of a pixel are
             // adjacent input pixels, one vector load (of the staged input's
             // planes) per pixel, channel and tap row; each tap its lane.
@@ -585,6 +677,16 @@ void lower(Lowering &L, int index) {
     }
     Expr sum = st.acc(k, gv, x, y, n);
     if (int8) sum = cast<float>(sum) * L.weight_at(packed.multiplier.offset, gv * pad + k) + bias;
+    if (packed.integer_out) {
+        // The stored integers (PackedNode::integer_out): rounded, converted,
+        // clamped as integers (saturating narrows where the bounds are the type's).
+        const ValueQuant &out = L.plan().quant[static_cast<size_t>(index)];
+        Expr q = int8 ? clamp(cast<int32_t>(round(sum)), packed.out_lo, packed.out_hi)
+                      : clamp(round(sum), static_cast<float>(packed.out_lo), static_cast<float>(packed.out_hi));
+        st.value.f(k, gv, x, y, n) = cast(out.is_unsigned ? UInt(8) : Int(8), q);
+        st.value.q = out;
+        return;
+    }
     st.value.f(k, gv, x, y, n) = Lowering::activate(node, sum);
 }
 

@@ -67,9 +67,19 @@ void lower(Lowering &L, int index) {
     Stage &st = L.add_stage(index, is_max ? Stage::MaxPool : Stage::AvgPool);
     const Shape &s = L.graph().nodes[node.inputs[0]].shape;
     const float lowest = -std::numeric_limits<float>::infinity();
-    // An fp16 model's max pool compares its halves (exact, no conversions).
+    // An fp16 model's max pool compares its halves (exact, no conversions);
+    // an int8 model's, of a quantized tensor whose scale it keeps (quantize:
+    // calibrate.cc), the stored integers: the max of rounded values is the
+    // rounded max, so its value is those integers, never requantized.
     bool halves = is_max && L.plan().fp16();
-    Func in = halves ? L.padded_raw(node.inputs[0], group, lowest) : L.padded(node.inputs[0], is_max ? lowest : 0.0f, group);
+    const ValueQuant *keep = nullptr;
+    if (is_max && L.plan().int8()) {
+        const ValueQuant &in_q = L.plan().quant[node.inputs[0]], &out_q = L.plan().quant[index];
+        if (in_q.quantized && out_q.quantized && in_q.scale == out_q.scale && in_q.is_unsigned == out_q.is_unsigned)
+            keep = &out_q;
+    }
+    Func in = halves || keep ? L.padded_raw(node.inputs[0], group, lowest)
+                             : L.padded(node.inputs[0], is_max ? lowest : 0.0f, group);
     RDom r(0, node.kernel_w, 0, node.kernel_h, "r");
     st.r = {r};
     Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
@@ -77,7 +87,11 @@ void lower(Lowering &L, int index) {
     st.acc = Func(c_identifier(node.name) + "_acc");
     Func acc = st.acc;
     if (is_max) {
-        Lowering::define(acc, group, [&](Expr, Expr, Expr) { return halves ? cast(Float(16), lowest) : Expr(lowest); });
+        Type integers = keep && keep->is_unsigned ? UInt(8) : Int(8);
+        Lowering::define(acc, group, [&](Expr, Expr, Expr) {
+            return halves ? cast(Float(16), lowest) : keep ? integers.min() : Expr(lowest);
+        });
+        if (keep) st.value.q = *keep;
         std::vector<Expr> args = group == 0 ? std::vector<Expr>{c, x, y, n} : std::vector<Expr>{k, g, x, y, n};
         acc(args) = L.max_keeping_nan(acc(args), group == 0 ? tap(c, Expr(), Expr()) : tap(Expr(), k, g));
         Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group); });

@@ -59,6 +59,7 @@ int floor_pow2(int64_t v) {
 
 struct Tiling {
     int vector = 1;    // lanes
+    int lanes_per_float = 1;  // the lanes of `vector` per float32 lane of the knob
     int vectors = 1;   // vectors of channels per register tile
     int tile_x = 1;
     int tile_y = 1;    // output rows per register tile (vectors over channels)
@@ -270,7 +271,7 @@ public:
             ScheduleChoice c;
             c.root = g_.nodes[node].name;
             // Vector widths in float32 lanes, as the `vector` knob counts them.
-            c.vector = std::max(1, t.vector / lanes_per_float()), c.channel_vectors = t.vectors, c.tile_x = t.tile_x,
+            c.vector = std::max(1, t.vector / t.lanes_per_float), c.channel_vectors = t.vectors, c.tile_x = t.tile_x,
             c.tile_y = t.tile_y;
             c.rows_per_task = t.rows, c.tasks_per_thread = t.tasks_per_thread;
             c.height = static_cast<int>(g_.nodes[node].shape.h);
@@ -305,12 +306,19 @@ public:
 private:
     Stage &stage(int node) { return low_.stages[low_.stage_of[node]]; }
 
-    // Vector widths are knobs in float32 lanes; an fp16 model fits two halves in each.
+    // Vector widths are knobs in float32 lanes; an fp16 model fits two halves
+    // in each, an int8 model's max pool (8-bit integers throughout, pool.cc)
+    // four bytes (V2's on ARM: 0.68 -> 0.12 M instructions).
     int lanes_per_float() const { return plan_.fp16() ? 2 : 1; }
+    int lanes_per_float(int node) {
+        const Stage &st = stage(node);
+        bool bytes = plan_.int8() && st.acc.defined() && st.acc.output_types()[0].bits() == 8;
+        return bytes ? 4 : lanes_per_float();
+    }
     int target_lanes() const { return *target_defaults(target_).vector * lanes_per_float(); }
-    ScheduleKnobs knobs_of(const Node &node, Stage::Kind kind) const {
-        ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, node, kind);
-        *k.vector *= lanes_per_float();
+    ScheduleKnobs knobs_of(int node) {
+        ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, g_.nodes[node], stage(node).kind);
+        *k.vector *= lanes_per_float(node);
         return k;
     }
 
@@ -346,7 +354,7 @@ private:
     int fusion_host(int node) {
         if (outputs_.count(node)) return -1;
         const Node &n = g_.nodes[node];
-        ScheduleKnobs k = knobs_of(n, stage(node).kind);
+        ScheduleKnobs k = knobs_of(node);
         if (!k.fuse.value_or(true) || n.shape.h * n.shape.w == 1) return -1;
         if (!k.fuse && n.shape.elements() * int64_t{sizeof(float)} <= kFuseAboveBytes) return -1;
         std::set<int> hosts;
@@ -370,7 +378,7 @@ private:
         for (auto &[reduction, anchor] : anchor_of_)
             if (anchor == node) tuned = reduction;
         const Node &tn = g_.nodes[tuned];
-        ScheduleKnobs knobs = knobs_of(tn, stage(tuned).kind);
+        ScheduleKnobs knobs = knobs_of(tuned);
         const Stage &ts = stage(tuned);
         StepForm form = step_form(ts);
         int slots = form.slots;
@@ -382,6 +390,7 @@ private:
         if (ts.kind == Stage::Depthwise && target_.arch == Halide::Target::ARM && tn.groups > 1)
             window = {tn.kernel_h, tn.kernel_w, tn.stride_w};
         Tiling t = choose_tiling(knobs, channels, s.w, form, window);
+        t.lanes_per_float = lanes_per_float(tuned);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops
         // over channel blocks outside its pixels (measured on 1x g3, Zen 3:
         // stage 4, 307 KB of weights per conv, 10-14% faster; stage 3, 77 KB,

@@ -7,6 +7,7 @@
 // alive at the same time never overlap.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <ostream>
@@ -398,7 +399,9 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         const bool bf16 = p.dot == DotProduct::BF16;
         const int slots = dot_slots(p.dot);
         ASSERT_EQ(pk.dot, p.dot);
-        ASSERT_GE(d.unit.offset, 0) << "conv3 reads through the shuffle without tables";
+        // (No steps at all: every channel alone, below.)
+        ASSERT_TRUE(d.steps == 0 || d.unit.offset >= 0) << "conv3 reads through the shuffle without tables";
+        ASSERT_GT(d.steps + d.singles, 0);
         const auto *halves = reinterpret_cast<const uint16_t *>(l.blob.data.data());
         auto slot_value = [&](int64_t gi, int64_t q, int64_t kk, int64_t j) -> double {  // a weight of the dot array
             if (lanes) {
@@ -424,7 +427,7 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
                 for (int64_t j = 0; j < slots; j++)
                     slot_weight[unit * d.unit_size + start + j] += slot_value(gi, q, kk, j);
             }
-            // By lane, the channels of steps the group would fill only in part, alone.
+            // Channels alone: by lane, those of steps the group would fill only in part.
             for (int64_t i = 0; i < d.singles; i++) {
                 auto entry = [&](const PackedArray &a) {
                     int32_t v;
@@ -532,6 +535,71 @@ TEST(ByLane, Int8SdotTakesFourRegularStepsByElement) {
     EXPECT_FALSE(stage(conv3).lane_inputs[0].f.defined());
 }
 
+namespace {
+
+// Runs a scheduled segment that reads the network input `x` (planar NCHW) on
+// this CPU and returns what it writes (planar NCHW; the plan's grouped form
+// indexes the same memory). *bound: the buffer parameters found in the IR by
+// name (bits: 1 the weights, 2 the input, 4 int8 weights, 8 halves, 16 bfloat16s).
+std::vector<float> realize_on_host(LoweredSegment &segment, const Graph &graph, const SegmentPlan &plan,
+                                   const PackedWeights &blob, const std::vector<float> &x, const Halide::Target &host,
+                                   int *bound) {
+    // Buffers in the plan's layout: the network input and output are planar NCHW, as (c, x, y, n) dims.
+    auto planar = [](const Shape &t) {
+        return std::vector<halide_dimension_t>{{0, static_cast<int32_t>(t.c), static_cast<int32_t>(t.h * t.w), 0},
+                                               {0, static_cast<int32_t>(t.w), 1, 0},
+                                               {0, static_cast<int32_t>(t.h), static_cast<int32_t>(t.w), 0},
+                                               {0, static_cast<int32_t>(t.n), static_cast<int32_t>(t.c * t.h * t.w), 0}};
+    };
+    std::vector<halide_dimension_t> in_dims = planar(graph.input().shape);
+    Halide::Buffer<float> input(const_cast<float *>(x.data()), 4, in_dims.data());
+    Halide::Buffer<float> weights(static_cast<int>(blob.data.size()));  // Halide's allocation is aligned
+    std::copy(blob.data.begin(), blob.data.end(), weights.data());
+    Halide::Buffer<int8_t> weight_bytes(reinterpret_cast<int8_t *>(weights.data()), 4 * weights.width());
+    Halide::Buffer<Halide::float16_t> weight_halves(reinterpret_cast<Halide::float16_t *>(weights.data()),
+                                                    2 * weights.width());
+    Halide::Buffer<Halide::bfloat16_t> weight_bf16(reinterpret_cast<Halide::bfloat16_t *>(weights.data()),
+                                                   2 * weights.width());
+    const Shape &out_shape = graph.output_node().shape;
+    std::vector<float> y(static_cast<size_t>(out_shape.elements()), -12345.0f);
+    // The unit's output is written in the grouped form (k, g, x, y, n) when the plan groups it.
+    std::vector<halide_dimension_t> out_dims = planar(out_shape);
+    const int64_t out_group = plan.grouping[graph.output];
+    if (out_group > 0) {
+        halide_dimension_t c_dim = out_dims[0];
+        out_dims[0] = {0, static_cast<int32_t>(out_group), c_dim.stride, 0};
+        out_dims.insert(out_dims.begin() + 1,
+                        {0, static_cast<int32_t>(c_dim.extent / out_group), static_cast<int32_t>(out_group) * c_dim.stride, 0});
+    }
+    Halide::Buffer<float> output(y.data(), static_cast<int>(out_dims.size()), out_dims.data());
+
+    // Bind the segment's buffer parameters, found in the IR by name.
+    *bound = 0;
+    for (const auto &[name, fn] : all_functions(segment))
+        for (const auto &def : definitions_of(fn)) {
+            CollectReads collect;
+            for (const auto &v : def.values()) v.accept(&collect);
+            for (const HI::Call *call : collect.calls) {
+                if (call->call_type != HI::Call::Image || !call->param.defined()) continue;
+                HI::Parameter param = call->param;
+                if (param.name() == "weights") param.set_buffer(weights), *bound |= 1;
+                else if (param.name() == "in_input") param.set_buffer(input), *bound |= 2;
+                else if (param.name() == "weights_i8") param.set_buffer(weight_bytes), *bound |= 4;
+                else if (param.name() == "weights_f16") param.set_buffer(weight_halves), *bound |= 8;
+                else if (param.name() == "weights_bf16") param.set_buffer(weight_bf16), *bound |= 16;
+            }
+        }
+    // Row loops split their rows among this many tasks (3: blocks of uneven size).
+    segment.threads.set(3);
+    Halide::Pipeline pipeline(segment.outputs);
+    std::vector<Halide::Buffer<void>> outputs = {output};
+    Halide::Realization realization(outputs);
+    pipeline.realize(realization, host);
+    return y;
+}
+
+}  // namespace
+
 // The lowered pipeline, JIT-compiled with the built-in schedule, computes what the reference interpreter does.
 TEST_P(ShuffleLowering, JitMatchesReference) {
     const Case &p = GetParam();
@@ -560,62 +628,14 @@ TEST_P(ShuffleLowering, JitMatchesReference) {
                                   : p.floats == Precision::BF16 ? run_reference_bf16(l.graph, l.weights, x)
                                            : run_reference(l.graph, l.weights, x);
 
-    // Buffers in the plan's layout: the network input and output are planar NCHW, as (c, x, y, n) dims.
-    auto planar = [](const Shape &t) {
-        return std::vector<halide_dimension_t>{{0, static_cast<int32_t>(t.c), static_cast<int32_t>(t.h * t.w), 0},
-                                               {0, static_cast<int32_t>(t.w), 1, 0},
-                                               {0, static_cast<int32_t>(t.h), static_cast<int32_t>(t.w), 0},
-                                               {0, static_cast<int32_t>(t.n), static_cast<int32_t>(t.c * t.h * t.w), 0}};
-    };
-    std::vector<halide_dimension_t> in_dims = planar(s);
-    Halide::Buffer<float> input(x.data(), 4, in_dims.data());
-    Halide::Buffer<float> weights(static_cast<int>(l.blob.data.size()));  // Halide's allocation is aligned
-    std::copy(l.blob.data.begin(), l.blob.data.end(), weights.data());
-    Halide::Buffer<int8_t> weight_bytes(reinterpret_cast<int8_t *>(weights.data()), 4 * weights.width());
-    Halide::Buffer<Halide::float16_t> weight_halves(reinterpret_cast<Halide::float16_t *>(weights.data()),
-                                                    2 * weights.width());
-    Halide::Buffer<Halide::bfloat16_t> weight_bf16(reinterpret_cast<Halide::bfloat16_t *>(weights.data()),
-                                                   2 * weights.width());
-    std::vector<float> y(expected.size(), -12345.0f);
-    // The unit's output is written in the grouped form (k, g, x, y, n) when the plan groups it.
-    std::vector<halide_dimension_t> out_dims = planar(l.graph.output_node().shape);
-    const int64_t out_group = l.plan.grouping[l.graph.output];
-    if (out_group > 0) {
-        halide_dimension_t c_dim = out_dims[0];
-        out_dims[0] = {0, static_cast<int32_t>(out_group), c_dim.stride, 0};
-        out_dims.insert(out_dims.begin() + 1,
-                        {0, static_cast<int32_t>(c_dim.extent / out_group), static_cast<int32_t>(out_group) * c_dim.stride, 0});
-    }
-    Halide::Buffer<float> output(y.data(), static_cast<int>(out_dims.size()), out_dims.data());
-
-    // Bind the segment's buffer parameters, found in the IR by name.
     int bound = 0;
-    for (const auto &[name, fn] : all_functions(l.segment))
-        for (const auto &def : definitions_of(fn)) {
-            CollectReads collect;
-            for (const auto &v : def.values()) v.accept(&collect);
-            for (const HI::Call *call : collect.calls) {
-                if (call->call_type != HI::Call::Image || !call->param.defined()) continue;
-                HI::Parameter param = call->param;
-                if (param.name() == "weights") param.set_buffer(weights), bound |= 1;
-                else if (param.name() == "in_input") param.set_buffer(input), bound |= 2;
-                else if (param.name() == "weights_i8") param.set_buffer(weight_bytes), bound |= 4;
-                else if (param.name() == "weights_f16") param.set_buffer(weight_halves), bound |= 8;
-                else if (param.name() == "weights_bf16") param.set_buffer(weight_bf16), bound |= 16;
-            }
-        }
+    std::vector<float> y = realize_on_host(l.segment, l.graph, l.plan, l.blob, x, host, &bound);
     // (The bf16 model without dot products reads no 16-bit weights.)
     int expected_bound = p.int8                         ? 7
                          : p.floats == Precision::FP16 ? 11
                          : p.dot == DotProduct::BF16   ? 19
                                                        : 3;
     ASSERT_EQ(bound, expected_bound) << "weights and input parameters not found";
-    // Row loops split their rows among this many tasks (3: blocks of uneven size).
-    l.segment.threads.set(3);
-    Halide::Pipeline pipeline(l.segment.outputs);
-    std::vector<Halide::Buffer<void>> outputs = {output};
-    Halide::Realization realization(outputs);
-    pipeline.realize(realization, host);
     double scale = unit::max_abs(expected);
     ASSERT_GT(scale, 1e-3);
     // int8: the same integers but where a float epilogue lands within float
@@ -708,10 +728,11 @@ TEST(ShuffleLowering16Bit, WholeNetworkInOnePipeline) {
 namespace {
 
 // A small ShuffleNet V2 (3 stages, random weights), optimized.
-Graph tiny_v2(Weights &w, const std::string &stage_out_channels = "[8, 16, 32, 64, 80]") {
+Graph tiny_v2(Weights &w, const std::string &stage_out_channels = "[8, 16, 32, 64, 80]",
+              const std::string &stage_repeats = "[2, 3, 1]") {
     std::string text = R"({"format": "shufflec-spec/1", "name": "v2", "input": {"shape": [1, 3, 32, 32]},
         "family": {"name": "shufflenet_v2", "stage_out_channels": )" + stage_out_channels +
-                       R"(, "stage_repeats": [2, 3, 1], "num_classes": 10}})";
+                       R"(, "stage_repeats": )" + stage_repeats + R"(, "num_classes": 10}})";
     Graph g = parse_spec_text(text, "v2.json");
     w = random_weights(g, 5);
     optimize(g, w);
@@ -794,6 +815,136 @@ TEST(ShuffleLoweringV2, BranchConvsReadTheirChannelRangesWithoutTables) {
     }
     EXPECT_GE(inner, 3) << "the units read the second half of a shuffled tensor";
     EXPECT_GE(moved, 1) << "no range's steps moved to a multiple of 4";
+}
+
+// A chain of V2 units leaves the next stage's first depthwise conv parts of
+// 8, 4, 2, 1 and 1 channels (each unit passes on half of the last one's
+// pass-through channels), read by the 1x1 conv after it: a part narrower than
+// a step has no steps, its channels are read alone (DotSteps::Single), in
+// every dot-product form. The whole network, JIT-compiled as one pipeline,
+// computes what the reference interpreter does (int8: its simulated integers).
+TEST(ShuffleLoweringV2, PartsNarrowerThanAStepAreReadAlone) {
+    struct Form {
+        DotProduct dot;
+        Precision precision;
+        double tolerance;  // x the largest output, as ShuffleLowering.JitMatchesReference
+    };
+    for (Form form : {Form{DotProduct::U8S8, Precision::Int8, 1e-3}, Form{DotProduct::S8S8, Precision::Int8, 1e-3},
+                      Form{DotProduct::I8Pairs, Precision::Int8, 1e-3}, Form{DotProduct::BF16, Precision::BF16, 8e-3},
+                      Form{DotProduct::F32Lanes, Precision::FP32, 1e-4}}) {
+        SCOPED_TRACE(static_cast<int>(form.dot));
+        Weights w;
+        Graph g = tiny_v2(w, "[8, 16, 32, 64, 80]", "[1, 6, 1]");
+        bool int8 = form.precision == Precision::Int8;
+        std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 21);
+        Quantization q;
+        if (int8) {
+            Calibrator calibrator(g, w, CalibrationOptions{});
+            for (uint64_t seed : {11, 12})
+                calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), seed));
+            q = calibrator.finish();
+        }
+        SegmentPlan plan = plan_segments(g, Granularity::Network, int8 ? &q : nullptr, form.precision);
+        ASSERT_EQ(plan.segments.size(), 1u);
+        PackingOptions packing;
+        packing.group_padding = 4;
+        packing.dot = form.dot;
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        int narrow = 0;
+        int slots = dot_slots(form.dot);
+        for (size_t i = 0; i < g.nodes.size(); i++)
+            for (size_t t = 0; t < blob.nodes[i].dot_inputs.size(); t++) {
+                const PackedNode::DotInput &d = blob.nodes[i].dot_inputs[t];
+                if (d.unit_size >= slots) continue;
+                SCOPED_TRACE(g.nodes[i].name);
+                EXPECT_EQ(d.steps, 0);
+                EXPECT_EQ(d.singles, d.unit_size);
+                narrow++;
+            }
+        EXPECT_GE(narrow, 2) << "no 1x1 conv read a part narrower than " << slots << " channels";
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        ScheduleFile schedule;
+        schedule.source = "built-in";
+        Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
+        apply_schedule(lowered, g, plan, schedule, host);
+        int bound = 0;
+        std::vector<float> y = realize_on_host(lowered, g, plan, blob, x, host, &bound);
+        EXPECT_EQ(bound & 3, 3);
+        std::vector<float> expected = int8 ? run_reference_quantized(g, w, q, x)
+                                      : form.precision == Precision::BF16 ? run_reference_bf16(g, w, x)
+                                                                          : run_reference(g, w, x);
+        double scale = unit::max_abs(expected);
+        ASSERT_GT(scale, 1e-3);
+        EXPECT_LE(unit::max_abs_diff(y, expected), form.tolerance * scale);
+    }
+}
+
+// int8 values computed as their integers. A conv whose value is stored in
+// int8 rounds to them in its epilogue (PackedNode::integer_out): the fused
+// activation's clamp as integer bounds (clip: [round(min / scale), round(max / scale)]);
+// a float conv (the first, reading the app's floats) too, its weights scaled. A max pool keeps its input's scale (quantize/calibrate.cc),
+// so it compares the stored integers and is never requantized: signed ones
+// (a conv without ReLU before it) padded with -128, unsigned ones (V2's
+// stem, after ReLU: PartsNarrowerThanAStepAreReadAlone) with 0. JIT-compiled,
+// the same integers as the reference interpreter's simulation.
+TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "mp", "input": {"shape": [1, 5, 9, 9]},
+        "layers": [{"op": "conv", "name": "a", "out_channels": 8, "kernel": 3, "pad": 1},
+                   {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 2, "pad": 1},
+                   {"op": "conv", "name": "b", "out_channels": 12, "kernel": 1},
+                   {"op": "conv", "name": "c", "out_channels": 12, "kernel": 1},
+                   {"op": "clip", "name": "c6", "min": 0, "max": 0.5},
+                   {"op": "conv", "name": "d", "out_channels": 6, "kernel": 1}]})";
+    Graph g = parse_spec_text(text, "mp.json");
+    Weights w = random_weights(g, 4);
+    optimize(g, w);
+    Calibrator calibrator(g, w, CalibrationOptions{});
+    for (uint64_t seed : {11, 12}) calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), seed));
+    Quantization q = calibrator.finish();
+    // Calibrated, the clip's output spans at most [0, 0.5] in 255 steps; at
+    // twice that scale 0.5 is step 128 (127.5 to even), a bound inside the
+    // type's range that most outputs reach.
+    ASSERT_TRUE(q.tensors.count("c"));
+    q.tensors.at("c").scale = 1.0 / 255;
+    SegmentPlan plan = plan_segments(g, Granularity::Network, &q, Precision::Int8);
+    ASSERT_EQ(plan.segments.size(), 1u);
+    const int pool = g.find("pool");
+    ASSERT_GE(pool, 0);
+    ASSERT_TRUE(plan.quant[static_cast<size_t>(pool)].quantized);
+    ASSERT_FALSE(plan.quant[static_cast<size_t>(pool)].is_unsigned) << "the pool's input has no ReLU";
+    PackedWeights blob = pack_weights(g, w, plan);
+    LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+    auto stage = [&](int node) -> const Stage & {
+        return lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(node)])];
+    };
+    EXPECT_TRUE(stage(pool).value.q.quantized) << "the pool's value is requantized";
+    EXPECT_EQ(stage(pool).value.f.output_types()[0], Halide::Int(8));
+    const int a = g.find("a"), b = g.find("b"), c = g.find("c");
+    ASSERT_GE(a, 0);
+    ASSERT_GE(b, 0);
+    ASSERT_GE(c, 0);
+    ASSERT_TRUE(g.nodes[static_cast<size_t>(c)].activation.enabled) << "the clip is fused into conv c";
+    EXPECT_FALSE(plan.int8_conv[static_cast<size_t>(a)]) << "conv a reads the app's floats";
+    EXPECT_TRUE(plan.int8_conv[static_cast<size_t>(b)]);
+    for (int conv : {a, b, c}) {
+        SCOPED_TRACE(g.nodes[static_cast<size_t>(conv)].name);
+        const PackedNode &pk = blob.nodes[static_cast<size_t>(conv)];
+        EXPECT_TRUE(pk.integer_out);
+        EXPECT_TRUE(stage(conv).value.q.quantized) << "the conv's value is requantized";
+        EXPECT_EQ(pk.out_lo, conv == c ? 0 : -128);
+        EXPECT_EQ(pk.out_hi, conv == c ? 128 : 127);
+    }
+    ScheduleFile schedule;
+    schedule.source = "built-in";
+    Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
+    apply_schedule(lowered, g, plan, schedule, host);
+    std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 3);
+    int bound = 0;
+    std::vector<float> y = realize_on_host(lowered, g, plan, blob, x, host, &bound);
+    std::vector<float> expected = run_reference_quantized(g, w, q, x);
+    double scale = unit::max_abs(expected);
+    ASSERT_GT(scale, 1e-3);
+    EXPECT_LE(unit::max_abs_diff(y, expected), 1e-3 * scale);
 }
 
 namespace {
