@@ -129,10 +129,11 @@ double lane_tile_cost(int vectors, int tile_x, int vector, int64_t channels, int
 // model: 1.81 instructions per FMA against 1.97 for 2 x 4), 0.108 / 0.068.
 struct DepthwiseWindow {
     int kh = 0, kw = 0, stride = 1;  // kh 0: not a depthwise conv in registers
+    int acc_registers = 1;           // per accumulator vector (int8: 8 lanes of int32 in two)
 };
 
 bool depthwise_tile_fits(int vectors, int tile_x, int registers, const DepthwiseWindow &w) {
-    return vectors * tile_x + vectors * w.kh * w.kw + w.kw <= registers - 2;
+    return vectors * tile_x * w.acc_registers + vectors * w.kh * w.kw + w.kw <= registers - 2;
 }
 
 double depthwise_tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width,
@@ -271,7 +272,7 @@ public:
             ScheduleChoice c;
             c.root = g_.nodes[node].name;
             // Vector widths in float32 lanes, as the `vector` knob counts them.
-            c.vector = std::max(1, t.vector / t.lanes_per_float), c.channel_vectors = t.vectors, c.tile_x = t.tile_x,
+            c.vector = std::max(1, t.vector / t.lanes_per_float), c.lanes = t.vector, c.channel_vectors = t.vectors, c.tile_x = t.tile_x,
             c.tile_y = t.tile_y;
             c.rows_per_task = t.rows, c.tasks_per_thread = t.tasks_per_thread;
             c.height = static_cast<int>(g_.nodes[node].shape.h);
@@ -308,12 +309,18 @@ private:
 
     // Vector widths are knobs in float32 lanes; an fp16 model fits two halves
     // in each, an int8 model's max pool (8-bit integers throughout, pool.cc)
-    // four bytes (V2's on ARM: 0.68 -> 0.12 M instructions).
+    // four bytes (V2's on ARM: 0.68 -> 0.12 M instructions). An int8
+    // depthwise conv on ARM takes 8 lanes (its int32 accumulators in two
+    // registers): its inputs and weights are 8 bytes, widened to 16 bits for
+    // one `mul .8h` per 8 products (V2 sdot: 32.39 -> 30.82 M instructions,
+    // A55 30.95 -> 29.89, N1 9.54 -> 9.46 M cycles).
     int lanes_per_float() const { return plan_.fp16() ? 2 : 1; }
     int lanes_per_float(int node) {
         const Stage &st = stage(node);
-        bool bytes = plan_.int8() && st.acc.defined() && st.acc.output_types()[0].bits() == 8;
-        return bytes ? 4 : lanes_per_float();
+        if (!plan_.int8()) return lanes_per_float();
+        if (st.acc.defined() && st.acc.output_types()[0].bits() == 8) return 4;
+        bool arm = target_.arch == Halide::Target::ARM;
+        return arm && st.kind == Stage::Depthwise && plan_.int8_conv[static_cast<size_t>(node)] ? 2 : 1;
     }
     int target_lanes() const { return *target_defaults(target_).vector * lanes_per_float(); }
     ScheduleKnobs knobs_of(int node) {
@@ -388,7 +395,7 @@ private:
         // sdot 74.89 -> 73.87, 74.7 -> 73.1).
         DepthwiseWindow window;
         if (ts.kind == Stage::Depthwise && target_.arch == Halide::Target::ARM && tn.groups > 1)
-            window = {tn.kernel_h, tn.kernel_w, tn.stride_w};
+            window = {tn.kernel_h, tn.kernel_w, tn.stride_w, lanes_per_float(tuned)};
         Tiling t = choose_tiling(knobs, channels, s.w, form, window);
         t.lanes_per_float = lanes_per_float(tuned);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops

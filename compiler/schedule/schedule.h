@@ -68,6 +68,7 @@ struct ScheduleChoice {
     std::string root;                  // the node computed at root
     std::vector<std::string> reductions;  // reductions computed in its tiles
     int vector = 0, channel_vectors = 0, tile_x = 0, tile_y = 1;
+    int lanes = 0;  // of each vector as compiled: `vector` float32 lanes x the stage's lanes per float32 lane
     int rows_per_task = 0;     // 0: serial; -1: the rows split among the threads at run time
     int tasks_per_thread = 1;  // with rows_per_task -1
     int height = 0;            // of the root's output

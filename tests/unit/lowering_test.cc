@@ -879,6 +879,50 @@ TEST(ShuffleLoweringV2, PartsNarrowerThanAStepAreReadAlone) {
     }
 }
 
+// An int8 model on ARM: a depthwise conv takes 8 lanes (its int32
+// accumulators in two registers each, counted so in the register tile: no
+// spills) and the max pool 16 (bytes throughout); on x86 the depthwise convs
+// keep the float32 width. (Correctness: the Fashion-MNIST int8 models under
+// qemu against the simulated model, fashion_mnist_test.py.)
+TEST(Int8Schedule, ArmDepthwiseAndMaxPoolTakeWiderVectors) {
+    Weights w;
+    Graph g = tiny_v2(w, "[24, 16, 32, 64, 80]");  // a stem of 24 channels
+    Calibrator calibrator(g, w, CalibrationOptions{});
+    calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), 11));
+    Quantization q = calibrator.finish();
+    SegmentPlan plan = plan_segments(g, Granularity::Unit, &q, Precision::Int8);
+    for (const char *target : {"arm-64-linux-arm_dot_prod", "x86-64-linux-avx512"}) {
+        SCOPED_TRACE(target);
+        bool arm = std::string(target).rfind("arm", 0) == 0;
+        PackingOptions packing;
+        packing.group_padding = arm ? 4 : 16;
+        packing.dot = arm ? DotProduct::S8S8 : DotProduct::U8S8;
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        ScheduleFile schedule;
+        schedule.source = "built-in";
+        Halide::Target t = resolve_target(target).halide;
+        int depthwise = 0, pools = 0;
+        for (size_t s = 0; s < plan.segments.size(); s++) {
+            LoweredSegment lowered = lower_segment(g, blob, plan, static_cast<int>(s));
+            for (const ScheduleChoice &c : apply_schedule(lowered, g, plan, schedule, t)) {
+                SCOPED_TRACE(c.root);
+                if (c.kind == "maxpool") {
+                    pools++;
+                    EXPECT_EQ(c.lanes, 16);  // 16 of the 24 channels per vector (a float32 pool on ARM: 4)
+                }
+                if (c.kind != "depthwise" || c.fused || c.channels < 8) continue;
+                depthwise++;
+                EXPECT_EQ(c.lanes, arm ? 8 : c.vector);
+                if (arm) {
+                    EXPECT_LE(c.channel_vectors * c.tile_x * 2 + c.channel_vectors * 9 + 3, c.registers - 2);
+                }
+            }
+        }
+        EXPECT_EQ(pools, 1);
+        EXPECT_GE(depthwise, 3);
+    }
+}
+
 // int8 values computed as their integers. A conv whose value is stored in
 // int8 rounds to them in its epilogue (PackedNode::integer_out): the fused
 // activation's clamp as integer bounds (clip: [round(min / scale), round(max / scale)]);
