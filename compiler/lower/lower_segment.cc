@@ -298,6 +298,16 @@ Expr Lowering::activate(const Node &node, Expr e) {
     return clamp_keeping_nan(e, node.activation.lo, node.activation.hi);
 }
 
+bool Lowering::activation_steps(const Node &node, const ValueQuant &out, int *lo, int *hi) {
+    double l = out.is_unsigned ? 0 : -128, h = out.is_unsigned ? 255 : 127;
+    if (node.activation.enabled) {
+        if (std::isfinite(node.activation.lo)) l = std::max(l, std::nearbyint(node.activation.lo / out.scale));
+        if (std::isfinite(node.activation.hi)) h = std::min(h, std::nearbyint(node.activation.hi / out.scale));
+    }
+    *lo = static_cast<int>(l), *hi = static_cast<int>(h);
+    return l <= h;
+}
+
 Expr Lowering::clamp_keeping_nan(Expr e, float lo, float hi) {
     // A comparison with a NaN is false: the NaN falls through both selects.
     // The bounds take e's type (halves in an fp16 model's convolutions).

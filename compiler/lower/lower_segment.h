@@ -175,6 +175,12 @@ public:
                                  Halide::Expr x, Halide::Expr y, Halide::Expr n);
     // The fused activation of `node` applied to e.
     static Halide::Expr activate(const Node &node, Halide::Expr e);
+    // The integers [lo, hi] of a value stored in int8 at `out` after node's
+    // fused activation: the type's range within the activation's bounds in
+    // steps of the scale (a monotone rounding commutes with the clamp, so
+    // clamp(round(x / scale), lo, hi) is the stored clamp(round(act(x) /
+    // scale))). False where none is left.
+    static bool activation_steps(const Node &node, const ValueQuant &out, int *lo, int *hi);
     // NaN in, NaN out, as the reference and PyTorch: Halide's float max/min
     // return the other operand for a NaN, and its fast-math code generation may
     // swap them, so these are strict_float selects (a clamp is still one

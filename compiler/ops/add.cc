@@ -40,11 +40,31 @@ void lower(Lowering &L, int index) {
     int64_t group = L.grouping(index);
     Value a = L.value(node.inputs[0]), b = L.value(node.inputs[1]);
     Stage &st = L.add_stage(index, Stage::Elementwise);
+    const Var &x = Vars::x, &y = Vars::y, &n = Vars::n;
+    // An int8 model's add stored in int8 (ShuffleNet V1's ReLU(x + branch)):
+    // each operand in steps of the output's scale (a stored operand's integers
+    // x its scale / the output's, a float one x 1 / the output's), rounded and
+    // clamped to the activation's steps (Lowering::activation_steps): no
+    // float activation or rescaling after the sum.
+    const ValueQuant &out = L.plan().quant[static_cast<size_t>(index)];
+    int lo = 0, hi = 0;
+    if (L.plan().int8() && out.quantized && Lowering::activation_steps(node, out, &lo, &hi)) {
+        auto steps = [&](const Value &v, Expr ch, Expr kk, Expr gg) {
+            if (v.q.quantized)
+                return cast<float>(Lowering::read_raw(v, group, ch, kk, gg, x, y, n)) * static_cast<float>(v.q.scale / out.scale);
+            return Lowering::read(v, group, ch, kk, gg, x, y, n) * static_cast<float>(1 / out.scale);
+        };
+        Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
+            Expr sum = round(steps(a, ch, kk, gg) + steps(b, ch, kk, gg));
+            return cast(out.is_unsigned ? UInt(8) : Int(8), clamp(sum, static_cast<float>(lo), static_cast<float>(hi)));
+        });
+        st.value.q = out;
+        return;
+    }
     // An fp16 model adds its halves (one rounding, as the stored sum has).
     auto read = L.plan().fp16() ? Lowering::read_raw : Lowering::read;
     Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
-        return Lowering::activate(node, read(a, group, ch, kk, gg, Vars::x, Vars::y, Vars::n) +
-                                            read(b, group, ch, kk, gg, Vars::x, Vars::y, Vars::n));
+        return Lowering::activate(node, read(a, group, ch, kk, gg, x, y, n) + read(b, group, ch, kk, gg, x, y, n));
     });
 }
 

@@ -343,29 +343,25 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
 }
 
 // Whether a conv of an int8 model computes the integers its value is stored
-// as in its epilogue (PackedNode::integer_out), and their bounds: q =
-// clamp(round(acc x m / s + b / s)) is the reference's clamp(round(act(acc x
-// m + b) / s)) (quantize/quantization.h), as a monotone rounding commutes
-// with the activation's clamp, whose bounds become steps. An int8 conv
+// as in its epilogue (PackedNode::integer_out), and their bounds
+// (Lowering::activation_steps): q = clamp(round(acc x m / s + b / s)) is the
+// reference's clamp(round(act(acc x m + b) / s)) (quantize/quantization.h). An int8 conv
 // converts the rounded sum to int32 and clamps integers where `fits(s)` (the
 // scaled sums stay far inside int32, so the conversion is exact on every
 // target); a float conv (the stem, reading the app's floats) clamps before
-// converting. Measured on ARM (sdot, V2): 11 instructions per 4 outputs
-// (float ReLU, scale, round, clamps, narrowing) -> 6.
+// converting. On ARM (sdot, V2): 11 instructions per 4 outputs (float ReLU,
+// scale, round, clamps, narrowing through the stack) -> 7 (docs/quantization.md);
+// with the max pool on integers and the narrow parts alone, V2 37.41 -> 32.39
+// M instructions (bench/results/qemu_aarch64_counts.md).
 bool plan_integer_out(const WeightPacker &packer, int index, PackedNode &p, const std::function<bool(double)> &fits) {
-    const Node &node = packer.node(index);
     const ValueQuant &out = packer.plan().quant[static_cast<size_t>(index)];
-    if (!packer.plan().int8() || !out.quantized) return false;
-    double lo = out.is_unsigned ? 0 : -128, hi = out.is_unsigned ? 255 : 127;
-    if (node.activation.enabled) {
-        if (std::isfinite(node.activation.lo)) lo = std::max(lo, std::nearbyint(node.activation.lo / out.scale));
-        if (std::isfinite(node.activation.hi)) hi = std::min(hi, std::nearbyint(node.activation.hi / out.scale));
-        if (lo > hi) return false;
-    }
+    int lo, hi;
+    if (!packer.plan().int8() || !out.quantized || !Lowering::activation_steps(packer.node(index), out, &lo, &hi))
+        return false;
     if (fits && !fits(out.scale)) return false;
     p.integer_out = true;
-    p.out_lo = static_cast<int>(lo);
-    p.out_hi = static_cast<int>(hi);
+    p.out_lo = lo;
+    p.out_hi = hi;
     return true;
 }
 

@@ -879,6 +879,46 @@ TEST(ShuffleLoweringV2, PartsNarrowerThanAStepAreReadAlone) {
     }
 }
 
+// An int8 model's residual add stored in int8 (a unit read by the next)
+// computes its integers itself: each operand in steps of the output scale,
+// rounded and clamped to the ReLU's steps, not a float ReLU requantized
+// after. JIT-compiled, the same integers as the reference's simulation.
+TEST(Int8Lowering, ResidualAddComputesStoredIntegers) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "two", "input": {"shape": [1, 48, 6, 6]},
+        "layers": [{"op": "shufflenet_unit", "name": "u1", "out_channels": 48, "groups": 3},
+                   {"op": "shufflenet_unit", "name": "u2", "out_channels": 48, "groups": 3}]})";
+    Graph g = parse_spec_text(text, "two.json");
+    Weights w = random_weights(g, 8);
+    optimize(g, w);
+    Calibrator calibrator(g, w, CalibrationOptions{});
+    for (uint64_t seed : {11, 12}) calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), seed));
+    Quantization q = calibrator.finish();
+    SegmentPlan plan = plan_segments(g, Granularity::Network, &q, Precision::Int8);
+    ASSERT_EQ(plan.segments.size(), 1u);
+    PackedWeights blob = pack_weights(g, w, plan);
+    LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+    int adds = 0;
+    for (size_t i = 0; i < g.nodes.size(); i++) {
+        if (g.nodes[i].op != Op::Add || !plan.quant[i].quantized) continue;
+        const Stage &st = lowered.stages[static_cast<size_t>(lowered.stage_of[i])];
+        EXPECT_EQ(st.value.f.name(), c_identifier(g.nodes[i].name)) << "the add is requantized after a float ReLU";
+        EXPECT_EQ(st.value.f.output_types()[0], Halide::UInt(8)) << "after its ReLU";
+        adds++;
+    }
+    EXPECT_EQ(adds, 1) << "u1's add, read by u2";
+    ScheduleFile schedule;
+    schedule.source = "built-in";
+    Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
+    apply_schedule(lowered, g, plan, schedule, host);
+    std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 3);
+    int bound = 0;
+    std::vector<float> y = realize_on_host(lowered, g, plan, blob, x, host, &bound);
+    std::vector<float> expected = run_reference_quantized(g, w, q, x);
+    double scale = unit::max_abs(expected);
+    ASSERT_GT(scale, 1e-3);
+    EXPECT_LE(unit::max_abs_diff(y, expected), 1e-3 * scale);
+}
+
 // An int8 model on ARM: a depthwise conv takes 8 lanes (its int32
 // accumulators in two registers each, counted so in the register tile: no
 // spills) and the max pool 16 (bytes throughout); on x86 the depthwise convs
