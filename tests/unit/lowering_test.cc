@@ -598,6 +598,24 @@ std::vector<float> realize_on_host(LoweredSegment &segment, const Graph &graph, 
     return y;
 }
 
+// A network lowered as one pipeline, scheduled with the built-in schedule
+// and run on this CPU on `x`: within `tolerance` x the largest value of
+// `expected` (the reference interpreter's output).
+void expect_network_matches(LoweredSegment &lowered, const Graph &g, const SegmentPlan &plan,
+                            const PackedWeights &blob, const std::vector<float> &x,
+                            const std::vector<float> &expected, double tolerance) {
+    ScheduleFile schedule;
+    schedule.source = "built-in";
+    Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
+    apply_schedule(lowered, g, plan, schedule, host);
+    int bound = 0;
+    std::vector<float> y = realize_on_host(lowered, g, plan, blob, x, host, &bound);
+    EXPECT_EQ(bound & 3, 3) << "weights and input parameters not found";
+    double scale = unit::max_abs(expected);
+    ASSERT_GT(scale, 1e-3);
+    EXPECT_LE(unit::max_abs_diff(y, expected), tolerance * scale);
+}
+
 }  // namespace
 
 // The lowered pipeline, JIT-compiled with the built-in schedule, computes what the reference interpreter does.
@@ -863,19 +881,10 @@ TEST(ShuffleLoweringV2, PartsNarrowerThanAStepAreReadAlone) {
             }
         EXPECT_GE(narrow, 2) << "no 1x1 conv read a part narrower than " << slots << " channels";
         LoweredSegment lowered = lower_segment(g, blob, plan, 0);
-        ScheduleFile schedule;
-        schedule.source = "built-in";
-        Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
-        apply_schedule(lowered, g, plan, schedule, host);
-        int bound = 0;
-        std::vector<float> y = realize_on_host(lowered, g, plan, blob, x, host, &bound);
-        EXPECT_EQ(bound & 3, 3);
         std::vector<float> expected = int8 ? run_reference_quantized(g, w, q, x)
                                       : form.precision == Precision::BF16 ? run_reference_bf16(g, w, x)
                                                                           : run_reference(g, w, x);
-        double scale = unit::max_abs(expected);
-        ASSERT_GT(scale, 1e-3);
-        EXPECT_LE(unit::max_abs_diff(y, expected), form.tolerance * scale);
+        expect_network_matches(lowered, g, plan, blob, x, expected, form.tolerance);
     }
 }
 
@@ -906,17 +915,8 @@ TEST(Int8Lowering, ResidualAddComputesStoredIntegers) {
         adds++;
     }
     EXPECT_EQ(adds, 1) << "u1's add, read by u2";
-    ScheduleFile schedule;
-    schedule.source = "built-in";
-    Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
-    apply_schedule(lowered, g, plan, schedule, host);
     std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 3);
-    int bound = 0;
-    std::vector<float> y = realize_on_host(lowered, g, plan, blob, x, host, &bound);
-    std::vector<float> expected = run_reference_quantized(g, w, q, x);
-    double scale = unit::max_abs(expected);
-    ASSERT_GT(scale, 1e-3);
-    EXPECT_LE(unit::max_abs_diff(y, expected), 1e-3 * scale);
+    expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, q, x), 1e-3);
 }
 
 // An int8 model on ARM: a depthwise conv takes 8 lanes (its int32
@@ -1018,17 +1018,8 @@ TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
         EXPECT_EQ(pk.out_lo, conv == c ? 0 : -128);
         EXPECT_EQ(pk.out_hi, conv == c ? 128 : 127);
     }
-    ScheduleFile schedule;
-    schedule.source = "built-in";
-    Halide::Target host = resolve_target("host").halide.without_feature(Halide::Target::AVX512_SapphireRapids);
-    apply_schedule(lowered, g, plan, schedule, host);
     std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 3);
-    int bound = 0;
-    std::vector<float> y = realize_on_host(lowered, g, plan, blob, x, host, &bound);
-    std::vector<float> expected = run_reference_quantized(g, w, q, x);
-    double scale = unit::max_abs(expected);
-    ASSERT_GT(scale, 1e-3);
-    EXPECT_LE(unit::max_abs_diff(y, expected), 1e-3 * scale);
+    expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, q, x), 1e-3);
 }
 
 namespace {
