@@ -216,6 +216,7 @@ PreparedModel prepare_model(const CompileOptions &opt) {
                            }};
     packing.max_keeps_nan = p.target.halide.arch == Halide::Target::ARM;
     packing.float_by_element = p.target.halide.arch == Halide::Target::ARM;
+    packing.fixed_point = p.target.halide.arch == Halide::Target::ARM;
     packing.promise_table_ranges = opt.autoscheduler.empty();
     p.blob = pack_weights(p.graph, p.weights, p.plan, packing);
     check_weight_size(p.blob.size(), opt.external_weights, "folded and padded");

@@ -100,6 +100,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     out.dot = options.dot;
     out.max_keeps_nan = options.max_keeps_nan;
     out.float_by_element = options.float_by_element || by_lane(options.dot);
+    out.fixed_point = options.fixed_point;
     out.promise_table_ranges = options.promise_table_ranges;
     out.nodes.resize(graph.nodes.size());
     WeightPacker packer(graph, weights, plan, out, options.use_dot);

@@ -102,6 +102,13 @@ struct PackedNode {
     // with no float activation or scaling (conv.cc: plan_integer_out).
     bool integer_out = false;
     int out_lo = 0, out_hi = 0;
+    // ... in fixed point (PackingOptions::fixed_point): `multiplier` holds
+    // m0 (Q31, int32 bit patterns) and `power` the power of two: the value
+    // is (sum << pre_shift) x m0 x 2^(power - 31) ([group][k padded]); the
+    // bias is in acc_init.
+    bool fixed_point = false;
+    PackedArray power;
+    int pre_shift = 0;
     DotProduct dot = DotProduct::None;
     PackedArray acc_init;
     PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift
@@ -125,6 +132,10 @@ struct PackingOptions {
     // The target's float max returns a NaN operand (ARM's fmax, which Halide
     // emits for max on float32): max pooling then keeps a NaN in one instruction.
     bool max_keeps_nan = false;
+    // int8 epilogues that round to the stored integers (PackedNode::
+    // integer_out) multiply in fixed point: `sqrdmulh` + `srshl` on NEON
+    // (x86 has no 32-bit rounding doubling multiply: float there).
+    bool fixed_point = false;
     // The target's float FMAs take one lane of a vector (NEON fmla by
     // element): a float general conv (the stem) reads its taps by lane
     // (conv.cc), in an fp32 model (dot F32Lanes implies it) or an int8
@@ -148,6 +159,7 @@ struct PackedWeights {
     DotProduct dot = DotProduct::None;
     bool max_keeps_nan = false;          // PackingOptions::max_keeps_nan, for the lowering
     bool float_by_element = false;       // PackingOptions::float_by_element, or a by-lane dot
+    bool fixed_point = false;            // PackingOptions::fixed_point
     bool promise_table_ranges = true;  // PackingOptions::promise_table_ranges, for the lowering
     // (offset, floats) of every array, in order: the layout the external
     // weights fingerprint covers.
@@ -169,6 +181,7 @@ public:
     PackedNode &packed(int node) { return out_.nodes[node]; }
     int64_t group_padding() const { return out_.group_padding; }
     DotProduct dot() const { return out_.dot; }
+    bool fixed_point() const { return out_.fixed_point; }
     // Whether `node` may take the dot-product form (PackingOptions::use_dot).
     bool dot_allowed(int node) const { return out_.dot != DotProduct::None && (!use_dot_ || use_dot_(node)); }
 

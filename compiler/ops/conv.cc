@@ -350,7 +350,8 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
 // scaled sums stay far inside int32, so the conversion is exact on every
 // target); a float conv (the stem, reading the app's floats) clamps before
 // converting. On ARM (sdot, V2): 11 instructions per 4 outputs (float ReLU,
-// scale, round, clamps, narrowing through the stack) -> 7 (docs/quantization.md);
+// scale, round, clamps, narrowing through the stack) -> 7, and 5 in fixed
+// point (PackingOptions::fixed_point; docs/quantization.md);
 // with the max pool on integers and the narrow parts alone, V2 37.41 -> 32.39
 // M instructions (bench/results/qemu_aarch64_counts.md).
 bool plan_integer_out(const WeightPacker &packer, int index, PackedNode &p, const std::function<bool(double)> &fits) {
@@ -378,7 +379,8 @@ void pack(WeightPacker &packer, int index) {
     p.group = group;
     p.padded_group = (group + packer.group_padding() - 1) / packer.group_padding() * packer.group_padding();
     // A float conv of an int8 model stored in int8 (the stem): weights and
-    // bias divided by the scale (PackedNode::integer_out).
+    // bias divided by the scale (PackedNode::integer_out); an int8 conv
+    // divides its multiplier instead (its integers come from the weights).
     bool int8 = packer.plan().int8() && packer.plan().int8_conv[index];
     double out_scale = 1;
     if (!int8 && plan_integer_out(packer, index, p, nullptr)) out_scale = packer.plan().quant[static_cast<size_t>(index)].scale;
@@ -393,7 +395,7 @@ void pack(WeightPacker &packer, int index) {
     if (int8) {
         const ValueQuant &in_q = packer.plan().quant[node.inputs[0]];
         auto qw = [&](int64_t gi, int64_t kk, int64_t i) {
-            return quantize_weight(at(gi, kk, i), scales[gi * group + kk]);
+            return quantize_weight(w[(gi * group + kk) * cin_g * taps + i], scales[gi * group + kk]);
         };
         // The accumulators' start: -/+128 x the weights' sum where the kernel
         // flips the input's sign bit (exact in a float below 2^24); the
@@ -407,6 +409,34 @@ void pack(WeightPacker &packer, int index) {
             for (const DotSteps::Input &qi : steps->inputs)
                 for (size_t gi = 0; gi < qi.singles.size(); gi++)
                     for (const DotSteps::Single &one : qi.singles[gi]) alone[gi][static_cast<size_t>(one.channel)] = true;
+        std::vector<double> multiplier(static_cast<size_t>(node.out_channels)), bias(multiplier.size(), 0.0);
+        for (int64_t co = 0; co < node.out_channels; co++) {
+            multiplier[static_cast<size_t>(co)] = in_scale * scales[static_cast<size_t>(co)];
+            if (node.bias)
+                bias[static_cast<size_t>(co)] =
+                    quantized_bias(packer.tensor(index, "bias").data[static_cast<size_t>(co)], multiplier[static_cast<size_t>(co)]);
+        }
+        std::vector<double> weight_sum(multiplier.size(), 0.0);  // of |w|
+        for (int64_t co = 0; co < node.out_channels; co++)
+            for (int64_t i = 0; i < inner; i++) weight_sum[static_cast<size_t>(co)] += std::abs(qw(co / group, co % group, i));
+        double input_max = in_q.is_unsigned ? 255 : 128;
+        auto fits = [&](double scale) {
+            for (size_t co = 0; co < multiplier.size(); co++)
+                if (!(weight_sum[co] * input_max * std::abs(multiplier[co] / scale) + std::abs(bias[co] / scale) < 0x1p30))
+                    return false;
+            return true;
+        };
+        if (plan_integer_out(packer, index, p, fits)) out_scale = packer.plan().quant[static_cast<size_t>(index)].scale;
+        // Fixed point (PackingOptions::fixed_point): the bias an int32 in the
+        // accumulators' start, which stays exact as a float (below 2^24), and
+        // the sum too (below 2^31).
+        std::vector<int64_t> bias_steps(multiplier.size(), 0);
+        bool fixed = p.integer_out && packer.fixed_point();
+        for (size_t co = 0; fixed && co < multiplier.size(); co++) {
+            if (node.bias) bias_steps[co] = quantize_bias(packer.tensor(index, "bias").data[co], multiplier[co]);
+            fixed = std::abs(bias_steps[co]) + 128 * weight_sum[co] < 0x1p24 &&
+                    weight_sum[co] * 255 + std::abs(bias_steps[co]) < 0x1p31;
+        }
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
         for (int64_t co = 0; steps && co < node.out_channels; co++) {
             int64_t sum = 0;
@@ -418,33 +448,55 @@ void pack(WeightPacker &packer, int index) {
         if (steps) {
             pack_dot_inputs(packer, p, *steps, groups, group,
                             [&](int64_t gi, int64_t kk, int64_t ci) { return static_cast<float>(qw(gi, kk, ci)); });
-            p.acc_init = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
-                return static_cast<float>(init[gi * group + kk]);
-            });
         } else {
             p.weight_i8 = packer.append_grouped_i8(groups, group, inner, qw);
+            std::fill(init.begin(), init.end(), 0);
         }
-        std::vector<double> multiplier(static_cast<size_t>(node.out_channels)), bias(multiplier.size(), 0.0);
-        for (int64_t co = 0; co < node.out_channels; co++) {
-            multiplier[static_cast<size_t>(co)] = in_scale * scales[static_cast<size_t>(co)];
-            if (node.bias)
-                bias[static_cast<size_t>(co)] =
-                    quantized_bias(packer.tensor(index, "bias").data[static_cast<size_t>(co)], multiplier[static_cast<size_t>(co)]);
+        if (steps || fixed)
+            p.acc_init = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
+                size_t co = static_cast<size_t>(gi * group + kk);
+                return static_cast<float>(init[co] + (fixed ? bias_steps[co] : 0));
+            });
+        if (fixed) {
+            // multiplier / output scale = m0 x 2^e, m0 in [2^30, 2^31) (Q31).
+            // The sum shifted left first, as far as its bound allows (one
+            // shift for the conv), so that the rounding of the doubling
+            // multiply is far below the final one: a rounding shift by e -
+            // pre_shift then rounds once where it counts (a sum rounded twice
+            // at close positions misses a half step often: 2^e of the values).
+            // m0 and the shifts as int32 bit patterns: shl, sqrdmulh, srshl.
+            p.fixed_point = true;
+            double sum_max = 1;
+            for (size_t co = 0; co < multiplier.size(); co++)
+                sum_max = std::max(sum_max, weight_sum[co] * input_max + std::abs(bias_steps[co]));
+            p.pre_shift = std::max(0, 30 - static_cast<int>(std::ceil(std::log2(sum_max + 1))));
+            std::vector<float> m0s, shifts;
+            auto bits = [](int64_t v) {
+                int32_t i = static_cast<int32_t>(v);
+                float f;
+                std::memcpy(&f, &i, sizeof f);
+                return f;
+            };
+            for (int64_t gi = 0; gi < groups; gi++)
+                for (int64_t kk = 0; kk < p.padded_group; kk++) {
+                    double m = kk < group ? multiplier[static_cast<size_t>(gi * group + kk)] / out_scale : 0;
+                    int e = 0;
+                    double f = std::frexp(m, &e);  // m = f x 2^e, f in [0.5, 1)
+                    int64_t m0 = std::llround(f * 0x1p31);
+                    if (m0 == (int64_t{1} << 31)) m0 /= 2, e++;
+                    if (m == 0 || e < -31) m0 = 0, e = 0;
+                    int power = std::min(e, 30) - p.pre_shift;
+                    if (power < -31) m0 = 0, power = 0;  // below half a step whatever the sum
+                    m0s.push_back(bits(m0));
+                    shifts.push_back(bits(power));
+                }
+            p.multiplier = packer.append(m0s);
+            p.power = packer.append(shifts);
+        } else {
+            p.multiplier = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
+                return static_cast<float>(multiplier[static_cast<size_t>(gi * group + kk)] / out_scale);
+            });
         }
-        double input_max = in_q.is_unsigned ? 255 : 128;
-        auto fits = [&](double scale) {
-            for (int64_t co = 0; co < node.out_channels; co++) {
-                double sum = 0;
-                for (int64_t i = 0; i < inner; i++) sum += std::abs(qw(co / group, co % group, i));
-                double m = multiplier[static_cast<size_t>(co)] / scale, b = bias[static_cast<size_t>(co)] / scale;
-                if (!(sum * input_max * std::abs(m) + std::abs(b) < 0x1p30)) return false;
-            }
-            return true;
-        };
-        if (plan_integer_out(packer, index, p, fits)) out_scale = packer.plan().quant[static_cast<size_t>(index)].scale;
-        p.multiplier = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
-            return static_cast<float>(multiplier[static_cast<size_t>(gi * group + kk)] / out_scale);
-        });
     } else if (packer.plan().fp16()) {
         if (steps) pack_dot_inputs(packer, p, *steps, groups, group, at);
         else p.weight_f16 = packer.append_grouped_f16(groups, group, inner, at);
@@ -459,7 +511,7 @@ void pack(WeightPacker &packer, int index) {
     } else {
         p.weight = packer.append_grouped(groups, group, inner, at);
     }
-    if (node.bias) {
+    if (node.bias && !p.fixed_point) {
         // An int8 conv's bias: rounded to its int32 step (quantize/quantization.h).
         const auto &b = packer.tensor(index, "bias").data;
         p.bias = packer.append_grouped(node.out_channels / group, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
@@ -502,7 +554,8 @@ void lower(Lowering &L, int index) {
 
     st.acc = Func(c_identifier(node.name) + "_acc");
     bool dot = !packed.dot_inputs.empty();
-    Expr init = dot && int8 ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k)) : Expr(0);
+    Expr init = int8 && packed.acc_init.offset >= 0 ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k))
+                                                    : Expr(0);
     st.acc(k, gv, x, y, n) = int8 ? init : bias;
     if (dot) {
         // Dot-product form (plan_dot_steps), one update per input tensor: r.x
@@ -672,6 +725,18 @@ void lower(Lowering &L, int index) {
         }
     }
     Expr sum = st.acc(k, gv, x, y, n);
+    if (packed.fixed_point) {
+        // The stored integers in fixed point (PackedNode::fixed_point): a
+        // rounding doubling multiply by m0, a rounding shift (sqrdmulh, srshl).
+        auto entry = [&](const PackedArray &a) { return reinterpret<int32_t>(L.weight_at(a.offset, gv * pad + k)); };
+        Expr shifted = sum << packed.pre_shift;
+        Expr q = Internal::rounding_shift_left(Internal::rounding_mul_shift_right(shifted, entry(packed.multiplier), 31),
+                                               entry(packed.power));
+        const ValueQuant &out = L.plan().quant[static_cast<size_t>(index)];
+        st.value.f(k, gv, x, y, n) = cast(out.is_unsigned ? UInt(8) : Int(8), clamp(q, packed.out_lo, packed.out_hi));
+        st.value.q = out;
+        return;
+    }
     if (int8) sum = cast<float>(sum) * L.weight_at(packed.multiplier.offset, gv * pad + k) + bias;
     if (packed.integer_out) {
         // The stored integers (PackedNode::integer_out): rounded, converted,

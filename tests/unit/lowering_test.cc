@@ -867,6 +867,7 @@ TEST(ShuffleLoweringV2, PartsNarrowerThanAStepAreReadAlone) {
         PackingOptions packing;
         packing.group_padding = 4;
         packing.dot = form.dot;
+        packing.fixed_point = form.dot == DotProduct::S8S8;  // as on ARM
         PackedWeights blob = pack_weights(g, w, plan, packing);
         int narrow = 0;
         int slots = dot_slots(form.dot);
@@ -996,30 +997,37 @@ TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
     ASSERT_GE(pool, 0);
     ASSERT_TRUE(plan.quant[static_cast<size_t>(pool)].quantized);
     ASSERT_FALSE(plan.quant[static_cast<size_t>(pool)].is_unsigned) << "the pool's input has no ReLU";
-    PackedWeights blob = pack_weights(g, w, plan);
-    LoweredSegment lowered = lower_segment(g, blob, plan, 0);
-    auto stage = [&](int node) -> const Stage & {
-        return lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(node)])];
-    };
-    EXPECT_TRUE(stage(pool).value.q.quantized) << "the pool's value is requantized";
-    EXPECT_EQ(stage(pool).value.f.output_types()[0], Halide::Int(8));
-    const int a = g.find("a"), b = g.find("b"), c = g.find("c");
-    ASSERT_GE(a, 0);
-    ASSERT_GE(b, 0);
-    ASSERT_GE(c, 0);
-    ASSERT_TRUE(g.nodes[static_cast<size_t>(c)].activation.enabled) << "the clip is fused into conv c";
-    EXPECT_FALSE(plan.int8_conv[static_cast<size_t>(a)]) << "conv a reads the app's floats";
-    EXPECT_TRUE(plan.int8_conv[static_cast<size_t>(b)]);
-    for (int conv : {a, b, c}) {
-        SCOPED_TRACE(g.nodes[static_cast<size_t>(conv)].name);
-        const PackedNode &pk = blob.nodes[static_cast<size_t>(conv)];
-        EXPECT_TRUE(pk.integer_out);
-        EXPECT_TRUE(stage(conv).value.q.quantized) << "the conv's value is requantized";
-        EXPECT_EQ(pk.out_lo, conv == c ? 0 : -128);
-        EXPECT_EQ(pk.out_hi, conv == c ? 128 : 127);
+    // Float epilogues (x86), and fixed point (ARM: sqrdmulh, srshl; emulated here).
+    for (bool fixed : {false, true}) {
+        SCOPED_TRACE(fixed ? "fixed point" : "float");
+        PackingOptions packing;
+        packing.fixed_point = fixed;
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        auto stage = [&](int node) -> const Stage & {
+            return lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(node)])];
+        };
+        EXPECT_TRUE(stage(pool).value.q.quantized) << "the pool's value is requantized";
+        EXPECT_EQ(stage(pool).value.f.output_types()[0], Halide::Int(8));
+        const int a = g.find("a"), b = g.find("b"), c = g.find("c");
+        ASSERT_GE(a, 0);
+        ASSERT_GE(b, 0);
+        ASSERT_GE(c, 0);
+        ASSERT_TRUE(g.nodes[static_cast<size_t>(c)].activation.enabled) << "the clip is fused into conv c";
+        EXPECT_FALSE(plan.int8_conv[static_cast<size_t>(a)]) << "conv a reads the app's floats";
+        EXPECT_TRUE(plan.int8_conv[static_cast<size_t>(b)]);
+        for (int conv : {a, b, c}) {
+            SCOPED_TRACE(g.nodes[static_cast<size_t>(conv)].name);
+            const PackedNode &pk = blob.nodes[static_cast<size_t>(conv)];
+            EXPECT_TRUE(pk.integer_out);
+            EXPECT_TRUE(stage(conv).value.q.quantized) << "the conv's value is requantized";
+            EXPECT_EQ(pk.out_lo, conv == c ? 0 : -128);
+            EXPECT_EQ(pk.out_hi, conv == c ? 128 : 127);
+            EXPECT_EQ(pk.fixed_point, fixed && conv != a) << "the float conv keeps its float epilogue";
+        }
+        std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 3);
+        expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, q, x), 1e-3);
     }
-    std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 3);
-    expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, q, x), 1e-3);
 }
 
 namespace {
