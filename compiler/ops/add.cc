@@ -46,9 +46,9 @@ void lower(Lowering &L, int index) {
     // x its scale / the output's, a float one x 1 / the output's), rounded and
     // clamped to the activation's steps (Lowering::activation_steps): no
     // float activation or rescaling after the sum.
-    const ValueQuant &out = L.plan().quant[static_cast<size_t>(index)];
+    const ValueQuant out = L.plan().int8() ? L.plan().quant[static_cast<size_t>(index)] : ValueQuant{};
     int lo = 0, hi = 0;
-    if (L.plan().int8() && out.quantized && Lowering::activation_steps(node, out, &lo, &hi)) {
+    if (out.quantized && Lowering::activation_steps(node, out, &lo, &hi)) {
         auto steps = [&](const Value &v, Expr ch, Expr kk, Expr gg) {
             if (v.q.quantized)
                 return cast<float>(Lowering::read_raw(v, group, ch, kk, gg, x, y, n)) * static_cast<float>(v.q.scale / out.scale);

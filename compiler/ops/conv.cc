@@ -355,10 +355,10 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
 // with the max pool on integers and the narrow parts alone, V2 37.41 -> 32.39
 // M instructions (bench/results/qemu_aarch64_counts.md).
 bool plan_integer_out(const WeightPacker &packer, int index, PackedNode &p, const std::function<bool(double)> &fits) {
+    if (!packer.plan().int8()) return false;  // (a float model has no quant entries)
     const ValueQuant &out = packer.plan().quant[static_cast<size_t>(index)];
     int lo, hi;
-    if (!packer.plan().int8() || !out.quantized || !Lowering::activation_steps(packer.node(index), out, &lo, &hi))
-        return false;
+    if (!out.quantized || !Lowering::activation_steps(packer.node(index), out, &lo, &hi)) return false;
     if (fits && !fits(out.scale)) return false;
     p.integer_out = true;
     p.out_lo = lo;
