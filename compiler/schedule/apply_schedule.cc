@@ -322,6 +322,14 @@ private:
         bool arm = target_.arch == Halide::Target::ARM;
         return arm && st.kind == Stage::Depthwise && plan_.int8_conv[static_cast<size_t>(node)] ? 2 : 1;
     }
+    // Registers per accumulator vector of `vector` knob lanes: 2 for an int8
+    // depthwise conv's 8 int32 lanes on ARM, 1 for floats (an fp16 model's
+    // 8 halves fill one).
+    int accumulator_registers(int node) {
+        const Stage &st = stage(node);
+        int bits = st.acc.defined() ? st.acc.output_types()[0].bits() : 32;
+        return std::max(1, lanes_per_float(node) * bits / 32);
+    }
     int target_lanes() const { return *target_defaults(target_).vector * lanes_per_float(); }
     ScheduleKnobs knobs_of(int node) {
         ScheduleKnobs k = resolve_knobs(file_, target_, seg_.block, g_.nodes[node], stage(node).kind);
@@ -395,7 +403,7 @@ private:
         // sdot 74.89 -> 73.87, 74.7 -> 73.1).
         DepthwiseWindow window;
         if (ts.kind == Stage::Depthwise && target_.arch == Halide::Target::ARM && tn.groups > 1)
-            window = {tn.kernel_h, tn.kernel_w, tn.stride_w, lanes_per_float(tuned)};
+            window = {tn.kernel_h, tn.kernel_w, tn.stride_w, accumulator_registers(tuned)};
         Tiling t = choose_tiling(knobs, channels, s.w, form, window);
         t.lanes_per_float = lanes_per_float(tuned);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops
