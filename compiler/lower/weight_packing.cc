@@ -89,7 +89,7 @@ template <typename T>
 PackedArray WeightPacker::append_narrow(const std::vector<T> &values) {
     size_t bytes = values.size() * sizeof(T);
     std::vector<float> slots((bytes + 3) / 4, 0.0f);
-    std::memcpy(slots.data(), values.data(), bytes);
+    if (bytes > 0) std::memcpy(slots.data(), values.data(), bytes);  // (an empty vector's data may be null)
     return append(slots);
 }
 
