@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <ostream>
 #include <set>
@@ -598,6 +599,13 @@ std::vector<float> realize_on_host(LoweredSegment &segment, const Graph &graph, 
     return y;
 }
 
+// int8 scales calibrated on random inputs (quantize/calibrate.h).
+Quantization calibrated(const Graph &g, const Weights &w, std::initializer_list<uint64_t> seeds = {11, 12}) {
+    Calibrator calibrator(g, w, CalibrationOptions{});
+    for (uint64_t seed : seeds) calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), seed));
+    return calibrator.finish();
+}
+
 // A network lowered as one pipeline, scheduled with the built-in schedule
 // and run on this CPU on `x`: within `tolerance` x the largest value of
 // `expected` (the reference interpreter's output).
@@ -855,13 +863,7 @@ TEST(ShuffleLoweringV2, PartsNarrowerThanAStepAreReadAlone) {
         Graph g = tiny_v2(w, "[8, 16, 32, 64, 80]", "[1, 6, 1]");
         bool int8 = form.precision == Precision::Int8;
         std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 21);
-        Quantization q;
-        if (int8) {
-            Calibrator calibrator(g, w, CalibrationOptions{});
-            for (uint64_t seed : {11, 12})
-                calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), seed));
-            q = calibrator.finish();
-        }
+        Quantization q = int8 ? calibrated(g, w) : Quantization{};
         SegmentPlan plan = plan_segments(g, Granularity::Network, int8 ? &q : nullptr, form.precision);
         ASSERT_EQ(plan.segments.size(), 1u);
         PackingOptions packing;
@@ -900,9 +902,7 @@ TEST(Int8Lowering, ResidualAddComputesStoredIntegers) {
     Graph g = parse_spec_text(text, "two.json");
     Weights w = random_weights(g, 8);
     optimize(g, w);
-    Calibrator calibrator(g, w, CalibrationOptions{});
-    for (uint64_t seed : {11, 12}) calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), seed));
-    Quantization q = calibrator.finish();
+    Quantization q = calibrated(g, w);
     SegmentPlan plan = plan_segments(g, Granularity::Network, &q, Precision::Int8);
     ASSERT_EQ(plan.segments.size(), 1u);
     PackedWeights blob = pack_weights(g, w, plan);
@@ -928,9 +928,7 @@ TEST(Int8Lowering, ResidualAddComputesStoredIntegers) {
 TEST(Int8Schedule, ArmDepthwiseAndMaxPoolTakeWiderVectors) {
     Weights w;
     Graph g = tiny_v2(w, "[24, 16, 32, 64, 80]");  // a stem of 24 channels
-    Calibrator calibrator(g, w, CalibrationOptions{});
-    calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), 11));
-    Quantization q = calibrator.finish();
+    Quantization q = calibrated(g, w, {11});
     SegmentPlan plan = plan_segments(g, Granularity::Unit, &q, Precision::Int8);
     for (const char *target : {"arm-64-linux-arm_dot_prod", "x86-64-linux-avx512"}) {
         SCOPED_TRACE(target);
@@ -983,9 +981,7 @@ TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
     Graph g = parse_spec_text(text, "mp.json");
     Weights w = random_weights(g, 4);
     optimize(g, w);
-    Calibrator calibrator(g, w, CalibrationOptions{});
-    for (uint64_t seed : {11, 12}) calibrator.add(unit::random_values(static_cast<size_t>(g.input().shape.elements()), seed));
-    Quantization q = calibrator.finish();
+    Quantization q = calibrated(g, w);
     // Calibrated, the clip's output spans at most [0, 0.5] in 255 steps; at
     // twice that scale 0.5 is step 128 (127.5 to even), a bound inside the
     // type's range that most outputs reach.
