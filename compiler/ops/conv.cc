@@ -269,6 +269,15 @@ std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
     return qs;
 }
 
+// An int32 (a step table's entry, a fixed-point multiplier or shift) as the
+// bit pattern of a float slot of the blob; the kernel reinterprets it.
+float bits(int64_t v) {
+    int32_t i = static_cast<int32_t>(v);
+    float f;
+    std::memcpy(&f, &i, sizeof f);
+    return f;
+}
+
 // A dot-product conv's weights per input tensor (PackedNode::DotInput):
 // value(gi, k, ci) for logical input channel ci of group gi, laid out by step
 // and slot (zeros where a slot holds no channel), and the steps' tables.
@@ -287,12 +296,6 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
         };
         d.weight = packer.append_dot(groups, group, qi.count, weight);
         // The tables hold int32 bit patterns (the kernel loads them as integers).
-        auto bits = [](int64_t v) {
-            int32_t i = static_cast<int32_t>(v);
-            float f;
-            std::memcpy(&f, &i, sizeof f);
-            return f;
-        };
         if (qi.single_count > 0) {
             d.singles = qi.single_count;
             auto single = [&](int64_t gi, int64_t i) -> const DotSteps::Single * {
@@ -471,12 +474,6 @@ void pack(WeightPacker &packer, int index) {
                 sum_max = std::max(sum_max, weight_sum[co] * input_max + std::abs(bias_steps[co]));
             p.pre_shift = std::max(0, 30 - static_cast<int>(std::ceil(std::log2(sum_max + 1))));
             std::vector<float> m0s, shifts;
-            auto bits = [](int64_t v) {
-                int32_t i = static_cast<int32_t>(v);
-                float f;
-                std::memcpy(&f, &i, sizeof f);
-                return f;
-            };
             for (int64_t gi = 0; gi < groups; gi++)
                 for (int64_t kk = 0; kk < p.padded_group; kk++) {
                     double m = kk < group ? multiplier[static_cast<size_t>(gi * group + kk)] / out_scale : 0;

@@ -312,8 +312,8 @@ private:
     // four bytes (V2's on ARM: 0.68 -> 0.12 M instructions). An int8
     // depthwise conv on ARM takes 8 lanes (its int32 accumulators in two
     // registers): its inputs and weights are 8 bytes, widened to 16 bits for
-    // one `mul .8h` per 8 products (V2 sdot: 32.39 -> 30.82 M instructions,
-    // A55 30.95 -> 29.89, N1 9.54 -> 9.46 M cycles).
+    // one `mul .8h` per 8 products (V2 sdot: 32.39 -> 30.90 M instructions,
+    // A55 30.95 -> 29.95, N1 9.54 -> 9.51 M cycles).
     int lanes_per_float() const { return plan_.fp16() ? 2 : 1; }
     int lanes_per_float(int node) {
         const Stage &st = stage(node);
