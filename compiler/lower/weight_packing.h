@@ -86,6 +86,9 @@ struct PackedNode {
         // or any in an input stored as one unit).
         PackedArray weight, unit, start;
         int64_t group_stride = 0, first = 0;
+        // The last step runs past its storage group's end: it reads the
+        // group's last channels instead (the ones read already: zero weights).
+        bool last_back = false;
         // By lane: channels left over from steps the group would fill only
         // in part, each read alone (a broadcast, no zero slots): `singles` per
         // group, weights [group][single][k padded] (F16Lanes: in halves), the

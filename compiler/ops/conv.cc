@@ -143,6 +143,7 @@ struct DotSteps {
         // folded split and shuffle left: regular from its first channel.)
         bool regular = false;
         int64_t group_stride = 0, first = 0;
+        bool last_back = false;  // regular, the last step moved back to end within its storage group
     };
     int slots = 4;
     std::vector<Input> inputs;  // per input tensor of the conv
@@ -232,16 +233,23 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
         if (qi.regular) qi.first = stored(qi.groups[0][0]);
         if (qi.regular && qi.groups.size() > 1 && !qi.groups[1].empty())
             qi.group_stride = stored(qi.groups[1][0]) - qi.first;
-        qi.regular = qi.regular && (one_unit || (qi.group_stride == qi.unit_size &&
-                                                 qi.first + qi.count * qs.slots <= qi.unit_size));
+        qi.regular = qi.regular && (one_unit || qi.group_stride == qi.unit_size);
+        // Step q at first + g * group_stride + q * slots, or where that runs
+        // past the storage group's end, at its last `slots` channels: a range
+        // ending at the group's end between two multiples of the slots (V2's
+        // second halves of 22 or 58 channels) moves its last step back.
         for (size_t gi = 0; qi.regular && gi < qi.groups.size(); gi++) {
             const auto &list = qi.groups[gi];
             qi.regular = static_cast<int64_t>(list.size()) == qi.count;
+            int64_t base = one_unit ? 0 : static_cast<int64_t>(gi) * qi.unit_size;
             for (size_t q = 0; q < list.size(); q++) {
-                const DotSteps::Step &step = list[q];
-                qi.regular = qi.regular && stored(step) == qi.first + static_cast<int64_t>(gi) * qi.group_stride +
-                                                                  static_cast<int64_t>(q) * qs.slots;
-                for (int j = 0; j < qs.slots; j++) qi.regular = qi.regular && step.channel[static_cast<size_t>(j)] >= 0;
+                int64_t at = qi.first + static_cast<int64_t>(gi) * qi.group_stride + static_cast<int64_t>(q) * qs.slots;
+                int64_t clamped = base + std::min(at - base, qi.unit_size - qs.slots);
+                qi.regular = qi.regular && stored(list[q]) == clamped && (clamped == at || q + 1 == list.size());
+                qi.last_back = qi.last_back || clamped != at;
+                // (By lane every step is whole; in a dot product a slot of
+                // another group's, or of a channel read already, is a zero
+                // weight: the step is still regular.)
             }
         }
     }
@@ -254,17 +262,27 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
 // that leaves no more channels alone: its loads then sit at offsets ARM's
 // scaled `ldr q` holds (an unaligned range costs an address `add` per pixel
 // and step).
+//
+// In a dot product (int8, bf16), where a range's last step, moved back to
+// end within its storage group, rereads channels (zero weights there) and so
+// needs tables, steps at the multiples are regular (their spare slots zero
+// weights): V2's 58-channel ranges starting at 58 in int8, 14 steps from 58
+// and one from 112, are 15 steps from 56 without tables; ARM's sdot reads
+// their blocks of 4 steps as one vector per pixel.
 std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
     std::optional<DotSteps> qs = form_dot_steps(packer, index, false);
-    if (!qs || !by_lane(packer.dot())) return qs;
+    if (!qs) return qs;
+    bool lanes = by_lane(packer.dot());
     auto aligned = [&](const DotSteps::Input &qi) { return qi.regular && qi.first % qs->slots == 0; };
     std::optional<DotSteps> at_multiples;
     for (size_t t = 0; t < qs->inputs.size(); t++) {
-        if (aligned(qs->inputs[t]) || !qs->inputs[t].regular) continue;
+        const DotSteps::Input &qi = qs->inputs[t];
+        if (aligned(qi) || (lanes && !qi.regular)) continue;
         if (!at_multiples) at_multiples = form_dot_steps(packer, index, true);
-        if (at_multiples && aligned(at_multiples->inputs[t]) &&
-            at_multiples->inputs[t].single_count <= qs->inputs[t].single_count)
-            qs->inputs[t] = at_multiples->inputs[t];
+        if (!at_multiples || !aligned(at_multiples->inputs[t])) continue;
+        const DotSteps::Input &multiples = at_multiples->inputs[t];
+        if (lanes ? multiples.single_count <= qi.single_count : multiples.count <= qi.count)
+            qs->inputs[t] = multiples;
     }
     return qs;
 }
@@ -330,6 +348,7 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
         if (qi.regular) {  // no tables
             d.group_stride = qi.group_stride;
             d.first = qi.first;
+            d.last_back = qi.last_back;
             continue;
         }
         std::vector<float> units, starts;
@@ -576,7 +595,15 @@ void lower(Lowering &L, int index) {
             };
             // Slot j of step q: the stored channel start + j of storage group unit (tables).
             auto slot = [&](Expr j, Expr q) {
-                if (d.unit.offset < 0) return regular(q * slots + j);
+                if (d.unit.offset < 0) {
+                    Expr at = q * slots;
+                    if (d.last_back) {  // the last step at the storage group's last channels
+                        Expr group_first = static_cast<int>(d.first);
+                        if (d.group_stride != d.unit_size) group_first += gv * static_cast<int>(d.group_stride);
+                        at = min(at, unit - slots - group_first);
+                    }
+                    return regular(at + j);
+                }
                 Expr at = gv * steps + q;
                 std::string table = c_identifier(node.name) + "_steps" + std::to_string(t);
                 Expr u = L.table_at(d.unit, table + "_unit", at, 0, units - 1);
@@ -636,29 +663,38 @@ void lower(Lowering &L, int index) {
                 if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) return reinterpret(Int(8), a ^ flip);
                 return a;
             };
-            Expr a;
-            Stage::LaneInput lane;
-            if (packed.dot == DotProduct::S8S8 && d.unit.offset < 0 && steps % 4 == 0) {
+            // One update per run of steps: its input per step and its weights.
+            auto add_steps = [&](const RDom &rs, Expr a, const Stage::LaneInput &lane) {
+                st.lane_inputs.push_back(lane);
+                Expr at = ((gv * steps + rs.y) * pad + k) * slots + rs.x;
+                if (packed.dot == DotProduct::BF16) {
+                    Expr w = L.weight_half_at(d.weight.offset * 2, at);
+                    st.acc(k, gv, x, y, n) += cast<float>(a) * cast<float>(w);
+                } else {
+                    Expr w = L.weight_i8_at(d.weight.offset * 4, at);
+                    st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
+                }
+                st.r.push_back(rs);
+            };
+            int whole = d.last_back ? steps - 1 : steps;  // steps at multiples of the slots from the first
+            int blocked = packed.dot == DotProduct::S8S8 && d.unit.offset < 0 ? whole / 4 * 4 : 0;
+            if (blocked > 0) {
                 // ARM sdot by element: 4 regular steps are 16 adjacent stored
                 // channels, one vector load per pixel (sign-flipped once), each
                 // step's quad a 32-bit lane of it (sdot v.4s, v.16b, v.4b[i]).
+                // The steps past the last block of 4 (V2's 29 steps of 116
+                // channels: 1), and a last step moved back, are read a quad
+                // per step, as with tables.
                 Var b("b"), qo("qo");
-                lane = {Func(c_identifier(node.name) + "_lanes" + std::to_string(t)), 4};
+                Stage::LaneInput lane = {Func(c_identifier(node.name) + "_lanes" + std::to_string(t)), 4};
                 lane.f(b, qo, gv, x, y, n) = flipped(regular(qo * 16 + b));
-                a = lane.f(r.x + r.y % 4 * 4, r.y / 4, gv, x, y, n);
-            } else {
-                a = flipped(slot(r.x, r.y));
+                RDom rb(0, slots, 0, blocked, "r" + std::to_string(t));
+                add_steps(rb, lane.f(rb.x + rb.y % 4 * 4, rb.y / 4, gv, x, y, n), lane);
             }
-            st.lane_inputs.push_back(lane);
-            Expr at = ((gv * steps + r.y) * pad + k) * slots + r.x;
-            if (packed.dot == DotProduct::BF16) {
-                Expr w = L.weight_half_at(d.weight.offset * 2, at);
-                st.acc(k, gv, x, y, n) += cast<float>(a) * cast<float>(w);
-            } else {
-                Expr w = L.weight_i8_at(d.weight.offset * 4, at);
-                st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
+            if (blocked < steps) {
+                RDom rq(0, slots, blocked, steps - blocked, (blocked > 0 ? "q" : "r") + std::to_string(t));
+                add_steps(rq, flipped(slot(rq.x, rq.y)), Stage::LaneInput{});
             }
-            st.r.push_back(r);
             read_singles();
         }
         st.dot = true;

@@ -891,6 +891,56 @@ TEST(ShuffleLoweringV2, PartsNarrowerThanAStepAreReadAlone) {
     }
 }
 
+// int8 dot products over V2's channel ranges read them in regular steps,
+// no tables. Stage 3's branches of 44 channels read the second half of an
+// 88-channel pair of tensors from channel 22 of each (44 = 22 + 22), between
+// two multiples of 4: their steps go at the multiples (20, 24, ..., 40: six,
+// the spare slots zero weights). A range ending between two multiples moves
+// its last step back (stage 2's 11 channels from 11: steps at 11, 15 and
+// 18), where it needed tables. On ARM (S8S8) the steps in blocks of 4 are
+// one 16-byte load per pixel (sdot by element), the steps past the last
+// block (6 = 4 + 2; 11 = 8 + 3) a quad each. JIT-compiled against the
+// reference's simulation, x86's form as well.
+TEST(Int8Lowering, ChannelRangesReadInStepsWithoutTables) {
+    for (DotProduct dot : {DotProduct::S8S8, DotProduct::U8S8}) {
+        SCOPED_TRACE(static_cast<int>(dot));
+        Weights w;
+        Graph g = tiny_v2(w, "[8, 44, 88, 64, 80]", "[2, 2, 1]");
+        Quantization q = calibrated(g, w);
+        SegmentPlan plan = plan_segments(g, Granularity::Network, &q, Precision::Int8);
+        ASSERT_EQ(plan.segments.size(), 1u);
+        PackingOptions packing;
+        packing.group_padding = 4;
+        packing.dot = dot;
+        packing.fixed_point = dot == DotProduct::S8S8;  // as on ARM
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        int unaligned = 0;
+        for (size_t i = 0; i < g.nodes.size(); i++)
+            for (const PackedNode::DotInput &d : blob.nodes[i].dot_inputs) {
+                if (d.steps == 0) continue;
+                SCOPED_TRACE(g.nodes[i].name);
+                EXPECT_LT(d.unit.offset, 0) << "steps looked up in tables";
+                if (d.unit_size == 44 && d.first == 20) unaligned++;
+            }
+        EXPECT_GE(unaligned, 2) << "no conv read the range from channel 22 in steps from 20";
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        int blocks_and_rest = 0;
+        for (const Stage &st : lowered.stages) {
+            bool blocks = false, rest = false;
+            for (const Stage::LaneInput &l : st.lane_inputs) {
+                blocks = blocks || (l.f.defined() && l.steps == 4);
+                rest = rest || (!l.f.defined() && !l.single);
+            }
+            blocks_and_rest += blocks && rest;
+        }
+        if (dot == DotProduct::S8S8) {
+            EXPECT_GE(blocks_and_rest, 2) << "no conv read blocks of 4 steps and then quads";
+        }
+        std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 23);
+        expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, q, x), 1e-3);
+    }
+}
+
 // An int8 model's residual add stored in int8 (a unit read by the next)
 // computes its integers itself: each operand in steps of the output scale,
 // rounded and clamped to the ReLU's steps, not a float ReLU requantized
