@@ -43,6 +43,8 @@ inline int dot_slots(DotProduct d) {
 // Whether the step's channels multiply by element (a weight vector per slot)
 // rather than summing into one lane.
 inline bool by_lane(DotProduct d) { return d == DotProduct::F32Lanes || d == DotProduct::F16Lanes; }
+// Sums of 4 int8 products per 32-bit lane (vpdpbusd, sdot).
+inline bool int8_quads(DotProduct d) { return d == DotProduct::U8S8 || d == DotProduct::S8S8; }
 // The model precision a dot-product form computes.
 inline Precision dot_precision(DotProduct d) {
     switch (d) {

@@ -223,13 +223,13 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
                 qi.groups[gi] = whole;
             }
         }
+    const bool quads = int8_quads(packer.dot());
     for (auto &qi : qs.inputs) {
         for (const auto &list : qi.groups) qi.count = std::max<int64_t>(qi.count, static_cast<int64_t>(list.size()));
         for (const auto &list : qi.singles)
             qi.single_count = std::max<int64_t>(qi.single_count, static_cast<int64_t>(list.size()));
         auto stored = [&](const DotSteps::Step &step) { return step.unit * qi.unit_size + step.start; };
         bool one_unit = qi.units == 1;
-        bool quads = packer.dot() == DotProduct::U8S8 || packer.dot() == DotProduct::S8S8;
         qi.regular = qi.count > 0 && !qi.groups[0].empty();
         if (qi.regular) qi.first = stored(qi.groups[0][0]);
         if (qi.regular && qi.groups.size() > 1 && !qi.groups[1].empty())
@@ -268,17 +268,15 @@ std::optional<DotSteps> form_dot_steps(const WeightPacker &packer, int index, bo
 // scaled `ldr q` holds (an unaligned range costs an address `add` per pixel
 // and step).
 //
-// In int8 quads (U8S8, S8S8), where a range's last step, moved back to
-// end within its storage group, rereads channels (zero weights there) and so
-// needs tables, steps at the multiples are regular (their spare slots zero
-// weights): V2's 58-channel ranges starting at 58 in int8, 14 steps from 58
-// and one from 112, are 15 steps from 56 without tables; ARM's sdot reads
-// their blocks of 4 steps as one vector per pixel.
+// In int8 quads (U8S8, S8S8) the steps at the multiples (their spare slots
+// zero weights) are taken where they are no more steps: V2's 58-channel
+// ranges from channel 58, 14 steps from 58 and one moved back to 112, are 15
+// steps from 56, whose blocks of 4 ARM's sdot reads as aligned 16-byte loads.
 std::optional<DotSteps> plan_dot_steps(const WeightPacker &packer, int index) {
     std::optional<DotSteps> qs = form_dot_steps(packer, index, false);
     if (!qs) return qs;
     bool lanes = by_lane(packer.dot());
-    if (!lanes && packer.dot() != DotProduct::U8S8 && packer.dot() != DotProduct::S8S8) return qs;
+    if (!lanes && !int8_quads(packer.dot())) return qs;
     auto aligned = [&](const DotSteps::Input &qi) { return qi.regular && qi.first % qs->slots == 0; };
     std::optional<DotSteps> at_multiples;
     for (size_t t = 0; t < qs->inputs.size(); t++) {
