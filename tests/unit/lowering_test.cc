@@ -914,15 +914,17 @@ TEST(Int8Lowering, ChannelRangesReadInStepsWithoutTables) {
         packing.dot = dot;
         packing.fixed_point = dot == DotProduct::S8S8;  // as on ARM
         PackedWeights blob = pack_weights(g, w, plan, packing);
-        int unaligned = 0;
+        int unaligned = 0, moved_back = 0;
         for (size_t i = 0; i < g.nodes.size(); i++)
             for (const PackedNode::DotInput &d : blob.nodes[i].dot_inputs) {
                 if (d.steps == 0) continue;
                 SCOPED_TRACE(g.nodes[i].name);
                 EXPECT_LT(d.unit.offset, 0) << "steps looked up in tables";
                 if (d.unit_size == 44 && d.first == 20) unaligned++;
+                if (d.unit_size == 22 && d.first == 11 && d.last_back) moved_back++;
             }
         EXPECT_GE(unaligned, 2) << "no conv read the range from channel 22 in steps from 20";
+        EXPECT_GE(moved_back, 2) << "no conv read the range from channel 11 with its last step moved back";
         LoweredSegment lowered = lower_segment(g, blob, plan, 0);
         int blocks_and_rest = 0;
         for (const Stage &st : lowered.stages) {
