@@ -114,6 +114,12 @@ struct PackedNode {
     bool fixed_point = false;
     PackedArray power;
     int pre_shift = 0;
+    // A depthwise conv in fixed point sums each product doubled (its int8
+    // weights times 2 as int16): the product then needs 32 bits, which NEON
+    // multiplies and accumulates in one instruction per 4 lanes (smlal),
+    // where a product that fits 16 bits took a 16-bit multiply and two
+    // widening adds. acc_init and the multiplier account for the 2.
+    bool doubled = false;
     DotProduct dot = DotProduct::None;
     PackedArray acc_init;
     PackedArray scale, shift;  // a standalone batchnorm: y = x * scale + shift

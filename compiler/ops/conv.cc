@@ -458,11 +458,13 @@ void pack(WeightPacker &packer, int index) {
         // the sum too (below 2^31).
         std::vector<int64_t> bias_steps(multiplier.size(), 0);
         bool fixed = p.integer_out && packer.fixed_point();
+        const double twice = fixed && is_depthwise(g, node) ? 2 : 1;  // PackedNode::doubled
         for (size_t co = 0; fixed && co < multiplier.size(); co++) {
             if (node.bias) bias_steps[co] = quantize_bias(packer.tensor(index, "bias").data[co], multiplier[co]);
-            fixed = std::abs(bias_steps[co]) + 128 * weight_sum[co] < 0x1p24 &&
-                    weight_sum[co] * 255 + std::abs(bias_steps[co]) < 0x1p31;
+            fixed = twice * (std::abs(bias_steps[co]) + 128 * weight_sum[co]) < 0x1p24 &&
+                    twice * (weight_sum[co] * 255 + std::abs(bias_steps[co])) < 0x1p31;
         }
+        p.doubled = fixed && twice == 2;
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
         for (int64_t co = 0; steps && co < node.out_channels; co++) {
             int64_t sum = 0;
@@ -481,7 +483,7 @@ void pack(WeightPacker &packer, int index) {
         if (steps || fixed)
             p.acc_init = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
                 size_t co = static_cast<size_t>(gi * group + kk);
-                return static_cast<float>(init[co] + (fixed ? bias_steps[co] : 0));
+                return static_cast<float>(init[co] + (fixed ? bias_steps[co] * static_cast<int64_t>(twice) : 0));
             });
         if (fixed) {
             // multiplier / output scale = m0 x 2^e, m0 in [2^30, 2^31) (Q31).
@@ -494,12 +496,12 @@ void pack(WeightPacker &packer, int index) {
             p.fixed_point = true;
             double sum_max = 1;
             for (size_t co = 0; co < multiplier.size(); co++)
-                sum_max = std::max(sum_max, weight_sum[co] * input_max + std::abs(bias_steps[co]));
+                sum_max = std::max(sum_max, twice * (weight_sum[co] * input_max + std::abs(bias_steps[co])));
             p.pre_shift = std::max(0, 30 - static_cast<int>(std::ceil(std::log2(sum_max + 1))));
             std::vector<float> m0s, shifts;
             for (int64_t gi = 0; gi < groups; gi++)
                 for (int64_t kk = 0; kk < p.padded_group; kk++) {
-                    double m = kk < group ? multiplier[static_cast<size_t>(gi * group + kk)] / out_scale : 0;
+                    double m = kk < group ? multiplier[static_cast<size_t>(gi * group + kk)] / out_scale / twice : 0;
                     int e = 0;
                     double f = std::frexp(m, &e);  // m = f x 2^e, f in [0.5, 1)
                     int64_t m0 = std::llround(f * 0x1p31);
@@ -707,7 +709,9 @@ void lower(Lowering &L, int index) {
         Func in = raw ? L.padded_raw(node.inputs[0], group) : L.padded(node.inputs[0], 0.0f, group);
         RDom r(0, kw, 0, kh, "r");
         Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y - node.pad_top;
-        st.acc(k, gv, x, y, n) += wt(r.y * kw + r.x) * widen(in(k, gv, ix, iy, n));
+        Expr weight = wt(r.y * kw + r.x);
+        if (packed.doubled) weight = cast<int32_t>(cast<int16_t>(weight) * 2);  // smlal (PackedNode::doubled)
+        st.acc(k, gv, x, y, n) += weight * widen(in(k, gv, ix, iy, n));
         st.r = {r};
     } else if (pointwise && !node.parts.empty()) {
         // Several input tensors (a folded channel split and shuffle): one

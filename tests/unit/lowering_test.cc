@@ -943,6 +943,36 @@ TEST(Int8Lowering, ChannelRangesReadInStepsWithoutTables) {
     }
 }
 
+// An int8 depthwise conv in fixed point (ARM) sums its products doubled, so
+// that NEON multiplies and accumulates them in 32 bits (smlal): acc_init and
+// the multiplier take the 2, the stored integers stay those of the
+// reference's simulation. The float epilogue (x86) keeps the plain products.
+TEST(Int8Lowering, FixedPointDepthwiseSumsDoubledProducts) {
+    Weights w;
+    Graph g = tiny_v2(w, "[8, 44, 88, 64, 80]", "[2, 2, 1]");
+    Quantization q = calibrated(g, w);
+    SegmentPlan plan = plan_segments(g, Granularity::Network, &q, Precision::Int8);
+    ASSERT_EQ(plan.segments.size(), 1u);
+    std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 29);
+    std::vector<float> expected = run_reference_quantized(g, w, q, x);
+    for (bool fixed : {true, false}) {
+        SCOPED_TRACE(fixed ? "fixed point" : "float");
+        PackingOptions packing;
+        packing.fixed_point = fixed;
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        int doubled = 0, depthwise = 0;
+        for (size_t i = 0; i < g.nodes.size(); i++) {
+            if (g.nodes[i].op != Op::Conv || !is_depthwise(g, g.nodes[i]) || !blob.nodes[i].integer_out) continue;
+            depthwise++;
+            doubled += blob.nodes[i].doubled;
+        }
+        EXPECT_GE(depthwise, 4);
+        EXPECT_EQ(doubled, fixed ? depthwise : 0);
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        expect_network_matches(lowered, g, plan, blob, x, expected, 1e-3);
+    }
+}
+
 // An int8 model's residual add stored in int8 (a unit read by the next)
 // computes its integers itself: each operand in steps of the output scale,
 // rounded and clamped to the ReLU's steps, not a float ReLU requantized
