@@ -132,6 +132,8 @@ public:
     DotProduct target_dot() const { return packed_.dot; }
     // Whether float FMAs take one lane of a vector (PackingOptions::float_by_element).
     bool float_by_element() const { return packed_.float_by_element; }
+    // Whether int8 epilogues rescale in fixed point (PackingOptions::fixed_point).
+    bool fixed_point() const { return packed_.fixed_point; }
 
     // A node's value as seen from this segment.
     Value value(int node);

@@ -114,6 +114,16 @@ struct PackedNode {
     bool fixed_point = false;
     PackedArray power;
     int pre_shift = 0;
+    // ... for an add (fixed point, conv.cc: plan_fixed_add): a conv read only
+    // by an int8 add whose other operand is stored in int8 (ShuffleNet V1's
+    // ReLU(x + branch)) computes the add's integers: the other operand's
+    // integer times `add_operand` (per channel, int32 bit patterns: its scale
+    // in the shifted sum's units) joins the shifted sum, m0 (no power) gives
+    // the total in steps of the add's scale / 2^add_bits, one rounding
+    // narrowing shift (sqrshrn) the integers, clamped to the add's activation
+    // (add.cc then reads them). add_node: the add.
+    int add_node = -1, add_bits = 0;
+    PackedArray add_operand;
     // A depthwise conv in fixed point sums each product doubled (its int8
     // weights times 2 as int16): the product then needs 32 bits, which NEON
     // multiplies and accumulates in one instruction per 4 lanes (smlal),

@@ -48,6 +48,17 @@ void lower(Lowering &L, int index) {
     // float activation or rescaling after the sum.
     const ValueQuant out = L.plan().int8() ? L.plan().quant[static_cast<size_t>(index)] : ValueQuant{};
     int lo = 0, hi = 0;
+    // In fixed point (ARM) a conv operand may have computed the sum's
+    // integers itself (PackedNode::add_node): the add reads them.
+    for (int operand : node.inputs)
+        if (L.packed(operand).add_node == index) {
+            const Value v = L.value(operand);
+            Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
+                return Lowering::read_raw(v, group, ch, kk, gg, x, y, n);
+            });
+            st.value.q = out;
+            return;
+        }
     if (out.quantized && Lowering::activation_steps(node, out, &lo, &hi)) {
         auto steps = [&](const Value &v, Expr ch, Expr kk, Expr gg) {
             if (v.q.quantized)

@@ -392,6 +392,29 @@ bool plan_integer_out(const WeightPacker &packer, int index, PackedNode &p, cons
     return true;
 }
 
+// The operand of a two-input node other than `index`.
+int other_operand(const Node &node, int index) { return node.inputs[0] == index ? node.inputs[1] : node.inputs[0]; }
+
+// Whether an int8 conv computes its value for an add in fixed point
+// (PackedNode::add_node): on fixed-point targets, a conv without activation
+// read only by an add stored in int8 whose other operand is stored in int8.
+// Returns the add, or -1.
+int plan_fixed_add(const WeightPacker &packer, int index) {
+    const SegmentPlan &plan = packer.plan();
+    const Graph &g = packer.graph();
+    if (!packer.fixed_point() || !plan.int8() || !plan.int8_conv[index] || plan.quant[static_cast<size_t>(index)].quantized ||
+        packer.node(index).activation.enabled)
+        return -1;
+    std::vector<int> readers = g.consumers()[static_cast<size_t>(index)];
+    if (readers.size() != 1 || g.nodes[static_cast<size_t>(readers[0])].op != Op::Add) return -1;
+    const int add = readers[0];
+    const Node &sum = g.nodes[static_cast<size_t>(add)];
+    int lo, hi;
+    const ValueQuant &out = plan.quant[static_cast<size_t>(add)];
+    if (!out.quantized || !Lowering::activation_steps(sum, out, &lo, &hi) || sum.inputs[0] == sum.inputs[1]) return -1;
+    return plan.quant[static_cast<size_t>(other_operand(sum, index))].quantized ? add : -1;
+}
+
 // Weights [group of the value's grouping][input channel][tap][k], bias [group][k]; k padded.
 void pack(WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
@@ -453,17 +476,53 @@ void pack(WeightPacker &packer, int index) {
             return true;
         };
         if (plan_integer_out(packer, index, p, fits)) out_scale = packer.plan().quant[static_cast<size_t>(index)].scale;
+        const int add = p.integer_out ? -1 : plan_fixed_add(packer, index);
+        if (add >= 0) out_scale = packer.plan().quant[static_cast<size_t>(add)].scale;
         // Fixed point (PackingOptions::fixed_point): the bias an int32 in the
         // accumulators' start, which stays exact as a float (below 2^24), and
         // the sum too (below 2^31).
         std::vector<int64_t> bias_steps(multiplier.size(), 0);
-        bool fixed = p.integer_out && packer.fixed_point();
+        bool fixed = (p.integer_out || add >= 0) && packer.fixed_point();
         const double twice = fixed && is_depthwise(g, node) ? 2 : 1;  // PackedNode::doubled
         for (size_t co = 0; fixed && co < multiplier.size(); co++) {
             if (node.bias) bias_steps[co] = quantize_bias(packer.tensor(index, "bias").data[co], multiplier[co]);
             fixed = twice * (std::abs(bias_steps[co]) + 128 * weight_sum[co]) < 0x1p24 &&
                     twice * (weight_sum[co] * 255 + std::abs(bias_steps[co])) < 0x1p31;
         }
+        // For an add (PackedNode::add_node): the other operand's integer in
+        // the accumulator's units (its scale / an accumulator step's value).
+        std::vector<double> other_units(multiplier.size(), 0.0);
+        double other_max = 0;
+        if (add >= 0) {
+            const ValueQuant &oq = packer.plan().quant[static_cast<size_t>(other_operand(g.nodes[static_cast<size_t>(add)], index))];
+            other_max = oq.is_unsigned ? 255 : 128;
+            for (size_t co = 0; co < multiplier.size(); co++) {
+                fixed = fixed && multiplier[co] > 0;
+                other_units[co] = fixed ? oq.scale / (multiplier[co] / twice) : 0;
+            }
+        }
+        // The sum (and an add's other operand) shifted left first, as far as
+        // its bound allows (one shift for the conv), so that the rounding of
+        // the doubling multiply is far below the final one (see below).
+        double sum_max = 1;
+        for (size_t co = 0; co < multiplier.size(); co++)
+            sum_max = std::max(sum_max, twice * (weight_sum[co] * input_max + std::abs(bias_steps[co])) +
+                                            other_max * other_units[co]);
+        const int pre_shift = std::max(0, 30 - static_cast<int>(std::ceil(std::log2(sum_max + 1))));
+        if (fixed && add >= 0) {
+            // The sum in steps of the add's scale / 2^bits: 16 at most (one
+            // rounding narrowing shift), and each channel's multiplier x
+            // 2^(bits - pre_shift) below 1 (a Q31 multiplier); 12 at least
+            // (a tie then needs the exact sum within 2^-12 of a half step),
+            // and the shifted total below 2^30, else a float epilogue.
+            double m_max = 0;
+            for (size_t co = 0; co < multiplier.size(); co++) m_max = std::max(m_max, multiplier[co] / out_scale / twice);
+            p.add_bits = std::min(16, pre_shift - 1 - static_cast<int>(std::floor(std::log2(m_max) + 1e-9)));
+            fixed = p.add_bits >= 12 && sum_max < 0x1p30;
+            if (fixed) p.add_node = add;
+            else p.add_bits = 0;
+        }
+        if (add >= 0 && !fixed) out_scale = 1;  // a float epilogue: the real value
         p.doubled = fixed && twice == 2;
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
         for (int64_t co = 0; steps && co < node.out_channels; co++) {
@@ -486,34 +545,43 @@ void pack(WeightPacker &packer, int index) {
                 return static_cast<float>(init[co] + (fixed ? bias_steps[co] * static_cast<int64_t>(twice) : 0));
             });
         if (fixed) {
-            // multiplier / output scale = m0 x 2^e, m0 in [2^30, 2^31) (Q31).
-            // The sum shifted left first, as far as its bound allows (one
-            // shift for the conv), so that the rounding of the doubling
-            // multiply is far below the final one: a rounding shift by e -
+            // multiplier / output scale = m0 x 2^e, m0 in [2^30, 2^31) (Q31),
+            // the sum shifted left by pre_shift: a rounding shift by e -
             // pre_shift then rounds once where it counts (a sum rounded twice
             // at close positions misses a half step often: 2^e of the values).
             // m0 and the shifts as int32 bit patterns: shl, sqrdmulh, srshl.
+            // For an add, m0 = multiplier / the add's scale x 2^(add_bits + 31
+            // - pre_shift) (below 2^31, add_bits chose so), no shift, and the
+            // other operand's integers join the shifted sum times add_operand
+            // (their scale in its units, rounded: on V1 1x g3 some 2^-14 of
+            // a step, the window around a half step where the reference's
+            // rounding may differ).
             p.fixed_point = true;
-            double sum_max = 1;
-            for (size_t co = 0; co < multiplier.size(); co++)
-                sum_max = std::max(sum_max, twice * (weight_sum[co] * input_max + std::abs(bias_steps[co])));
-            p.pre_shift = std::max(0, 30 - static_cast<int>(std::ceil(std::log2(sum_max + 1))));
+            p.pre_shift = pre_shift;
             std::vector<float> m0s, shifts;
             for (int64_t gi = 0; gi < groups; gi++)
                 for (int64_t kk = 0; kk < p.padded_group; kk++) {
                     double m = kk < group ? multiplier[static_cast<size_t>(gi * group + kk)] / out_scale / twice : 0;
+                    if (add >= 0) {
+                        m0s.push_back(bits(std::llround(std::ldexp(m, p.add_bits + 31 - pre_shift))));
+                        continue;
+                    }
                     int e = 0;
                     double f = std::frexp(m, &e);  // m = f x 2^e, f in [0.5, 1)
                     int64_t m0 = std::llround(f * 0x1p31);
                     if (m0 == (int64_t{1} << 31)) m0 /= 2, e++;
                     if (m == 0 || e < -31) m0 = 0, e = 0;
-                    int power = std::min(e, 30) - p.pre_shift;
+                    int power = std::min(e, 30) - pre_shift;
                     if (power < -31) m0 = 0, power = 0;  // below half a step whatever the sum
                     m0s.push_back(bits(m0));
                     shifts.push_back(bits(power));
                 }
             p.multiplier = packer.append(m0s);
-            p.power = packer.append(shifts);
+            if (add < 0) p.power = packer.append(shifts);
+            if (add >= 0)
+                p.add_operand = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
+                    return bits(std::llround(std::ldexp(other_units[static_cast<size_t>(gi * group + kk)], pre_shift)));
+                });
         } else {
             p.multiplier = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
                 return static_cast<float>(multiplier[static_cast<size_t>(gi * group + kk)] / out_scale);
@@ -771,8 +839,26 @@ void lower(Lowering &L, int index) {
         // rounding doubling multiply by m0, a rounding shift (sqrdmulh, srshl).
         auto entry = [&](const PackedArray &a) { return reinterpret<int32_t>(L.weight_at(a.offset, gv * pad + k)); };
         Expr shifted = sum << packed.pre_shift;
-        Expr q = Internal::rounding_shift_left(Internal::rounding_mul_shift_right(shifted, entry(packed.multiplier), 31),
-                                               entry(packed.power));
+        if (packed.add_node >= 0) {
+            // The add's integers (PackedNode::add_node): the other operand
+            // joins the shifted sum, one multiply and one rounding narrowing
+            // shift to the add's steps, clamped to its activation's.
+            const Node &add = L.node(packed.add_node);
+            const ValueQuant &out = L.plan().quant[static_cast<size_t>(packed.add_node)];
+            int lo, hi;
+            Lowering::activation_steps(add, out, &lo, &hi);
+            Value other = L.value(other_operand(add, index));
+            Expr ch = gv * static_cast<int>(grp) + k;
+            Expr total = shifted + cast<int32_t>(Lowering::read_raw(other, grp, ch, k, gv, x, y, n)) * entry(packed.add_operand);
+            Expr t = Internal::rounding_mul_shift_right(total, entry(packed.multiplier), 31);
+            Expr q = saturating_cast<int16_t>(Internal::rounding_shift_right(t, packed.add_bits));  // sqrshrn
+            q = clamp(q, static_cast<int16_t>(lo), static_cast<int16_t>(hi));
+            st.value.f(k, gv, x, y, n) = cast(out.is_unsigned ? UInt(8) : Int(8), q);
+            st.value.q = out;
+            return;
+        }
+        Expr q = Internal::rounding_mul_shift_right(shifted, entry(packed.multiplier), 31);
+        q = Internal::rounding_shift_left(q, entry(packed.power));
         const ValueQuant &out = L.plan().quant[static_cast<size_t>(index)];
         st.value.f(k, gv, x, y, n) = cast(out.is_unsigned ? UInt(8) : Int(8), clamp(q, packed.out_lo, packed.out_hi));
         st.value.q = out;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "ops/onnx_node_import.h"
 #include "lower/lower_segment.h"
@@ -59,6 +60,40 @@ std::vector<float> reference(const Graph &, const Node &node, const std::vector<
     return out;
 }
 
+// The window areas (divisors) an average pool's outputs take, as count() in lower().
+std::set<int> window_areas(const Node &node, const Shape &in, const Shape &out) {
+    auto counts = [&](int64_t outs, int stride, int pad_a, int pad_b, int kernel, int64_t size) {
+        std::set<int64_t> c;
+        for (int64_t o = 0; o < outs; o++) {
+            int64_t start = o * stride - pad_a, end = std::min<int64_t>(start + kernel, size + pad_b);
+            if (!node.count_include_pad) start = std::max<int64_t>(start, 0), end = std::min(end, size);
+            c.insert(end - start);
+        }
+        return c;
+    };
+    std::set<int> areas;
+    for (int64_t h : counts(out.h, node.stride_h, node.pad_top, node.pad_bottom, node.kernel_h, in.h))
+        for (int64_t w : counts(out.w, node.stride_w, node.pad_left, node.pad_right, node.kernel_w, in.w))
+            areas.insert(static_cast<int>(h * w));
+    return areas;
+}
+
+// An int8 model's average pool of a quantized tensor stored quantized
+// (ShuffleNet V1's stride-2 shortcut, into its concat) sums the stored
+// integers in 16 bits (at most 128 taps of 255: uaddw, saddw) and scales the
+// sum to the output's steps by the scale ratio / the window's area, rounded
+// to its integers: in fixed point (ARM) a 32-bit multiplier per area and one
+// rounding shift, unless a multiplier is exact (an exact one can meet a tie,
+// which the reference rounds to even); else in float. Returns the scale
+// ratio, or 0 where the pool computes in float.
+double integer_average_ratio(const Lowering &L, int index) {
+    const Node &node = L.node(index);
+    if (node.op != Op::AvgPool || !L.plan().int8()) return 0;
+    const ValueQuant &in_q = L.plan().quant[node.inputs[0]], &out_q = L.plan().quant[static_cast<size_t>(index)];
+    if (!in_q.quantized || !out_q.quantized || int64_t{node.kernel_h} * node.kernel_w * 255 >= 32768) return 0;
+    return in_q.scale / out_q.scale;
+}
+
 void lower(Lowering &L, int index) {
     const Node &node = L.node(index);
     const Var &x = Vars::x, &y = Vars::y, &n = Vars::n, &c = Vars::c, &k = Vars::k, &g = Vars::g;
@@ -78,7 +113,9 @@ void lower(Lowering &L, int index) {
         if (in_q.quantized && out_q.quantized && in_q.scale == out_q.scale && in_q.is_unsigned == out_q.is_unsigned)
             keep = &out_q;
     }
+    const double ratio = integer_average_ratio(L, index);
     Func in = halves || keep ? L.padded_raw(node.inputs[0], group, lowest)
+              : ratio > 0    ? L.padded_raw(node.inputs[0], group, 0.0f)
                              : L.padded(node.inputs[0], is_max ? lowest : 0.0f, group);
     RDom r(0, node.kernel_w, 0, node.kernel_h, "r");
     st.r = {r};
@@ -97,8 +134,6 @@ void lower(Lowering &L, int index) {
         Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group); });
         return;
     }
-    Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Expr(0.0f); });
-    Lowering::update(acc, group, tap);
     // PyTorch's divisor: the window clipped to the padded input, or to the input itself.
     auto count = [&](Expr out, int stride, int pad_a, int pad_b, int kernel, int64_t size) {
         Expr start = out * stride - pad_a;
@@ -108,7 +143,43 @@ void lower(Lowering &L, int index) {
     };
     Expr area = count(y, node.stride_h, node.pad_top, node.pad_bottom, node.kernel_h, s.h) *
                 count(x, node.stride_w, node.pad_left, node.pad_right, node.kernel_w, s.w);
-    Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group) / cast<float>(area); });
+    if (ratio == 0) {
+        Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Expr(0.0f); });
+        Lowering::update(acc, group, tap);
+        Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) { return Lowering::call(acc, group) / cast<float>(area); });
+        return;
+    }
+    const ValueQuant &out_q = L.plan().quant[static_cast<size_t>(index)];
+    const Type sum_type = L.plan().quant[node.inputs[0]].is_unsigned ? UInt(16) : Int(16);
+    Lowering::define(acc, group, [&](Expr, Expr, Expr) { return Internal::make_zero(sum_type); });
+    Lowering::update(acc, group, [&](Expr ch, Expr kk, Expr gg) { return cast(sum_type, tap(ch, kk, gg)); });
+    // Each area's multiplier (a select over the few areas the outputs have).
+    const std::set<int> areas = window_areas(node, s, node.shape);
+    auto per_area = [&](const std::function<Expr(int)> &value) {
+        Expr e = value(*areas.rbegin());
+        for (auto it = std::next(areas.rbegin()); it != areas.rend(); ++it) e = select(area == *it, value(*it), e);
+        return e;
+    };
+    // The largest sum times the largest multiplier below 2^30.
+    const int bits = static_cast<int>(std::floor(30 - std::log2(255 * ratio)));
+    bool fixed = L.fixed_point() && bits >= 12;
+    for (int a : areas) {
+        double m = std::ldexp(ratio / a, bits);
+        fixed = fixed && m != std::nearbyint(m);
+    }
+    const Expr lo = out_q.is_unsigned ? 0 : -128, hi = out_q.is_unsigned ? 255 : 127;
+    Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) {
+        Expr sum = Lowering::call(acc, group), q;
+        if (fixed) {
+            Expr m = per_area([&](int a) { return Expr(static_cast<int32_t>(std::llround(std::ldexp(ratio / a, bits)))); });
+            q = Internal::rounding_shift_right(cast<int32_t>(sum) * m, bits);
+        } else {
+            Expr m = per_area([&](int a) { return Expr(static_cast<float>(ratio / a)); });
+            q = cast<int32_t>(round(cast<float>(sum) * m));
+        }
+        return cast(out_q.is_unsigned ? UInt(8) : Int(8), clamp(q, lo, hi));
+    });
+    st.value.q = out_q;
 }
 
 void import_onnx(OnnxNodeImport &o) {

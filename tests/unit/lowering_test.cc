@@ -1002,6 +1002,119 @@ TEST(Int8Lowering, ResidualAddComputesStoredIntegers) {
     expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, q, x), 1e-3);
 }
 
+namespace {
+
+// A small int8 model computed as one segment: the spec, random weights
+// (`seed`), calibrated scales, and an input with the reference's simulated output.
+struct Int8Model {
+    Graph g;
+    Weights w;
+    Quantization q;
+    SegmentPlan plan;
+    std::vector<float> x, expected;
+};
+
+Int8Model int8_model(const std::string &text, uint64_t seed) {
+    Int8Model m;
+    m.g = parse_spec_text(text, "model.json");
+    m.w = random_weights(m.g, seed);
+    optimize(m.g, m.w);
+    m.q = calibrated(m.g, m.w);
+    m.plan = plan_segments(m.g, Granularity::Network, &m.q, Precision::Int8);
+    m.x = unit::random_values(static_cast<size_t>(m.g.input().shape.elements()), seed + 1);
+    m.expected = run_reference_quantized(m.g, m.w, m.q, m.x);
+    return m;
+}
+
+}  // namespace
+
+// In fixed point (ARM) the residual add's conv computes the add's integers
+// (PackedNode::add_node): the shortcut's integers join its shifted int32 sum
+// (times a per-channel int32: the shortcut's scale in the sum's units), one
+// Q31 multiply gives the total in steps of the add's scale / 2^add_bits (12
+// to 16), one rounding narrowing shift and the ReLU's clamp its integers:
+// no float step. The unit's integers (read out through an integer max pool)
+// are the reference's simulated ones, to the step; x86's float epilogue as well.
+TEST(Int8Lowering, FixedPointResidualAddRoundsOnce) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "res", "input": {"shape": [1, 12, 7, 7]},
+        "layers": [{"op": "conv", "name": "stem", "out_channels": 48, "kernel": 3, "pad": 1},
+                   {"op": "relu", "name": "stem_relu"},
+                   {"op": "shufflenet_unit", "name": "u1", "out_channels": 48, "groups": 3},
+                   {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 1, "pad": 1}]})";
+    Int8Model m = int8_model(text, 12);
+    const Graph &g = m.g;
+    const SegmentPlan &plan = m.plan;
+    ASSERT_EQ(plan.segments.size(), 1u);
+    const int add = g.find("u1.add");
+    ASSERT_GE(add, 0);
+    ASSERT_EQ(g.nodes[static_cast<size_t>(add)].op, Op::Add);
+    ASSERT_TRUE(plan.quant[static_cast<size_t>(add)].quantized);
+    for (bool fixed : {true, false}) {
+        SCOPED_TRACE(fixed ? "fixed point" : "float");
+        PackingOptions packing;
+        packing.group_padding = 4;
+        packing.dot = fixed ? DotProduct::S8S8 : DotProduct::U8S8;
+        packing.fixed_point = fixed;
+        PackedWeights blob = pack_weights(g, m.w, plan, packing);
+        int into_add = 0;
+        for (size_t i = 0; i < g.nodes.size(); i++) {
+            const PackedNode &pk = blob.nodes[i];
+            if (pk.add_node < 0) continue;
+            EXPECT_EQ(pk.add_node, add);
+            EXPECT_TRUE(pk.fixed_point);
+            EXPECT_GE(pk.add_bits, 12);
+            EXPECT_LE(pk.add_bits, 16);
+            EXPECT_GE(pk.add_operand.offset, 0);
+            into_add++;
+        }
+        EXPECT_EQ(into_add, fixed ? 1 : 0);
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        const Node &sum = g.nodes[static_cast<size_t>(add)];
+        const Stage &st = lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(add)])];
+        EXPECT_EQ(st.value.f.output_types()[0], Halide::UInt(8));
+        const int conv3 = g.find("u1.conv3");
+        ASSERT_GE(conv3, 0);
+        ASSERT_NE(std::find(sum.inputs.begin(), sum.inputs.end(), conv3), sum.inputs.end());
+        const Stage &conv = lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(conv3)])];
+        EXPECT_EQ(conv.value.f.output_types()[0], fixed ? Halide::UInt(8) : Halide::Float(32))
+            << "the conv computes the add's integers in fixed point";
+        // The pool's integers x its scale: one step of the largest is 1/255.
+        expect_network_matches(lowered, g, plan, blob, m.x, m.expected, 1e-6);
+    }
+}
+
+// An int8 average pool of a stored quantized tensor, stored quantized, sums
+// the integers in 16 bits and scales each window's sum to the output's steps
+// (by the scale ratio / its area: 4, 6 or 9 here, padding not counted), in
+// fixed point (ARM) or float (x86): integers to the step of the reference's
+// simulation, read out through an integer max pool.
+TEST(Int8Lowering, AveragePoolSumsStoredIntegers) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "avg", "input": {"shape": [1, 6, 9, 9]},
+        "layers": [{"op": "conv", "name": "a", "out_channels": 16, "kernel": 3, "pad": 1},
+                   {"op": "relu", "name": "a_relu"},
+                   {"op": "avgpool", "name": "avg", "kernel": 3, "stride": 2, "pad": 1, "count_include_pad": false},
+                   {"op": "conv", "name": "b", "out_channels": 16, "kernel": 1},
+                   {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 1, "pad": 1}]})";
+    Int8Model m = int8_model(text, 5);
+    const int avg = m.g.find("avg");
+    ASSERT_GE(avg, 0);
+    ASSERT_EQ(m.plan.segments.size(), 1u);
+    const ValueQuant &avg_q = m.plan.quant[static_cast<size_t>(avg)];
+    ASSERT_TRUE(avg_q.quantized);
+    ASSERT_NE(avg_q.scale, m.plan.quant[static_cast<size_t>(m.g.find("a"))].scale) << "a scale ratio of 1";
+    for (bool fixed : {true, false}) {
+        SCOPED_TRACE(fixed ? "fixed point" : "float");
+        PackingOptions packing;
+        packing.fixed_point = fixed;
+        PackedWeights blob = pack_weights(m.g, m.w, m.plan, packing);
+        LoweredSegment lowered = lower_segment(m.g, blob, m.plan, 0);
+        const Stage &st = lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(avg)])];
+        EXPECT_EQ(st.acc.output_types()[0], Halide::UInt(16)) << "the integers summed in 16 bits";
+        EXPECT_EQ(st.value.f.output_types()[0], Halide::UInt(8));
+        expect_network_matches(lowered, m.g, m.plan, blob, m.x, m.expected, 1e-6);
+    }
+}
+
 // An int8 model on ARM: a depthwise conv takes 8 lanes (its int32
 // accumulators in two registers each, counted so in the register tile: no
 // spills) and the max pool 16 (bytes throughout); on x86 the depthwise convs
