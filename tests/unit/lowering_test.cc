@@ -1032,54 +1032,71 @@ Int8Model int8_model(const std::string &text, uint64_t seed) {
 // (PackedNode::add_node): the shortcut's integers join its shifted int32 sum
 // (times a per-channel int32: the shortcut's scale in the sum's units), one
 // Q31 multiply gives the total in steps of the add's scale / 2^add_bits (12
-// to 16), one rounding narrowing shift and the ReLU's clamp its integers:
-// no float step. The unit's integers (read out through an integer max pool)
-// are the reference's simulated ones, to the step; x86's float epilogue as well.
+// to 16), one rounding narrowing shift and the activation's clamp its
+// integers: no float step. A V1 unit (unsigned: ReLU(x + conv3)) and a
+// plain add of signed tensors without activation; the add's integers (read
+// out through an integer max pool) are the reference's simulated ones, to
+// the step; x86's float epilogue as well.
 TEST(Int8Lowering, FixedPointResidualAddRoundsOnce) {
-    std::string text = R"({"format": "shufflec-spec/1", "name": "res", "input": {"shape": [1, 12, 7, 7]},
-        "layers": [{"op": "conv", "name": "stem", "out_channels": 48, "kernel": 3, "pad": 1},
-                   {"op": "relu", "name": "stem_relu"},
-                   {"op": "shufflenet_unit", "name": "u1", "out_channels": 48, "groups": 3},
-                   {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 1, "pad": 1}]})";
-    Int8Model m = int8_model(text, 12);
-    const Graph &g = m.g;
-    const SegmentPlan &plan = m.plan;
-    ASSERT_EQ(plan.segments.size(), 1u);
-    const int add = g.find("u1.add");
-    ASSERT_GE(add, 0);
-    ASSERT_EQ(g.nodes[static_cast<size_t>(add)].op, Op::Add);
-    ASSERT_TRUE(plan.quant[static_cast<size_t>(add)].quantized);
-    for (bool fixed : {true, false}) {
-        SCOPED_TRACE(fixed ? "fixed point" : "float");
-        PackingOptions packing;
-        packing.group_padding = 4;
-        packing.dot = fixed ? DotProduct::S8S8 : DotProduct::U8S8;
-        packing.fixed_point = fixed;
-        PackedWeights blob = pack_weights(g, m.w, plan, packing);
-        int into_add = 0;
-        for (size_t i = 0; i < g.nodes.size(); i++) {
-            const PackedNode &pk = blob.nodes[i];
-            if (pk.add_node < 0) continue;
-            EXPECT_EQ(pk.add_node, add);
-            EXPECT_TRUE(pk.fixed_point);
-            EXPECT_GE(pk.add_bits, 12);
-            EXPECT_LE(pk.add_bits, 16);
-            EXPECT_GE(pk.add_operand.offset, 0);
-            into_add++;
-        }
-        EXPECT_EQ(into_add, fixed ? 1 : 0);
-        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
-        const Node &sum = g.nodes[static_cast<size_t>(add)];
-        const Stage &st = lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(add)])];
-        EXPECT_EQ(st.value.f.output_types()[0], Halide::UInt(8));
-        const int conv3 = g.find("u1.conv3");
+    struct Case {
+        const char *layers, *add, *conv;
+        bool is_unsigned;
+    };
+    const Case cases[] = {
+        {R"([{"op": "conv", "name": "stem", "out_channels": 48, "kernel": 3, "pad": 1},
+             {"op": "relu", "name": "stem_relu"},
+             {"op": "shufflenet_unit", "name": "u1", "out_channels": 48, "groups": 3},)",
+         "u1.add", "u1.conv3", true},
+        {R"([{"op": "conv", "name": "a", "out_channels": 16, "kernel": 3, "pad": 1},
+             {"op": "conv", "name": "b", "out_channels": 16, "kernel": 1},
+             {"op": "add", "name": "sum", "inputs": ["b", "a"]},)",
+         "sum", "b", false}};
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.add);
+        Int8Model m = int8_model(std::string(R"({"format": "shufflec-spec/1", "name": "res", "input": {"shape": [1, 12, 7, 7]},
+            "layers": )") + c.layers + R"( {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 1, "pad": 1}]})",
+                                 12);
+        const Graph &g = m.g;
+        ASSERT_EQ(m.plan.segments.size(), 1u);
+        const int add = g.find(c.add), conv3 = g.find(c.conv);
+        ASSERT_GE(add, 0);
         ASSERT_GE(conv3, 0);
+        const Node &sum = g.nodes[static_cast<size_t>(add)];
+        ASSERT_EQ(sum.op, Op::Add);
         ASSERT_NE(std::find(sum.inputs.begin(), sum.inputs.end(), conv3), sum.inputs.end());
-        const Stage &conv = lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(conv3)])];
-        EXPECT_EQ(conv.value.f.output_types()[0], fixed ? Halide::UInt(8) : Halide::Float(32))
-            << "the conv computes the add's integers in fixed point";
-        // The pool's integers x its scale: one step of the largest is 1/255.
-        expect_network_matches(lowered, g, plan, blob, m.x, m.expected, 1e-6);
+        ASSERT_TRUE(m.plan.quant[static_cast<size_t>(add)].quantized);
+        ASSERT_EQ(m.plan.quant[static_cast<size_t>(add)].is_unsigned, c.is_unsigned);
+        const Halide::Type bytes = c.is_unsigned ? Halide::UInt(8) : Halide::Int(8);
+        for (bool fixed : {true, false}) {
+            SCOPED_TRACE(fixed ? "fixed point" : "float");
+            PackingOptions packing;
+            packing.group_padding = 4;
+            packing.dot = fixed ? DotProduct::S8S8 : DotProduct::U8S8;
+            packing.fixed_point = fixed;
+            PackedWeights blob = pack_weights(g, m.w, m.plan, packing);
+            int into_add = 0;
+            for (size_t i = 0; i < g.nodes.size(); i++) {
+                const PackedNode &pk = blob.nodes[i];
+                if (pk.add_node < 0) continue;
+                EXPECT_EQ(static_cast<int>(i), conv3);
+                EXPECT_EQ(pk.add_node, add);
+                EXPECT_TRUE(pk.fixed_point);
+                EXPECT_GE(pk.add_bits, 12);
+                EXPECT_LE(pk.add_bits, 16);
+                EXPECT_GE(pk.add_operand.offset, 0);
+                into_add++;
+            }
+            EXPECT_EQ(into_add, fixed ? 1 : 0);
+            LoweredSegment lowered = lower_segment(g, blob, m.plan, 0);
+            auto stage = [&](int node) -> const Stage & {
+                return lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(node)])];
+            };
+            EXPECT_EQ(stage(add).value.f.output_types()[0], bytes);
+            EXPECT_EQ(stage(conv3).value.f.output_types()[0], fixed ? bytes : Halide::Float(32))
+                << "the conv computes the add's integers in fixed point";
+            // The pool's integers x its scale: one step of the largest is 1/255.
+            expect_network_matches(lowered, g, m.plan, blob, m.x, m.expected, 1e-6);
+        }
     }
 }
 
