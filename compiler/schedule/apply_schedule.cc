@@ -163,8 +163,8 @@ struct StepForm {
     // narrowing instructions for 4 bytes and merges before storing. On V1
     // 1x g3 (sdot, exact counts under qemu): the fused conv3 + add roots'
     // stores 8 bytes wide, 28.11 -> 27.56 M instructions, and stage 2's in
-    // 4 x 5 tiles instead of 5 x 4 (an even count within 10% of the best
-    // by the throughput model) 1.19 -> 1.07 M instructions each.
+    // 4 x 4 tiles instead of 5 x 4 (an even count within 10% of the best
+    // by the throughput model) 1.19 -> 1.04 M instructions each.
     bool narrow_pairs = false;
 };
 
