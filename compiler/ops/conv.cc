@@ -405,9 +405,11 @@ int plan_fixed_add(const WeightPacker &packer, int index) {
     if (!packer.fixed_point() || !plan.int8() || !plan.int8_conv[index] || plan.quant[static_cast<size_t>(index)].quantized ||
         packer.node(index).activation.enabled)
         return -1;
-    std::vector<int> readers = g.consumers()[static_cast<size_t>(index)];
-    if (readers.size() != 1 || g.nodes[static_cast<size_t>(readers[0])].op != Op::Add) return -1;
-    const int add = readers[0];
+    int add = -1, readers = 0;
+    for (size_t i = 0; i < g.nodes.size(); i++)
+        for (int in : g.nodes[i].inputs)
+            if (in == index) add = static_cast<int>(i), readers++;
+    if (readers != 1 || g.nodes[static_cast<size_t>(add)].op != Op::Add) return -1;
     const Node &sum = g.nodes[static_cast<size_t>(add)];
     int lo, hi;
     const ValueQuant &out = plan.quant[static_cast<size_t>(add)];
@@ -577,11 +579,13 @@ void pack(WeightPacker &packer, int index) {
                     shifts.push_back(bits(power));
                 }
             p.multiplier = packer.append(m0s);
-            if (add < 0) p.power = packer.append(shifts);
-            if (add >= 0)
+            if (add < 0) {
+                p.power = packer.append(shifts);
+            } else {
                 p.add_operand = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
                     return bits(std::llround(std::ldexp(other_units[static_cast<size_t>(gi * group + kk)], pre_shift)));
                 });
+            }
         } else {
             p.multiplier = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
                 return static_cast<float>(multiplier[static_cast<size_t>(gi * group + kk)] / out_scale);
@@ -848,7 +852,7 @@ void lower(Lowering &L, int index) {
             int lo, hi;
             Lowering::activation_steps(add, out, &lo, &hi);
             Value other = L.value(other_operand(add, index));
-            Expr ch = gv * static_cast<int>(grp) + k;
+            Expr ch = gv * grp + k;
             Expr total = shifted + cast<int32_t>(Lowering::read_raw(other, grp, ch, k, gv, x, y, n)) * entry(packed.add_operand);
             Expr t = Internal::rounding_mul_shift_right(total, entry(packed.multiplier), 31);
             Expr q = saturating_cast<int16_t>(Internal::rounding_shift_right(t, packed.add_bits));  // sqrshrn
