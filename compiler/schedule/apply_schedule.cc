@@ -132,7 +132,22 @@ double lane_tile_cost(int vectors, int tile_x, int vector, int64_t channels, int
 struct DepthwiseWindow {
     int kh = 0, kw = 0, stride = 1;  // kh 0: not a depthwise conv in registers
     int acc_registers = 1;           // per accumulator vector (int8: 8 lanes of int32 in two)
+    bool one_vector = false;         // x86: one channel vector by a few pixels (below)
 };
+
+// On x86 a depthwise conv's register tile is one channel vector by 4 to 8
+// pixels, the one that wastes the fewest (ties: the narrower). The
+// throughput model's tiles (several channel vectors, each tap's weight vector
+// reused across them) spill: 9 taps' weights per vector, the accumulators and
+// a tap row's inputs outgrow the register file, and LLVM moves and reloads
+// them (features.3 of MobileNet V2 in 3 x 8 tiles on AVX-512: 533
+// instructions per 207 FMAs, stack stores among them). Measured same-run
+// (bench/profile_ab.sh, 1 thread, 2-core Zen 5 class VM), whole models
+// against the throughput model's tiles: AVX-512 MobileNet V2 x0.92, V1 1x g3
+// x0.97, V2 1.0x x0.96; AVX2 x0.94, x0.97, x0.97. On MobileNet V2 (AVX-512)
+// against 1 x 8: 1 x 4 x0.99, 1 x 10 x1.06, 1 x 12 x1.06, 2 x 3 x1.09, 2 x 4
+// x1.03; on V1 1 x 4 x0.98.
+constexpr int kDepthwiseMinX = 4, kDepthwiseMaxX = 8;
 
 bool depthwise_tile_fits(int vectors, int tile_x, int registers, const DepthwiseWindow &w) {
     return vectors * tile_x * w.acc_registers + vectors * w.kh * w.kw + w.kw <= registers - 2;
@@ -202,16 +217,21 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width, co
     std::pair<int, int> even;
     for (int v = 1; v <= kMaxTileVectors; v++) {
         if (has_knob_vectors && v != *k.channel_vectors) continue;
+        if (window.one_vector && !has_knob_vectors && v > 1) break;
         auto fits = [&](int tx) {
+            if (window.one_vector) return has_knob_tile || tx <= kDepthwiseMaxX;
             return window.kh > 0 ? depthwise_tile_fits(v, tx * tl.tile_y, regs, window)
                                  : register_tile_fits(v, tx * tl.tile_y, regs, slots > 0);
         };
         for (int tx = 1; tx <= kMaxTileX && fits(tx); tx++) {
             if (has_knob_tile && tx != *k.tile_x) continue;
             if (tx > width) continue;
-            double cost = window.kh > 0 ? depthwise_tile_cost(v, tx, tl.vector, channels, width, window)
-                          : form.by_lane ? lane_tile_cost(v, tx, tl.vector, channels, width, slots, form.tables)
-                                         : tile_cost(v, tx, tl.vector, channels, width, std::max(slots, 1));
+            // (x86 depthwise: below 4 pixels only where the row is narrower.)
+            if (window.one_vector && !has_knob_tile && tx < std::min<int64_t>(kDepthwiseMinX, width)) continue;
+            double cost = window.one_vector ? tile_waste(v, tx, tl.vector, channels, width)
+                          : window.kh > 0   ? depthwise_tile_cost(v, tx, tl.vector, channels, width, window)
+                          : form.by_lane    ? lane_tile_cost(v, tx, tl.vector, channels, width, slots, form.tables)
+                                            : tile_cost(v, tx, tl.vector, channels, width, std::max(slots, 1));
             if (cost < best - 1e-9) best = cost, tl.vectors = v, tl.tile_x = tx;
             if (form.narrow_pairs && v % 2 == 0 && cost < best_even - 1e-9) best_even = cost, even = {v, tx};
         }
@@ -420,8 +440,12 @@ private:
         // 38.48 -> 37.46 M instructions, A55 37.8 -> 36.2 M cycles; without
         // sdot 74.89 -> 73.87, 74.7 -> 73.1).
         DepthwiseWindow window;
-        if (ts.kind == Stage::Depthwise && target_.arch == Halide::Target::ARM && tn.groups > 1)
-            window = {tn.kernel_h, tn.kernel_w, tn.stride_w, accumulator_registers(tuned)};
+        if (ts.kind == Stage::Depthwise && tn.groups > 1) {
+            if (target_.arch == Halide::Target::ARM)
+                window = {tn.kernel_h, tn.kernel_w, tn.stride_w, accumulator_registers(tuned)};
+            else
+                window.one_vector = true;
+        }
         Tiling t = choose_tiling(knobs, channels, s.w, form, window);
         t.lanes_per_float = lanes_per_float(tuned);
         // Unless a schedule says, a 1x1 conv whose weights outgrow L1 loops
