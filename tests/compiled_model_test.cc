@@ -136,6 +136,33 @@ TEST(CompiledOps, GeneralConvsAsTheReference) {
     }
 }
 
+// Fully connected layers against the reference: on ARM, where the features
+// are a multiple of 4, 4 features' inputs are one loaded vector and each a lane
+// of fmla by element (dense.cc); here over a flattened 6 x 3 x 2 input (NCHW
+// order across channels and rows) with a bias, then 7 features (one each).
+TEST(CompiledOps, FullyConnectedAsTheReference) {
+    std::string dir = build_dir() + "/compiled/fully_connected";
+    ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
+    std::string spec = dir + "/fully_connected.json", weights = dir + "/w.safetensors", input = dir + "/x.npy";
+    write_file_atomic(spec, R"({"format": "shufflec-spec/1", "name": "fully_connected", "input": {"shape": [1, 6, 3, 2]},
+        "layers": [{"op": "fc", "name": "a", "out_features": 7},
+                   {"op": "fc", "name": "b", "out_features": 5, "bias": false}]})");
+    Graph graph = load_spec(spec);
+    Weights w = random_weights(graph, 5);
+    write_safetensors(weights, w);
+    std::vector<float> x(6 * 3 * 2);
+    for (size_t i = 0; i < x.size(); i++) x[i] = std::cos(0.61f * static_cast<float>(i) + 0.2f);
+    write_npy(input, {1, 6, 3, 2}, x.data());
+    std::vector<float> expected = run_reference(graph, w, x);
+    for (const std::string target : {"x86", "arm"}) {
+        double seconds = 0;
+        std::vector<float> y = compile_and_run(spec, weights, target, dir + "/" + target, input, &seconds);
+        Difference d = compare(y, expected);
+        std::printf("[ compiled ] fully connected on %s: vs reference %.2e\n", target.c_str(), d.relative());
+        EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected) << target;
+    }
+}
+
 // Schedules change loops, never results: 0.5x g3 compiled for x86 with the
 // schedule `text` must compute the same model as PyTorch.
 static void expect_schedule_matches_pytorch(const std::string &variant, const char *text) {

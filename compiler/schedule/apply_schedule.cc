@@ -678,7 +678,7 @@ private:
             update.split(ch, co, cv, t.vector, tail).reorder(order).vectorize(cv);
             const Node &n = g_.nodes[st.node];
             bool few_channels = input_channels(g_, n) / n.groups <= 4;
-            if (st.kind == Stage::Conv && st.by_lane()) {
+            if ((st.kind == Stage::Conv || st.kind == Stage::Dense) && st.by_lane()) {
                 // By lane (conv.cc): a row's taps are the lanes of one vector,
                 // loaded per pixel, channel and tap row (its spare lanes read
                 // one more input column); few channels unrolled, as below.
@@ -686,6 +686,7 @@ private:
                 update.unroll(r.x);
                 if (few_channels) update.unroll(r.y);
                 lanes.compute_at(st.acc, r.y).vectorize(lanes.args()[0], t.vector, TailStrategy::RoundUp);
+                if (st.kind == Stage::Dense) update.unroll(co);  // (dense.cc: r.y the steps of 4 features)
                 if (spatial) update.unroll(co).unroll(Vars::x), lanes.unroll(lanes.args()[3]);
                 if (spatial && t.tile_y > 1) update.unroll(Vars::y);
                 continue;
