@@ -105,6 +105,31 @@ TEST(CompiledOps, NanAndInfinityAsTheReference) {
     }
 }
 
+// The spec `text` (one N x C x H x W input of `dims`) compiled for x86 and ARM
+// (under qemu) with random weights of `seed`, on the input value(i) at each
+// flat index i: both within kRelativeTolerance of the reference interpreter.
+void expect_targets_match_reference(const std::string &name, const std::string &text, const std::vector<int64_t> &dims,
+                                    uint64_t seed, float (*value)(size_t)) {
+    std::string dir = build_dir() + "/compiled/" + name;
+    ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
+    std::string spec = dir + "/" + name + ".json", weights = dir + "/w.safetensors", input = dir + "/x.npy";
+    write_file_atomic(spec, text);
+    Graph graph = load_spec(spec);
+    Weights w = random_weights(graph, seed);
+    write_safetensors(weights, w);
+    std::vector<float> x(static_cast<size_t>(dims[0] * dims[1] * dims[2] * dims[3]));
+    for (size_t i = 0; i < x.size(); i++) x[i] = value(i);
+    write_npy(input, dims, x.data());
+    std::vector<float> expected = run_reference(graph, w, x);
+    for (const std::string target : {"x86", "arm"}) {
+        double seconds = 0;
+        std::vector<float> y = compile_and_run(spec, weights, target, dir + "/" + target, input, &seconds);
+        Difference d = compare(y, expected);
+        std::printf("[ compiled ] %s on %s: vs reference %.2e\n", name.c_str(), target.c_str(), d.relative());
+        EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected) << target;
+    }
+}
+
 // General convs (not 1x1, not depthwise) on every target against the
 // reference: on ARM they read their taps by lane (a row's taps are the lanes
 // of one loaded vector, conv.cc), here with 5 input channels stored
@@ -112,28 +137,12 @@ TEST(CompiledOps, NanAndInfinityAsTheReference) {
 // no padding whose vectors' spare lanes read past the row's last tap, odd
 // widths, and groups.
 TEST(CompiledOps, GeneralConvsAsTheReference) {
-    std::string dir = build_dir() + "/compiled/general_convs";
-    ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
-    std::string spec = dir + "/general_convs.json", weights = dir + "/w.safetensors", input = dir + "/x.npy";
-    write_file_atomic(spec, R"({"format": "shufflec-spec/1", "name": "general_convs", "input": {"shape": [1, 5, 13, 11]},
+    expect_targets_match_reference("general_convs", R"({"format": "shufflec-spec/1", "name": "general_convs", "input": {"shape": [1, 5, 13, 11]},
         "layers": [{"op": "conv", "name": "a", "out_channels": 8, "kernel": 3, "pad": 1},
                    {"op": "relu", "name": "a_relu"},
                    {"op": "conv", "name": "b", "out_channels": 6, "kernel": 2, "stride": 2, "groups": 2},
-                   {"op": "conv", "name": "c", "out_channels": 4, "kernel": [3, 1], "pad": [1, 0]}]})");
-    Graph graph = load_spec(spec);
-    Weights w = random_weights(graph, 3);
-    write_safetensors(weights, w);
-    std::vector<float> x(5 * 13 * 11);
-    for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(0.37f * static_cast<float>(i) + 0.1f);
-    write_npy(input, {1, 5, 13, 11}, x.data());
-    std::vector<float> expected = run_reference(graph, w, x);
-    for (const std::string target : {"x86", "arm"}) {
-        double seconds = 0;
-        std::vector<float> y = compile_and_run(spec, weights, target, dir + "/" + target, input, &seconds);
-        Difference d = compare(y, expected);
-        std::printf("[ compiled ] general convs on %s: vs reference %.2e\n", target.c_str(), d.relative());
-        EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected) << target;
-    }
+                   {"op": "conv", "name": "c", "out_channels": 4, "kernel": [3, 1], "pad": [1, 0]}]})",
+                                   {1, 5, 13, 11}, 3, [](size_t i) { return std::sin(0.37f * static_cast<float>(i) + 0.1f); });
 }
 
 // Fully connected layers against the reference: on ARM, where the features
@@ -141,26 +150,10 @@ TEST(CompiledOps, GeneralConvsAsTheReference) {
 // of fmla by element (dense.cc); here over a flattened 6 x 3 x 2 input (NCHW
 // order across channels and rows) with a bias, then 7 features (one each).
 TEST(CompiledOps, FullyConnectedAsTheReference) {
-    std::string dir = build_dir() + "/compiled/fully_connected";
-    ASSERT_EQ(run_command("rm -rf '" + dir + "' && mkdir -p '" + dir + "'"), 0);
-    std::string spec = dir + "/fully_connected.json", weights = dir + "/w.safetensors", input = dir + "/x.npy";
-    write_file_atomic(spec, R"({"format": "shufflec-spec/1", "name": "fully_connected", "input": {"shape": [1, 6, 3, 2]},
+    expect_targets_match_reference("fully_connected", R"({"format": "shufflec-spec/1", "name": "fully_connected", "input": {"shape": [1, 6, 3, 2]},
         "layers": [{"op": "fc", "name": "a", "out_features": 7},
-                   {"op": "fc", "name": "b", "out_features": 5, "bias": false}]})");
-    Graph graph = load_spec(spec);
-    Weights w = random_weights(graph, 5);
-    write_safetensors(weights, w);
-    std::vector<float> x(6 * 3 * 2);
-    for (size_t i = 0; i < x.size(); i++) x[i] = std::cos(0.61f * static_cast<float>(i) + 0.2f);
-    write_npy(input, {1, 6, 3, 2}, x.data());
-    std::vector<float> expected = run_reference(graph, w, x);
-    for (const std::string target : {"x86", "arm"}) {
-        double seconds = 0;
-        std::vector<float> y = compile_and_run(spec, weights, target, dir + "/" + target, input, &seconds);
-        Difference d = compare(y, expected);
-        std::printf("[ compiled ] fully connected on %s: vs reference %.2e\n", target.c_str(), d.relative());
-        EXPECT_LE(d.max_abs_error, kRelativeTolerance * d.max_abs_expected) << target;
-    }
+                   {"op": "fc", "name": "b", "out_features": 5, "bias": false}]})",
+                                   {1, 6, 3, 2}, 5, [](size_t i) { return std::cos(0.61f * static_cast<float>(i) + 0.2f); });
 }
 
 // Schedules change loops, never results: 0.5x g3 compiled for x86 with the
