@@ -214,6 +214,11 @@ PreparedModel prepare_model(const CompileOptions &opt) {
                                const std::string &unit = s >= 0 ? p.plan.segments[s].block : p.graph.nodes[node].block;
                                return dot_product_wanted(p.schedule, p.target.halide, unit, p.graph.nodes[node]);
                            }};
+    packing.dense_panel_vectors = [&](int node) {
+        int s = p.plan.segment_of[node];
+        const std::string &unit = s >= 0 ? p.plan.segments[s].block : p.graph.nodes[node].block;
+        return dense_panel_vectors(p.schedule, p.target.halide, unit, p.graph.nodes[node]);
+    };
     packing.max_keeps_nan = p.target.halide.arch == Halide::Target::ARM;
     packing.float_by_element = p.target.halide.arch == Halide::Target::ARM;
     packing.fixed_point = p.target.halide.arch == Halide::Target::ARM;

@@ -103,7 +103,7 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     out.fixed_point = options.fixed_point;
     out.promise_table_ranges = options.promise_table_ranges;
     out.nodes.resize(graph.nodes.size());
-    WeightPacker packer(graph, weights, plan, out, options.use_dot);
+    WeightPacker packer(graph, weights, plan, out, options.use_dot, options.dense_panel_vectors);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         const OpDef &def = op_def(graph.nodes[i].op);
         if (def.pack) def.pack(packer, static_cast<int>(i));

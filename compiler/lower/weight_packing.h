@@ -150,6 +150,9 @@ struct PackingOptions {
     // Which 1x1 convs take the dot-product form where `dot` allows it (the
     // schedule's dot_product knob); unset: all.
     std::function<bool(int node)> use_dot;
+    // A fully connected node's weight panels, in vectors of group_padding
+    // outputs (dense.cc; schedule.h dense_panel_vectors); unset: one.
+    std::function<int64_t(int node)> dense_panel_vectors = nullptr;
     // The target's float max returns a NaN operand (ARM's fmax, which Halide
     // emits for max on float32): max pooling then keeps a NaN in one instruction.
     bool max_keeps_nan = false;
@@ -192,8 +195,13 @@ struct PackedWeights {
 class WeightPacker {
 public:
     WeightPacker(const Graph &graph, const Weights &weights, const SegmentPlan &plan, PackedWeights &out,
-                 std::function<bool(int)> use_dot = nullptr)
-        : graph_(graph), weights_(weights), plan_(plan), out_(out), use_dot_(std::move(use_dot)) {}
+                 std::function<bool(int)> use_dot = nullptr, std::function<int64_t(int)> dense_panel_vectors = nullptr)
+        : graph_(graph),
+          weights_(weights),
+          plan_(plan),
+          out_(out),
+          use_dot_(std::move(use_dot)),
+          dense_panel_vectors_(std::move(dense_panel_vectors)) {}
     const Graph &graph() const { return graph_; }
     const Node &node(int index) const { return graph_.nodes[index]; }
     const SegmentPlan &plan() const { return plan_; }
@@ -205,6 +213,10 @@ public:
     bool fixed_point() const { return out_.fixed_point; }
     // Whether `node` may take the dot-product form (PackingOptions::use_dot).
     bool dot_allowed(int node) const { return out_.dot != DotProduct::None && (!use_dot_ || use_dot_(node)); }
+    // Outputs per weight panel of fully connected `node` (PackingOptions::dense_panel_vectors).
+    int64_t dense_panel(int node) const {
+        return out_.group_padding * (dense_panel_vectors_ ? std::max<int64_t>(1, dense_panel_vectors_(node)) : 1);
+    }
 
     // Appends an array (padded to 64 bytes); returns where it is.
     PackedArray append(const std::vector<float> &values);
@@ -233,6 +245,7 @@ private:
     const SegmentPlan &plan_;
     PackedWeights &out_;
     std::function<bool(int)> use_dot_;
+    std::function<int64_t(int)> dense_panel_vectors_;
 };
 
 // Packs every node's weights (graph order).

@@ -52,16 +52,19 @@ std::vector<float> reference(const Graph &, const Node &node, const std::vector<
     return out;
 }
 
-// Weights in panels of `panel` outputs (the target's vector), each panel
-// [feature][output in panel], outputs past the last one zero: a vector of
-// outputs reads one contiguous stream per panel. The plain [feature][out]
-// layout put consecutive features 4 KB apart (1000 outputs): every load
-// touched a new page, which the hardware prefetchers do not follow, and the
-// FC of a ShuffleNet ran at memory latency (0.3 ms for 1 M MACs).
+// Weights in panels of `panel` outputs (WeightPacker::dense_panel: the
+// register block's vectors on x86, one vector on ARM), each panel
+// [feature][output in panel], outputs past the last one zero: a block of
+// outputs reads one contiguous stream. The plain [feature][out] layout put
+// consecutive features 4 KB apart (1000 outputs): every load touched a new
+// page, which the hardware prefetchers do not follow, and the FC of a
+// ShuffleNet ran at memory latency (0.3 ms for 1 M MACs).
 void pack(WeightPacker &packer, int index) {
     const Node &node = packer.node(index);
     const Shape &s = packer.graph().nodes[node.inputs[0]].shape;
-    int64_t outs = node.out_channels, features = s.c * s.h * s.w, panel = packer.group_padding();
+    int64_t outs = node.out_channels, features = s.c * s.h * s.w, vector = packer.group_padding();
+    // (No wider than the outputs: 10 classes need not pad to a block of 128.)
+    int64_t panel = std::min(packer.dense_panel(index), (outs + vector - 1) / vector * vector);
     int64_t panels = (outs + panel - 1) / panel;
     const auto &w = packer.tensor(index, "weight").data;
     std::vector<float> laid(static_cast<size_t>(panels * features * panel), 0.0f);

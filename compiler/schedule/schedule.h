@@ -59,6 +59,16 @@ DotProduct dot_product(const Halide::Target &target, Precision precision);
 bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
                         const Node &node);
 
+// Vectors of outputs per weight panel of fully connected `node`
+// (PackingOptions::dense_panel_vectors): on x86 its register block, the
+// channel_vectors knob or what the tiling takes for a root of one pixel
+// (kMaxTileVectors where the accumulators, their weights and the input fit:
+// 8 on AVX-512, 7 on AVX2), so a block reads one sequential stream; one on
+// ARM, where the Cortex-A55 model charges the paired loads a wide panel
+// invites 6 cycles each (V2's FC 0.37 -> 0.81 M A55 cycles).
+int64_t dense_panel_vectors(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                            const Node &node);
+
 // The knobs in force for one node of the pipeline (unit) `unit`.
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
                            const Node &node, Stage::Kind kind);

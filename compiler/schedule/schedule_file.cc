@@ -123,6 +123,14 @@ const char *stage_kind_name(Stage::Kind kind) {
     return "?";
 }
 
+int64_t dense_panel_vectors(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                            const Node &node) {
+    if (target.arch == Halide::Target::ARM) return 1;
+    ScheduleKnobs k = resolve_knobs(file, target, unit, node, Stage::Dense);
+    if (k.channel_vectors) return *k.channel_vectors;
+    return std::min(kMaxTileVectors, (k.registers.value_or(16) - 1) / 2);
+}
+
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
                            const Node &node, Stage::Kind kind) {
     ScheduleKnobs k = target_defaults(target);
