@@ -208,16 +208,17 @@ PreparedModel prepare_model(const CompileOptions &opt) {
 
     // The weights blob: every op's arrays, laid out for its lowering.
     // (Group padding counts float32 lanes; halves fit two in each.)
+    // The unit whose knobs apply to a node (as the scheduler resolves them).
+    auto unit_of = [&](int node) -> const std::string & {
+        int s = p.plan.segment_of[node];
+        return s >= 0 ? p.plan.segments[s].block : p.graph.nodes[node].block;
+    };
     PackingOptions packing{group_padding(p.schedule, p.target.halide) * (p.plan.fp16() ? 2 : 1),
                            dot_product(p.target.halide, p.plan.precision), [&](int node) {
-                               int s = p.plan.segment_of[node];
-                               const std::string &unit = s >= 0 ? p.plan.segments[s].block : p.graph.nodes[node].block;
-                               return dot_product_wanted(p.schedule, p.target.halide, unit, p.graph.nodes[node]);
+                               return dot_product_wanted(p.schedule, p.target.halide, unit_of(node), p.graph.nodes[node]);
                            }};
     packing.dense_panel_vectors = [&](int node) {
-        int s = p.plan.segment_of[node];
-        const std::string &unit = s >= 0 ? p.plan.segments[s].block : p.graph.nodes[node].block;
-        return dense_panel_vectors(p.schedule, p.target.halide, unit, p.graph.nodes[node]);
+        return dense_panel_vectors(p.schedule, p.target.halide, unit_of(node), p.graph.nodes[node]);
     };
     packing.max_keeps_nan = p.target.halide.arch == Halide::Target::ARM;
     packing.float_by_element = p.target.halide.arch == Halide::Target::ARM;
