@@ -111,6 +111,15 @@ def check_reduced(shufflec_bin, spec, precision, quantization, images, labels, f
     arm_target = ARM_TARGETS.get(precision)
     assert not arm or (arm_target and cross_target), f"{precision} has no ARM target"
     results = {"host": compile_and_run(shufflec_bin, spec, extra, images, os.path.join(folder, precision))}
+    # NaN in, NaN out per image (int8 has no NaN integers: the run checks its input).
+    model = shufflec.load(os.path.join(folder, precision, "net.so"))
+    x = fashion_mnist.model_inputs(images[:BATCH]).numpy()
+    clean = model(x)
+    x[1, 2, 5, 7] = np.nan
+    y = model(x)
+    others = np.arange(BATCH) != 1
+    assert np.isnan(y[1]).all() and not np.isnan(y[others]).any(), f"{name} {precision}: a NaN pixel in image 1"
+    assert np.array_equal(y[others], clean[others]), f"{name} {precision}: a NaN pixel in image 1 changed the others"
     if arm:
         results[arm_target + " (qemu)"] = run_arm(shufflec_bin, spec, arm_target, extra, images[:ARM_IMAGES],
                                                   os.path.join(folder, "arm_" + precision))

@@ -246,6 +246,22 @@ std::string generate_glue_c(const ModelDescription &m) {
             o << "    stop = shufflec_now_ns();\n    " << N << "_profile_ns[" << s << "] += stop - start;\n    start = stop;\n";
     }
     if (m.profile) o << "    " << N << "_profile_runs++;\n";
+    if (plan.precision != Precision::FP32) {
+        // int8 integers have no NaN, and 16-bit floats lose it on the way
+        // (x86 emulates halves; bf16 rounds in integer code): a NaN anywhere
+        // in an image makes every output of that image the NaN, as it does a
+        // classifier's in fp32 (and PyTorch), so that a broken frame never
+        // looks like an answer. The scan is an or-reduction clang vectorizes.
+        int64_t per_in = in.elements() / in.n, per_out = out.elements() / out.n;
+        o << "    for (long long n = 0; n < " << in.n << "LL; n++) {\n"
+          << "        const float *x = input + n * " << per_in << "LL;\n"
+          << "        int nan = 0;\n"
+          << "        for (long long i = 0; i < " << per_in << "LL; i++) nan |= x[i] != x[i];\n"
+          << "        for (long long i = 0; nan && i < " << per_in << "LL; i++)\n"
+          << "            if (x[i] != x[i]) {\n"
+          << "                for (long long j = 0; j < " << per_out << "LL; j++) output[n * " << per_out << "LL + j] = x[i];\n"
+          << "                break;\n            }\n    }\n";
+    }
     o << "    return SHUFFLEC_OK;\n}\n\n";
 
     // Every entry point holds the weights for the run and, without caller

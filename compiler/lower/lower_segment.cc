@@ -216,9 +216,8 @@ Value Lowering::quantized(const Value &real, const ValueQuant &q, const std::str
     std::vector<Expr> args(v.begin(), v.end());
     // q = saturate(round_half_even(x / scale)), as the reference (quantize/quantization.h).
     Expr value = real.q.quantized ? real.real(real.f(args)) : Expr(real.f(args));
-    Expr rounded = round(value * static_cast<float>(1.0 / q.scale));
-    float lo = q.is_unsigned ? 0.0f : -128.0f, hi = q.is_unsigned ? 255.0f : 127.0f;
-    out.f(args) = cast(q.is_unsigned ? UInt(8) : Int(8), clamp(rounded, lo, hi));
+    Type t = q.is_unsigned ? UInt(8) : Int(8);
+    out.f(args) = stored_steps(value * static_cast<float>(1.0 / q.scale), q.is_unsigned ? 0 : -128, q.is_unsigned ? 255 : 127, t);
     return out;
 }
 
@@ -306,6 +305,19 @@ bool Lowering::activation_steps(const Node &node, const ValueQuant &out, int *lo
     }
     *lo = static_cast<int>(l), *hi = static_cast<int>(h);
     return l <= h;
+}
+
+Expr Lowering::stored_steps(Expr t, int lo, int hi, Type stored) {
+    // 1.5 x 2^23: for |v| <= 2^22 the sum's exponent is fixed, its ulp is 1,
+    // and its bits are those of the magic plus round_half_even(v) (the FPU's
+    // default rounding), whose low byte is the stored integer's (the magic's
+    // is zero): a truncating narrow (vpmovdb) stores it. No reassociation
+    // reaches the sum through the clamp's min and max (Halide's fast-math
+    // flags would allow it on a plain sum).
+    constexpr float magic = 12582912.0f;
+    if (lo > hi || lo < -(1 << 22) || hi > (1 << 22)) internal_error("stored steps [", lo, ", ", hi, "]");
+    Expr v = clamp(t, static_cast<float>(lo), static_cast<float>(hi));
+    return cast(stored, reinterpret<int32_t>(v + magic));
 }
 
 Expr Lowering::clamp_keeping_nan(Expr e, float lo, float hi) {

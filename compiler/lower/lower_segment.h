@@ -183,6 +183,13 @@ public:
     // clamp(round(x / scale), lo, hi) is the stored clamp(round(act(x) /
     // scale))). False where none is left.
     static bool activation_steps(const Node &node, const ValueQuant &out, int *lo, int *hi);
+    // The stored integer (int8 or uint8: `stored`) of t, a float in steps of
+    // the stored value's scale: clamp(round_half_even(t), lo, hi) for integer
+    // bounds lo, hi, the reference's rounding. The clamp comes first, in float,
+    // so that adding 1.5 x 2^23 rounds t to an integer in the sum's low
+    // mantissa bits: one add where Halide's round took a vroundps per 256 bits
+    // (AVX-512 vectors split and joined around it) and a vcvttps2dq.
+    static Halide::Expr stored_steps(Halide::Expr t, int lo, int hi, Halide::Type stored);
     // NaN in, NaN out, as the reference and PyTorch: Halide's float max/min
     // return the other operand for a NaN, and its fast-math code generation may
     // swap them, so these are strict_float selects (a clamp is still one

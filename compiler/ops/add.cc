@@ -66,8 +66,8 @@ void lower(Lowering &L, int index) {
             return Lowering::read(v, group, ch, kk, gg, x, y, n) * static_cast<float>(1 / out.scale);
         };
         Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
-            Expr sum = round(steps(a, ch, kk, gg) + steps(b, ch, kk, gg));
-            return cast(out.is_unsigned ? UInt(8) : Int(8), clamp(sum, static_cast<float>(lo), static_cast<float>(hi)));
+            return Lowering::stored_steps(steps(a, ch, kk, gg) + steps(b, ch, kk, gg), lo, hi,
+                                          out.is_unsigned ? UInt(8) : Int(8));
         });
         st.value.q = out;
         return;

@@ -870,12 +870,11 @@ void lower(Lowering &L, int index) {
     }
     if (int8) sum = cast<float>(sum) * L.weight_at(packed.multiplier.offset, gv * pad + k) + bias;
     if (packed.integer_out) {
-        // The stored integers (PackedNode::integer_out): rounded, converted,
-        // clamped as integers (saturating narrows where the bounds are the type's).
+        // The stored integers (PackedNode::integer_out), clamped and rounded
+        // in float (Lowering::stored_steps).
         const ValueQuant &out = L.plan().quant[static_cast<size_t>(index)];
-        Expr q = int8 ? clamp(cast<int32_t>(round(sum)), packed.out_lo, packed.out_hi)
-                      : clamp(round(sum), static_cast<float>(packed.out_lo), static_cast<float>(packed.out_hi));
-        st.value.f(k, gv, x, y, n) = cast(out.is_unsigned ? UInt(8) : Int(8), q);
+        st.value.f(k, gv, x, y, n) =
+            Lowering::stored_steps(sum, packed.out_lo, packed.out_hi, out.is_unsigned ? UInt(8) : Int(8));
         st.value.q = out;
         return;
     }

@@ -167,17 +167,16 @@ void lower(Lowering &L, int index) {
         double m = std::ldexp(ratio / a, bits);
         fixed = fixed && m != std::nearbyint(m);
     }
-    const Expr lo = out_q.is_unsigned ? 0 : -128, hi = out_q.is_unsigned ? 255 : 127;
+    const int lo = out_q.is_unsigned ? 0 : -128, hi = out_q.is_unsigned ? 255 : 127;
+    const Type stored = out_q.is_unsigned ? UInt(8) : Int(8);
     Lowering::define(st.value.f, group, [&](Expr, Expr, Expr) {
-        Expr sum = Lowering::call(acc, group), q;
+        Expr sum = Lowering::call(acc, group);
         if (fixed) {
             Expr m = per_area([&](int a) { return Expr(static_cast<int32_t>(std::llround(std::ldexp(ratio / a, bits)))); });
-            q = Internal::rounding_shift_right(cast<int32_t>(sum) * m, bits);
-        } else {
-            Expr m = per_area([&](int a) { return Expr(static_cast<float>(ratio / a)); });
-            q = cast<int32_t>(round(cast<float>(sum) * m));
+            return cast(stored, clamp(Internal::rounding_shift_right(cast<int32_t>(sum) * m, bits), lo, hi));
         }
-        return cast(out_q.is_unsigned ? UInt(8) : Int(8), clamp(q, lo, hi));
+        Expr m = per_area([&](int a) { return Expr(static_cast<float>(ratio / a)); });
+        return Lowering::stored_steps(cast<float>(sum) * m, lo, hi, stored);
     });
     st.value.q = out_q;
 }
