@@ -251,16 +251,26 @@ std::string generate_glue_c(const ModelDescription &m) {
         // (x86 emulates halves; bf16 rounds in integer code): a NaN anywhere
         // in an image makes every output of that image the NaN, as it does a
         // classifier's in fp32 (and PyTorch), so that a broken frame never
-        // looks like an answer. The scan is an or-reduction clang vectorizes.
+        // looks like an answer. The scan is a max of the bits' magnitudes
+        // (a NaN's exceed infinity's), vectorized: `bic` + `umax` per 4
+        // floats on ARM (0.13 M instructions at 224x224; an or of compares
+        // took 0.3 M), about 4 us on x86 (AVX2).
         int64_t per_in = in.elements() / in.n, per_out = out.elements() / out.n;
         o << "    for (long long n = 0; n < " << in.n << "LL; n++) {\n"
           << "        const float *x = input + n * " << per_in << "LL;\n"
-          << "        int nan = 0;\n"
-          << "        for (long long i = 0; i < " << per_in << "LL; i++) nan |= x[i] != x[i];\n"
-          << "        for (long long i = 0; nan && i < " << per_in << "LL; i++)\n"
-          << "            if (x[i] != x[i]) {\n"
-          << "                for (long long j = 0; j < " << per_out << "LL; j++) output[n * " << per_out << "LL + j] = x[i];\n"
-          << "                break;\n            }\n    }\n";
+          << "        uint32_t most = 0;\n"
+          << "#pragma clang loop interleave_count(4)\n"
+          << "        for (long long i = 0; i < " << per_in << "LL; i++) {\n"
+          << "            uint32_t bits;\n"
+          << "            __builtin_memcpy(&bits, &x[i], 4);\n"
+          << "            bits &= 0x7fffffffu;\n"
+          << "            most = bits > most ? bits : most;\n"
+          << "        }\n"
+          << "        if (most > 0x7f800000u) { /* a NaN: the largest magnitude's bits */\n"
+          << "            float nan;\n"
+          << "            __builtin_memcpy(&nan, &most, 4);\n"
+          << "            for (long long j = 0; j < " << per_out << "LL; j++) output[n * " << per_out << "LL + j] = nan;\n"
+          << "        }\n    }\n";
     }
     o << "    return SHUFFLEC_OK;\n}\n\n";
 

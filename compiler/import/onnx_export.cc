@@ -233,23 +233,32 @@ private:
         return quantize(x, q_->tensors.at(g_.nodes[static_cast<size_t>(stored_source(g_, source))].name), x);
     }
 
+    // A weight tensor as int8 per output channel (axis 0), dequantized:
+    // the int8 model's conv and FC weights (quantize/quantization.h). Its name.
+    std::string int8_weights(const Node &n) {
+        const Tensor &w = weight(n, "weight");
+        std::vector<double> scales = weight_channel_scales(w);
+        size_t per = w.data.size() / scales.size();
+        std::vector<int> wq(w.data.size());
+        for (size_t j = 0; j < w.data.size(); j++) wq[j] = quantize_weight(w.data[j], scales[j / per]);
+        std::vector<float> ws(scales.begin(), scales.end());
+        int64_t co = static_cast<int64_t>(scales.size());
+        std::string wname = bytes8(n.name + ".weight_q", w.shape, wq, false);
+        std::string sname = floats(n.name + ".weight_scale", {co}, ws);
+        std::string zname = bytes8(n.name + ".weight_zero_point", {co}, std::vector<int>(scales.size(), 0), false);
+        attr(node("DequantizeLinear", {wname, sname, zname}, n.name + ".weight"), "axis", int64_t{0});
+        return n.name + ".weight";
+    }
+
     std::string conv(int i) {
         const Node &n = g_.nodes[static_cast<size_t>(i)];
         std::string x = conv_input(i);
         const Tensor &w = weight(n, "weight");
         std::vector<std::string> inputs = {x};
         if (int8(i)) {
+            inputs.push_back(int8_weights(n));
             std::vector<double> scales = weight_channel_scales(w);
-            size_t per = w.data.size() / scales.size();
-            std::vector<int> wq(w.data.size());
-            for (size_t j = 0; j < w.data.size(); j++) wq[j] = quantize_weight(w.data[j], scales[j / per]);
-            std::vector<float> ws(scales.begin(), scales.end());
             int64_t co = static_cast<int64_t>(scales.size());
-            std::string wname = bytes8(n.name + ".weight_q", w.shape, wq, false);
-            std::string sname = floats(n.name + ".weight_scale", {co}, ws);
-            std::string zname = bytes8(n.name + ".weight_zero_point", {co}, std::vector<int>(scales.size(), 0), false);
-            attr(node("DequantizeLinear", {wname, sname, zname}, n.name + ".weight"), "axis", int64_t{0});
-            inputs.push_back(n.name + ".weight");
             if (n.bias) {
                 // int32 at scale input x weight[c], as shufflec and ONNX Runtime's QDQ convs use it.
                 const Tensor &b = weight(n, "bias");
@@ -333,8 +342,8 @@ private:
                 attr(node("Flatten", {x}, name + ".flat"), "axis", int64_t{1});
                 x = name + ".flat";
             }
-            const Tensor &w = weight(n, "weight");
-            std::vector<std::string> ins = {x, floats(name + ".weight", w.shape, w.data)};
+            std::vector<std::string> ins = {x, q_ && q_->fc_int8_weights ? int8_weights(n) : floats(name + ".weight", weight(n, "weight").shape,
+                                                                               weight(n, "weight").data)};
             if (n.bias) ins.push_back(floats(name + ".bias", weight(n, "bias").shape, weight(n, "bias").data));
             std::string out = n.activation.enabled ? name + ".gemm" : name;
             attr(node("Gemm", ins, out), "transB", int64_t{1});

@@ -96,6 +96,7 @@ void plan_quantization(const Graph &graph, const Quantization &q, SegmentPlan &p
     std::vector<QuantRole> roles = quant_roles(graph, &q);
     plan.quant.assign(graph.nodes.size(), {});
     plan.int8_conv.assign(graph.nodes.size(), false);
+    plan.fc_int8_weights = q.fc_int8_weights;
     auto of = [&](const std::string &name) {
         const TensorQuant &t = q.tensors.at(name);
         return ValueQuant{true, t.is_unsigned, t.scale};

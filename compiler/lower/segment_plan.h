@@ -78,6 +78,7 @@ struct SegmentPlan {
     // (quantize/quantization.h: quantized_conv). Empty for a float model.
     std::vector<ValueQuant> quant;
     std::vector<bool> int8_conv;
+    bool fc_int8_weights = false;  // Quantization::fc_int8_weights
     bool int8() const { return !quant.empty(); }
     Precision precision = Precision::FP32;
     // fp16: convolutions multiply and accumulate in halves. bf16: they multiply

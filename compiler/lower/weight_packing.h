@@ -211,6 +211,7 @@ public:
     int64_t group_padding() const { return out_.group_padding; }
     DotProduct dot() const { return out_.dot; }
     bool fixed_point() const { return out_.fixed_point; }
+    bool float_by_element() const { return out_.float_by_element; }
     // Whether `node` may take the dot-product form (PackingOptions::use_dot).
     bool dot_allowed(int node) const { return out_.dot != DotProduct::None && (!use_dot_ || use_dot_(node)); }
     // Outputs per weight panel of fully connected `node` (PackingOptions::dense_panel_vectors).

@@ -62,6 +62,7 @@ Quantization Calibrator::finish() const {
     Quantization q;
     q.model = graph_.name;
     q.method = options_.method;
+    q.fc_int8_weights = true;
     q.percentile = options_.method == "percentile" ? options_.percentile : 0;
     q.images = images_;
     for (const Tensor &t : tensors_) {

@@ -117,14 +117,20 @@ float quantized_bias(double b, double scale) { return static_cast<float>(quantiz
 Weights fake_quantize_weights(const Graph &graph, const Weights &weights, const Quantization &q) {
     Weights out = weights;
     std::vector<QuantRole> roles = quant_roles(graph, &q);
-    for (size_t i = 0; i < graph.nodes.size(); i++) {
-        if (!quantized_conv(graph, roles, q, static_cast<int>(i))) continue;
-        const Node &node = graph.nodes[i];
-        Tensor &w = out.at(node.param("weight")->tensor);
+    // w = q * scale, per output channel; the scales.
+    auto quantize_channels = [](Tensor &w) {
         std::vector<double> scales = weight_channel_scales(w);
         size_t per = w.data.size() / scales.size();
         for (size_t j = 0; j < w.data.size(); j++)
             w.data[j] = static_cast<float>(quantize_weight(w.data[j], scales[j / per]) * scales[j / per]);
+        return scales;
+    };
+    for (size_t i = 0; i < graph.nodes.size(); i++) {
+        const Node &node = graph.nodes[i];
+        // Fully connected layers: int8 weights, float inputs and bias (dense.cc).
+        if (node.op == Op::Dense && q.fc_int8_weights) quantize_channels(out.at(node.param("weight")->tensor));
+        if (!quantized_conv(graph, roles, q, static_cast<int>(i))) continue;
+        std::vector<double> scales = quantize_channels(out.at(node.param("weight")->tensor));
         if (const Param *bias = node.param("bias")) {
             double in_scale = q.tensors.at(graph.nodes[stored_source(graph, node.inputs[0])].name).scale;
             Tensor &b = out.at(bias->tensor);
@@ -248,12 +254,13 @@ Quantization parse_quantization_text(const std::string &text, const std::string 
     try {
         json root = parse_json_text(text, source);
         JsonView v(root, "$");
-        v.check_fields({"format", "model", "calibration", "tensors"});
+        v.check_fields({"format", "model", "calibration", "fc_weights", "tensors"});
         std::string format = v.at("format").as_string();
         if (format != kQuantizationFormat)
             v.at("format").error(cat("unsupported format \"", format, "\" (this compiler reads \"", kQuantizationFormat,
                                      "\")"));
         q.model = v.at("model").as_string();
+        q.fc_int8_weights = v.get_choice("fc_weights", "float", {"float", "int8"}) == "int8";
         if (v.has("calibration")) {
             JsonView c = v.at("calibration");
             c.check_fields({"method", "percentile", "images"});
@@ -293,6 +300,7 @@ std::string quantization_to_json(const Quantization &q, const Graph &graph) {
     if (q.method == "percentile") c["percentile"] = q.percentile;
     c["images"] = q.images;
     root["calibration"] = c;
+    root["fc_weights"] = q.fc_int8_weights ? "int8" : "float";
     nlohmann::ordered_json tensors = nlohmann::ordered_json::object();
     for (const Node &node : graph.nodes) {
         auto it = q.tensors.find(node.name);

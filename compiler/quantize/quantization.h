@@ -8,7 +8,10 @@
 //                else int8 [-128, 127]; q = clamp(round_half_even(x / scale));
 //   accumulation int32 (exact), then a float epilogue: bias, activation, the
 //                residual add, and the rounding to the output's scale;
-//   not quantized: global pools, FCs and elementwise ops other than add (they
+//   FCs          int8 weights per output channel (as the convs'), float inputs,
+//                sums and bias: a quarter of the float weights' bytes
+//                (Quantization::fc_int8_weights);
+//   not quantized: global pools and elementwise ops other than add (they
 //                read dequantized values and compute in float).
 // A tensor read only by an add or a concat is never stored on its own (the
 // compiled code writes the sum, or writes into the concat's buffer), so it takes
@@ -42,6 +45,11 @@ struct Quantization {
     double percentile = 0;
     int64_t images = 0;   // calibration images
     std::map<std::string, TensorQuant> tensors;  // by node name in the optimized graph
+    // Fully connected layers take int8 weights per output channel (float
+    // inputs and sums): `shufflec quantize` sets it ("fc_weights": "int8"); a
+    // file without the field (before 2026-12-07) or an imported QDQ model
+    // keeps them float.
+    bool fc_int8_weights = false;
 };
 
 // What quantization does to each node of an optimized graph.
@@ -84,9 +92,9 @@ int quantize_weight(double w, double scale);
 int32_t quantize_bias(double b, double scale);
 float quantized_bias(double b, double scale);
 
-// The quantized weights of every quantized conv, back in float (w = q * scale,
-// one scale per output channel), and their biases rounded (quantized_bias):
-// what the int8 model computes with.
+// The quantized weights of every quantized conv and (fc_int8_weights) every FC, back in float
+// (w = q * scale, one scale per output channel), and the quantized convs'
+// biases rounded (quantized_bias): what the int8 model computes with.
 Weights fake_quantize_weights(const Graph &graph, const Weights &weights, const Quantization &q);
 
 // Checks that `q` belongs to `graph` (every quantized tensor has a scale, no

@@ -93,37 +93,48 @@ TEST(Quantization, TensorsReadOnlyByAddOrConcatAreNotStored) {
     EXPECT_TRUE(never_negative(g, net.index("stage2.0")));  // concat(avgpool(relu'd), relu(branch))
 }
 
+// Every quantized conv's weights, and the FC's where the file says so
+// (`shufflec quantize` does; "fc_weights": "float" keeps them): one scale
+// per output channel, max |w| at 127 steps, every weight within half a step.
 TEST(Quantization, WeightsGetOneScalePerOutputChannel) {
     TinyNet net;
-    Weights q = fake_quantize_weights(net.graph, net.weights, net.quantization());
-    std::vector<QuantRole> roles = quant_roles(net.graph);
-    int convs = 0;
-    for (size_t i = 0; i < net.graph.nodes.size(); i++) {
-        const Node &n = net.graph.nodes[i];
-        if (n.op != Op::Conv && n.op != Op::Dense) continue;
-        const Tensor &before = net.weights.at(n.param("weight")->tensor), &after = q.at(n.param("weight")->tensor);
-        if (!quantized_conv(net.graph, roles, net.quantization(), static_cast<int>(i))) {
-            EXPECT_EQ(before.data, after.data) << n.name << " is not quantized";
-            continue;
-        }
-        convs++;
-        size_t per = before.data.size() / static_cast<size_t>(before.shape[0]);
-        for (int64_t co = 0; co < before.shape[0]; co++) {
-            double amax = 0;
-            for (size_t j = 0; j < per; j++) amax = std::max(amax, std::fabs(double{before.data[co * per + j]}));
-            double scale = amax / 127;
-            for (size_t j = 0; j < per; j++) {
-                double w = before.data[co * per + j], v = after.data[co * per + j];
-                double steps = v / scale;
-                ASSERT_NEAR(steps, std::nearbyint(steps), 1e-3) << n.name << " channel " << co;
-                ASSERT_LE(std::fabs(v - w), scale / 2 * (1 + 1e-5)) << n.name;
-                if (std::fabs(w) == amax) {
-                    ASSERT_NEAR(std::fabs(steps), 127, 1e-3) << n.name;
+    const Quantization calibrated = net.quantization();
+    EXPECT_TRUE(calibrated.fc_int8_weights);
+    for (bool fc_int8 : {true, false}) {
+        Quantization quantization = calibrated;
+        quantization.fc_int8_weights = fc_int8;
+        Weights q = fake_quantize_weights(net.graph, net.weights, quantization);
+        std::vector<QuantRole> roles = quant_roles(net.graph);
+        int convs = 0, fcs = 0;
+        for (size_t i = 0; i < net.graph.nodes.size(); i++) {
+            const Node &n = net.graph.nodes[i];
+            if (n.op != Op::Conv && n.op != Op::Dense) continue;
+            const Tensor &before = net.weights.at(n.param("weight")->tensor), &after = q.at(n.param("weight")->tensor);
+            bool dense = n.op == Op::Dense;
+            if (dense ? !fc_int8 : !quantized_conv(net.graph, roles, quantization, static_cast<int>(i))) {
+                EXPECT_EQ(before.data, after.data) << n.name << " is not quantized";
+                continue;
+            }
+            (dense ? fcs : convs)++;
+            size_t per = before.data.size() / static_cast<size_t>(before.shape[0]);
+            for (int64_t co = 0; co < before.shape[0]; co++) {
+                double amax = 0;
+                for (size_t j = 0; j < per; j++) amax = std::max(amax, std::fabs(double{before.data[co * per + j]}));
+                double scale = amax / 127;
+                for (size_t j = 0; j < per; j++) {
+                    double w = before.data[co * per + j], v = after.data[co * per + j];
+                    double steps = v / scale;
+                    ASSERT_NEAR(steps, std::nearbyint(steps), 1e-3) << n.name << " channel " << co;
+                    ASSERT_LE(std::fabs(v - w), scale / 2 * (1 + 1e-5)) << n.name;
+                    if (std::fabs(w) == amax) {
+                        ASSERT_NEAR(std::fabs(steps), 127, 1e-3) << n.name;
+                    }
                 }
             }
         }
+        EXPECT_GT(convs, 8);  // every unit's three convs
+        EXPECT_EQ(fcs, fc_int8 ? 1 : 0);
     }
-    EXPECT_GT(convs, 8);  // the stem, and every unit's three convs
 }
 
 TEST(Quantization, CalibrationScalesComeFromTheFloatValues) {
@@ -214,6 +225,9 @@ TEST(Quantization, FileRoundTripsAndErrorsNameThePlace) {
     Quantization back = parse_quantization_text(text, "q.json");
     EXPECT_EQ(back.model, "qtiny");
     EXPECT_EQ(back.method, "percentile");
+    EXPECT_TRUE(back.fc_int8_weights);
+    EXPECT_FALSE(parse_quantization_text(R"({"format": "shufflec-quantization/1", "model": "m", "tensors": {}})", "old.json")
+                     .fc_int8_weights);  // files from before the field: float FCs
     ASSERT_EQ(back.tensors.size(), q.tensors.size());
     for (const auto &[name, t] : q.tensors) {
         EXPECT_DOUBLE_EQ(back.tensors.at(name).scale, t.scale) << name;
@@ -234,6 +248,7 @@ TEST(Quantization, FileRoundTripsAndErrorsNameThePlace) {
          "$.tensors.a: missing field \"dtype\""},
         {R"({"format": "shufflec-quantization/1", "model": "m", "tensors": {}, "extra": 1})", "$.extra"},
         {R"({"format": "shufflec-quantization/1", "model": "m"})", "tensors"},
+        {R"({"format": "shufflec-quantization/1", "model": "m", "fc_weights": "int4", "tensors": {}})", "$.fc_weights"},
     };
     for (const auto &k : cases) {
         std::string message = unit::error_of([&] { parse_quantization_text(k.text, "q.json"); });
