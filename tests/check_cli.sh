@@ -116,6 +116,7 @@ halves=$(aarch64-linux-gnu-objdump -d "$tmp/fp16-arm-64-linux-arm_fp16/x/stage2_
 out=$("$shufflec" info "$fashion.json" --quantization "$fashion.quantization.json" 2>&1) || fail "info --quantization: $out"
 echo "$out" | grep -q "^integer arithmetic: 90.6% of the MACs (48 of 49 convs)$" || fail "info --quantization: $out"
 echo "$out" | grep -q "^stem.conv  *conv  *254016  float    uint8 x 0.0206807$" || fail "info --quantization stem: $out"
+echo "$out" | grep -q "^fc  *fc  *[0-9]*  float (int8 weights) float$" || fail "info --quantization fc: $out"
 
 # run --dump: every tensor of the int8 model as it rounds them (a stored tensor is a
 # multiple of its scale), the last one the output.

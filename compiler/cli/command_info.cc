@@ -41,8 +41,12 @@ nlohmann::json int8_summary(const Graph &spec_graph, const std::string &path) {
             const TensorQuant &t = q.tensors.at(node.name);
             stored = cat(t.is_unsigned ? "uint8" : "int8", " x ", t.scale);
         }
-        nodes.push_back({{"name", node.name}, {"op", op_name(node.op)}, {"macs", m},
-                         {"compute", node.op != Op::Conv ? "-" : integer ? "int8" : "float"}, {"stored", stored}});
+        // FCs: float sums, of int8 weights where the file says so (Quantization::fc_int8_weights).
+        std::string compute = node.op == Op::Dense ? (q.fc_int8_weights ? "float (int8 weights)" : "float")
+                              : node.op != Op::Conv ? "-"
+                              : integer             ? "int8"
+                                                    : "float";
+        nodes.push_back({{"name", node.name}, {"op", op_name(node.op)}, {"macs", m}, {"compute", compute}, {"stored", stored}});
     }
     return {{"nodes", nodes}, {"macs", macs}, {"int8_macs", int8_macs}, {"convs", convs}, {"int8_convs", int8_convs}};
 }
