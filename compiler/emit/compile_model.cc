@@ -260,9 +260,9 @@ namespace {
 
 // clang for the glue and the runtime helpers: freestanding C for the target
 // (no libc headers of the target are needed), run inside the staging folder.
-// x86 targets all have AVX2 (their pipelines need it): the glue's loops (an
-// int8 model's NaN scan of its input) take 256-bit vectors, 4.2 us where SSE2
-// took 9.9 for a 224x224 image (AVX-512's compares into masks took 10).
+// x86 targets all have AVX2 (their pipelines need it): the glue's loops (the
+// NaN scan of a reduced-precision model's input) take 256-bit vectors, about
+// 4 us for a 224x224 image where SSE2 took 10.
 std::vector<std::string> glue_compile_command(const TargetInfo &target, const Toolchain &tools) {
     std::vector<std::string> argv = {tools.clang, "--target=" + target.triple, "-O2", "-std=c99", "-ffreestanding",
                                      "-fno-builtin", "-nostdinc", "-fPIC", "-Wall", "-Werror",

@@ -342,8 +342,10 @@ private:
                 attr(node("Flatten", {x}, name + ".flat"), "axis", int64_t{1});
                 x = name + ".flat";
             }
-            std::vector<std::string> ins = {x, q_ && q_->fc_int8_weights ? int8_weights(n) : floats(name + ".weight", weight(n, "weight").shape,
-                                                                               weight(n, "weight").data)};
+            // An int8 model's FC weights: int8 (Quantization::fc_int8_weights), or floats.
+            const Tensor &w = weight(n, "weight");
+            std::vector<std::string> ins = {x, q_ && q_->fc_int8_weights ? int8_weights(n)
+                                                                        : floats(name + ".weight", w.shape, w.data)};
             if (n.bias) ins.push_back(floats(name + ".bias", weight(n, "bias").shape, weight(n, "bias").data));
             std::string out = n.activation.enabled ? name + ".gemm" : name;
             attr(node("Gemm", ins, out), "transB", int64_t{1});

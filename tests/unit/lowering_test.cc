@@ -1371,3 +1371,42 @@ TEST(SegmentPlan, ArenaPlacementsOfLiveTensorsNeverOverlap) {
     for (const auto &r : regions) total += r.end - r.begin;
     EXPECT_LT(plan.arena_floats, total);
 }
+
+// Lowering::stored_steps (clamp in float, then round by adding 1.5 x 2^23)
+// against clamp(round_half_even(v), lo, hi) computed here: every tie and
+// quarter step from below lo to above hi, huge values and infinities, in
+// vectors of 16 (AVX-512's truncating narrow on this machine's `host`) and
+// 8 lanes for the AVX2 target, for uint8 and int8 bounds and a ReLU6's.
+TEST(StoredSteps, ClampAndRoundHalfToEvenAsTheReference) {
+    std::vector<float> values;
+    for (int q = -4 * 140; q <= 4 * 270; q++) values.push_back(static_cast<float>(q) / 4);
+    for (float v : {1e9f, -1e9f, 4194304.5f, -4194304.5f, 8388609.0f, INFINITY, -INFINITY, 1e-30f, -0.0f})
+        values.push_back(v);
+    while (values.size() % 16 != 0) values.push_back(0.5f);
+    Halide::Buffer<float> in(values.data(), static_cast<int>(values.size()));
+    struct Bounds {
+        int lo, hi;
+        Halide::Type type;
+    };
+    Halide::Target host = Halide::get_jit_target_from_environment();
+    std::vector<Halide::Target> targets = {host};
+    if (host.has_feature(Halide::Target::AVX2)) targets.push_back(Halide::Target("x86-64-linux-sse41-avx-f16c-fma-avx2"));
+    for (const Halide::Target &target : targets)
+        for (const Bounds &b : {Bounds{0, 255, Halide::UInt(8)}, Bounds{-128, 127, Halide::Int(8)},
+                                Bounds{0, 97, Halide::UInt(8)}, Bounds{-5, 40, Halide::Int(8)}}) {
+            Halide::Var x("x");
+            Halide::Func f("f");
+            Halide::Expr v = in(x);
+            f(x) = Halide::cast<int32_t>(Lowering::stored_steps(v, b.lo, b.hi, b.type));
+            f.vectorize(x, target.natural_vector_size<float>());
+            Halide::Buffer<int32_t> out = f.realize({static_cast<int>(values.size())}, target);
+            int wrong = 0;
+            for (size_t i = 0; i < values.size(); i++) {
+                double want = std::clamp(std::nearbyint(static_cast<double>(values[i])), static_cast<double>(b.lo), static_cast<double>(b.hi));
+                if (out(static_cast<int>(i)) != static_cast<int>(want) && wrong++ < 5)
+                    ADD_FAILURE() << target.to_string() << " [" << b.lo << ", " << b.hi << "]: " << values[i] << " -> "
+                                  << out(static_cast<int>(i)) << ", expected " << want;
+            }
+            EXPECT_EQ(wrong, 0) << target.to_string();
+        }
+}
