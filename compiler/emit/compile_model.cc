@@ -374,6 +374,11 @@ CompileReport compile_model(const CompileOptions &opt) {
         [&](int item) {
             if (item == preprocess_item) return;
             progress.update(++finished, item == runtime_item ? "runtime" : plan.segments[item].name);
+        },
+        [&](int item) -> std::string {
+            if (item == runtime_item) return "compiling the runtime";
+            if (item == preprocess_item) return "compiling the input preprocessing";
+            return cat("compiling unit '", plan.segments[item].block, "'");
         });
 
     std::vector<std::string> cc = glue_compile_command(target, tools);

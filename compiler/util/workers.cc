@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <chrono>
+#include <map>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +59,8 @@ namespace {
 
 struct Outcome {
     std::string start_error, failure;
+    int failed_item = -1;  // the item a failed worker had begun (-1: none, or unknown)
+    bool signaled = false; // ... killed by a signal (a crash in Halide or LLVM)
     bool internal = false;  // the failure is an internal error (exit 3, "please report")
     bool timed_out = false;
 };
@@ -77,6 +80,12 @@ Outcome run_workers(const std::vector<std::vector<int>> &lists, const std::funct
     };
     std::vector<Worker> workers;
     std::string start_error;
+    // Which worker runs each item, and how many of its items each finished:
+    // a worker's first unfinished item is the one it was working on.
+    std::map<int, size_t> worker_of;
+    for (size_t i = 0; i < lists.size(); i++)
+        for (int item : lists[i]) worker_of[item] = i;
+    std::vector<size_t> finished(lists.size(), 0);
     for (const auto &list : lists) {
         int err_pipe[2];
         if (pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -156,16 +165,27 @@ Outcome run_workers(const std::vector<std::vector<int>> &lists, const std::funct
                 continue;
             }
             pending.append(buf, static_cast<size_t>(got));
-            for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
-                done(std::atoi(pending.substr(0, nl).c_str()));
+            for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+                int item = std::atoi(pending.substr(0, nl).c_str());
+                if (auto it = worker_of.find(item); it != worker_of.end()) finished[it->second]++;
+                done(item);
+            }
         }
     }
-    for (auto &w : workers) {
+    for (size_t i = 0; i < workers.size(); i++) {
+        Worker &w = workers[i];
         while (waitpid(w.pid, &w.status, 0) < 0 && errno == EINTR) {
         }
         bool ok = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0;
-        if (ok) write_all(2, w.err);  // warnings pass through
-        else if (outcome.failure.empty()) outcome.failure = worker_failure(w.err, w.status, &outcome.internal);
+        if (ok) {
+            write_all(2, w.err);  // warnings pass through
+        } else if (outcome.failure.empty()) {
+            outcome.failure = worker_failure(w.err, w.status, &outcome.internal);
+            // Killed without a message of its own (not LLVM's abort on a full disk, not the timeout).
+            outcome.signaled = WIFSIGNALED(w.status) && !outcome.timed_out &&
+                               outcome.failure.rfind("a worker was killed by signal", 0) == 0;
+            if (finished[i] < lists[i].size()) outcome.failed_item = lists[i][finished[i]];
+        }
     }
     outcome.start_error = start_error;
     return outcome;
@@ -174,9 +194,12 @@ Outcome run_workers(const std::vector<std::vector<int>> &lists, const std::funct
 }  // namespace
 
 void run_in_workers(const std::vector<std::vector<int>> &lists, const std::function<void(int)> &work,
-                    const std::function<void(int)> &done) {
+                    const std::function<void(int)> &done, const std::function<std::string(int)> &describe) {
     Outcome o = run_workers(lists, work, done, 0);
     if (!o.start_error.empty()) fail(o.start_error);
+    // A crash names what the worker was compiling (its own errors name their place).
+    if (o.signaled && describe && o.failed_item >= 0)
+        fail(describe(o.failed_item), ": ", o.failure, " (a crash in Halide or LLVM)");
     if (o.internal) internal_error(o.failure);
     if (!o.failure.empty()) fail(o.failure);
 }

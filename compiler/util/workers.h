@@ -16,9 +16,11 @@ namespace shufflec {
 // item finishes. Workers die with this process. Their stderr is read here: on
 // success it is passed on; on failure the first error is thrown as one line
 // (a shufflec::Error of the worker, LLVM's message, or the signal that killed
-// it), after every worker has ended.
+// it, after describe(item) of the item it was working on, where given), after
+// every worker has ended.
 void run_in_workers(const std::vector<std::vector<int>> &lists, const std::function<void(int)> &work,
-                    const std::function<void(int)> &done);
+                    const std::function<void(int)> &done,
+                    const std::function<std::string(int)> &describe = nullptr);
 
 // Runs work() in one worker, at most `timeout_s` seconds (0: no limit; past
 // it the worker is killed): a crash, an error or an endless loop in Halide or

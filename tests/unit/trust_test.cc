@@ -1,6 +1,7 @@
 // What user text may do (issue 19): names never become paths, reads are
 // bounded, runner specs and numbers are parsed strictly, temporary folders
 // never outlive their run, tuning-log records are checked field by field.
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sys/stat.h>
@@ -228,6 +229,22 @@ TEST(Workers, AnAbortingWorkerIsOneErrorLine) {
     EXPECT_EQ(e, "LLVM could not write its output: IO failure on output stream: No space left on device");
     e = error_of([] { run_in_workers({{0}}, [](int) { fail("pipeline ", 3, " failed"); }, [](int) {}); });
     EXPECT_EQ(e, "pipeline 3 failed");
+    // A crash (Halide 14 segfaults on some schedules) names the item the worker was on.
+    auto describe = [](int item) { return cat("compiling unit ", item); };
+    e = error_of([&] {
+        run_in_workers({{0, 1}, {2}}, [](int item) {
+            if (item == 1) std::raise(SIGSEGV);
+        }, [](int) {}, describe);
+    });
+    EXPECT_EQ(e, "compiling unit 1: a worker was killed by signal 11 (Segmentation fault) (a crash in Halide or LLVM)");
+    // An abort with LLVM's message keeps the message alone.
+    e = error_of([&] {
+        run_in_workers({{0}}, [](int) {
+            std::fputs("LLVM ERROR: IO failure on output stream: No space left on device\n", stderr);
+            std::abort();
+        }, [](int) {}, describe);
+    });
+    EXPECT_EQ(e, "LLVM could not write its output: IO failure on output stream: No space left on device");
 }
 
 TEST(TuningLogs, FieldsAreCheckedOneByOne) {
