@@ -516,6 +516,13 @@ private:
         }
         if (s.h * s.w == 1) {
             // Pooled / FC outputs: blocks of channels, in parallel when there are many.
+            // An FC's last block starts at its weights' panel (dense.cc), guarded
+            // past the outputs' end: shifted inwards (1000 outputs: 872..999 in
+            // blocks of 128) its lanes straddled two panels, and Halide 14 read
+            // those weights one at a time (V1 int8 on AVX-512: the last block
+            // took more time than the other seven; test
+            // Schedule.FullyConnectedTailReadsWholePanels).
+            if (kind == Stage::Dense && block_tail == TailStrategy::ShiftInwards) block_tail = TailStrategy::GuardWithIf;
             f.split(ch, cb, ci, t.block(), block_tail).vectorize(ci, t.vector);
             if (grouped) f.reorder(ci, cb, Vars::g);
             if (channels >= 4 * t.block() && t.rows != 0) f.parallel(cb);

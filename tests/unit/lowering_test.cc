@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <initializer_list>
 #include <map>
 #include <ostream>
@@ -1409,4 +1411,55 @@ TEST(StoredSteps, ClampAndRoundHalfToEvenAsTheReference) {
             }
             EXPECT_EQ(wrong, 0) << target.to_string();
         }
+}
+
+// A fully connected layer whose outputs are not a whole number of its weight
+// panels (1000 outputs, panels of the block's width): the last block starts at
+// a panel and is guarded past the end, so every weight load of the FC is one
+// dense vector (shifted inwards, its lanes straddled two panels and Halide 14
+// read them one at a time: V1's last block cost more than the other seven),
+// and the outputs are still the reference interpreter's.
+TEST(Schedule, FullyConnectedTailReadsWholePanels) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "head", "input": {"shape": [1, 96, 4, 4]},
+        "layers": [{"op": "global_avgpool", "name": "gap"}, {"op": "fc", "name": "fc", "out_features": 1000}]})";
+    Graph g = parse_spec_text(text, "head.json");
+    Weights w = random_weights(g, 7);
+    optimize(g, w);
+    const int fc = g.find("fc");
+    ASSERT_GE(fc, 0);
+    SegmentPlan plan = plan_segments(g, Granularity::Network, nullptr, Precision::FP32);
+    ASSERT_EQ(plan.segments.size(), 1u);
+    for (const char *target : {"host", "x86-64-linux"}) {
+        SCOPED_TRACE(target);
+        Halide::Target t = resolve_target(target).halide.without_feature(Halide::Target::AVX512_SapphireRapids);
+        ScheduleFile schedule;
+        schedule.source = "built-in";
+        PackingOptions packing;  // as compile packs them (emit/compile_model.cc)
+        packing.group_padding = group_padding(schedule, t);
+        packing.dense_panel_vectors = [&](int node) {
+            return dense_panel_vectors(schedule, t, plan.segments[0].block, g.nodes[static_cast<size_t>(node)]);
+        };
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        ASSERT_NE(1000 % blob.nodes[static_cast<size_t>(fc)].panel, 0) << "the outputs fill whole panels";
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        apply_schedule(lowered, g, plan, schedule, t);
+        std::string stmt_file = ::testing::TempDir() + "/fc_tail.stmt";
+        Halide::Pipeline(lowered.outputs).compile_to_lowered_stmt(stmt_file, lowered.arguments, Halide::Text, t);
+        std::ifstream in(stmt_file);
+        std::string line;
+        int fc_updates = 0;
+        while (std::getline(in, line)) {
+            if (line.find("fc_acc") == std::string::npos || line.find("weights[") == std::string::npos) continue;
+            fc_updates++;
+            EXPECT_EQ(line.find("shift_right(ramp"), std::string::npos) << "a weight gathered by lane: " << line;
+            EXPECT_EQ(line.find(") % x"), std::string::npos) << "a weight gathered by lane: " << line;
+        }
+        EXPECT_GE(fc_updates, 2) << "the FC's whole blocks and its last block";
+        if (!HasFailure()) std::remove(stmt_file.c_str());
+        if (std::string(target) == "host") {
+            std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 8);
+            LoweredSegment fresh = lower_segment(g, blob, plan, 0);
+            expect_network_matches(fresh, g, plan, blob, x, run_reference(g, w, x), 1e-4);
+        }
+    }
 }
