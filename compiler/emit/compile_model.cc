@@ -220,6 +220,10 @@ PreparedModel prepare_model(const CompileOptions &opt) {
     packing.dense_panel_vectors = [&](int node) {
         return dense_panel_vectors(p.schedule, p.target.halide, unit_of(node), p.graph.nodes[node]);
     };
+    packing.pairs_int16 = [&](int node) {
+        return pairs_weights_int16(p.schedule, p.target.halide, unit_of(node), p.graph.nodes[node],
+                                   p.plan.grouping[node] ? p.plan.grouping[node] : p.graph.nodes[node].out_channels);
+    };
     packing.max_keeps_nan = p.target.halide.arch == Halide::Target::ARM;
     packing.float_by_element = p.target.halide.arch == Halide::Target::ARM;
     packing.fixed_point = p.target.halide.arch == Halide::Target::ARM;
@@ -319,6 +323,8 @@ CompileReport compile_model(const CompileOptions &opt) {
     model.graph = &graph;
     model.plan = &plan;
     model.weight_floats = static_cast<int64_t>(blob.data.size());
+    model.narrow_weights = blob.narrow;
+    model.pair_weights = blob.pair_weights;
     model.macs = stats.macs;
     model.params = stats.params;
     model.external_weights = opt.external_weights;

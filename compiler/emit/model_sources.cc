@@ -69,8 +69,9 @@ std::string segment_function(const ModelDescription &model, int segment) {
 std::string generate_glue_c(const ModelDescription &m) {
     const Graph &g = *m.graph;
     const SegmentPlan &plan = *m.plan;
-    // A second view of the weights blob (lower_segment.h): bytes (int8) or 16-bit floats.
-    bool narrow = plan.int8() || plan.float_element() != Element::F32;
+    // A second view of the weights blob (PackedWeights::narrow): int8 (int8
+    // models) or 16-bit floats; a third, int16, for pairs (PackedWeights::pair_weights).
+    bool narrow = m.narrow_weights != Element::F32, pairs = m.pair_weights;
     const std::string &N = m.name;
     const Shape &in = g.input().shape, &out = g.output_node().shape;
     std::ostringstream o;
@@ -89,7 +90,8 @@ std::string generate_glue_c(const ModelDescription &m) {
     for (size_t s = 0; s < plan.segments.size(); s++) {
         const Segment &seg = plan.segments[s];
         o << "int " << segment_function(m, static_cast<int>(s)) << "(struct halide_buffer_t *weights, "
-          << (narrow ? "struct halide_buffer_t *narrow_weights, " : "") << "int32_t threads";
+          << (narrow ? "struct halide_buffer_t *narrow_weights, " : "")
+          << (pairs ? "struct halide_buffer_t *pair_weights, " : "") << "int32_t threads";
         size_t args = seg.inputs.size() + seg.outputs.size();
         for (size_t k = 0; k < args; k++) o << ", struct halide_buffer_t *";
         o << ");\n";
@@ -169,6 +171,7 @@ std::string generate_glue_c(const ModelDescription &m) {
         case Element::BF16: return "halide_type_bfloat, 16";
         case Element::I8: return "halide_type_int, 8";
         case Element::U8: return "halide_type_uint, 8";
+        case Element::I16: return "halide_type_int, 16";
         }
         internal_error("element type");
     };
@@ -227,19 +230,24 @@ std::string generate_glue_c(const ModelDescription &m) {
       << "    const int32_t threads = shufflec_get_num_threads();\n"
       << "    shufflec_buffer(&wb, &wd, (void *)weights, weight_layout);\n";
     if (narrow) {
-        Element e = plan.int8() ? Element::I8 : plan.float_element();
+        Element e = m.narrow_weights;
         o << "    halide_buffer_t wbn;\n    halide_dimension_t wdn;\n"
           << "    const int32_t narrow_weight_layout[13] = {1, " << m.weight_floats * 4 / element_bytes(e)
           << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, " << type_fields(e) << "};\n"
           << "    shufflec_buffer(&wbn, &wdn, (void *)weights, narrow_weight_layout);\n";
     }
+    if (pairs)
+        o << "    halide_buffer_t wbp;\n    halide_dimension_t wdp;\n"
+          << "    const int32_t pair_weight_layout[13] = {1, " << m.weight_floats * 2
+          << ", 0, 0, 0, 0, 1, 0, 0, 0, 0, " << type_fields(Element::I16) << "};\n"
+          << "    shufflec_buffer(&wbp, &wdp, (void *)weights, pair_weight_layout);\n";
     for (size_t v = 0; v < views.size(); v++)
         o << "    shufflec_buffer(&b[" << v << "], d[" << v << "], " << host_expression(plan, views[v].node) << ", " << N
           << "_layout[" << v << "]);\n";
     if (m.profile) o << "    double start = shufflec_now_ns(), stop;\n";
     for (size_t s = 0; s < plan.segments.size(); s++) {
         o << "    if (" << segment_function(m, static_cast<int>(s)) << "(&wb, " << (narrow ? "&wbn, " : "")
-          << "threads";
+          << (pairs ? "&wbp, " : "") << "threads";
         for (int v : call_args[s]) o << ", &b[" << v << "]";
         o << ") != 0) return SHUFFLEC_ERROR_PIPELINE;\n";
         if (m.profile)

@@ -20,6 +20,8 @@ struct ModelDescription {
     const Graph *graph = nullptr;  // optimized graph
     const SegmentPlan *plan = nullptr;
     int64_t weight_floats = 0;
+    Element narrow_weights = Element::F32;  // the blob's second view (PackedWeights::narrow; F32: none)
+    bool pair_weights = false;              // ... and a third, int16 (PackedWeights::pair_weights)
     int64_t macs = 0, params = 0;
     bool external_weights = false;
     uint64_t fingerprint = 0;       // ties an external weights file to this model (model_fingerprint)

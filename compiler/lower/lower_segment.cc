@@ -42,6 +42,7 @@ Type halide_type(Element e) {
     case Element::BF16: return BFloat(16);
     case Element::I8: return Int(8);
     case Element::U8: return UInt(8);
+    case Element::I16: return Int(16);
     }
     internal_error("element type");
 }
@@ -70,6 +71,16 @@ std::vector<Var> vars_of(int64_t group) {
     return {k, g, x, y, n};
 }
 
+// The name of the weights' second view (PackedWeights::narrow) as a pipeline argument.
+const char *narrow_weights_name(Element e) {
+    switch (e) {
+    case Element::I8: return "weights_i8";
+    case Element::F16: return "weights_f16";
+    case Element::BF16: return "weights_bf16";
+    default: return "weights_none";  // (not an argument)
+    }
+}
+
 // f's values cast to `t`, as a Func of its own (same variables).
 Func cast_func(const Func &f, int64_t group, Type t, const std::string &name) {
     Func out(name);
@@ -83,8 +94,8 @@ Func cast_func(const Func &f, int64_t group, Type t, const std::string &name) {
 
 Lowering::Lowering(const Graph &graph, const PackedWeights &weights, const SegmentPlan &plan, int segment)
     : g_(graph), packed_(weights), plan_(plan), seg_(plan.segments[segment]), weights_(Float(32), 1, "weights"),
-      narrow_weights_(plan.float_element() != Element::F32 ? halide_type(plan.float_element()) : Int(8), 1,
-                      plan.fp16() ? "weights_f16" : plan.bf16() ? "weights_bf16" : "weights_i8") {
+      narrow_weights_(halide_type(weights.narrow), 1, narrow_weights_name(weights.narrow)),
+      pair_weights_(Int(16), 1, "weights_i16") {
     out_.segment = segment;
     out_.stage_of.assign(graph.nodes.size(), -1);
 }
@@ -94,10 +105,15 @@ LoweredSegment Lowering::run() {
     weights_.dim(0).set_min(0);
     out_.arguments.push_back(weights_);
     out_.weights_param = weights_;
-    if (plan_.int8() || plan_.float_element() != Element::F32) {
+    if (packed_.narrow != Element::F32) {
         narrow_weights_.dim(0).set_min(0);
         out_.arguments.push_back(narrow_weights_);
         out_.narrow_weights_param = narrow_weights_;
+    }
+    if (packed_.pair_weights) {
+        pair_weights_.dim(0).set_min(0);
+        out_.arguments.push_back(pair_weights_);
+        out_.pair_weights_param = pair_weights_;
     }
     out_.threads.set_range(1, 1024);
     out_.arguments.push_back(out_.threads);
@@ -175,9 +191,14 @@ Value Lowering::value(int node) {
 
 Expr Lowering::weight_at(int64_t offset, Expr index) { return weights_(static_cast<int>(offset) + index); }
 
-Expr Lowering::weight_i8_at(int64_t offset, Expr index) {
-    if (!plan_.int8()) internal_error("int8 weights in a float model");
-    return narrow_weights_(static_cast<int>(offset) + index);
+Expr Lowering::weight_int_at(const PackedArray &array, Expr index) {
+    if (packed_.narrow != Element::I8) internal_error("int8 weights in a float model");
+    return narrow_weights_(static_cast<int>(array.offset * 4) + index);
+}
+
+Expr Lowering::weight_pair_at(const PackedArray &array, Expr index) {
+    if (!packed_.pair_weights) internal_error("int16 pair weights in another model");
+    return pair_weights_(static_cast<int>(array.offset * 2) + index);
 }
 
 Expr Lowering::weight_half_at(int64_t offset, Expr index) {

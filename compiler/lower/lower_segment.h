@@ -102,6 +102,8 @@ struct LoweredSegment {
     Halide::ImageParam weights_param;
     // int8 models: the same blob as bytes; fp16 and bf16 models: as 16-bit floats.
     Halide::ImageParam narrow_weights_param;
+    // int8 models with DotProduct::I8Pairs: the same blob as int16 (PackedWeights::pair_weights).
+    Halide::ImageParam pair_weights_param;
     // The threads the run uses (shufflec_set_num_threads): row loops split
     // their rows into that many parallel tasks at run time.
     Halide::Param<int32_t> threads{"threads"};
@@ -151,8 +153,10 @@ public:
     Stage &add_stage(int node, Stage::Kind kind);
     // The weights blob at `offset` + index.
     Halide::Expr weight_at(int64_t offset, Halide::Expr index);
-    // The blob's int8 weights (int8 models) at byte `offset` + index, as an int8.
-    Halide::Expr weight_i8_at(int64_t offset, Halide::Expr index);
+    // Element `index` of an int8 array of the blob (int8 models), an int8.
+    Halide::Expr weight_int_at(const PackedArray &array, Halide::Expr index);
+    // ... of a pairs dot-product weight array, an int16 (PackedWeights::pair_weights).
+    Halide::Expr weight_pair_at(const PackedArray &array, Halide::Expr index);
     // The blob's 16-bit float weights (fp16, bf16 models) at `offset` + index
     // (in 16-bit elements), as that type.
     Halide::Expr weight_half_at(int64_t offset, Halide::Expr index);
@@ -214,7 +218,7 @@ private:
     // if it holds those already.
     Value rounded_16(const Value &v, const std::string &name) const;
 
-    Halide::ImageParam weights_, narrow_weights_;
+    Halide::ImageParam weights_, narrow_weights_, pair_weights_;
     std::map<int, Value> inputs_;
     LoweredSegment out_;
 };

@@ -77,7 +77,7 @@ const char *precision_name(const SegmentPlan &plan) {
     internal_error("precision");
 }
 
-int element_bytes(Element e) { return e == Element::F32 ? 4 : e == Element::F16 || e == Element::BF16 ? 2 : 1; }
+int element_bytes(Element e) { return e == Element::F32 ? 4 : e == Element::F16 || e == Element::BF16 || e == Element::I16 ? 2 : 1; }
 
 Element storage_element(const SegmentPlan &plan, int node) {
     Placement::Kind kind = plan.placement[node].kind;

@@ -41,7 +41,9 @@ struct ValueQuant {
 };
 
 // The element type of a buffer.
-enum class Element { F32, F16, BF16, I8, U8 };
+// I16: only the weights' view of an int8 model whose 1x1 convs sum pairs of
+// 16-bit products (weight_packing.h: PackedWeights::pair_weights).
+enum class Element { F32, F16, BF16, I8, U8, I16 };
 
 // What a plan computes in: fp32; int8 (with a quantization, checked against
 // the graph: quantized tensors are stored as 8-bit integers in the arena);

@@ -65,7 +65,7 @@ PackedArray WeightPacker::append_grouped_f16(int64_t groups, int64_t per_group, 
 }
 
 PackedArray WeightPacker::append_dot(int64_t groups, int64_t per_group, int64_t steps,
-                                     const std::function<float(int64_t, int64_t, int64_t, int64_t)> &values) {
+                                     const std::function<float(int64_t, int64_t, int64_t, int64_t)> &values, bool int16) {
     int64_t padded = round_up(per_group, out_.group_padding), slots = dot_slots(out_.dot);
     if (by_lane(out_.dot)) {
         auto value = [&](int64_t g, int64_t k, int64_t i) { return values(g, i / slots, k, i % slots); };
@@ -79,10 +79,14 @@ PackedArray WeightPacker::append_dot(int64_t groups, int64_t per_group, int64_t 
                 for (int64_t k = 0; k < per_group; k++)
                     for (int64_t j = 0; j < slots; j++)
                         laid[static_cast<size_t>(((g * steps + q) * padded + k) * slots + j)] = convert(values(g, q, k, j));
-        return append_narrow(laid);
+        return laid;
     };
-    if (out_.dot == DotProduct::BF16) return lay_out([](float v) { return float_to_bfloat16(v); });
-    return lay_out([](float v) { return static_cast<int8_t>(v); });
+    if (out_.dot == DotProduct::BF16) return append_narrow(lay_out([](float v) { return float_to_bfloat16(v); }));
+    if (int16) {
+        out_.pair_weights = true;
+        return append_narrow(lay_out([](float v) { return static_cast<int16_t>(v); }));
+    }
+    return append_narrow(lay_out([](float v) { return static_cast<int8_t>(v); }));
 }
 
 template <typename T>
@@ -98,12 +102,13 @@ PackedWeights pack_weights(const Graph &graph, const Weights &weights, const Seg
     PackedWeights out;
     out.group_padding = options.group_padding;
     out.dot = options.dot;
+    out.narrow = plan.int8() ? Element::I8 : plan.float_element();
     out.max_keeps_nan = options.max_keeps_nan;
     out.float_by_element = options.float_by_element || by_lane(options.dot);
     out.fixed_point = options.fixed_point;
     out.promise_table_ranges = options.promise_table_ranges;
     out.nodes.resize(graph.nodes.size());
-    WeightPacker packer(graph, weights, plan, out, options.use_dot, options.dense_panel_vectors);
+    WeightPacker packer(graph, weights, plan, out, options.use_dot, options.dense_panel_vectors, options.pairs_int16);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         const OpDef &def = op_def(graph.nodes[i].op);
         if (def.pack) def.pack(packer, static_cast<int>(i));

@@ -98,6 +98,9 @@ struct PackedNode {
         // [group][single]).
         int64_t singles = 0;
         PackedArray single_weight, single_unit, single_offset;
+        // Pairs (I8Pairs): `weight` holds int16 (offset * 2 in the blob's
+        // int16 view), not int8 (PackingOptions::pairs_int16).
+        bool int16 = false;
     };
     std::vector<DotInput> dot_inputs;
     // A conv of an int8 model whose value is stored in int8 at scale s (its
@@ -150,6 +153,9 @@ struct PackingOptions {
     // Which 1x1 convs take the dot-product form where `dot` allows it (the
     // schedule's dot_product knob); unset: all.
     std::function<bool(int node)> use_dot;
+    // Which pairs-form 1x1 convs (DotProduct::I8Pairs) keep their step
+    // weights as int16 (schedule.h: pairs_weights_int16); unset: none.
+    std::function<bool(int node)> pairs_int16 = nullptr;
     // A fully connected node's weight panels, in vectors of group_padding
     // outputs (dense.cc; schedule.h dense_panel_vectors); unset: one.
     std::function<int64_t(int node)> dense_panel_vectors = nullptr;
@@ -181,6 +187,14 @@ struct PackedWeights {
     std::vector<PackedNode> nodes;  // one per graph node
     int64_t group_padding = 16;
     DotProduct dot = DotProduct::None;
+    // The blob's second view, for the arrays of narrow values (F32: none):
+    // an int8 model's int8 weights (I8), an fp16 or bf16 model's 16-bit
+    // floats (F16, BF16).
+    Element narrow = Element::F32;
+    // A third view, int16 (Element::I16): where some 1x1 convs of an int8
+    // model summing pairs of 16-bit products (DotProduct::I8Pairs) keep their
+    // weights as int16 (PackingOptions::pairs_int16; DotInput::int16).
+    bool pair_weights = false;
     bool max_keeps_nan = false;          // PackingOptions::max_keeps_nan, for the lowering
     bool float_by_element = false;       // PackingOptions::float_by_element, or a by-lane dot
     bool fixed_point = false;            // PackingOptions::fixed_point
@@ -195,13 +209,15 @@ struct PackedWeights {
 class WeightPacker {
 public:
     WeightPacker(const Graph &graph, const Weights &weights, const SegmentPlan &plan, PackedWeights &out,
-                 std::function<bool(int)> use_dot = nullptr, std::function<int64_t(int)> dense_panel_vectors = nullptr)
+                 std::function<bool(int)> use_dot = nullptr, std::function<int64_t(int)> dense_panel_vectors = nullptr,
+                 std::function<bool(int)> pairs_int16 = nullptr)
         : graph_(graph),
           weights_(weights),
           plan_(plan),
           out_(out),
           use_dot_(std::move(use_dot)),
-          dense_panel_vectors_(std::move(dense_panel_vectors)) {}
+          dense_panel_vectors_(std::move(dense_panel_vectors)),
+          pairs_int16_(std::move(pairs_int16)) {}
     const Graph &graph() const { return graph_; }
     const Node &node(int index) const { return graph_.nodes[index]; }
     const SegmentPlan &plan() const { return plan_; }
@@ -214,6 +230,10 @@ public:
     bool float_by_element() const { return out_.float_by_element; }
     // Whether `node` may take the dot-product form (PackingOptions::use_dot).
     bool dot_allowed(int node) const { return out_.dot != DotProduct::None && (!use_dot_ || use_dot_(node)); }
+    // Whether pairs-form `node` keeps its step weights as int16 (PackingOptions::pairs_int16).
+    bool pairs_int16(int node) const {
+        return out_.dot == DotProduct::I8Pairs && plan_.int8() && pairs_int16_ && pairs_int16_(node);
+    }
     // Outputs per weight panel of fully connected `node` (PackingOptions::dense_panel_vectors).
     int64_t dense_panel(int node) const {
         return out_.group_padding * (dense_panel_vectors_ ? std::max<int64_t>(1, dense_panel_vectors_(node)) : 1);
@@ -233,10 +253,12 @@ public:
                                    const std::function<float(int64_t grp, int64_t k, int64_t i)> &values);
     // A dot-product weight array: values(grp, q, k, j) laid out [grp][q][k
     // padded to group_padding][j < dot_slots(dot())], as int8 (int8 models:
-    // the values are integers) or bfloat16 (DotProduct::BF16); by lane
+    // the values are integers; int16 where `int16`) or bfloat16
+    // (DotProduct::BF16); by lane
     // [grp][q][j][k padded], as floats or halves (F16Lanes).
     PackedArray append_dot(int64_t groups, int64_t per_group, int64_t steps,
-                           const std::function<float(int64_t grp, int64_t q, int64_t k, int64_t j)> &values);
+                           const std::function<float(int64_t grp, int64_t q, int64_t k, int64_t j)> &values,
+                           bool int16 = false);
 
 private:
     template <typename T>
@@ -247,6 +269,7 @@ private:
     PackedWeights &out_;
     std::function<bool(int)> use_dot_;
     std::function<int64_t(int)> dense_panel_vectors_;
+    std::function<bool(int)> pairs_int16_;
 };
 
 // Packs every node's weights (graph order).

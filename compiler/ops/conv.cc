@@ -303,7 +303,7 @@ float bits(int64_t v) {
 // A dot-product conv's weights per input tensor (PackedNode::DotInput):
 // value(gi, k, ci) for logical input channel ci of group gi, laid out by step
 // and slot (zeros where a slot holds no channel), and the steps' tables.
-void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps, int64_t groups, int64_t group,
+void pack_dot_inputs(WeightPacker &packer, int index, PackedNode &p, const DotSteps &steps, int64_t groups, int64_t group,
                      const std::function<float(int64_t gi, int64_t k, int64_t ci)> &value) {
     p.dot = packer.dot();
     for (const DotSteps::Input &qi : steps.inputs) {
@@ -316,7 +316,8 @@ void pack_dot_inputs(WeightPacker &packer, PackedNode &p, const DotSteps &steps,
             int64_t ci = list[static_cast<size_t>(q)].channel[static_cast<size_t>(j)];
             return ci < 0 ? 0.0f : value(gi, kk, ci);
         };
-        d.weight = packer.append_dot(groups, group, qi.count, weight);
+        d.int16 = packer.pairs_int16(index);
+        d.weight = packer.append_dot(groups, group, qi.count, weight, d.int16);
         // The tables hold int32 bit patterns (the kernel loads them as integers).
         if (qi.single_count > 0) {
             d.singles = qi.single_count;
@@ -535,7 +536,7 @@ void pack(WeightPacker &packer, int index) {
             if (std::abs(flip * sum) >= (int64_t{1} << 24)) steps.reset();
         }
         if (steps) {
-            pack_dot_inputs(packer, p, *steps, groups, group,
+            pack_dot_inputs(packer, index, p, *steps, groups, group,
                             [&](int64_t gi, int64_t kk, int64_t ci) { return static_cast<float>(qw(gi, kk, ci)); });
         } else {
             p.weight_i8 = packer.append_grouped_i8(groups, group, inner, qw);
@@ -592,16 +593,16 @@ void pack(WeightPacker &packer, int index) {
             });
         }
     } else if (packer.plan().fp16()) {
-        if (steps) pack_dot_inputs(packer, p, *steps, groups, group, at);
+        if (steps) pack_dot_inputs(packer, index, p, *steps, groups, group, at);
         else p.weight_f16 = packer.append_grouped_f16(groups, group, inner, at);
     } else if (packer.plan().bf16()) {
         // Weights rounded to bfloat16: pairs of them in dot-product form where
         // the target has it, else float32 values (exactly the bfloat16 ones).
         auto bf = [&](int64_t gi, int64_t kk, int64_t i) { return round_to_bfloat16(at(gi, kk, i)); };
-        if (steps) pack_dot_inputs(packer, p, *steps, groups, group, bf);
+        if (steps) pack_dot_inputs(packer, index, p, *steps, groups, group, bf);
         else p.weight = packer.append_grouped(groups, group, inner, bf);
     } else if (steps) {
-        pack_dot_inputs(packer, p, *steps, groups, group, at);
+        pack_dot_inputs(packer, index, p, *steps, groups, group, at);
     } else {
         p.weight = packer.append_grouped(groups, group, inner, at);
     }
@@ -638,7 +639,7 @@ void lower(Lowering &L, int index) {
     auto wt = [&](Expr i) {
         Expr at = (gv * static_cast<int>(inner) + i) * pad + k;
         if (half) return L.weight_half_at(packed.weight_f16.offset * 2, at);
-        return int8 ? cast<int32_t>(L.weight_i8_at(packed.weight_i8.offset * 4, at)) : L.weight_at(packed.weight.offset, at);
+        return int8 ? cast<int32_t>(L.weight_int_at(packed.weight_i8, at)) : L.weight_at(packed.weight.offset, at);
     };
     auto widen = [&](Expr v) { return int8 ? cast<int32_t>(v) : v; };
     // What the products multiply: the stored integers (int8), halves (fp16) or floats.
@@ -702,7 +703,7 @@ void lower(Lowering &L, int index) {
                 Expr wat = (gv * singles + rs.x) * pad + k;
                 Expr v = in.raw_at_group(o, u, unit, x, y, n);
                 if (int8) {
-                    Expr w = L.weight_i8_at(d.single_weight.offset * 4, wat);
+                    Expr w = L.weight_int_at(d.single_weight, wat);
                     st.acc(k, gv, x, y, n) += cast<int32_t>(w) * cast<int32_t>(v);
                 } else if (half) {
                     st.acc(k, gv, x, y, n) += L.weight_half_at(d.single_weight.offset * 2, wat) * v;
@@ -749,7 +750,7 @@ void lower(Lowering &L, int index) {
                     Expr w = L.weight_half_at(d.weight.offset * 2, at);
                     st.acc(k, gv, x, y, n) += cast<float>(a) * cast<float>(w);
                 } else {
-                    Expr w = L.weight_i8_at(d.weight.offset * 4, at);
+                    Expr w = d.int16 ? L.weight_pair_at(d.weight, at) : L.weight_int_at(d.weight, at);
                     st.acc(k, gv, x, y, n) += cast<int32_t>(a) * cast<int32_t>(w);
                 }
                 st.r.push_back(rs);

@@ -115,7 +115,7 @@ void lower(Lowering &L, int index) {
     int panel = static_cast<int>(p.panel), features = static_cast<int>(s.c * s.h * s.w);
     auto weight = [&](Expr f) {
         Expr at = ((c / panel) * features + f) * panel + c % panel;
-        return int8 ? cast<float>(L.weight_i8_at(p.weight_i8.offset * 4, at)) : L.weight_at(p.weight.offset, at);
+        return int8 ? cast<float>(L.weight_int_at(p.weight_i8, at)) : L.weight_at(p.weight.offset, at);
     };
     // Features in NCHW flatten order: f = (ci * H + iy) * W + ix.
     auto input = [&](Expr f) {

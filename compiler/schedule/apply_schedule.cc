@@ -878,4 +878,12 @@ std::vector<ScheduleChoice> apply_schedule(LoweredSegment &lowered, const Graph 
     return Scheduler(lowered, graph, plan, file, target).run();
 }
 
+bool pairs_weights_int16(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                         const Node &node, int64_t channels) {
+    if (target.arch != Halide::Target::X86) return false;
+    ScheduleKnobs k = resolve_knobs(file, target, unit, node, Stage::Pointwise);
+    Tiling t = choose_tiling(k, channels, node.shape.w, StepForm{});  // (pairs load no step vectors: step_form)
+    return t.vectors > 2 * t.tile_x;
+}
+
 }  // namespace shufflec

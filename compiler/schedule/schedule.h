@@ -69,6 +69,21 @@ bool dot_product_wanted(const ScheduleFile &file, const Halide::Target &target, 
 int64_t dense_panel_vectors(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
                             const Node &node);
 
+// Whether 1x1 conv `node` of an int8 model in pairs form (DotProduct::I8Pairs,
+// `channels` outputs per group) takes its weights as int16
+// (PackingOptions::pairs_int16): vpmaddwd reads them as they are, where int8
+// weights take a widening per weight vector and step, but the pair of input
+// bytes then takes 4 instructions per pixel and step instead of 2 (LLVM
+// widens it before broadcasting it). So where the register tile (the
+// throughput model's, as the scheduler chooses it) has more than twice as
+// many channel vectors as pixels, on x86. Measured on V1 1x g3 (AVX2 build,
+// same run, every conv in int16): stages 3 and 4 (5 x 2 tiles) x0.87-0.95,
+// stage 2's 3 x 4 and 2 x 6 tiles x1.04-1.08; so chosen: the model x0.913,
+// V2 1.0x x0.970. Not on ARM (ARMv8.0's pairs: V1 68.6 -> 84.6 M
+// instructions under qemu with int16 weights).
+bool pairs_weights_int16(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
+                         const Node &node, int64_t channels);
+
 // The knobs in force for one node of the pipeline (unit) `unit`.
 ScheduleKnobs resolve_knobs(const ScheduleFile &file, const Halide::Target &target, const std::string &unit,
                            const Node &node, Stage::Kind kind);

@@ -65,8 +65,10 @@ std::string UnitBench::layout_file(int segment) {
     std::string name = "layout_" + model_.plan.segments[segment].name + ".txt";
     std::string path = join_path(dir_, name);
     if (access(path.c_str(), R_OK) != 0) {
-        // An int8 model's pipelines take the weights blob twice: as floats and as bytes.
-        std::string text = cat("weights ", model_.blob.size(), model_.plan.int8() ? " i8" : " -", "\n");
+        // An int8 model's pipelines take the weights blob twice, as floats and
+        // as int8, or three times, also as int16 (PackedWeights::pair_weights).
+        std::string text = cat("weights ", model_.blob.size(), model_.blob.narrow == Element::I8 ? " i8" : " -",
+                               model_.blob.pair_weights ? " i16" : " -", "\n");
         const Segment &seg = model_.plan.segments[segment];
         std::vector<BufferLayout> layouts = segment_buffer_layouts(model_.graph, model_.plan, segment);
         for (size_t i = 0; i < layouts.size(); i++) {

@@ -9,9 +9,9 @@
  *   unit_bench LAYOUT WEIGHTS [--threads N] [--rounds R] [--round-ms MS] [--evict-kb KB] [--peak]
  *              [--fault crash|hang|wrong] [--count VARIANT N]
  *
- * LAYOUT is a text file: "weights FLOATS NARROW" (NARROW: "i8" where the
+ * LAYOUT is a text file: "weights FLOATS NARROW PAIRS" (NARROW: "i8" where the
  * pipeline also takes the weights as int8, an int8 model's, after the float
- * view; "-" where not), then one line per buffer argument after the weights
+ * view; PAIRS: "i16" where it then takes them as int16 too; "-" where not), then one line per buffer argument after the weights
  * and the thread count, in the pipeline's order:
  *   "in|out TYPE DIMS EXTENT... STRIDE..." (TYPE f32, u8 or i8; DIMS extents,
  *   then DIMS strides, in elements)
@@ -53,7 +53,7 @@ void shufflec_internal_install_pool(void);
 
 enum { kMaxBuffers = 32, kMaxCalls = 100000 };
 
-enum element { kF32, kU8, kI8 };
+enum element { kF32, kU8, kI8, kI16 };
 
 struct arg_buffer {
     int output;
@@ -66,10 +66,10 @@ struct arg_buffer {
 
 static struct arg_buffer buffers[kMaxBuffers];
 static int n_buffers;
-static halide_buffer_t weights_buf, narrow_buf;
-static halide_dimension_t weights_dim, narrow_dim;
+static halide_buffer_t weights_buf, narrow_buf, pair_buf;
+static halide_dimension_t weights_dim, narrow_dim, pair_dim;
 static int32_t threads = 1;
-static void *args[3 + kMaxBuffers];
+static void *args[4 + kMaxBuffers];
 
 static void *aligned(long floats) {
     void *p = NULL;
@@ -81,7 +81,7 @@ static void set_buffer(halide_buffer_t *b, halide_dimension_t *d, int dims, void
     memset(b, 0, sizeof *b);
     b->host = (uint8_t *)host;
     b->type.code = type == kF32 ? halide_type_float : type == kU8 ? halide_type_uint : halide_type_int;
-    b->type.bits = type == kF32 ? 32 : 8, b->type.lanes = 1;
+    b->type.bits = type == kF32 ? 32 : type == kI16 ? 16 : 8, b->type.lanes = 1;
     b->dimensions = dims;
     b->dim = d;
 }
@@ -134,9 +134,9 @@ int main(int argc, char **argv) {
     FILE *f = fopen(argv[1], "r");
     if (!f) return fprintf(stderr, "unit_bench: cannot open %s\n", argv[1]), 1;
     long weight_floats = 0;
-    char narrow[8];
-    if (fscanf(f, " weights %ld %7s", &weight_floats, narrow) != 2 || weight_floats < 1 ||
-        (strcmp(narrow, "-") && strcmp(narrow, "i8")))
+    char narrow[8], pairs[8];
+    if (fscanf(f, " weights %ld %7s %7s", &weight_floats, narrow, pairs) != 3 || weight_floats < 1 ||
+        (strcmp(narrow, "-") && strcmp(narrow, "i8")) || (strcmp(pairs, "-") && strcmp(pairs, "i16")))
         return fprintf(stderr, "unit_bench: %s: bad weights line\n", argv[1]), 1;
     char kind[8], type[8];
     while (n_buffers < kMaxBuffers && fscanf(f, " %7s", kind) == 1) {
@@ -186,16 +186,20 @@ int main(int argc, char **argv) {
     fclose(w);
     weights_dim.min = 0, weights_dim.extent = (int32_t)weight_floats, weights_dim.stride = 1, weights_dim.flags = 0;
     set_buffer(&weights_buf, &weights_dim, 1, weights, kF32);
-    /* An int8 model's pipelines also read the weights as bytes. */
+    /* An int8 model's pipelines also read the weights as int8 (and int16). */
     narrow_dim = weights_dim;
     narrow_dim.extent = (int32_t)(weight_floats * 4);
     set_buffer(&narrow_buf, &narrow_dim, 1, weights, kI8);
+    pair_dim = weights_dim;
+    pair_dim.extent = (int32_t)(weight_floats * 2);
+    set_buffer(&pair_buf, &pair_dim, 1, weights, kI16);
 
     if (shufflec_set_num_threads(threads) != SHUFFLEC_OK) return fprintf(stderr, "unit_bench: bad thread count\n"), 2;
     shufflec_internal_install_pool();
     int a = 0;
     args[a++] = &weights_buf;
     if (!strcmp(narrow, "i8")) args[a++] = &narrow_buf;
+    if (!strcmp(pairs, "i16")) args[a++] = &pair_buf;
     args[a++] = &threads;
     for (int i = 0; i < n_buffers; i++) args[a + i] = &buffers[i].buf;
 

@@ -190,6 +190,8 @@ void lower_unit(Lowered &out, ShuffleConvention convention, bool after_dw, bool 
     PackingOptions packing;
     packing.group_padding = 16;
     packing.dot = dot;
+    // Pairs: conv3 keeps its step weights as int16, conv1 as int8 (both forms in one pipeline).
+    packing.pairs_int16 = [&out](int node) { return out.graph.nodes[static_cast<size_t>(node)].name == "u.conv3"; };
     out.blob = pack_weights(out.graph, out.weights, out.plan, packing);
     out.segment = lower_segment(out.graph, out.blob, out.plan, 0);
 }
@@ -402,6 +404,9 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
         const bool bf16 = p.dot == DotProduct::BF16;
         const int slots = dot_slots(p.dot);
         ASSERT_EQ(pk.dot, p.dot);
+        if (p.dot == DotProduct::I8Pairs) {
+            ASSERT_TRUE(d.int16 && l.blob.pair_weights) << "conv3's pairs not as int16";
+        }
         // (No steps at all: every channel alone, below.)
         ASSERT_TRUE(d.steps == 0 || d.unit.offset >= 0) << "conv3 reads through the shuffle without tables";
         ASSERT_GT(d.steps + d.singles, 0);
@@ -413,6 +418,8 @@ TEST_P(ShuffleLowering, ConvAfterShuffleReadsThroughIndexArithmetic) {
                                                      : l.blob.data[static_cast<size_t>(d.weight.offset + i)];
             }
             int64_t i = ((gi * d.steps + q) * pk.padded_group + kk) * slots + j;
+            if (!bf16 && d.int16)  // pairs: int16 (PackingOptions::pairs_int16)
+                return reinterpret_cast<const int16_t *>(l.blob.data.data())[d.weight.offset * 2 + i];
             if (!bf16) return reinterpret_cast<const int8_t *>(l.blob.data.data())[d.weight.offset * 4 + i];
             return bfloat16_to_float(halves[d.weight.offset * 2 + i]);
         };
@@ -559,6 +566,7 @@ std::vector<float> realize_on_host(LoweredSegment &segment, const Graph &graph, 
     Halide::Buffer<float> weights(static_cast<int>(blob.data.size()));  // Halide's allocation is aligned
     std::copy(blob.data.begin(), blob.data.end(), weights.data());
     Halide::Buffer<int8_t> weight_bytes(reinterpret_cast<int8_t *>(weights.data()), 4 * weights.width());
+    Halide::Buffer<int16_t> weight_i16(reinterpret_cast<int16_t *>(weights.data()), 2 * weights.width());
     Halide::Buffer<Halide::float16_t> weight_halves(reinterpret_cast<Halide::float16_t *>(weights.data()),
                                                     2 * weights.width());
     Halide::Buffer<Halide::bfloat16_t> weight_bf16(reinterpret_cast<Halide::bfloat16_t *>(weights.data()),
@@ -588,6 +596,7 @@ std::vector<float> realize_on_host(LoweredSegment &segment, const Graph &graph, 
                 if (param.name() == "weights") param.set_buffer(weights), *bound |= 1;
                 else if (param.name() == "in_input") param.set_buffer(input), *bound |= 2;
                 else if (param.name() == "weights_i8") param.set_buffer(weight_bytes), *bound |= 4;
+                else if (param.name() == "weights_i16") param.set_buffer(weight_i16), *bound |= 4;
                 else if (param.name() == "weights_f16") param.set_buffer(weight_halves), *bound |= 8;
                 else if (param.name() == "weights_bf16") param.set_buffer(weight_bf16), *bound |= 16;
             }
