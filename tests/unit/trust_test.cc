@@ -236,7 +236,9 @@ TEST(Workers, AnAbortingWorkerIsOneErrorLine) {
             if (item == 1) std::raise(SIGSEGV);
         }, [](int) {}, describe);
     });
-    EXPECT_EQ(e, "compiling unit 1: a worker was killed by signal 11 (Segmentation fault) (a crash in Halide or LLVM)");
+    // (SIGSEGV, or SIGABRT where a sanitizer catches it first and aborts.)
+    EXPECT_EQ(e.rfind("compiling unit 1: a worker was killed by signal ", 0), 0u) << e;
+    EXPECT_NE(e.find(" (a crash in Halide or LLVM)"), std::string::npos) << e;
     // An abort with LLVM's message keeps the message alone.
     e = error_of([&] {
         run_in_workers({{0}}, [](int) {
