@@ -463,7 +463,7 @@ CompileReport compile_model(const CompileOptions &opt) {
     if (plan.int8() && (blob.dot == DotProduct::None || blob.dot == DotProduct::I8Pairs))
         report.notes.push_back(cat("int8 for ", opt.target, ": no integer dot product of 4 products on this target ",
                                    "(AVX512-VNNI, ARM dotprod), so its 1x1 convs sum pairs of 16-bit products ",
-                                   "(vpmaddwd; NEON mul + sadalp): about as fast as fp32 on AVX2, slower than fp32 ",
+                                   "(vpmaddwd; NEON mul + sadalp): a little faster than fp32 on AVX2, slower than fp32 ",
                                    "on ARMv8.0 (docs/quantization.md)"));
     if (plan.fp16() && !(target.halide.arch == Halide::Target::ARM && target.halide.has_feature(Halide::Target::ARMFp16)))
         report.notes.push_back(cat("fp16 for ", opt.target, ": no half-precision arithmetic on this target, so the ",
