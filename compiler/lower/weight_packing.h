@@ -126,6 +126,9 @@ struct PackedNode {
     // narrowing shift (sqrshrn) the integers, clamped to the add's activation
     // (add.cc then reads them). add_node: the add.
     int add_node = -1, add_bits = 0;
+    // ... in float (not fixed point): the conv's value is in steps of the
+    // add's scale (multiplier and bias divided by it); add_scaled: the add.
+    int add_scaled = -1;
     PackedArray add_operand;
     // A depthwise conv in fixed point sums each product doubled (its int8
     // weights times 2 as int16): the product then needs 32 bits, which NEON

@@ -60,13 +60,15 @@ void lower(Lowering &L, int index) {
             return;
         }
     if (out.quantized && Lowering::activation_steps(node, out, &lo, &hi)) {
-        auto steps = [&](const Value &v, Expr ch, Expr kk, Expr gg) {
+        auto steps = [&](int operand, const Value &v, Expr ch, Expr kk, Expr gg) {
+            if (L.packed(operand).add_scaled == index)  // in these steps already (PackedNode::add_scaled)
+                return Lowering::read(v, group, ch, kk, gg, x, y, n);
             if (v.q.quantized)
                 return cast<float>(Lowering::read_raw(v, group, ch, kk, gg, x, y, n)) * static_cast<float>(v.q.scale / out.scale);
             return Lowering::read(v, group, ch, kk, gg, x, y, n) * static_cast<float>(1 / out.scale);
         };
         Lowering::define(st.value.f, group, [&](Expr ch, Expr kk, Expr gg) {
-            return Lowering::stored_steps(steps(a, ch, kk, gg) + steps(b, ch, kk, gg), lo, hi,
+            return Lowering::stored_steps(steps(node.inputs[0], a, ch, kk, gg) + steps(node.inputs[1], b, ch, kk, gg), lo, hi,
                                           out.is_unsigned ? UInt(8) : Int(8));
         });
         st.value.q = out;

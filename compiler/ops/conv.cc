@@ -396,14 +396,15 @@ bool plan_integer_out(const WeightPacker &packer, int index, PackedNode &p, cons
 // The operand of a two-input node other than `index`.
 int other_operand(const Node &node, int index) { return node.inputs[0] == index ? node.inputs[1] : node.inputs[0]; }
 
-// Whether an int8 conv computes its value for an add in fixed point
-// (PackedNode::add_node): on fixed-point targets, a conv without activation
-// read only by an add stored in int8 whose other operand is stored in int8.
-// Returns the add, or -1.
-int plan_fixed_add(const WeightPacker &packer, int index) {
+// Whether an int8 conv computes its value for an add: a conv without
+// activation read only by an add stored in int8; in fixed point
+// (PackedNode::add_node) on fixed-point targets where the add's other operand
+// is stored in int8 too, else its float epilogue in steps of the add's scale
+// (PackedNode::add_scaled). Returns the add, or -1.
+int plan_conv_add(const WeightPacker &packer, int index) {
     const SegmentPlan &plan = packer.plan();
     const Graph &g = packer.graph();
-    if (!packer.fixed_point() || !plan.int8() || !plan.int8_conv[index] || plan.quant[static_cast<size_t>(index)].quantized ||
+    if (!plan.int8() || !plan.int8_conv[index] || plan.quant[static_cast<size_t>(index)].quantized ||
         packer.node(index).activation.enabled)
         return -1;
     int add = -1, readers = 0;
@@ -415,7 +416,7 @@ int plan_fixed_add(const WeightPacker &packer, int index) {
     int lo, hi;
     const ValueQuant &out = plan.quant[static_cast<size_t>(add)];
     if (!out.quantized || !Lowering::activation_steps(sum, out, &lo, &hi) || sum.inputs[0] == sum.inputs[1]) return -1;
-    return plan.quant[static_cast<size_t>(other_operand(sum, index))].quantized ? add : -1;
+    return add;
 }
 
 // Weights [group of the value's grouping][input channel][tap][k], bias [group][k]; k padded.
@@ -479,13 +480,14 @@ void pack(WeightPacker &packer, int index) {
             return true;
         };
         if (plan_integer_out(packer, index, p, fits)) out_scale = packer.plan().quant[static_cast<size_t>(index)].scale;
-        const int add = p.integer_out ? -1 : plan_fixed_add(packer, index);
+        const int add = p.integer_out ? -1 : plan_conv_add(packer, index);
         if (add >= 0) out_scale = packer.plan().quant[static_cast<size_t>(add)].scale;
         // Fixed point (PackingOptions::fixed_point): the bias an int32 in the
         // accumulators' start, which stays exact as a float (below 2^24), and
         // the sum too (below 2^31).
         std::vector<int64_t> bias_steps(multiplier.size(), 0);
-        bool fixed = (p.integer_out || add >= 0) && packer.fixed_point();
+        bool fixed = (p.integer_out || add >= 0) && packer.fixed_point() &&
+                     (add < 0 || packer.plan().quant[static_cast<size_t>(other_operand(g.nodes[static_cast<size_t>(add)], index))].quantized);
         const double twice = fixed && is_depthwise(g, node) ? 2 : 1;  // PackedNode::doubled
         for (size_t co = 0; fixed && co < multiplier.size(); co++) {
             if (node.bias) bias_steps[co] = quantize_bias(packer.tensor(index, "bias").data[co], multiplier[co]);
@@ -525,7 +527,11 @@ void pack(WeightPacker &packer, int index) {
             if (fixed) p.add_node = add;
             else p.add_bits = 0;
         }
-        if (add >= 0 && !fixed) out_scale = 1;  // a float epilogue: the real value
+        // A float epilogue: the value in steps of the add's scale (the
+        // multiplier and bias divided by it), which the add then sums without
+        // rescaling this operand (x86: one vmulps fewer per vector of V1's
+        // fused conv3 + add epilogues).
+        if (add >= 0 && !fixed) p.add_scaled = add;
         p.doubled = fixed && twice == 2;
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
         for (int64_t co = 0; steps && co < node.out_channels; co++) {

@@ -987,7 +987,8 @@ TEST(Int8Lowering, FixedPointDepthwiseSumsDoubledProducts) {
 // An int8 model's residual add stored in int8 (a unit read by the next)
 // computes its integers itself: each operand in steps of the output scale,
 // rounded and clamped to the ReLU's steps, not a float ReLU requantized
-// after. JIT-compiled, the same integers as the reference's simulation.
+// after; the conv it sums computes its float epilogue in those steps
+// already. JIT-compiled, the same integers as the reference's simulation.
 TEST(Int8Lowering, ResidualAddComputesStoredIntegers) {
     std::string text = R"({"format": "shufflec-spec/1", "name": "two", "input": {"shape": [1, 48, 6, 6]},
         "layers": [{"op": "shufflenet_unit", "name": "u1", "out_channels": 48, "groups": 3},
@@ -1006,6 +1007,14 @@ TEST(Int8Lowering, ResidualAddComputesStoredIntegers) {
         const Stage &st = lowered.stages[static_cast<size_t>(lowered.stage_of[i])];
         EXPECT_EQ(st.value.f.name(), c_identifier(g.nodes[i].name)) << "the add is requantized after a float ReLU";
         EXPECT_EQ(st.value.f.output_types()[0], Halide::UInt(8)) << "after its ReLU";
+        // Its conv's float epilogue is in steps of the add's scale (PackedNode::add_scaled).
+        int convs = 0;
+        for (int in : g.nodes[i].inputs)
+            if (g.nodes[static_cast<size_t>(in)].op == Op::Conv) {
+                EXPECT_EQ(blob.nodes[static_cast<size_t>(in)].add_scaled, static_cast<int>(i)) << g.nodes[static_cast<size_t>(in)].name;
+                convs++;
+            }
+        EXPECT_EQ(convs, 1);
         adds++;
     }
     EXPECT_EQ(adds, 1) << "u1's add, read by u2";
