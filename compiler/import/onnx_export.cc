@@ -234,10 +234,12 @@ private:
     }
 
     // A weight tensor as int8 per output channel (axis 0), dequantized:
-    // the int8 model's conv and FC weights (quantize/quantization.h). Its name.
-    std::string int8_weights(const Node &n) {
+    // the int8 model's conv and FC weights (quantize/quantization.h). Its
+    // name; its scales in `*channel_scales` where given.
+    std::string int8_weights(const Node &n, std::vector<double> *channel_scales = nullptr) {
         const Tensor &w = weight(n, "weight");
         std::vector<double> scales = weight_channel_scales(w);
+        if (channel_scales) *channel_scales = scales;
         size_t per = w.data.size() / scales.size();
         std::vector<int> wq(w.data.size());
         for (size_t j = 0; j < w.data.size(); j++) wq[j] = quantize_weight(w.data[j], scales[j / per]);
@@ -256,8 +258,8 @@ private:
         const Tensor &w = weight(n, "weight");
         std::vector<std::string> inputs = {x};
         if (int8(i)) {
-            inputs.push_back(int8_weights(n));
-            std::vector<double> scales = weight_channel_scales(w);
+            std::vector<double> scales;
+            inputs.push_back(int8_weights(n, &scales));
             int64_t co = static_cast<int64_t>(scales.size());
             if (n.bias) {
                 // int32 at scale input x weight[c], as shufflec and ONNX Runtime's QDQ convs use it.
