@@ -486,8 +486,10 @@ void pack(WeightPacker &packer, int index) {
         // accumulators' start, which stays exact as a float (below 2^24), and
         // the sum too (below 2^31).
         std::vector<int64_t> bias_steps(multiplier.size(), 0);
-        bool fixed = (p.integer_out || add >= 0) && packer.fixed_point() &&
-                     (add < 0 || packer.plan().quant[static_cast<size_t>(other_operand(g.nodes[static_cast<size_t>(add)], index))].quantized);
+        // (An add in fixed point needs its other operand stored in int8 too.)
+        const bool other_stored =
+            add >= 0 && packer.plan().quant[static_cast<size_t>(other_operand(g.nodes[static_cast<size_t>(add)], index))].quantized;
+        bool fixed = (p.integer_out || other_stored) && packer.fixed_point();
         const double twice = fixed && is_depthwise(g, node) ? 2 : 1;  // PackedNode::doubled
         for (size_t co = 0; fixed && co < multiplier.size(); co++) {
             if (node.bias) bias_steps[co] = quantize_bias(packer.tensor(index, "bias").data[co], multiplier[co]);
