@@ -112,10 +112,11 @@ by_lane() { aarch64-linux-gnu-objdump -d "$tmp/lanes/x/$1" | grep -cE "fmla.*v[0
 halves=$(aarch64-linux-gnu-objdump -d "$tmp/fp16-arm-64-linux-arm_fp16/x/stage2_2.o" | grep -cE "fmla.*v[0-9]+\.h\[[1-7]\]" || true)
 [ "$halves" -gt 50 ] || fail "fp16 ARM by lane: $halves fmla .h[1-7] in stage2_2.o"
 
-# info --quantization: what runs in integers (V1 g3: every conv but the float stem).
+# info --quantization: what runs in integers (V1 g3: every conv, the stem on the int8 input).
 out=$("$shufflec" info "$fashion.json" --quantization "$fashion.quantization.json" 2>&1) || fail "info --quantization: $out"
-echo "$out" | grep -q "^integer arithmetic: 90.6% of the MACs (48 of 49 convs)$" || fail "info --quantization: $out"
-echo "$out" | grep -q "^stem.conv  *conv  *254016  float    uint8 x 0.0206807$" || fail "info --quantization stem: $out"
+echo "$out" | grep -q "^integer arithmetic: 99.8% of the MACs (49 of 49 convs)$" || fail "info --quantization: $out"
+echo "$out" | grep -q "^input  *input  *0  -  *int8 x 0.0159265$" || fail "info --quantization input: $out"
+echo "$out" | grep -q "^stem.conv  *conv  *254016  int8     uint8 x 0.0204741$" || fail "info --quantization stem: $out"
 echo "$out" | grep -q "^fc  *fc  *[0-9]*  float (int8 weights) float$" || fail "info --quantization fc: $out"
 
 # run --dump: every tensor of the int8 model as it rounds them (a stored tensor is a

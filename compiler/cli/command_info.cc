@@ -29,7 +29,7 @@ nlohmann::json int8_summary(const Graph &spec_graph, const std::string &path) {
     std::vector<QuantRole> roles = quant_roles(graph, &q);
     nlohmann::json nodes = nlohmann::json::array();
     int64_t macs = 0, int8_macs = 0, convs = 0, int8_convs = 0;
-    for (size_t i = 1; i < graph.nodes.size(); i++) {
+    for (size_t i = 0; i < graph.nodes.size(); i++) {  // the input too: int8 or float
         const Node &node = graph.nodes[i];
         int64_t m = node_stats(graph, node).macs;
         bool integer = quantized_conv(graph, roles, q, static_cast<int>(i));

@@ -27,6 +27,8 @@ int command_quantize(const std::vector<std::string> &argv) {
                {"--max-images", "N", "calibrate on the first N inputs only"},
                {"--every-tensor", "", "also scale the tensors read only by adds and concats (the add rounds "
                                       "them first), as ONNX Runtime's QDQ models do: for export-onnx"},
+               {"--float-input", "", "keep the input float and compute the stem in float (by default the input "
+                                     "takes a scale too and the stem multiplies integers)"},
                {"-o", "Q.json", "where to write the quantization parameters"},
                {"--quiet", "", "print nothing on success"}},
               {"SPEC"});
@@ -47,6 +49,7 @@ int command_quantize(const std::vector<std::string> &argv) {
     if (args.has("--percentile") && options.method != "percentile") fail("--percentile: only with --method percentile");
     options.percentile = args.get_number("--percentile", 50, 100, 99.99);
     options.every_tensor = args.has("--every-tensor");
+    options.float_input = args.has("--float-input");
     int max_images = args.get_int("--max-images", 1, 1 << 30, 1 << 30);
 
     const std::string source = args.get("--calibration");

@@ -35,7 +35,7 @@ public:
         gp_ = model.mutable_graph();
         gp_->set_name(g_.name);
         io(gp_->add_input(), "input", g_.input().shape);
-        value_[0] = "input";
+        value_[0] = store(0, "input");  // rounded where the int8 model quantizes its input
         for (size_t i = 1; i < g_.nodes.size(); i++) value_[i] = store(static_cast<int>(i), lower(static_cast<int>(i)));
         std::string output = names_.count("output") ? fresh("output") : "output";
         node("Identity", {value_[static_cast<size_t>(g_.output)]}, output);

@@ -468,15 +468,14 @@ private:
 
     // QDQ models: QuantizeLinear -> DequantizeLinear on a computed tensor
     // rounds it to a scale. Both alias the tensor; the scale is recorded for the
-    // layer that computes it (the network input's is dropped: it stays float).
+    // layer that computes it, or for the network input (the stem then
+    // multiplies integers).
     void quantize(const onnx::NodeProto &node) {
         const Value &in = layer_input(node, 0);
         TensorQuant t = activation_quant(node);
-        if (in.layer != "input") {
-            auto [it, fresh] = layer_quant_.emplace(in.layer, t);
-            if (!fresh && (it->second.scale != t.scale || it->second.is_unsigned != t.is_unsigned))
-                node_error(node, "quantizes '" + in.layer + "' with another scale or type than an earlier QuantizeLinear");
-        }
+        auto [it, fresh] = layer_quant_.emplace(in.layer, t);
+        if (!fresh && (it->second.scale != t.scale || it->second.is_unsigned != t.is_unsigned))
+            node_error(node, "quantizes '" + in.layer + "' with another scale or type than an earlier QuantizeLinear");
         quantized_values_[node.output(0)] = t;
         alias(node, in);
     }

@@ -103,6 +103,15 @@ struct PackedNode {
         bool int16 = false;
     };
     std::vector<DotInput> dot_inputs;
+    // A general conv of an int8 model (the stem; conv.cc): in dot-product
+    // form (int8_quads), each step one input channel's row of kw <= 4 taps,
+    // the slots adjacent input pixels of that channel (its stored plane, one
+    // 32-bit load per pixel and step), weight_i8 [group][step][k padded][slot]
+    // (append_dot; a slot past kw holds 0), acc_init the sign flip's
+    // correction; or, without a dot product, float_taps: its integer weights
+    // as floats in `weight`, multiplied by its input's integers as floats
+    // (exact: every sum below 2^24), the sum then as the int32 one.
+    bool tap_rows = false, float_taps = false;
     // A conv of an int8 model whose value is stored in int8 at scale s (its
     // plan's ValueQuant): multiplier (a float conv: weights) and bias divided
     // by s, its epilogue rounds to the integers, clamped to [out_lo, out_hi]

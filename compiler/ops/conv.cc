@@ -445,6 +445,11 @@ void pack(WeightPacker &packer, int index) {
     std::vector<double> scales = int8 ? weight_channel_scales(packer.tensor(index, "weight")) : std::vector<double>{};
     double in_scale = int8 ? packer.plan().quant[node.inputs[0]].scale : 0;
     std::optional<DotSteps> steps = plan_dot_steps(packer, index);
+    // A general int8 conv (the stem) in dot-product form: each input
+    // channel's tap row a step, its taps the slots (PackedNode::tap_rows).
+    const bool general = !is_depthwise(g, node) && !is_pointwise(node);
+    const bool tap_rows = int8 && general && int8_quads(packer.dot()) && node.kernel_w <= dot_slots(packer.dot()) &&
+                          packer.dot_allowed(index);
     if (int8) {
         const ValueQuant &in_q = packer.plan().quant[node.inputs[0]];
         auto qw = [&](int64_t gi, int64_t kk, int64_t i) {
@@ -453,7 +458,7 @@ void pack(WeightPacker &packer, int index) {
         // The accumulators' start: -/+128 x the weights' sum where the kernel
         // flips the input's sign bit (exact in a float below 2^24); the
         // channels read alone (DotSteps::Single) are not flipped.
-        int flip = !steps                            ? 0
+        int flip = !steps && !tap_rows               ? 0
                    : packer.dot() == DotProduct::U8S8 ? (in_q.is_unsigned ? 0 : -128)
                    : packer.dot() == DotProduct::S8S8 ? (in_q.is_unsigned ? 128 : 0)
                                                       : 0;  // I8Pairs: either signedness as it is
@@ -536,21 +541,41 @@ void pack(WeightPacker &packer, int index) {
         if (add >= 0 && !fixed) p.add_scaled = add;
         p.doubled = fixed && twice == 2;
         std::vector<int64_t> init(static_cast<size_t>(node.out_channels), 0);
-        for (int64_t co = 0; steps && co < node.out_channels; co++) {
+        bool flipped = steps || tap_rows;
+        for (int64_t co = 0; flipped && co < node.out_channels; co++) {
             int64_t sum = 0;
             for (int64_t i = 0; i < inner; i++)
                 if (!alone[static_cast<size_t>(co / group)][static_cast<size_t>(i)]) sum += qw(co / group, co % group, i);
             init[static_cast<size_t>(co)] = flip * sum;
-            if (std::abs(flip * sum) >= (int64_t{1} << 24)) steps.reset();
+            if (std::abs(flip * sum) >= (int64_t{1} << 24)) steps.reset(), flipped = false;
         }
-        if (steps) {
+        // Without a dot product, a general conv multiplies its integers as
+        // floats (PackedNode::float_taps) where every sum stays exact.
+        bool float_taps = general && !flipped;
+        for (size_t co = 0; float_taps && co < multiplier.size(); co++)
+            float_taps = weight_sum[co] * input_max + std::abs(bias_steps[co]) * (fixed ? 1 : 0) < 0x1p24;
+        if (flipped && tap_rows) {
+            // [group][step = input channel, tap row][k padded][slot = tap column]
+            const int kw = node.kernel_w, kh = node.kernel_h;
+            p.tap_rows = true;
+            p.dot = packer.dot();
+            p.weight_i8 = packer.append_dot(groups, group, cin_g * kh, [&](int64_t gi, int64_t q, int64_t kk, int64_t j) {
+                return j < kw ? static_cast<float>(qw(gi, kk, q / kh * taps + q % kh * kw + j)) : 0.0f;
+            });
+        } else if (float_taps) {
+            p.float_taps = true;
+            std::fill(init.begin(), init.end(), 0);
+            p.weight = packer.append_grouped(groups, group, inner, [&](int64_t gi, int64_t kk, int64_t i) {
+                return static_cast<float>(qw(gi, kk, i));
+            });
+        } else if (steps) {
             pack_dot_inputs(packer, index, p, *steps, groups, group,
                             [&](int64_t gi, int64_t kk, int64_t ci) { return static_cast<float>(qw(gi, kk, ci)); });
         } else {
             p.weight_i8 = packer.append_grouped_i8(groups, group, inner, qw);
             std::fill(init.begin(), init.end(), 0);
         }
-        if (steps || fixed)
+        if (flipped || fixed)
             p.acc_init = packer.append_grouped(groups, group, 1, [&](int64_t gi, int64_t kk, int64_t) {
                 size_t co = static_cast<size_t>(gi * group + kk);
                 return static_cast<float>(init[co] + (fixed ? bias_steps[co] * static_cast<int64_t>(twice) : 0));
@@ -644,12 +669,22 @@ void lower(Lowering &L, int index) {
     const PackedNode &packed = L.packed(index);
     int pad = static_cast<int>(packed.padded_group), grp = static_cast<int>(group), icg = static_cast<int>(cin_g);
     int64_t inner = depthwise ? taps : cin_g * taps;
+    // An int8 general conv multiplying its integers as floats (PackedNode::float_taps).
+    const bool float_taps = packed.float_taps;
     auto wt = [&](Expr i) {
         Expr at = (gv * static_cast<int>(inner) + i) * pad + k;
         if (half) return L.weight_half_at(packed.weight_f16.offset * 2, at);
-        return int8 ? cast<int32_t>(L.weight_int_at(packed.weight_i8, at)) : L.weight_at(packed.weight.offset, at);
+        return int8 && !float_taps ? cast<int32_t>(L.weight_int_at(packed.weight_i8, at))
+                                   : L.weight_at(packed.weight.offset, at);
     };
-    auto widen = [&](Expr v) { return int8 ? cast<int32_t>(v) : v; };
+    auto widen = [&](Expr v) { return int8 && !float_taps ? cast<int32_t>(v) : v; };
+    // The dot product's input signedness (see DotProduct).
+    auto flipped = [&](Expr a) {
+        Expr flip = Halide::Internal::make_const(UInt(8), 128);
+        if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) return reinterpret(UInt(8), a) ^ flip;
+        if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) return reinterpret(Int(8), a ^ flip);
+        return a;
+    };
     // What the products multiply: the stored integers (int8), halves (fp16) or floats.
     bool raw = int8 || half;
     Expr bias = packed.bias.offset >= 0 ? L.weight_at(packed.bias.offset, gv * pad + k) : Expr(0.0f);
@@ -657,9 +692,8 @@ void lower(Lowering &L, int index) {
 
     st.acc = Func(c_identifier(node.name) + "_acc");
     bool dot = !packed.dot_inputs.empty();
-    Expr init = int8 && packed.acc_init.offset >= 0 ? cast<int32_t>(L.weight_at(packed.acc_init.offset, gv * pad + k))
-                                                    : Expr(0);
-    st.acc(k, gv, x, y, n) = int8 ? init : bias;
+    Expr init = int8 && packed.acc_init.offset >= 0 ? L.weight_at(packed.acc_init.offset, gv * pad + k) : Expr(0.0f);
+    st.acc(k, gv, x, y, n) = float_taps ? init : int8 ? cast<int32_t>(init) : bias;
     if (dot) {
         // Dot-product form (plan_dot_steps), one update per input tensor: r.x
         // the slots of a step, vectorized with the outputs into one sum per
@@ -743,13 +777,6 @@ void lower(Lowering &L, int index) {
                 read_singles();
                 continue;
             }
-            // The dot product's input signedness (see DotProduct).
-            auto flipped = [&](Expr a) {
-                Expr flip = Halide::Internal::make_const(UInt(8), 128);
-                if (packed.dot == DotProduct::U8S8 && a.type() == Int(8)) return reinterpret(UInt(8), a) ^ flip;
-                if (packed.dot == DotProduct::S8S8 && a.type() == UInt(8)) return reinterpret(Int(8), a ^ flip);
-                return a;
-            };
             // One update per run of steps: its input per step and its weights.
             auto add_steps = [&](const RDom &rs, Expr a, const Stage::LaneInput &lane) {
                 st.lane_inputs.push_back(lane);
@@ -821,10 +848,25 @@ void lower(Lowering &L, int index) {
         // copied per row task by the schedule. Left inline, every tap of every
         // pixel would test the border (the loops over a handful of taps are too
         // short for Halide to split off a border-free part).
+        // int8: its integers, sign-flipped for the dot product (tap_rows)
+        // or as floats (float_taps).
         Func in(c_identifier(node.name) + "_input");
-        in(c, x, y, n) = (raw ? L.padded_raw(node.inputs[0], 0) : L.padded(node.inputs[0], 0.0f, 0))(c, x, y, n);
+        Expr staged = (raw ? L.padded_raw(node.inputs[0], 0) : L.padded(node.inputs[0], 0.0f, 0))(c, x, y, n);
+        in(c, x, y, n) = packed.tap_rows ? flipped(staged) : float_taps ? cast<float>(staged) : staged;
         st.staged_input = in;
-        if (L.float_by_element() && !raw && kw <= 4) {
+        if (packed.tap_rows) {
+            // PackedNode::tap_rows: r.x the slots (a tap row's columns, 4
+            // adjacent input pixels of one channel), r.y the steps (input
+            // channel, tap row), summed per lane as the 1x1 convs' quads.
+            const int slots = dot_slots(packed.dot), steps = icg * kh;
+            RDom r(0, slots, 0, steps, "r");
+            Expr ch = Lowering::shuffle_index(node.input_shuffles, (grp == cout ? Expr(0) : gv * icg) + r.y / kh);
+            Expr ix = x * node.stride_w + r.x - node.pad_left, iy = y * node.stride_h + r.y % kh - node.pad_top;
+            Expr w = L.weight_int_at(packed.weight_i8, ((gv * steps + r.y) * pad + k) * slots + r.x);
+            st.acc(k, gv, x, y, n) += cast<int32_t>(in(ch, ix, iy, n)) * cast<int32_t>(w);
+            st.r = {r};
+            st.dot = true;
+        } else if (L.float_by_element() && (!raw || float_taps) && kw <= 4) {
             // By lane (NEON fmla by element): a row's kw taps of a pixel are
             // adjacent input pixels, one vector load (of the staged input's
             // planes) per pixel, channel and tap row; each tap its lane.
@@ -847,6 +889,7 @@ void lower(Lowering &L, int index) {
         }
     }
     Expr sum = st.acc(k, gv, x, y, n);
+    if (float_taps && packed.fixed_point) sum = cast<int32_t>(sum);  // (exact)
     if (packed.fixed_point) {
         // The stored integers in fixed point (PackedNode::fixed_point): a
         // rounding doubling multiply by m0, a rounding shift (sqrdmulh, srshl).

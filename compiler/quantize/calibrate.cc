@@ -23,7 +23,9 @@ Calibrator::Calibrator(const Graph &graph, const Weights &weights, CalibrationOp
     if (options_.method != "minmax" && options_.method != "percentile")
         internal_error("calibration method ", options_.method);
     std::vector<QuantRole> roles = quant_roles(graph);
+    bool input = !options_.float_input && input_quantizable(graph);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
+        if (input && graph.nodes[i].op == Op::Input) roles[i] = QuantRole::Quantized;
         if (roles[i] == QuantRole::Float || (roles[i] == QuantRole::Unstored && !options_.every_tensor)) continue;
         slot_[i] = static_cast<int>(tensors_.size());
         Tensor t;
@@ -68,7 +70,9 @@ Quantization Calibrator::finish() const {
     for (const Tensor &t : tensors_) {
         double bound = 0;
         if (!t.sample.empty()) {
-            if (options_.method == "minmax") {
+            // The input: its largest magnitude whatever the method (an
+            // image's extreme pixels are common, not outliers to clip).
+            if (options_.method == "minmax" || graph_.nodes[static_cast<size_t>(t.node)].op == Op::Input) {
                 bound = t.is_unsigned ? t.max : std::max(std::fabs(t.min), std::fabs(t.max));
             } else {
                 std::vector<float> s = t.sample;

@@ -21,6 +21,10 @@ struct CalibrationOptions {
     // quantize every conv output; with this, `export-onnx` writes a model it
     // runs with integer convs throughout, computing what shufflec computes.
     bool every_tensor = false;
+    // Keep the network input float (and the stem with it), as files before
+    // 2026-12-08; by default it takes a scale where convs read it
+    // (input_quantizable) and the stem multiplies integers.
+    bool float_input = false;
 };
 
 class Calibrator {

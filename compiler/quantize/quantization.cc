@@ -40,11 +40,13 @@ std::vector<QuantRole> quant_roles(const Graph &graph, const Quantization *q) {
     std::vector<QuantRole> roles(graph.nodes.size(), QuantRole::Float);
     for (size_t i = 0; i < graph.nodes.size(); i++) {
         Op op = graph.nodes[i].op;
-        // The network input stays float: the stem (3 input channels, 27 MACs
-        // per output) computes in float and its output is the first quantized
-        // tensor. Measured on 1x g3 (AMD Zen 5, AVX512-VNNI, 1 thread): the int8
-        // stem conv took 0.170 ms against 0.091 ms in float; on ARM (qemu
-        // counts, llvm-mca Cortex-A55) 11.2 M cycles against 4.2 M.
+        // The network input: quantized where `q` gives it a scale and convs
+        // read it (input_quantizable); the app's floats are rounded to it as
+        // the stem reads them. Else it stays float and so does the stem.
+        if (op == Op::Input) {
+            if (q && q->tensors.count(graph.nodes[i].name) && input_quantizable(graph)) roles[i] = QuantRole::Quantized;
+            continue;
+        }
         bool stored = op == Op::Conv || op == Op::Add || op == Op::Concat || op == Op::MaxPool || op == Op::AvgPool;
         if (!stored || static_cast<int>(i) == graph.output) continue;
         const auto &readers = consumers[i];
@@ -54,6 +56,17 @@ std::vector<QuantRole> quant_roles(const Graph &graph, const Quantization *q) {
         roles[i] = merged && !(q && q->tensors.count(graph.nodes[i].name)) ? QuantRole::Unstored : QuantRole::Quantized;
     }
     return roles;
+}
+
+bool input_quantizable(const Graph &graph) {
+    bool read = false;
+    for (const Node &node : graph.nodes)
+        for (int in : node.inputs)
+            if (graph.nodes[static_cast<size_t>(in)].op == Op::Input) {
+                if (node.op != Op::Conv || !node.parts.empty() || node.inputs.size() != 1) return false;
+                read = true;
+            }
+    return read;
 }
 
 bool quantized_conv(const Graph &graph, const std::vector<QuantRole> &roles, const Quantization &q, int index) {
@@ -154,7 +167,8 @@ void check_quantization(const Graph &graph, const Quantization &q, const std::st
         if (it == q.tensors.end())
             fail(source, ": no scale for tensor '", node.name, "' of model '", graph.name,
                  "' (made for another model? run shufflec quantize again)");
-        if (it->second.is_unsigned && !never_negative(graph, static_cast<int>(i)))
+        // (An input may be uint8: the app's negative values then round to 0.)
+        if (it->second.is_unsigned && node.op != Op::Input && !never_negative(graph, static_cast<int>(i)))
             fail(source, ": $.tensors.", node.name, ".dtype: uint8, but this tensor can be negative");
     }
     for (const auto &[name, tq] : q.tensors)
@@ -229,7 +243,7 @@ Quantization quantization_from_layers(const Graph &graph, const std::map<std::st
                      "quantizer does)");
             if (!found) found = &f->second, found_name = *it;
         }
-        if (found && &node != &graph.input()) q.tensors[node.name] = *found;
+        if (found) q.tensors[node.name] = *found;
     }
     std::vector<QuantRole> roles = quant_roles(graph, &q);
     for (size_t i = 0; i < graph.nodes.size(); i++) {

@@ -11,6 +11,8 @@
 //   FCs          int8 weights per output channel (as the convs'), float inputs,
 //                sums and bias: a quarter of the float weights' bytes
 //                (Quantization::fc_int8_weights);
+//   input        int8 at a calibrated scale (the app's floats rounded as the
+//                stem reads them), so the stem multiplies integers too;
 //   not quantized: global pools and elementwise ops other than add (they
 //                read dequantized values and compute in float).
 // A tensor read only by an add or a concat is never stored on its own (the
@@ -63,6 +65,11 @@ enum class QuantRole {
 // rounded to its scale before the add or concat reads it, as in ONNX Runtime's
 // QDQ models, where every conv's output is quantized.
 std::vector<QuantRole> quant_roles(const Graph &graph, const Quantization *q = nullptr);
+// Whether the network input may be stored quantized: convs read it, each
+// whole (the stem). Its scale is then in the quantization file (`shufflec
+// quantize` writes one unless --float-input); a file without one keeps the
+// input and the stem float (files before 2026-12-08).
+bool input_quantizable(const Graph &graph);
 // Whether a node's output is >= 0 by construction (so stored as uint8).
 bool never_negative(const Graph &graph, int node);
 // Whether a conv multiplies integers: it reads one quantized tensor, whole, or

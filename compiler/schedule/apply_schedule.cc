@@ -162,6 +162,17 @@ double depthwise_tile_cost(int vectors, int tile_x, int vector, int64_t channels
     return tile_waste(vectors, tile_x, vector, channels, width) * instructions / fma;
 }
 
+// A general conv in dot-product form (StepForm::pixel_quads) in
+// instructions per step: vectors x tile_x dot products, a weight vector per
+// vector and a broadcast quad per pixel loaded, the step's loop and address.
+// On ARM V1's stem (exact counts under qemu, llvm-mca-19): 3 x 6 against the
+// throughput model's 2 x 8, 2.43 -> 2.05 M instructions, 0.70 -> 0.64 M N1
+// cycles; x86's 2 x 8 stays.
+double quad_tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width) {
+    double dots = static_cast<double>(vectors) * tile_x;
+    return tile_waste(vectors, tile_x, vector, channels, width) * (dots + vectors + tile_x + 3) / dots;
+}
+
 int64_t constant_extent(const RDom &r) {
     const int64_t *e = as_const_int(r.x.extent());
     return e ? *e : 1;
@@ -181,6 +192,11 @@ struct StepForm {
     // 4 x 4 tiles instead of 5 x 4 (an even count within 10% of the best
     // by the throughput model) 1.19 -> 1.04 M instructions each.
     bool narrow_pairs = false;
+    // A general conv in dot-product form (PackedNode::tap_rows): each pixel
+    // of the tile its own broadcast input quad, all live in the step (ARM
+    // V1's stem: 4 x 6 tiles spilled two accumulators; 3 x 6, 0.93 -> 0.64
+    // M N1 cycles).
+    bool pixel_quads = false;
 };
 
 StepForm step_form(const Stage &st) {
@@ -192,6 +208,7 @@ StepForm step_form(const Stage &st) {
         if (l.steps == 1) f.by_lane = true;
         f.tables = f.tables || l.tables;
     }
+    f.pixel_quads = st.kind == Stage::Conv && st.dot;
     return f;
 }
 
@@ -221,7 +238,7 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width, co
         auto fits = [&](int tx) {
             if (window.one_vector) return has_knob_tile || tx <= kDepthwiseMaxX;
             return window.kh > 0 ? depthwise_tile_fits(v, tx * tl.tile_y, regs, window)
-                                 : register_tile_fits(v, tx * tl.tile_y, regs, slots > 0);
+                                 : register_tile_fits(v, tx * tl.tile_y, regs, slots > 0 || form.pixel_quads);
         };
         for (int tx = 1; tx <= kMaxTileX && fits(tx); tx++) {
             if (has_knob_tile && tx != *k.tile_x) continue;
@@ -231,6 +248,7 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width, co
             double cost = window.one_vector ? tile_waste(v, tx, tl.vector, channels, width)
                           : window.kh > 0   ? depthwise_tile_cost(v, tx, tl.vector, channels, width, window)
                           : form.by_lane    ? lane_tile_cost(v, tx, tl.vector, channels, width, slots, form.tables)
+                          : form.pixel_quads ? quad_tile_cost(v, tx, tl.vector, channels, width)
                                             : tile_cost(v, tx, tl.vector, channels, width, std::max(slots, 1));
             if (cost < best - 1e-9) best = cost, tl.vectors = v, tl.tile_x = tx;
             if (form.narrow_pairs && v % 2 == 0 && cost < best_even - 1e-9) best_even = cost, even = {v, tx};
@@ -757,7 +775,10 @@ private:
                 update.reorder(with_outer({r.x, cv, co, Vars::x, r.y})).atomic().vectorize(r.x).vectorize(cv);
                 if (!spatial) continue;
                 update.unroll(co).unroll(Vars::x);
-                unroll_steps(update, r.y, t.unroll);  // steps per iteration
+                // A general conv's steps (PackedNode::tap_rows) a tap row's
+                // worth per iteration: no index arithmetic per step.
+                if (st.kind == Stage::Conv) unroll_steps(update, r.y, g_.nodes[st.node].kernel_h);
+                else unroll_steps(update, r.y, t.unroll);  // steps per iteration
             }
         }
     }
@@ -813,8 +834,11 @@ private:
         if (row_outer_.count(anchor)) in.compute_at(root, row_outer_.at(anchor));
         else in.compute_at(root, Vars::n);
         if (t.planar_input) {
+            // Bytes (an int8 stem's integers) a whole vector of them per
+            // iteration: on ARM 16 where the conv's vector is 4 lanes.
+            int lanes = std::max(t.vector, target_.natural_vector_size(in.output_types()[0]));
             in.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n).reorder(Vars::x, Vars::c, Vars::y, Vars::n);
-            in.vectorize(Vars::x, t.vector, TailStrategy::GuardWithIf);
+            in.vectorize(Vars::x, lanes, TailStrategy::GuardWithIf);
         } else {
             in.vectorize(Vars::c, t.vector, TailStrategy::GuardWithIf);
         }

@@ -1219,6 +1219,9 @@ TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
     // type's range that most outputs reach.
     ASSERT_TRUE(q.tensors.count("c"));
     q.tensors.at("c").scale = 1.0 / 255;
+    // A file without the input's scale (before 2026-12-08): conv a reads the
+    // app's floats (StemMultipliesTheInputsIntegers has the input quantized).
+    ASSERT_EQ(q.tensors.erase(g.input().name), 1u);
     SegmentPlan plan = plan_segments(g, Granularity::Network, &q, Precision::Int8);
     ASSERT_EQ(plan.segments.size(), 1u);
     const int pool = g.find("pool");
@@ -1255,6 +1258,66 @@ TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
         }
         std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 3);
         expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, q, x), 1e-3);
+    }
+}
+
+// The stem of an int8 model whose input has a scale (`shufflec quantize`
+// since 2026-12-08) multiplies the input's integers: with a 4-product dot
+// product (PackedNode::tap_rows) each input channel's tap row one step, the
+// input staged sign-flipped for it (uint8 for vpdpbusd, int8 for sdot); without
+// one (float_taps) the integers as floats, an exact sum. JIT-compiled, the
+// same integers as the reference's simulation, which rounds the input (the
+// file without its scale gives another model), with float and fixed-point
+// epilogues, on a ragged 15 x 13 input (stride 2: 8 x 7 outputs); an input
+// stored as uint8 (an imported QDQ model may say so: negatives round to 0)
+// flips for sdot instead.
+TEST(Int8Lowering, StemMultipliesTheInputsIntegers) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "stem", "input": {"shape": [1, 3, 13, 15]},
+        "layers": [{"op": "conv", "name": "stem", "out_channels": 24, "kernel": 3, "stride": 2, "pad": 1},
+                   {"op": "relu", "name": "r"},
+                   {"op": "maxpool", "name": "pool", "kernel": 3, "stride": 2, "pad": 1},
+                   {"op": "conv", "name": "pw", "out_channels": 12, "kernel": 1}]})";
+    Graph g = parse_spec_text(text, "stem.json");
+    Weights w = random_weights(g, 8);
+    optimize(g, w);
+    Quantization q = calibrated(g, w);
+    ASSERT_TRUE(q.tensors.count(g.input().name)) << "the input has no scale";
+    std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 31);
+    Quantization float_input = q;
+    float_input.tensors.erase(g.input().name);
+    EXPECT_NE(run_reference_quantized(g, w, q, x), run_reference_quantized(g, w, float_input, x))
+        << "rounding the input changed nothing";
+    Quantization unsigned_input = q;
+    unsigned_input.tensors.at(g.input().name).is_unsigned = true;
+    const int stem = g.find("stem");
+    ASSERT_GE(stem, 0);
+    for (const Quantization *file : {&q, &unsigned_input}) {
+        for (DotProduct dot : {DotProduct::U8S8, DotProduct::S8S8, DotProduct::I8Pairs, DotProduct::None})
+            for (bool fixed : {false, true}) {
+                SCOPED_TRACE(std::string("dot ") + std::to_string(static_cast<int>(dot)) + (fixed ? ", fixed point" : ", float") +
+                             (file == &q ? "" : ", uint8 input"));
+                SegmentPlan plan = plan_segments(g, Granularity::Network, file, Precision::Int8);
+                EXPECT_TRUE(plan.quant[0].quantized);
+                EXPECT_TRUE(plan.int8_conv[static_cast<size_t>(stem)]);
+                PackingOptions packing;
+                packing.group_padding = 8;
+                packing.dot = dot;
+                packing.fixed_point = fixed;
+                PackedWeights blob = pack_weights(g, w, plan, packing);
+                const PackedNode &pk = blob.nodes[static_cast<size_t>(stem)];
+                EXPECT_EQ(pk.tap_rows, int8_quads(dot));
+                EXPECT_EQ(pk.float_taps, !int8_quads(dot));
+                EXPECT_TRUE(pk.integer_out);
+                LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+                const Stage &st = lowered.stages[static_cast<size_t>(lowered.stage_of[static_cast<size_t>(stem)])];
+                ASSERT_TRUE(st.staged_input.defined());
+                Halide::Type staged = st.staged_input.output_types()[0];
+                EXPECT_EQ(staged, dot == DotProduct::U8S8   ? Halide::UInt(8)
+                                  : dot == DotProduct::S8S8 ? Halide::Int(8)
+                                                            : Halide::Float(32));
+                EXPECT_EQ(st.dot, int8_quads(dot));
+                expect_network_matches(lowered, g, plan, blob, x, run_reference_quantized(g, w, *file, x), 1e-3);
+            }
     }
 }
 

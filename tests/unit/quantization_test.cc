@@ -69,7 +69,7 @@ TEST(Quantization, TensorsReadOnlyByAddOrConcatAreNotStored) {
         const Node &n = g.nodes[i];
         bool into_merge = !consumers[i].empty();
         for (int r : consumers[i]) into_merge &= g.nodes[r].op == Op::Add || g.nodes[r].op == Op::Concat;
-        // The network input stays float (the stem computes in float).
+        // Without a quantization the network input stays float (a file gives it a scale: below).
         if (static_cast<int>(i) == g.output || n.op == Op::Input || n.op == Op::GlobalAvgPool || n.op == Op::Dense) {
             EXPECT_EQ(roles[i], QuantRole::Float) << n.name;
         } else if (into_merge) {
@@ -83,9 +83,24 @@ TEST(Quantization, TensorsReadOnlyByAddOrConcatAreNotStored) {
     // Each stride-2 unit's conv3 and shortcut pool (into the concat), each stride-1 unit's conv3 (into the add).
     EXPECT_EQ(unstored, 3 * 2 + 1);
     EXPECT_GT(quantized, 10);
-    // The stem reads the float input: it computes in float.
+    // The stem reads the float input: it computes in float, unless the file
+    // gives the input a scale (the calibrated one does: convs read it).
     ASSERT_GE(net.index("stem.conv"), 0);
     EXPECT_FALSE(quantized_conv(g, roles, Quantization{}, net.index("stem.conv")));
+    EXPECT_TRUE(input_quantizable(g));
+    Quantization q = net.quantization();
+    std::vector<QuantRole> with_input = quant_roles(g, &q);
+    EXPECT_EQ(with_input[0], QuantRole::Quantized);
+    EXPECT_TRUE(quantized_conv(g, with_input, q, net.index("stem.conv")));
+    // An input a residual add reads too stays float, whatever a file says.
+    Graph unit = parse_spec_text(R"({"format": "shufflec-spec/1", "name": "u", "input": {"shape": [1, 12, 6, 6]},
+        "layers": [{"op": "shufflenet_unit", "name": "u", "out_channels": 12, "groups": 3}]})", "u.json");
+    Weights w = random_weights(unit, 1);
+    optimize(unit, w);
+    EXPECT_FALSE(input_quantizable(unit));
+    Quantization scaled;
+    scaled.tensors[unit.input().name] = make_tensor_quant(1.0, false, -1, 1);
+    EXPECT_EQ(quant_roles(unit, &scaled)[0], QuantRole::Float);
     // ReLU'd tensors are unsigned; the depthwise conv's output (BN, no ReLU) and the input are signed.
     EXPECT_TRUE(never_negative(g, net.index("stage2.0.conv1")));
     EXPECT_FALSE(never_negative(g, net.index("stage2.0.dw")));
@@ -104,7 +119,7 @@ TEST(Quantization, WeightsGetOneScalePerOutputChannel) {
         Quantization quantization = calibrated;
         quantization.fc_int8_weights = fc_int8;
         Weights q = fake_quantize_weights(net.graph, net.weights, quantization);
-        std::vector<QuantRole> roles = quant_roles(net.graph);
+        std::vector<QuantRole> roles = quant_roles(net.graph, &quantization);
         int convs = 0, fcs = 0;
         for (size_t i = 0; i < net.graph.nodes.size(); i++) {
             const Node &n = net.graph.nodes[i];
@@ -132,7 +147,7 @@ TEST(Quantization, WeightsGetOneScalePerOutputChannel) {
                 }
             }
         }
-        EXPECT_GT(convs, 8);  // every unit's three convs
+        EXPECT_GT(convs, 9);  // every unit's three convs, and the stem (its input has a scale)
         EXPECT_EQ(fcs, fc_int8 ? 1 : 0);
     }
 }
@@ -154,7 +169,8 @@ TEST(Quantization, CalibrationScalesComeFromTheFloatValues) {
     Quantization q = c.finish();
     EXPECT_EQ(q.images, 3);
     EXPECT_EQ(q.model, "qtiny");
-    std::vector<QuantRole> roles = quant_roles(net.graph);
+    std::vector<QuantRole> roles = quant_roles(net.graph, &q);
+    EXPECT_EQ(roles[0], QuantRole::Quantized) << "the input, read by the stem conv, takes a scale";
     for (size_t i = 0; i < net.graph.nodes.size(); i++) {
         const Node &n = net.graph.nodes[i];
         if (roles[i] != QuantRole::Quantized) {
@@ -192,6 +208,8 @@ TEST(Quantization, CalibrationScalesComeFromTheFloatValues) {
         smaller += t.scale < q.tensors.at(name).scale;
     }
     EXPECT_GT(smaller, 5);
+    const std::string &input = net.graph.input().name;
+    EXPECT_EQ(qp.tensors.at(input).scale, q.tensors.at(input).scale) << "the input is never clipped";
 }
 
 TEST(Quantization, SimulatedInt8ModelStaysCloseToFloat) {
@@ -199,20 +217,25 @@ TEST(Quantization, SimulatedInt8ModelStaysCloseToFloat) {
     Calibrator c(net.graph, net.weights, CalibrationOptions{});
     for (uint64_t s = 1; s <= 4; s++) c.add(net.input(s));
     Quantization q = c.finish();
-    std::vector<float> x = net.input(9);
-    std::vector<float> ref = run_reference(net.graph, net.weights, x);
-    std::vector<float> int8 = run_reference_quantized(net.graph, net.weights, q, x);
-    double signal = 0, noise = 0;
-    for (size_t i = 0; i < ref.size(); i++) signal += double{ref[i]} * ref[i], noise += std::pow(ref[i] - int8[i], 2);
-    double snr_db = 10 * std::log10(signal / noise);
-    EXPECT_GT(snr_db, 25) << "int8 simulation far from float";
-    EXPECT_LT(snr_db, 80) << "nothing was quantized";
     // Activation scales 4x coarser: more rounding noise.
     Quantization coarser = q;
     for (auto &[name, t] : coarser.tensors) t.scale = std::max(std::fabs(t.min), std::fabs(t.max)) * 4 / t.qmax();
-    std::vector<float> coarse = run_reference_quantized(net.graph, net.weights, coarser, x);
-    double coarse_noise = 0;
-    for (size_t i = 0; i < ref.size(); i++) coarse_noise += std::pow(ref[i] - coarse[i], 2);
+    // Over 8 inputs (7 outputs each: one input's noise is a handful of values).
+    double signal = 0, noise = 0, coarse_noise = 0;
+    for (uint64_t seed = 9; seed < 17; seed++) {
+        std::vector<float> x = net.input(seed);
+        std::vector<float> ref = run_reference(net.graph, net.weights, x);
+        std::vector<float> int8 = run_reference_quantized(net.graph, net.weights, q, x);
+        std::vector<float> coarse = run_reference_quantized(net.graph, net.weights, coarser, x);
+        for (size_t i = 0; i < ref.size(); i++) {
+            signal += double{ref[i]} * ref[i];
+            noise += std::pow(ref[i] - int8[i], 2);
+            coarse_noise += std::pow(ref[i] - coarse[i], 2);
+        }
+    }
+    double snr_db = 10 * std::log10(signal / noise);
+    EXPECT_GT(snr_db, 25) << "int8 simulation far from float";
+    EXPECT_LT(snr_db, 80) << "nothing was quantized";
     EXPECT_GT(coarse_noise, noise) << "4x coarser activation scales must cost accuracy";
 }
 
