@@ -125,11 +125,13 @@ LoweredSegment Lowering::run() {
         constrain(p, layout);
         Func f("read_" + id);
         f(c, x, y, n) = p(c, x, y, n);
-        Value v{f, 0, g_.nodes[node].shape.c, {}};
+        Value v{f, 0, g_.nodes[node].shape.c, {}, {}};
         if (plan_.int8() && layout.element != Element::F32) v.q = plan_.quant[node];
         // A float tensor of a quantized value (the app's input): quantized as it is read.
-        if (plan_.int8() && plan_.quant[node].quantized && layout.element == Element::F32)
+        if (plan_.int8() && plan_.quant[node].quantized && layout.element == Element::F32) {
             v = quantized(v, plan_.quant[node], "quantize_" + id);
+            v.unrounded = f;
+        }
         // fp16 and bf16 models round the app's float input as they read it.
         if (plan_.float_element() != Element::F32) v = rounded_16(v, "half_" + id);
         inputs_[node] = v;
@@ -179,7 +181,7 @@ Value Lowering::value(int node) {
     auto it = inputs_.find(node);
     if (it != inputs_.end()) return it->second;
     if (plan_.concat_view[node]) {
-        Value v{concat(g_.nodes[node]), 0, g_.nodes[node].shape.c, {}};
+        Value v{concat(g_.nodes[node]), 0, g_.nodes[node].shape.c, {}, {}};
         // Its parts hold its integers (or 16-bit floats) already: rounding
         // their real values again is exact, and gives readers the stored type.
         if (plan_.int8() && plan_.quant[node].quantized) v = quantized(v, plan_.quant[node], v.f.name() + "_q");
@@ -247,6 +249,24 @@ Func Lowering::padded(int node, float pad_value, int64_t group) { return exterio
 
 Func Lowering::padded_raw(int node, int64_t group, float pad_value) { return exterior(node, group, true, pad_value); }
 
+Func Lowering::padded_steps(int node) {
+    Value in = value(node);
+    if (!in.q.quantized) internal_error("'", g_.nodes[node].name, "' is not quantized");
+    if (!in.unrounded.defined()) {
+        Func widened(in.f.name() + "_steps");
+        widened(c, x, y, n) = cast<float>(padded_raw(node, 0)(c, x, y, n));
+        return widened;
+    }
+    // Halide's round is to nearest even, as stored_steps' (one vroundps or
+    // frintn per vector on the targets without a dot product, which take this).
+    Func steps(in.f.name() + "_steps");
+    const float lo = in.q.is_unsigned ? 0.0f : -128.0f, hi = in.q.is_unsigned ? 255.0f : 127.0f;
+    steps(c, x, y, n) = round(clamp(in.unrounded(c, x, y, n) * static_cast<float>(1.0 / in.q.scale), lo, hi));
+    const Shape &s = g_.nodes[node].shape;
+    return BoundaryConditions::constant_exterior(steps, 0.0f,
+                                                 {Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}});
+}
+
 Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
     const Shape &s = g_.nodes[node].shape;
     Value in = value(node);
@@ -276,7 +296,7 @@ Stage &Lowering::add_stage(int index, Stage::Kind kind) {
     Stage st;
     st.node = index;
     st.kind = kind;
-    st.value = Value{Func(c_identifier(node.name)), plan_.grouping[index], node.shape.c, {}};
+    st.value = Value{Func(c_identifier(node.name)), plan_.grouping[index], node.shape.c, {}, {}};
     out_.stage_of[index] = static_cast<int>(out_.stages.size());
     out_.stages.push_back(st);
     return out_.stages.back();

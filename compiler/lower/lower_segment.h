@@ -43,6 +43,9 @@ struct Value {
     // int8 models: f holds 8-bit integers of this scale (q.quantized), else
     // floats (halves in an fp16 model).
     ValueQuant q;
+    // A quantized view of a float tensor (the app's input, rounded as it is
+    // read): those floats, else undefined.
+    Halide::Func unrounded;
     // The real value at logical channel c (dequantized or widened: a float32).
     Halide::Expr at(Halide::Expr c, Halide::Expr x, Halide::Expr y, Halide::Expr n) const;
     // The value at channel g * group_size + k (direct when the grouping matches).
@@ -147,6 +150,10 @@ public:
     // The same with the node's stored values (the integers of a quantized
     // value, the halves of an fp16 model), `pad_value` (zero for integers) outside.
     Halide::Func padded_raw(int node, int64_t group, float pad_value = 0.0f);
+    // A quantized node's integers as floats (exact), zero outside, over c:
+    // from the floats it rounds where it has them (Value::unrounded: scaled,
+    // clamped and rounded in float, no conversions), else widened.
+    Halide::Func padded_steps(int node);
     // A view concat of other segments' tensors, or the select that assembles one.
     Halide::Func concat(const Node &node);
     // The stage of a node computed here: its value Func (named after the node) in its grouping.

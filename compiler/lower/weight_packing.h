@@ -108,9 +108,10 @@ struct PackedNode {
     // the slots adjacent input pixels of that channel (its stored plane, one
     // 32-bit load per pixel and step), weight_i8 [group][step][k padded][slot]
     // (append_dot; a slot past kw holds 0), acc_init the sign flip's
-    // correction; or, without a dot product, float_taps: its integer weights
-    // as floats in `weight`, multiplied by its input's integers as floats
-    // (exact: every sum below 2^24), the sum then as the int32 one.
+    // correction; or, without a dot product, float_taps: in `weight` its
+    // integer weights times the multiplier / output scale as floats, times
+    // its input's integers as floats, from the bias: the float stem's code
+    // on the int8 model's values (float rounding, as a float epilogue's).
     bool tap_rows = false, float_taps = false;
     // A conv of an int8 model whose value is stored in int8 at scale s (its
     // plan's ValueQuant): multiplier (a float conv: weights) and bias divided

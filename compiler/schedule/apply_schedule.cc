@@ -834,9 +834,10 @@ private:
         if (row_outer_.count(anchor)) in.compute_at(root, row_outer_.at(anchor));
         else in.compute_at(root, Vars::n);
         if (t.planar_input) {
-            // Bytes (an int8 stem's integers) a whole vector of them per
-            // iteration: on ARM 16 where the conv's vector is 4 lanes.
-            int lanes = std::max(t.vector, target_.natural_vector_size(in.output_types()[0]));
+            // An int8 model's stem rounds the app's floats here: a vector of
+            // bytes' worth per iteration (ARM: 16 where the conv's vector is
+            // 4 lanes), its steps interleaved for the in-order cores.
+            int lanes = plan_.int8() ? std::max(t.vector, target_.natural_vector_size(Halide::UInt(8))) : t.vector;
             in.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n).reorder(Vars::x, Vars::c, Vars::y, Vars::n);
             in.vectorize(Vars::x, lanes, TailStrategy::GuardWithIf);
         } else {
