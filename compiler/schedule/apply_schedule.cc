@@ -776,7 +776,9 @@ private:
                 if (!spatial) continue;
                 update.unroll(co).unroll(Vars::x);
                 // A general conv's steps (PackedNode::tap_rows) a tap row's
-                // worth per iteration: no index arithmetic per step.
+                // worth per iteration: no index arithmetic per step (ARM V1
+                // stem 2.46 -> 2.25 M instructions; x86 x0.997; all 9 steps
+                // unrolled: x1.28, LLVM hoists and spills the 18 weight vectors).
                 if (st.kind == Stage::Conv) unroll_steps(update, r.y, g_.nodes[st.node].kernel_h);
                 else unroll_steps(update, r.y, t.unroll);  // steps per iteration
             }
