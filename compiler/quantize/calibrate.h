@@ -22,8 +22,8 @@ struct CalibrationOptions {
     // runs with integer convs throughout, computing what shufflec computes.
     bool every_tensor = false;
     // Keep the network input float (and the stem with it), as files before
-    // 2026-12-08; by default it takes a scale where convs read it
-    // (input_quantizable) and the stem multiplies integers.
+    // the twenty-third session (2026-12-07); by default it takes a scale where
+    // convs read it (input_quantizable) and the stem multiplies integers.
     bool float_input = false;
 };
 

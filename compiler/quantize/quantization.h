@@ -68,7 +68,7 @@ std::vector<QuantRole> quant_roles(const Graph &graph, const Quantization *q = n
 // Whether the network input may be stored quantized: convs read it, each
 // whole (the stem). Its scale is then in the quantization file (`shufflec
 // quantize` writes one unless --float-input); a file without one keeps the
-// input and the stem float (files before 2026-12-08).
+// input and the stem float (files from before the twenty-third session, 2026-12-07).
 bool input_quantizable(const Graph &graph);
 // Whether a node's output is >= 0 by construction (so stored as uint8).
 bool never_negative(const Graph &graph, int node);

@@ -1219,7 +1219,7 @@ TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
     // type's range that most outputs reach.
     ASSERT_TRUE(q.tensors.count("c"));
     q.tensors.at("c").scale = 1.0 / 255;
-    // A file without the input's scale (before 2026-12-08): conv a reads the
+    // A file without the input's scale (older than the twenty-third session): conv a reads the
     // app's floats (StemMultipliesTheInputsIntegers has the input quantized).
     ASSERT_EQ(q.tensors.erase(g.input().name), 1u);
     SegmentPlan plan = plan_segments(g, Granularity::Network, &q, Precision::Int8);
@@ -1262,7 +1262,7 @@ TEST(Int8Lowering, EpiloguesAndMaxPoolComputeStoredIntegers) {
 }
 
 // The stem of an int8 model whose input has a scale (`shufflec quantize`
-// since 2026-12-08) multiplies the input's integers: with a 4-product dot
+// since the twenty-third session, 2026-12-07) multiplies the input's integers: with a 4-product dot
 // product (PackedNode::tap_rows) each input channel's tap row one step, the
 // input staged sign-flipped for it (uint8 for vpdpbusd, int8 for sdot); without
 // one (float_taps) the integers as floats, an exact sum. JIT-compiled, the
