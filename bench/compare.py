@@ -24,7 +24,9 @@ that machine noise hits all alike. Workers not being timed are stopped
 (SIGSTOP), so no idle thread pool spins beside the one measured, then reports medians, same-run ratios
 against shufflec, GMAC/s and the share of the measured FMA peak
 (bench/fma_peak.c). Compiled models' outputs are checked against PyTorch's
-float64 result first. Results go to stdout and bench/results/<cpu>.md.
+float64 result first. Results go to stdout and to --out FILE, or to
+bench/results/<cpu>.md where that file does not exist yet (an existing one
+holds earlier sections folded in by hand and is left alone).
 Needs tools/setup.sh --peers (ONNX Runtime) and a built tree (build/).
 """
 
@@ -309,7 +311,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=7, help="alternating rounds per configuration (7)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (1 2)")
     parser.add_argument("--only", nargs="*", help="configuration names to run (substring match)")
-    parser.add_argument("--out", help="results file (default bench/results/<cpu>.md)")
+    parser.add_argument("--out", help="results file (default bench/results/<cpu>.md if it does not exist)")
     parser.add_argument("--no-autoschedulers", action="store_true",
                         help="skip the Halide autoscheduler builds (their compiles take minutes)")
     parser.add_argument("--tuning-log", action="append", default=[], metavar="THREADS=LOG",
@@ -344,6 +346,11 @@ def main():
     text, cpu = report(results, peaks, args.threads, rounds)
     print(text)
     out = args.out or os.path.join(BENCH, "results", re.sub(r"[^A-Za-z0-9]+", "_", cpu).strip("_") + ".md")
+    if not args.out and os.path.exists(out):
+        # A machine's results file holds earlier sections folded in by hand:
+        # a run (often of a few configurations) does not replace it.
+        log(f"{out} exists: not overwritten (the report is above; --out FILE writes it)")
+        return
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         f.write(text)
