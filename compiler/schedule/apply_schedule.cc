@@ -93,10 +93,14 @@ double tile_waste(int vectors, int tile_x, int vector, int64_t channels, int64_t
 // cycle; by lane, one input vector per pixel for `slots` steps), plus a fixed
 // cost for the loop and the input index (which holds the folded shuffle).
 // Padding lanes and shifted pixel tiles are wasted work.
-double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width, int slots = 1) {
+// Weight vectors that come from L2 (l2_cycles > 0: the register tile's block
+// of weights outgrows L1) cost that many cycles each whatever the load ports
+// do.
+double tile_cost(int vectors, int tile_x, int vector, int64_t channels, int64_t width, int slots = 1,
+                 double l2_cycles = 0) {
     double fma = vectors * tile_x, loads = vectors + static_cast<double>(tile_x) / slots;
     const double overhead_cycles = 1.5;
-    double cycles = std::max(fma, loads) / 2 + overhead_cycles;
+    double cycles = std::max({fma / 2, loads / 2, vectors * l2_cycles}) + overhead_cycles;
     return tile_waste(vectors, tile_x, vector, channels, width) * cycles / (fma / 2);
 }
 
@@ -197,7 +201,19 @@ struct StepForm {
     // V1's stem: 4 x 6 tiles spilled two accumulators; 3 x 6, 0.93 -> 0.64
     // M N1 cycles).
     bool pixel_quads = false;
+    // x86 1x1 convs: the bytes of one output channel's weights (0: not
+    // modeled). A block of channels whose weights outgrow L1 reads them from
+    // L2 at every register tile, about kL2VectorCycles per weight vector (the
+    // L2 -> L1 path moves 32 bytes a cycle, less the misses that the stride
+    // between steps costs): tiles with more pixels per weight vector pay.
+    // V1 2x g3 on Zen 3 (1 thread, same run, against 5 x 2 tiles): stage 3's
+    // conv1s (307 KB of weights each) in 2 x 5 and stage 4's (1.2 MB) in 3 x
+    // 4, 0.85-0.89 of their units' time; stage 2's, in L1, keep 5 x 2 (3 x 4
+    // there: 1.1). docs/schedules.md has the whole models.
+    int64_t weight_row_bytes = 0;
 };
+
+constexpr double kL2VectorCycles = 1.2;
 
 StepForm step_form(const Stage &st) {
     StepForm f;
@@ -249,7 +265,10 @@ Tiling choose_tiling(const ScheduleKnobs &k, int64_t channels, int64_t width, co
                           : window.kh > 0   ? depthwise_tile_cost(v, tx, tl.vector, channels, width, window)
                           : form.by_lane    ? lane_tile_cost(v, tx, tl.vector, channels, width, slots, form.tables)
                           : form.pixel_quads ? quad_tile_cost(v, tx, tl.vector, channels, width)
-                                            : tile_cost(v, tx, tl.vector, channels, width, std::max(slots, 1));
+                                            : tile_cost(v, tx, tl.vector, channels, width, std::max(slots, 1),
+                                                        int64_t{v} * tl.vector * form.weight_row_bytes > kL1Bytes
+                                                            ? kL2VectorCycles
+                                                            : 0.0);
             if (cost < best - 1e-9) best = cost, tl.vectors = v, tl.tile_x = tx;
             if (form.narrow_pairs && v % 2 == 0 && cost < best_even - 1e-9) best_even = cost, even = {v, tx};
         }
@@ -369,6 +388,8 @@ private:
     // one `mul .8h` per 8 products (V2 sdot: 32.39 -> 30.90 M instructions,
     // A55 30.95 -> 29.95, N1 9.54 -> 9.51 M cycles).
     int lanes_per_float() const { return plan_.fp16() ? 2 : 1; }
+    // Bytes per stored weight of the model's convs.
+    int64_t element_bytes() const { return plan_.int8() ? 1 : plan_.fp16() || plan_.bf16() ? 2 : 4; }
     int lanes_per_float(int node) {
         const Stage &st = stage(node);
         if (!plan_.int8()) return lanes_per_float();
@@ -452,6 +473,10 @@ private:
         StepForm form = step_form(ts);
         form.narrow_pairs = target_.arch == Halide::Target::ARM && f.output_types()[0].bits() == 8 && ts.acc.defined() &&
                             ts.acc.output_types()[0].bits() == 32;
+        // (Measured on AVX2 only: AVX-512 targets keep the load-port model.)
+        if (target_.arch == Halide::Target::X86 && !target_.has_feature(Halide::Target::AVX512) &&
+            ts.kind == Stage::Pointwise)
+            form.weight_row_bytes = input_channels(g_, tn) / tn.groups * element_bytes();
         int slots = form.slots;
         // On ARM (no memory operands) a depthwise conv's taps keep their
         // weights in registers (DepthwiseWindow); int8 too (V2 with sdot:

@@ -1544,3 +1544,42 @@ TEST(Schedule, FullyConnectedTailReadsWholePanels) {
         }
     }
 }
+
+// On AVX2 a 1x1 conv whose register tile's block of weights outgrows L1 reads
+// them from L2 at every tile (apply_schedule.cc, StepForm::weight_row_bytes):
+// its default tile holds more pixels per weight vector than the load-port
+// model's (here 3 x 4 against 5 x 2), which a conv with weights in L1 keeps;
+// AVX-512 keeps that model for both (measured on AVX2 only).
+TEST(Schedule, WeightsPastL1TakeTilesWithMorePixels) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "l2", "input": {"shape": [1, 1024, 7, 7]},
+        "layers": [{"op": "conv", "name": "big", "out_channels": 160, "kernel": 1},
+                   {"op": "relu", "name": "r"},
+                   {"op": "conv", "name": "small", "out_channels": 160, "kernel": 1}]})";
+    Graph g = parse_spec_text(text, "l2.json");
+    Weights w = random_weights(g, 3);
+    optimize(g, w);
+    SegmentPlan plan = plan_segments(g, Granularity::Network, nullptr, Precision::FP32);
+    ASSERT_EQ(plan.segments.size(), 1u);
+    auto tiles = [&](const char *target) {
+        Halide::Target t = resolve_target(target).halide;
+        ScheduleFile schedule;
+        schedule.source = "built-in";
+        PackingOptions packing;
+        packing.group_padding = group_padding(schedule, t);
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        std::map<std::string, ScheduleChoice> by_root;
+        for (const ScheduleChoice &c : apply_schedule(lowered, g, plan, schedule, t)) by_root[c.root] = c;
+        return by_root;
+    };
+    auto avx2 = tiles("x86-64-linux"), avx512 = tiles("x86-64-linux-avx512");
+    ASSERT_TRUE(avx2.count("big") && avx2.count("small") && avx512.count("big") && avx512.count("small"));
+    // big: 1024 inputs (4 KB of weights per output channel), any block past L1
+    EXPECT_GT(avx2["big"].tile_x, avx2["big"].channel_vectors);
+    // small: 160 inputs (640 bytes per output channel): its tile's block in L1
+    EXPECT_LE(int64_t{avx2["small"].channel_vectors} * 8 * 640, 32 * 1024);
+    EXPECT_GT(avx2["small"].channel_vectors, avx2["small"].tile_x);
+    // AVX-512: one model for both (the same outputs and width, the same tile)
+    EXPECT_EQ(avx512["big"].channel_vectors, avx512["small"].channel_vectors);
+    EXPECT_EQ(avx512["big"].tile_x, avx512["small"].tile_x);
+}
