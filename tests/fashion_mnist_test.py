@@ -10,8 +10,11 @@ first 500 training images, the int8 model compiled for this machine: top-1
 within 0.5 percentage points of fp32 on all 10,000 test images; and
 (ARM_MODELS) for ARM (dotprod) under qemu on the first ARM_IMAGES test images
 (qemu runs it at about 40 images a second): within 0.5 points of fp32 there
-too, and the same class as the x86 int8 model for all but one image in a
-thousand; the same for the builds without a 4-product dot product (x86-64-linux,
+too, and the same class as the x86 int8 model on at least 99% of the images,
+where not only at near ties (the x86 model's two top logits within twice the
+tolerance apart: the builds round differently, float on x86, fixed point on
+ARM; an AVX2 host's model and ARM's flipped 2 of 1000 V2 images, 0.7% and 1.9%
+of the largest logit apart); the same for the builds without a 4-product dot product (x86-64-linux,
 AVX2; arm-64-linux, ARMv8.0 under qemu), whose 1x1 convs sum pairs of 16-bit
 products. fp16 the same way (x86 emulates half arithmetic; ARM with arm_fp16
 computes it natively) within 0.1 points of fp32.
@@ -51,8 +54,8 @@ ARM_BATCH = 500
 ARM_IMAGES = 1000
 SIMULATED = 64         # images compared with the reference interpreter's simulation
 # Per precision: (top-1 within this of fp32, logits within this x max |logit| of the
-# simulation, the same class as the x86 model on this share of the ARM images, or
-# None: not run on ARM).
+# simulation, the same class as the x86 model on at least this share of the ARM
+# images and elsewhere only at near ties, or None: not run on ARM).
 # int8: the same integers except where a float epilogue (float32 here, double in the
 # reference) lands within float rounding of a tie (docs/quantization.md): one step
 # of one value, then its effect downstream; measured 0.7% to 1.5% of the largest
@@ -62,7 +65,7 @@ SIMULATED = 64         # images compared with the reference interpreter's simula
 # 0.5% to 0.8% of the largest logit (g3, g8, V2; x86 and ARM). bf16: float32
 # sums against double sums, but a value near a bfloat16 tie may round the other
 # way (one step, 2^-8 relative), then its effect downstream: measured 0.4% to 0.7%.
-GOALS = {"int8": (0.005, 3e-2, 0.999), "fp16": (0.001, 2e-2, 0.998), "bf16": (0.001, 2e-2, None)}
+GOALS = {"int8": (0.005, 3e-2, 0.99), "fp16": (0.001, 2e-2, 0.99), "bf16": (0.001, 2e-2, None)}
 EXAMPLE_MODEL = "fashion_shufflenet_v1_g3"  # the model examples/fashion_mnist.c classifies with
 # ARMv8.2 dotprod: the int8 1x1 convs in dot-product form (sdot), as deployed on
 # phones since 2018; ARMv8.2 fp16 arithmetic (qemu-aarch64's default CPU has both).
@@ -154,8 +157,20 @@ def check_reduced(shufflec_bin, spec, precision, quantization, images, labels, f
         assert abs(accuracy - fp32) <= goal, f"{name} {precision} on {target}: {accuracy} against fp32 {fp32}"
         assert (top == fp32_top[:count]).mean() > 0.95, f"{name} {precision} on {target}: another model than fp32's"
         if target != "host":
-            same = (top == results["host"][:count].argmax(1)).mean()
+            host = results["host"][:count]
+            differ = np.flatnonzero(top != host.argmax(1))
+            # Where the two builds' classes differ, the host's logits of the two
+            # classes lie within what two models each within `tolerance` of the
+            # simulation can move apart (the builds round differently: x86 in
+            # float, ARM in fixed point; near ties flip).
+            margins = (host[differ, host.argmax(1)[differ]] - host[differ, top[differ]]) / scale
+            same = 1 - len(differ) / count
+            print(f"[ fashion  ] {name} {precision} on {target}: the x86 model's class on {100 * same:.1f}% of "
+                  f"the images; where not, its top two logits {np.round(margins, 4).tolist()} x max |logit| apart",
+                  flush=True)
             assert same >= cross_target, f"{name} {precision} on {target}: the x86 model's class on only {same}"
+            assert (margins <= 2 * tolerance).all(), f"{name} {precision} on {target}: another class than the " \
+                f"x86 model's where its top two logits are {margins.max()} x max |logit| apart"
 
 
 def check_int8(shufflec_bin, name, images, labels, fp32_top, folder, arm):
