@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.join(ROOT, "runtime", "python"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import shufflec  # noqa: E402
 import train_fashion_mnist  # noqa: E402
+from checks import host_has  # noqa: E402
 from shufflec_py import fashion_mnist  # noqa: E402
 
 BATCH = 100
@@ -83,11 +84,6 @@ def quantize(shufflec_bin, spec, folder):
     q = os.path.join(folder, "q.json")
     subprocess.run([shufflec_bin, "quantize", spec, "--calibration", calibration, "-o", q, "--quiet"], check=True)
     return q
-
-
-def host_has_avx512():
-    with open("/proc/cpuinfo") as f:
-        return any(line.startswith("flags") and " avx512f" in line for line in f)
 
 
 def run_arm(shufflec_bin, spec, target, extra, images, folder):
@@ -133,7 +129,7 @@ def check_reduced(shufflec_bin, spec, precision, quantization, images, labels, f
                                                   os.path.join(folder, "arm_" + precision))
     if arm and precision == "int8":
         x86, armv80 = PAIRS_TARGETS
-        if host_has_avx512():  # (else `host` is that build already)
+        if host_has("avx512f"):  # (else `host` is that build already)
             results[x86] = compile_and_run(shufflec_bin, spec, extra, images[:ARM_IMAGES],
                                            os.path.join(folder, "pairs_" + precision), x86)
         results[armv80 + " (qemu)"] = run_arm(shufflec_bin, spec, armv80, extra, images[:ARM_IMAGES],

@@ -49,7 +49,7 @@ import onnx.numpy_helper
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish  # noqa: E402
+from checks import check, finish, host_has  # noqa: E402
 from shufflec_py import fashion_mnist  # noqa: E402
 
 ORT_RUN = os.path.join(ROOT, "bench", "peers", "ort_run.js")
@@ -79,11 +79,6 @@ def ort(model, x, out, folder, optimized=None):
 
 def per_image_error(got, want):
     return np.abs(got - want).reshape(len(want), -1).max(1) / np.abs(want).reshape(len(want), -1).max(1)
-
-
-def host_has_vnni():
-    with open("/proc/cpuinfo") as f:
-        return any(line.startswith("flags") and (" avx512_vnni" in line or " avx_vnni" in line) for line in f)
 
 
 def qdq_like_onnx_runtime(model, round_before_relu=False):
@@ -205,7 +200,7 @@ def main():
             err = per_image_error(got, want)
             exact = float((err <= EXACT).mean())
             top1 = float((got.argmax(1) == want.argmax(1)).mean())
-            if not host_has_vnni():
+            if not host_has("avx512_vnni", "avx_vnni"):
                 # ONNX Runtime's x86 int8 kernels without VNNI multiply u8 x s8
                 # pairs into saturating int16 sums (vpmaddubsw; its docs on
                 # reduce_range): on a Zen 3 VM no image within 1e-5 (V1 g3: top-1
@@ -271,7 +266,7 @@ def main():
         exact = float((err <= EXACT).mean())
         text = (f"PyTorch export quantized like ONNX Runtime, imported: shufflec's int8 simulation vs ONNX Runtime, "
                 f"16 inputs: {100 * exact:.1f}% within {EXACT} (>= {100 * EXACT_SHARE:.0f}%), worst {err.max():.1e}")
-        if host_has_vnni():
+        if host_has("avx512_vnni", "avx_vnni"):
             check(exact >= EXACT_SHARE and err.max() <= SIMULATED_TOLERANCE, text)
         else:  # (ONNX Runtime's saturating int8 kernels without VNNI: above)
             print(f"skip {text}")
