@@ -250,21 +250,32 @@ Func Lowering::padded(int node, float pad_value, int64_t group) { return exterio
 Func Lowering::padded_raw(int node, int64_t group, float pad_value) { return exterior(node, group, true, pad_value); }
 
 Func Lowering::padded_steps(int node) {
+    const Shape &s = g_.nodes[node].shape;
+    return BoundaryConditions::constant_exterior(unpadded_steps(node), 0.0f,
+                                                 {Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}});
+}
+
+Func Lowering::unpadded(int node, bool raw) {
+    Value in = value(node);
+    if (raw && !in.q.quantized && plan_.float_element() == Element::F32) internal_error("'", g_.nodes[node].name, "' is not stored narrow");
+    Func src(in.f.name() + (raw ? "_raw_view" : "_view"));
+    src(c, x, y, n) = raw ? in.raw_at(c, x, y, n) : in.at(c, x, y, n);
+    return src;
+}
+
+Func Lowering::unpadded_steps(int node) {
     Value in = value(node);
     if (!in.q.quantized) internal_error("'", g_.nodes[node].name, "' is not quantized");
+    Func steps(in.f.name() + "_steps");
     if (!in.unrounded.defined()) {
-        Func widened(in.f.name() + "_steps");
-        widened(c, x, y, n) = cast<float>(padded_raw(node, 0)(c, x, y, n));
-        return widened;
+        steps(c, x, y, n) = cast<float>(unpadded(node, true)(c, x, y, n));
+        return steps;
     }
     // Halide's round is to nearest even, as stored_steps' (one vroundps or
     // frintn per vector on the targets without a dot product, which take this).
-    Func steps(in.f.name() + "_steps");
     const float lo = in.q.is_unsigned ? 0.0f : -128.0f, hi = in.q.is_unsigned ? 255.0f : 127.0f;
     steps(c, x, y, n) = round(clamp(in.unrounded(c, x, y, n) * static_cast<float>(1.0 / in.q.scale), lo, hi));
-    const Shape &s = g_.nodes[node].shape;
-    return BoundaryConditions::constant_exterior(steps, 0.0f,
-                                                 {Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}});
+    return steps;
 }
 
 Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
@@ -279,12 +290,13 @@ Func Lowering::exterior(int node, int64_t group, bool raw, Expr pad_value) {
         if (!t.is_float() && !Internal::is_const_zero(pad_value) && !lowest) internal_error("integers padded with ", pad_value);
         pad_value = t.is_float() ? cast(t, pad_value) : lowest ? t.min() : Internal::make_zero(t);
     }
-    Func src(in.f.name() + (raw ? "_raw_view" : "_view"));
+    Func src;
     Region bounds;
     if (group == 0) {
-        src(c, x, y, n) = raw ? in.raw_at(c, x, y, n) : in.at(c, x, y, n);
+        src = unpadded(node, raw);
         bounds = {Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}};
     } else {
+        src = Func(in.f.name() + (raw ? "_raw_view" : "_view"));
         src(k, g, x, y, n) = raw ? in.raw_at_group(k, g, group, x, y, n) : in.at_group(k, g, group, x, y, n);
         bounds = {Range(), Range(), {0, static_cast<int>(s.w)}, {0, static_cast<int>(s.h)}};
     }

@@ -154,6 +154,10 @@ public:
     // from the floats it rounds where it has them (Value::unrounded: scaled,
     // clamped and rounded in float, no conversions), else widened.
     Halide::Func padded_steps(int node);
+    // The same three without the border (over c, only [0, W) x [0, H) may be
+    // read): what a copy of the interior reads (the stem's staged input).
+    Halide::Func unpadded(int node, bool raw);
+    Halide::Func unpadded_steps(int node);
     // A view concat of other segments' tensors, or the select that assembles one.
     Halide::Func concat(const Node &node);
     // The stage of a node computed here: its value Func (named after the node) in its grouping.

@@ -851,12 +851,33 @@ void lower(Lowering &L, int index) {
         // pixel would test the border (the loops over a handful of taps are too
         // short for Halide to split off a border-free part).
         // int8: its integers, sign-flipped for the dot product (tap_rows)
-        // or as floats (float_taps).
+        // or as floats (float_taps). Copied as four updates that each write
+        // their part once (the border's rows, its columns left and right, the
+        // image), the image's rows along x without a test or clamp (a border
+        // clamp inside the vector, max(ramp(x - 1), 0), made Halide 14 load
+        // each lane on its own on x86).
         Func in(c_identifier(node.name) + "_input");
-        Expr staged = float_taps ? L.padded_steps(node.inputs[0])(c, x, y, n)
-                      : raw      ? L.padded_raw(node.inputs[0], 0)(c, x, y, n)
-                                 : L.padded(node.inputs[0], 0.0f, 0)(c, x, y, n);
-        in(c, x, y, n) = packed.tap_rows ? flipped(staged) : staged;
+        Func src = float_taps ? L.unpadded_steps(node.inputs[0]) : L.unpadded(node.inputs[0], raw);
+        Type type = src.value().type();
+        Expr zero = packed.tap_rows ? flipped(Halide::Internal::make_zero(type)) : Halide::Internal::make_zero(type);
+        const Shape &image = g.nodes[node.inputs[0]].shape;
+        const int height = static_cast<int>(image.h), width = static_cast<int>(image.w);
+        const int left = static_cast<int>(node.pad_left);
+        const int right = std::max(0, static_cast<int>((node.shape.w - 1) * node.stride_w + kw - left) - width);
+        Expr inside = y >= 0 && y < height;
+        in(c, x, y, n) = undef(zero.type());
+        RDom border(-left, left + width + right, "border");
+        border.where(!inside);
+        in(c, border, y, n) = zero;
+        for (auto [begin, count] : {std::pair{-left, left}, std::pair{width, right}}) {
+            if (count == 0) continue;
+            RDom side(begin, count, "side");
+            side.where(inside);
+            in(c, side, y, n) = zero;
+        }
+        RDom columns(0, width, "columns");
+        columns.where(inside);
+        in(c, columns, y, n) = packed.tap_rows ? flipped(src(c, columns, y, n)) : src(c, columns, y, n);
         st.staged_input = in;
         if (packed.tap_rows) {
             // PackedNode::tap_rows: r.x the slots (a tap row's columns, 4

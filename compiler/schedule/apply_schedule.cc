@@ -860,15 +860,30 @@ private:
         Func in = st.staged_input;
         if (row_outer_.count(anchor)) in.compute_at(root, row_outer_.at(anchor));
         else in.compute_at(root, Vars::n);
+        // An int8 model's stem rounds the app's floats here: a vector of
+        // bytes' worth per iteration (ARM: 16 where the conv's vector is 4
+        // lanes), its steps interleaved for the in-order cores.
+        int lanes = plan_.int8() ? std::max(t.vector, target_.natural_vector_size(Halide::UInt(8))) : t.vector;
         if (t.planar_input) {
-            // An int8 model's stem rounds the app's floats here: a vector of
-            // bytes' worth per iteration (ARM: 16 where the conv's vector is
-            // 4 lanes), its steps interleaved for the in-order cores.
-            int lanes = plan_.int8() ? std::max(t.vector, target_.natural_vector_size(Halide::UInt(8))) : t.vector;
             in.reorder_storage(Vars::x, Vars::c, Vars::y, Vars::n).reorder(Vars::x, Vars::c, Vars::y, Vars::n);
             in.vectorize(Vars::x, lanes, TailStrategy::GuardWithIf);
         } else {
             in.vectorize(Vars::c, t.vector, TailStrategy::GuardWithIf);
+        }
+        // Its updates (conv.cc): each an RDom over x, rows and channels pure;
+        // vectors along x where a row is at least a vector wide (not a border's
+        // column or two).
+        for (int u = 0; u < in.num_update_definitions(); u++) {
+            Halide::Stage update = in.update(u);
+            const auto &r = update.get_schedule().rvars().at(0);
+            const int64_t *columns = Halide::Internal::as_const_int(r.extent);
+            if (!t.planar_input) {
+                update.vectorize(Vars::c, t.vector, TailStrategy::GuardWithIf);
+            } else if (columns && *columns >= lanes) {
+                update.reorder(RVar(r.var), Vars::c, Vars::y, Vars::n).vectorize(RVar(r.var), lanes, TailStrategy::GuardWithIf);
+            } else {
+                update.unscheduled();
+            }
         }
     }
 

@@ -1583,3 +1583,51 @@ TEST(Schedule, WeightsPastL1TakeTilesWithMorePixels) {
     EXPECT_EQ(avx512["big"].channel_vectors, avx512["small"].channel_vectors);
     EXPECT_EQ(avx512["big"].tile_x, avx512["small"].tile_x);
 }
+
+// A general conv's staged input (the stem's copy per row task, conv.cc) reads
+// the image a whole vector of columns at a time on every target: its border
+// (rows above and below, a column left, and right where the taps reach past an
+// odd width) is written apart, so no load of the copy is clamped lane by lane
+// (a clamped copy, max(ramp(x - 1), 0), had Halide 14 load each lane alone on
+// x86: the int8 stem took 1.4x its time); the outputs are the reference's.
+TEST(Schedule, StemCopiesWholeVectorsOfColumns) {
+    std::string text = R"({"format": "shufflec-spec/1", "name": "stem", "input": {"shape": [1, 3, 29, 37]},
+        "layers": [{"op": "conv", "name": "stem", "out_channels": 24, "kernel": 3, "stride": 2, "pad": 1},
+                   {"op": "relu", "name": "relu"}]})";
+    Graph g = parse_spec_text(text, "stem.json");
+    Weights w = random_weights(g, 5);
+    optimize(g, w);
+    SegmentPlan plan = plan_segments(g, Granularity::Network, nullptr, Precision::FP32);
+    ASSERT_EQ(plan.segments.size(), 1u);
+    for (const char *target : {"host", "x86-64-linux", "arm-64-linux"}) {
+        SCOPED_TRACE(target);
+        Halide::Target t = resolve_target(target).halide;
+        ScheduleFile schedule;
+        schedule.source = "built-in";
+        PackingOptions packing;  // as compile packs them (emit/compile_model.cc)
+        packing.group_padding = group_padding(schedule, t);
+        packing.float_by_element = t.arch == Halide::Target::ARM;
+        PackedWeights blob = pack_weights(g, w, plan, packing);
+        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+        apply_schedule(lowered, g, plan, schedule, t);
+        std::string stmt_file = ::testing::TempDir() + "/stem_copy.stmt";
+        Halide::Pipeline(lowered.outputs).compile_to_lowered_stmt(stmt_file, lowered.arguments, Halide::Text, t);
+        std::ifstream in(stmt_file);
+        std::string line;
+        int copies = 0;
+        while (std::getline(in, line)) {
+            if (line.find("stem_input") == std::string::npos || line.find("in_input[") == std::string::npos) continue;
+            copies++;
+            EXPECT_EQ(line.find("max(ramp("), std::string::npos) << "a column clamped by lane: " << line;
+            EXPECT_EQ(line.find("min(ramp("), std::string::npos) << "a column clamped by lane: " << line;
+            EXPECT_NE(line.find("in_input[ramp("), std::string::npos) << "not a vector of columns: " << line;
+        }
+        EXPECT_GE(copies, 1) << "no copy of the image in the staged input";
+        if (!HasFailure()) std::remove(stmt_file.c_str());
+        if (std::string(target) == "host") {
+            std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 6);
+            LoweredSegment fresh = lower_segment(g, blob, plan, 0);
+            expect_network_matches(fresh, g, plan, blob, x, run_reference(g, w, x), 1e-4);
+        }
+    }
+}
