@@ -1494,6 +1494,25 @@ TEST(StoredSteps, ClampAndRoundHalfToEvenAsTheReference) {
         }
 }
 
+namespace {
+
+// The lowered statement of segment 0 scheduled for `t` (Halide's text form),
+// line by line.
+std::vector<std::string> scheduled_stmt(const Graph &g, const PackedWeights &blob, const SegmentPlan &plan,
+                                        const ScheduleFile &schedule, const Halide::Target &t) {
+    LoweredSegment lowered = lower_segment(g, blob, plan, 0);
+    apply_schedule(lowered, g, plan, schedule, t);
+    std::string stmt_file = ::testing::TempDir() + "/scheduled.stmt";
+    Halide::Pipeline(lowered.outputs).compile_to_lowered_stmt(stmt_file, lowered.arguments, Halide::Text, t);
+    std::vector<std::string> lines;
+    std::ifstream in(stmt_file);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    std::remove(stmt_file.c_str());
+    return lines;
+}
+
+}  // namespace
+
 // A fully connected layer whose outputs are not a whole number of its weight
 // panels (1000 outputs, panels of the block's width): the last block starts at
 // a panel and is guarded past the end, so every weight load of the FC is one
@@ -1522,21 +1541,14 @@ TEST(Schedule, FullyConnectedTailReadsWholePanels) {
         };
         PackedWeights blob = pack_weights(g, w, plan, packing);
         ASSERT_NE(1000 % blob.nodes[static_cast<size_t>(fc)].panel, 0) << "the outputs fill whole panels";
-        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
-        apply_schedule(lowered, g, plan, schedule, t);
-        std::string stmt_file = ::testing::TempDir() + "/fc_tail.stmt";
-        Halide::Pipeline(lowered.outputs).compile_to_lowered_stmt(stmt_file, lowered.arguments, Halide::Text, t);
-        std::ifstream in(stmt_file);
-        std::string line;
         int fc_updates = 0;
-        while (std::getline(in, line)) {
+        for (const std::string &line : scheduled_stmt(g, blob, plan, schedule, t)) {
             if (line.find("fc_acc") == std::string::npos || line.find("weights[") == std::string::npos) continue;
             fc_updates++;
             EXPECT_EQ(line.find("shift_right(ramp"), std::string::npos) << "a weight gathered by lane: " << line;
             EXPECT_EQ(line.find(") % x"), std::string::npos) << "a weight gathered by lane: " << line;
         }
         EXPECT_GE(fc_updates, 2) << "the FC's whole blocks and its last block";
-        if (!HasFailure()) std::remove(stmt_file.c_str());
         if (std::string(target) == "host") {
             std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 8);
             LoweredSegment fresh = lower_segment(g, blob, plan, 0);
@@ -1608,14 +1620,8 @@ TEST(Schedule, StemCopiesWholeVectorsOfColumns) {
         packing.group_padding = group_padding(schedule, t);
         packing.float_by_element = t.arch == Halide::Target::ARM;
         PackedWeights blob = pack_weights(g, w, plan, packing);
-        LoweredSegment lowered = lower_segment(g, blob, plan, 0);
-        apply_schedule(lowered, g, plan, schedule, t);
-        std::string stmt_file = ::testing::TempDir() + "/stem_copy.stmt";
-        Halide::Pipeline(lowered.outputs).compile_to_lowered_stmt(stmt_file, lowered.arguments, Halide::Text, t);
-        std::ifstream in(stmt_file);
-        std::string line;
         int copies = 0;
-        while (std::getline(in, line)) {
+        for (const std::string &line : scheduled_stmt(g, blob, plan, schedule, t)) {
             if (line.find("stem_input") == std::string::npos || line.find("in_input[") == std::string::npos) continue;
             copies++;
             EXPECT_EQ(line.find("max(ramp("), std::string::npos) << "a column clamped by lane: " << line;
@@ -1623,7 +1629,6 @@ TEST(Schedule, StemCopiesWholeVectorsOfColumns) {
             EXPECT_NE(line.find("in_input[ramp("), std::string::npos) << "not a vector of columns: " << line;
         }
         EXPECT_GE(copies, 1) << "no copy of the image in the staged input";
-        if (!HasFailure()) std::remove(stmt_file.c_str());
         if (std::string(target) == "host") {
             std::vector<float> x = unit::random_values(static_cast<size_t>(g.input().shape.elements()), 6);
             LoweredSegment fresh = lower_segment(g, blob, plan, 0);
